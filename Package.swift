@@ -1,0 +1,126 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "Attache",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "calendar-monitor", targets: ["CalendarMonitor"]),
+        .executable(name: "classifier", targets: ["Classifier"]),
+        .executable(name: "prep-orchestrator", targets: ["PrepOrchestrator"]),
+        .executable(name: "bot-gateway", targets: ["BotGateway"]),
+        .executable(name: "realtime-worker", targets: ["RealtimeWorker"]),
+        .executable(name: "monitoring-worker", targets: ["MonitoringWorker"]),
+        .executable(name: "attache-ops", targets: ["AttacheOps"]),
+        .executable(name: "bench-bus", targets: ["BenchBus"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", "5.0.0"..<"7.0.0"),
+    ],
+    targets: [
+        // Thin C interop: typed shims over variadic and macro-only C APIs.
+        .systemLibrary(
+            name: "CRabbitMQ", path: "Shared/CRabbitMQ", pkgConfig: "librabbitmq",
+            providers: [.apt(["librabbitmq-dev"])]),
+        .systemLibrary(
+            name: "CLibPQ", path: "Shared/CLibPQ", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(
+            name: "CCurl", path: "Shared/CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
+
+        // Message schemas: the wire contract between services.
+        .target(name: "Shared", path: "Shared/Messages", swiftSettings: swiftSettings),
+
+        // Building blocks.
+        .target(name: "Resilience", path: "Shared/Resilience", swiftSettings: swiftSettings),
+        .target(
+            name: "Bus", dependencies: ["CRabbitMQ", "Resilience", .product(name: "Logging", package: "swift-log")],
+            path: "Shared/Bus", swiftSettings: swiftSettings),
+        .target(
+            name: "Store", dependencies: ["CLibPQ", "Resilience", .product(name: "Logging", package: "swift-log")],
+            path: "Shared/Store", swiftSettings: swiftSettings),
+        .target(
+            name: "HTTPClient", dependencies: ["CCurl", "Resilience", .product(name: "Logging", package: "swift-log")],
+            path: "Shared/HTTPClient", swiftSettings: swiftSettings),
+        .target(
+            name: "Runtime",
+            dependencies: [
+                "Bus", "Store", "Delivery", "Shared",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "Shared/Runtime", swiftSettings: swiftSettings),
+        .target(
+            name: "Delivery",
+            dependencies: [
+                "Bus", "Store", "Shared", "Resilience",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/Delivery", swiftSettings: swiftSettings),
+
+        // The six services.
+        .executableTarget(
+            name: "CalendarMonitor", dependencies: ["Shared", "Delivery", "Runtime", "Store", "HTTPClient"],
+            path: "Services/calendar-monitor", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "Classifier",
+            dependencies: ["Shared", "Delivery", "Runtime", "Store", .product(name: "Yams", package: "Yams")],
+            path: "Services/classifier", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "PrepOrchestrator", dependencies: ["Shared", "Delivery", "Runtime", "Store"],
+            path: "Services/prep-orchestrator", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "BotGateway",
+            dependencies: [
+                "Shared", "Delivery", "Runtime", "Store", "HTTPClient",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Services/bot-gateway", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "RealtimeWorker", dependencies: ["Shared", "Delivery", "Runtime", "Store"],
+            path: "Services/realtime-worker", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "MonitoringWorker", dependencies: ["Shared", "Delivery", "Runtime", "Store"],
+            path: "Services/monitoring-worker", swiftSettings: swiftSettings),
+
+        // Operator and benchmark tools.
+        .executableTarget(
+            name: "AttacheOps", dependencies: ["Shared", "Delivery", "Bus", "Runtime"],
+            path: "Tools/attache-ops", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "BenchBus", dependencies: ["Bus"],
+            path: "Tools/bench-bus", swiftSettings: swiftSettings),
+
+        // Tests.
+        .testTarget(
+            name: "SharedTests", dependencies: ["Shared"],
+            resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "InfrastructureTests",
+            dependencies: ["Bus", "Store", "HTTPClient", "Delivery", "Runtime", "Shared"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ServicesTests",
+            dependencies: [
+                "CalendarMonitor", "Classifier", "PrepOrchestrator", "BotGateway", "RealtimeWorker",
+                "MonitoringWorker", "Shared", "Delivery", "Store", "Bus",
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,250 @@
+import Foundation
+import Logging
+import Resilience
+import Synchronization
+
+/// Consumes one queue with manual acknowledgements and a bounded prefetch, over its own
+/// connection on a dedicated thread.
+///
+/// Messages arrive on `messages`; each must be settled with `ack()` or `reject(requeue:)`, which
+/// wakes the thread to send it at once. After a lost connection the thread reconnects with
+/// backoff, redeclares its topology and subscribes again; the broker redelivers what was not
+/// acknowledged, and settlements for deliveries of the old connection are discarded.
+public final class Consumer: Sendable, Acknowledging {
+    private struct Shared {
+        var settlements: [(tag: UInt64, generation: Int, outcome: Settlement)] = []
+        var stopRequested = false
+        var closeRequested = false
+        var exited = false
+        var exitWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    /// Every delivery, in broker order. Finishes after `stop()` once the broker has confirmed
+    /// that it will deliver nothing more.
+    public let messages: AsyncStream<InboundMessage>
+    public let queue: String
+    private let shared = Mutex(Shared())
+    private let wakeup = Wakeup()
+    private let connected = Atomic<Bool>(false)
+
+    public var isConnected: Bool { connected.load(ordering: .relaxed) }
+
+    public init(
+        configuration: AMQPConfiguration, queue: String, topology: Topology = Topology(), prefetch: UInt16 = 50,
+        logger: Logger
+    ) {
+        self.queue = queue
+        let (messages, continuation) = AsyncStream<InboundMessage>.makeStream()
+        self.messages = messages
+        let thread = Thread { [self] in
+            var loop = ConsumerLoop(
+                consumer: self, configuration: configuration, topology: topology, prefetch: prefetch,
+                output: continuation, logger: logger)
+            loop.run()
+        }
+        thread.name = "bus-consume-\(queue)"
+        thread.start()
+    }
+
+    /// Stops new deliveries. Messages already delivered can still be settled until `close()`.
+    public func stop() {
+        shared.withLock { $0.stopRequested = true }
+        wakeup.signal()
+    }
+
+    /// Sends the remaining settlements, closes the connection and waits for the thread to end.
+    public func close() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let exited = shared.withLock { shared in
+                shared.stopRequested = true
+                shared.closeRequested = true
+                if !shared.exited { shared.exitWaiters.append(continuation) }
+                return shared.exited
+            }
+            if exited { continuation.resume() } else { wakeup.signal() }
+        }
+    }
+
+    func settle(_ message: InboundMessage, outcome: Settlement) {
+        shared.withLock {
+            $0.settlements.append((message.deliveryTag, message.connectionGeneration, outcome))
+        }
+        wakeup.signal()
+    }
+
+    // MARK: Thread side
+
+    fileprivate func takeRequests() -> (
+        settlements: [(tag: UInt64, generation: Int, outcome: Settlement)], stop: Bool, close: Bool
+    ) {
+        shared.withLock { shared in
+            defer { shared.settlements.removeAll(keepingCapacity: true) }
+            return (shared.settlements, shared.stopRequested, shared.closeRequested)
+        }
+    }
+
+    fileprivate func exit() {
+        let waiters = shared.withLock { shared in
+            shared.exited = true
+            defer { shared.exitWaiters.removeAll() }
+            return shared.exitWaiters
+        }
+        connected.store(false, ordering: .relaxed)
+        waiters.forEach { $0.resume() }
+    }
+
+    fileprivate func setConnected(_ value: Bool) { connected.store(value, ordering: .relaxed) }
+    fileprivate func wait(socket: Int32?, timeout: Duration) -> Bool { wakeup.wait(socket: socket, timeout: timeout) }
+}
+
+private struct ConsumerLoop {
+    let consumer: Consumer
+    let configuration: AMQPConfiguration
+    let topology: Topology
+    let prefetch: UInt16
+    let output: AsyncStream<InboundMessage>.Continuation
+    let logger: Logger
+    private let backoff = Backoff()
+    private var connection: AMQPConnection?
+    private var generation = 0
+    private var cancelSent = false
+    private var finished = false
+    private var failedAttempts = 0
+    private var nextConnectAttempt = ContinuousClock.now
+    private var consumerTag: String
+
+    init(
+        consumer: Consumer, configuration: AMQPConfiguration, topology: Topology, prefetch: UInt16,
+        output: AsyncStream<InboundMessage>.Continuation, logger: Logger
+    ) {
+        self.consumer = consumer
+        self.configuration = configuration
+        self.topology = topology
+        self.prefetch = prefetch
+        self.output = output
+        self.logger = logger
+        consumerTag = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UUID().uuidString.prefix(8))"
+    }
+
+    mutating func run() {
+        let idleWait = Duration.seconds(max(1, configuration.heartbeatSeconds) / 2)
+        while true {
+            let (settlements, stop, close) = consumer.takeRequests()
+            if let connection, connection.isOpen { apply(settlements, on: connection) }
+            if close { break }
+            if stop { requestStop() }
+
+            guard let connection, connection.isOpen else {
+                if stop {
+                    finish()
+                    _ = consumer.wait(socket: nil, timeout: idleWait)
+                } else if ContinuousClock.now < nextConnectAttempt {
+                    _ = consumer.wait(socket: nil, timeout: nextConnectAttempt - .now)
+                } else {
+                    connect()
+                }
+                continue
+            }
+            if !connection.hasBufferedInput {
+                _ = consumer.wait(socket: connection.socketDescriptor, timeout: idleWait)
+            }
+            pump(connection)
+        }
+        connection?.close()
+        connection = nil
+        finish()
+        consumer.exit()
+    }
+
+    private mutating func connect() {
+        do {
+            let connection = try AMQPConnection(configuration: configuration)
+            try connection.declare(topology)
+            try connection.setPrefetch(prefetch)
+            try connection.startConsuming(queue: consumer.queue, consumerTag: consumerTag)
+            self.connection = connection
+            generation += 1
+            cancelSent = false
+            if failedAttempts > 0 {
+                logger.info("consumer reconnected", metadata: ["queue": "\(consumer.queue)"])
+            }
+            failedAttempts = 0
+            consumer.setConnected(true)
+        } catch {
+            failedAttempts += 1
+            nextConnectAttempt = .now + backoff.delay(forAttempt: failedAttempts)
+            logger.warning(
+                "consumer cannot reach the broker; retrying",
+                metadata: ["queue": "\(consumer.queue)", "error": "\(error)", "attempt": "\(failedAttempts)"])
+        }
+    }
+
+    /// Reads what is readable now, but returns after a bounded number of deliveries so that
+    /// settlements queued meanwhile are not starved by a busy queue.
+    private mutating func pump(_ connection: AMQPConnection) {
+        do {
+            for _ in 0..<Int(max(prefetch, 1)) {
+                switch try connection.pollDelivery(generation: generation, acknowledger: consumer) {
+                case .message(let message):
+                    output.yield(message)
+                case .frame(.consumerCancelled):
+                    if cancelSent {
+                        finish()
+                    } else {
+                        // The broker cancelled us (queue deleted or failed over): subscribe again.
+                        logger.warning("broker cancelled the consumer; resubscribing", metadata: ["queue": "\(consumer.queue)"])
+                        drop(connection)
+                    }
+                    return
+                case .frame:
+                    continue
+                case .nothing:
+                    return
+                }
+            }
+        } catch {
+            logger.warning(
+                "consumer lost its broker connection", metadata: ["queue": "\(consumer.queue)", "error": "\(error)"])
+            drop(connection)
+        }
+    }
+
+    private mutating func apply(
+        _ settlements: [(tag: UInt64, generation: Int, outcome: Settlement)], on connection: AMQPConnection
+    ) {
+        do {
+            for settlement in settlements where settlement.generation == generation {
+                try connection.settle(deliveryTag: settlement.tag, outcome: settlement.outcome)
+            }
+        } catch {
+            logger.warning("consumer could not acknowledge; the broker will redeliver", metadata: ["error": "\(error)"])
+            drop(connection)
+        }
+    }
+
+    private mutating func requestStop() {
+        guard !cancelSent, !finished else { return }
+        cancelSent = true
+        guard let connection, connection.isOpen else { return finish() }
+        do {
+            try connection.requestCancel(consumerTag: consumerTag)
+        } catch {
+            drop(connection)
+            finish()
+        }
+    }
+
+    private mutating func drop(_ connection: AMQPConnection) {
+        connection.close()
+        self.connection = nil
+        consumer.setConnected(false)
+        failedAttempts = 1
+        nextConnectAttempt = .now + backoff.delay(forAttempt: 1)
+    }
+
+    private mutating func finish() {
+        guard !finished else { return }
+        finished = true
+        output.finish()
+    }
+}

@@ -1,0 +1,107 @@
+/// A header value the bus carries. AMQP tables hold more kinds; these are the ones we write and
+/// the ones we can read back losslessly.
+public enum HeaderValue: Sendable, Equatable, CustomStringConvertible {
+    case string(String)
+    case int(Int64)
+    case bool(Bool)
+
+    public var description: String {
+        switch self {
+        case .string(let value): value
+        case .int(let value): String(value)
+        case .bool(let value): String(value)
+        }
+    }
+
+    public var intValue: Int64? {
+        switch self {
+        case .int(let value): value
+        case .string(let value): Int64(value)
+        case .bool: nil
+        }
+    }
+}
+
+/// A message to publish. Persistent by default: the broker writes it to disk before confirming.
+public struct OutgoingMessage: Sendable {
+    public var exchange: String
+    public var routingKey: String
+    public var body: [UInt8]
+    public var messageID: String?
+    public var type: String?
+    public var contentType: String?
+    public var headers: [String: HeaderValue]
+    public var persistent: Bool
+
+    public init(
+        exchange: String, routingKey: String, body: [UInt8], messageID: String? = nil, type: String? = nil,
+        contentType: String? = "application/json", headers: [String: HeaderValue] = [:], persistent: Bool = true
+    ) {
+        self.exchange = exchange
+        self.routingKey = routingKey
+        self.body = body
+        self.messageID = messageID
+        self.type = type
+        self.contentType = contentType
+        self.headers = headers
+        self.persistent = persistent
+    }
+}
+
+/// A message received from a queue. It must be acknowledged (or rejected) exactly once; until
+/// then the broker counts it against the consumer's prefetch and redelivers it if the
+/// connection drops.
+public struct InboundMessage: Sendable {
+    public var body: [UInt8]
+    public var exchange: String
+    public var routingKey: String
+    public var messageID: String?
+    public var type: String?
+    public var headers: [String: HeaderValue]
+    public var redelivered: Bool
+    let deliveryTag: UInt64
+    /// Which connection delivered it: tags from an earlier connection are void after a reconnect.
+    let connectionGeneration: Int
+    let acknowledger: (any Acknowledging)?
+
+    public init(
+        body: [UInt8], exchange: String = "", routingKey: String, messageID: String? = nil, type: String? = nil,
+        headers: [String: HeaderValue] = [:], redelivered: Bool = false
+    ) {
+        self.init(
+            body: body, exchange: exchange, routingKey: routingKey, messageID: messageID, type: type,
+            headers: headers, redelivered: redelivered, deliveryTag: 0, connectionGeneration: 0, acknowledger: nil)
+    }
+
+    init(
+        body: [UInt8], exchange: String, routingKey: String, messageID: String?, type: String?,
+        headers: [String: HeaderValue], redelivered: Bool, deliveryTag: UInt64, connectionGeneration: Int,
+        acknowledger: (any Acknowledging)?
+    ) {
+        self.body = body
+        self.exchange = exchange
+        self.routingKey = routingKey
+        self.messageID = messageID
+        self.type = type
+        self.headers = headers
+        self.redelivered = redelivered
+        self.deliveryTag = deliveryTag
+        self.connectionGeneration = connectionGeneration
+        self.acknowledger = acknowledger
+    }
+
+    /// The broker may forget the message.
+    public func ack() { acknowledger?.settle(self, outcome: .ack) }
+
+    /// Give the message back to the broker: requeued for another consumer, or discarded
+    /// (dead-lettered if the queue has a dead-letter exchange).
+    public func reject(requeue: Bool) { acknowledger?.settle(self, outcome: requeue ? .requeue : .discard) }
+}
+
+enum Settlement: Sendable {
+    case ack, requeue, discard
+}
+
+protocol Acknowledging: Sendable {
+    func settle(_ message: InboundMessage, outcome: Settlement)
+}

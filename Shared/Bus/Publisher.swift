@@ -1,0 +1,275 @@
+import Foundation
+import Logging
+import Resilience
+import Synchronization
+
+/// Publishes persistent messages with publisher confirms over its own connection.
+///
+/// librabbitmq blocks, so the connection lives on a dedicated thread; async callers queue
+/// batches and are resumed when the broker has confirmed every message of their batch. Batches
+/// queued by concurrent callers share one stream of confirms, which is what makes confirms cheap.
+/// After a broker restart the thread reconnects with backoff and redeclares its topology;
+/// messages that were in flight when the connection dropped fail, and their callers retry.
+public final class Publisher: Sendable {
+    private struct Shared {
+        var queued: [QueuedPublish] = []
+        var closing = false
+        var exited = false
+        var exitWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let shared = Mutex(Shared())
+    private let wakeup = Wakeup()
+    private let connected = Atomic<Bool>(false)
+    private let timeout: Duration
+
+    public var isConnected: Bool { connected.load(ordering: .relaxed) }
+
+    public init(
+        configuration: AMQPConfiguration, topology: Topology = Topology(), name: String = "publisher",
+        timeout: Duration = .seconds(30), logger: Logger
+    ) {
+        self.timeout = timeout
+        let thread = Thread { [self] in
+            var loop = PublisherLoop(publisher: self, configuration: configuration, topology: topology, logger: logger)
+            loop.run()
+        }
+        thread.name = "bus-\(name)"
+        thread.start()
+    }
+
+    public func publish(_ message: OutgoingMessage) async throws {
+        try await publish([message])
+    }
+
+    /// Returns once the broker has confirmed every message; throws if any was rejected, the
+    /// connection dropped before confirmation, or the deadline passed.
+    public func publish(_ messages: [OutgoingMessage]) async throws {
+        guard !messages.isEmpty else { return }
+        let deadline = ContinuousClock.now + timeout
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let accepted = shared.withLock { shared in
+                guard !shared.closing else { return false }
+                shared.queued.append(QueuedPublish(messages: messages, continuation: continuation, deadline: deadline))
+                return true
+            }
+            if accepted { wakeup.signal() } else { continuation.resume(throwing: BusError.closed) }
+        }
+    }
+
+    /// Waits for queued and in-flight messages to be confirmed, then closes the connection.
+    public func close() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let exited = shared.withLock { shared in
+                shared.closing = true
+                if !shared.exited { shared.exitWaiters.append(continuation) }
+                return shared.exited
+            }
+            if exited { continuation.resume() } else { wakeup.signal() }
+        }
+    }
+
+    // MARK: Thread side
+
+    fileprivate func takeQueued() -> (batches: [QueuedPublish], closing: Bool) {
+        shared.withLock { shared in
+            defer { shared.queued.removeAll(keepingCapacity: true) }
+            return (shared.queued, shared.closing)
+        }
+    }
+
+    fileprivate func failExpiredQueued(now: ContinuousClock.Instant) {
+        let expired = shared.withLock { shared in
+            let expired = shared.queued.filter { $0.deadline <= now }
+            shared.queued.removeAll { $0.deadline <= now }
+            return expired
+        }
+        for batch in expired {
+            batch.continuation.resume(
+                throwing: BusError.publishTimedOut(routingKey: batch.messages[0].routingKey, after: timeout))
+        }
+    }
+
+    fileprivate var hasQueued: Bool { shared.withLock { !$0.queued.isEmpty } }
+
+    /// Closing with nothing left to send: the only way out while the broker is unreachable.
+    fileprivate var isClosingWithNothingQueued: Bool { shared.withLock { $0.closing && $0.queued.isEmpty } }
+
+    fileprivate func exit() {
+        let waiters = shared.withLock { shared in
+            shared.exited = true
+            for batch in shared.queued { batch.continuation.resume(throwing: BusError.closed) }
+            shared.queued.removeAll()
+            defer { shared.exitWaiters.removeAll() }
+            return shared.exitWaiters
+        }
+        connected.store(false, ordering: .relaxed)
+        waiters.forEach { $0.resume() }
+    }
+
+    fileprivate func setConnected(_ value: Bool) { connected.store(value, ordering: .relaxed) }
+    fileprivate func wait(socket: Int32?, timeout: Duration) { wakeup.wait(socket: socket, timeout: timeout) }
+    fileprivate var confirmTimeout: Duration { timeout }
+}
+
+private struct QueuedPublish {
+    var messages: [OutgoingMessage]
+    var continuation: CheckedContinuation<Void, any Error>
+    var deadline: ContinuousClock.Instant
+}
+
+/// The publisher's thread: owns the connection and the confirm bookkeeping.
+private struct PublisherLoop {
+    private struct InFlightBatch {
+        var remaining: Int
+        var continuation: CheckedContinuation<Void, any Error>
+        var deadline: ContinuousClock.Instant
+        var routingKey: String
+        var rejected = false
+    }
+
+    let publisher: Publisher
+    let configuration: AMQPConfiguration
+    let topology: Topology
+    let logger: Logger
+    private let backoff = Backoff()
+    private var connection: AMQPConnection?
+    private var nextDeliveryTag: UInt64 = 1
+    private var oldestUnconfirmed: UInt64 = 1
+    private var batchOfTag: [UInt64: Int] = [:]
+    private var inFlight: [Int: InFlightBatch] = [:]
+    private var nextBatchID = 0
+    private var failedAttempts = 0
+    private var nextConnectAttempt = ContinuousClock.now
+
+    init(publisher: Publisher, configuration: AMQPConfiguration, topology: Topology, logger: Logger) {
+        self.publisher = publisher
+        self.configuration = configuration
+        self.topology = topology
+        self.logger = logger
+    }
+
+    mutating func run() {
+        let idleWait = Duration.seconds(max(1, configuration.heartbeatSeconds) / 2)
+        while true {
+            let now = ContinuousClock.now
+            publisher.failExpiredQueued(now: now)
+            expireInFlight(now: now)
+            guard let connection, connection.isOpen else {
+                if publisher.isClosingWithNothingQueued { break }
+                if now < nextConnectAttempt {
+                    publisher.wait(socket: nil, timeout: nextConnectAttempt - now)
+                } else {
+                    connect()
+                }
+                continue
+            }
+            let (batches, closing) = publisher.takeQueued()
+            for batch in batches { send(batch, on: connection) }
+            if closing && inFlight.isEmpty && !publisher.hasQueued {
+                connection.close()
+                break
+            }
+            let waitLimit = inFlight.isEmpty ? idleWait : min(idleWait, .milliseconds(100))
+            if !connection.hasBufferedInput { publisher.wait(socket: connection.socketDescriptor, timeout: waitLimit) }
+            readConfirms(from: connection)
+        }
+        failInFlight(with: BusError.closed)
+        publisher.exit()
+    }
+
+    private mutating func connect() {
+        do {
+            let connection = try AMQPConnection(configuration: configuration)
+            try connection.declare(topology)
+            try connection.enablePublisherConfirms()
+            self.connection = connection
+            nextDeliveryTag = 1
+            oldestUnconfirmed = 1
+            if failedAttempts > 0 { logger.info("publisher reconnected", metadata: ["broker": "\(connection.endpoint)"]) }
+            failedAttempts = 0
+            publisher.setConnected(true)
+        } catch {
+            failedAttempts += 1
+            nextConnectAttempt = .now + backoff.delay(forAttempt: failedAttempts)
+            logger.warning(
+                "publisher cannot reach the broker; retrying",
+                metadata: ["error": "\(error)", "attempt": "\(failedAttempts)"])
+        }
+    }
+
+    private mutating func send(_ batch: QueuedPublish, on connection: AMQPConnection) {
+        let id = nextBatchID
+        nextBatchID += 1
+        inFlight[id] = InFlightBatch(
+            remaining: batch.messages.count, continuation: batch.continuation, deadline: batch.deadline,
+            routingKey: batch.messages[0].routingKey)
+        for message in batch.messages {
+            do {
+                try connection.publish(message)
+                batchOfTag[nextDeliveryTag] = id
+                nextDeliveryTag += 1
+            } catch {
+                dropConnection(because: error)
+                return
+            }
+        }
+    }
+
+    private mutating func readConfirms(from connection: AMQPConnection) {
+        do {
+            while let frame = try connection.readFrame() {
+                switch frame {
+                case .publishConfirmed(let tag, let multiple): settle(upTo: tag, multiple: multiple, rejected: false)
+                case .publishRejected(let tag, let multiple): settle(upTo: tag, multiple: multiple, rejected: true)
+                case .consumerCancelled, .other: break
+                }
+            }
+        } catch {
+            dropConnection(because: error)
+        }
+    }
+
+    private mutating func settle(upTo tag: UInt64, multiple: Bool, rejected: Bool) {
+        let tags: ClosedRange<UInt64> = multiple ? oldestUnconfirmed...max(oldestUnconfirmed, tag) : tag...tag
+        for settled in tags {
+            guard let id = batchOfTag.removeValue(forKey: settled), var batch = inFlight[id] else { continue }
+            batch.remaining -= 1
+            batch.rejected = batch.rejected || rejected
+            if batch.remaining == 0 {
+                inFlight[id] = nil
+                if batch.rejected {
+                    batch.continuation.resume(throwing: BusError.publishRejected(routingKey: batch.routingKey))
+                } else {
+                    batch.continuation.resume()
+                }
+            } else {
+                inFlight[id] = batch
+            }
+        }
+        while oldestUnconfirmed < nextDeliveryTag, batchOfTag[oldestUnconfirmed] == nil { oldestUnconfirmed += 1 }
+    }
+
+    private mutating func expireInFlight(now: ContinuousClock.Instant) {
+        for (id, batch) in inFlight where batch.deadline <= now {
+            inFlight[id] = nil
+            batch.continuation.resume(
+                throwing: BusError.publishTimedOut(routingKey: batch.routingKey, after: publisher.confirmTimeout))
+        }
+    }
+
+    private mutating func dropConnection(because error: any Error) {
+        logger.warning("publisher lost its broker connection", metadata: ["error": "\(error)"])
+        connection = nil
+        publisher.setConnected(false)
+        failInFlight(with: error)
+        failedAttempts = 1
+        nextConnectAttempt = .now + backoff.delay(forAttempt: 1)
+    }
+
+    private mutating func failInFlight(with error: any Error) {
+        for batch in inFlight.values { batch.continuation.resume(throwing: error) }
+        inFlight.removeAll()
+        batchOfTag.removeAll()
+    }
+}

@@ -1,0 +1,161 @@
+import Bus
+import Foundation
+import Logging
+import Metrics
+import ServiceLifecycle
+import Shared
+import Store
+
+/// Consumes a service's work queue and runs the matching handler for each message, one at a
+/// time in queue order.
+///
+/// A handler that throws is retried through the service's delay queues with increasing delay;
+/// after `maxAttempts` failures, or at once for a malformed message, an unknown type or a
+/// `PermanentFailure`, the message is parked in the dead-letter queue with the error, the
+/// attempt count and its original routing key. Either way the original is acknowledged only
+/// after the retry or parked copy is confirmed by the broker, so nothing is lost in between.
+public struct EventConsumer: Service {
+    public let queues: ServiceQueues
+    let routes: EventRoutes
+    let consumer: Consumer
+    let publisher: Publisher
+    let pool: PostgresPool
+    let inbox: Inbox
+    let outbox: Outbox
+    let maxAttempts: Int
+    let logger: Logger
+
+    public init(
+        queues: ServiceQueues, routes: EventRoutes, broker: AMQPConfiguration, publisher: Publisher, pool: PostgresPool,
+        outbox: Outbox, prefetch: UInt16 = 20, maxAttempts: Int = 5, logger: Logger
+    ) throws {
+        self.queues = queues
+        self.routes = routes
+        self.publisher = publisher
+        self.pool = pool
+        self.inbox = try Inbox(schema: outbox.schema)
+        self.outbox = outbox
+        self.maxAttempts = max(1, maxAttempts)
+        self.logger = logger
+        consumer = Consumer(
+            configuration: broker, queue: queues.workQueue, topology: queues.topology(routingKeys: routes.routingKeys),
+            prefetch: prefetch, logger: logger)
+    }
+
+    public var isConnected: Bool { consumer.isConnected }
+
+    public func run() async {
+        await withGracefulShutdownHandler {
+            for await message in consumer.messages {
+                await process(message)
+            }
+        } onGracefulShutdown: {
+            // Stop new deliveries; the loop above finishes what was already delivered.
+            consumer.stop()
+        }
+        await consumer.close()
+    }
+
+    func process(_ message: InboundMessage) async {
+        let previousFailures = Int(message.headers[DeliveryHeader.attempts]?.intValue ?? 0)
+        let header: EnvelopeHeader
+        do {
+            header = try MessageCoding.decode(EnvelopeHeader.self, from: message.body)
+        } catch {
+            return await park(message, reason: "malformed envelope: \(DecodingProblem(error))", failures: previousFailures)
+        }
+        var logger = logger
+        logger[metadataKey: "message_id"] = "\(header.id)"
+        logger[metadataKey: "message_type"] = "\(header.type)"
+        logger[metadataKey: "correlation_id"] = "\(header.correlationID)"
+        guard let handler = routes.handlers[header.type] else {
+            return await park(
+                message, reason: "\(queues.service) has no handler for \(header.type)", failures: previousFailures,
+                logger: logger)
+        }
+        let context = HandlerContext(
+            messageID: header.id, messageType: header.type, previousFailures: previousFailures, pool: pool,
+            outbox: outbox, logger: logger, inbox: inbox)
+        let started = ContinuousClock.now
+        do {
+            try await handler(message.body, context)
+            message.ack()
+            count(header.type, outcome: "handled")
+            Timer(label: "attache_handler_duration_seconds", dimensions: [("type", header.type.description)])
+                .record(duration: ContinuousClock.now - started)
+        } catch let failure as PermanentFailure {
+            await park(message, reason: failure.reason, failures: previousFailures + 1, logger: logger, type: header.type)
+        } catch {
+            let failures = previousFailures + 1
+            if failures >= maxAttempts {
+                await park(
+                    message, reason: "failed \(failures) times; last error: \(error)", failures: failures, logger: logger,
+                    type: header.type)
+            } else {
+                await retry(message, failures: failures, error: error, logger: logger, type: header.type)
+            }
+        }
+    }
+
+    private func retry(_ message: InboundMessage, failures: Int, error: any Error, logger: Logger, type: MessageType) async {
+        let delayQueue = queues.retryQueue(forRetry: failures)
+        logger.warning(
+            "handler failed; retrying later",
+            metadata: ["error": "\(error)", "attempt": "\(failures)", "of": "\(maxAttempts)", "via": "\(delayQueue)"])
+        var headers = message.headers
+        headers[DeliveryHeader.attempts] = .int(Int64(failures))
+        headers[DeliveryHeader.error] = .string(Self.truncated("\(error)"))
+        headers[DeliveryHeader.originalRoutingKey] = .string(originalRoutingKey(of: message))
+        await forward(message, to: delayQueue, headers: headers, logger: logger)
+        count(type, outcome: "retried")
+    }
+
+    private func park(
+        _ message: InboundMessage, reason: String, failures: Int, logger: Logger? = nil, type: MessageType? = nil
+    ) async {
+        let logger = logger ?? self.logger
+        logger.error(
+            "message parked in the dead-letter queue",
+            metadata: ["reason": "\(reason)", "queue": "\(queues.deadLetterQueue)", "attempts": "\(failures)"])
+        var headers = message.headers
+        headers[DeliveryHeader.attempts] = .int(Int64(failures))
+        headers[DeliveryHeader.error] = .string(Self.truncated(reason))
+        headers[DeliveryHeader.originalRoutingKey] = .string(originalRoutingKey(of: message))
+        headers[DeliveryHeader.parkedAt] = .string(Date().formatted(.iso8601))
+        headers[DeliveryHeader.parkedBy] = .string(queues.service)
+        await forward(message, to: queues.deadLetterQueue, headers: headers, logger: logger)
+        count(type, outcome: "parked")
+    }
+
+    /// Publishes a copy to `queue` through the default exchange, then acknowledges the
+    /// original. If the copy cannot be confirmed, the original goes back to the queue instead.
+    private func forward(_ message: InboundMessage, to queue: String, headers: [String: HeaderValue], logger: Logger) async {
+        do {
+            try await publisher.publish(
+                OutgoingMessage(
+                    exchange: "", routingKey: queue, body: message.body, messageID: message.messageID, type: message.type,
+                    headers: headers))
+            message.ack()
+        } catch {
+            logger.error("cannot move message to \(queue); returning it to the queue", metadata: ["error": "\(error)"])
+            // A short pause keeps a broker-side refusal from turning into a tight redelivery loop.
+            try? await Task.sleep(for: .seconds(1))
+            message.reject(requeue: true)
+        }
+    }
+
+    private func originalRoutingKey(of message: InboundMessage) -> String {
+        message.headers[DeliveryHeader.originalRoutingKey]?.description ?? message.routingKey
+    }
+
+    private func count(_ type: MessageType?, outcome: String) {
+        Counter(
+            label: "attache_messages_total",
+            dimensions: [("service", queues.service), ("type", type?.description ?? "unreadable"), ("outcome", outcome)]
+        ).increment()
+    }
+
+    private static func truncated(_ text: String) -> String {
+        text.count > 2000 ? String(text.prefix(2000)) + "…" : text
+    }
+}

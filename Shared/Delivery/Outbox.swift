@@ -1,0 +1,38 @@
+import Foundation
+import Shared
+import Store
+
+/// Events written in the same transaction as the state change they describe, then published
+/// by `OutboxRelay`: an event goes out if and only if its transaction commits.
+public final class Outbox: Sendable {
+    public let schema: String
+    /// Coalesced "rows may be waiting" signals for the relay: many commits, one wake-up.
+    let wakeups: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
+
+    public init(schema: String) throws {
+        self.schema = try validatedIdentifier(schema)
+        (wakeups, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Records `envelope` for publication when the surrounding transaction commits.
+    public func append<P: EventPayload>(_ envelope: Envelope<P>, on connection: PostgresConnection) throws {
+        try connection.execute(
+            "INSERT INTO \(schema).outbox (message_id, message_type, routing_key, body) VALUES ($1, $2, $3, $4)",
+            [envelope.id, envelope.type.description, envelope.type.routingKey,
+             String(decoding: try MessageCoding.encode(envelope), as: UTF8.self)])
+    }
+
+    /// Runs `body` in a transaction, then wakes the relay so that what it appended goes out now
+    /// rather than at the next poll.
+    public func transaction<T: Sendable>(
+        _ pool: PostgresPool, _ body: @escaping @Sendable (PostgresConnection) throws -> T
+    ) async throws -> T {
+        let result = try await pool.transaction(body)
+        committed()
+        return result
+    }
+
+    /// Tells the relay that new rows may be waiting.
+    public func committed() { wake.yield() }
+}

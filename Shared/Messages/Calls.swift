@@ -1,0 +1,149 @@
+import Foundation
+
+/// A meeting bot's lifecycle status, with Recall.ai's codes. Unknown codes pass through
+/// unchanged so that a provider adding a status does not break consumers.
+public struct BotStatus: RawRepresentable, Codable, Sendable, Hashable, CustomStringConvertible {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    public static let joiningCall = BotStatus(rawValue: "joining_call")
+    public static let inWaitingRoom = BotStatus(rawValue: "in_waiting_room")
+    public static let inCallNotRecording = BotStatus(rawValue: "in_call_not_recording")
+    public static let inCallRecording = BotStatus(rawValue: "in_call_recording")
+    public static let callEnded = BotStatus(rawValue: "call_ended")
+    public static let done = BotStatus(rawValue: "done")
+    public static let fatal = BotStatus(rawValue: "fatal")
+
+    public var description: String { rawValue }
+
+    public init(from decoder: any Decoder) throws {
+        rawValue = try decoder.singleValueContainer().decode(String.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}
+
+public struct BotStatusChanged: EventPayload {
+    public static let messageType = MessageType("bot.status.changed", version: 1)
+    public var meetingID: UUID
+    public var botID: String
+    public var provider: String
+    public var status: BotStatus
+    public var subCode: String?
+    public var changedAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case provider, status
+        case meetingID = "meeting_id"
+        case botID = "bot_id"
+        case subCode = "sub_code"
+        case changedAt = "changed_at"
+    }
+
+    public init(meetingID: UUID, botID: String, provider: String, status: BotStatus, subCode: String?, changedAt: Date) {
+        self.meetingID = meetingID
+        self.botID = botID
+        self.provider = provider
+        self.status = status
+        self.subCode = subCode
+        self.changedAt = changedAt
+    }
+}
+
+/// Someone in the meeting finished saying something, as the meeting provider transcribed it.
+public struct BotTranscriptReceived: EventPayload {
+    public static let messageType = MessageType("bot.transcript.received", version: 1)
+    public var meetingID: UUID
+    public var botID: String
+    public var speaker: String
+    public var text: String
+    public var spokenAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case speaker, text
+        case meetingID = "meeting_id"
+        case botID = "bot_id"
+        case spokenAt = "spoken_at"
+    }
+
+    public init(meetingID: UUID, botID: String, speaker: String, text: String, spokenAt: Date) {
+        self.meetingID = meetingID
+        self.botID = botID
+        self.speaker = speaker
+        self.text = text
+        self.spokenAt = spokenAt
+    }
+}
+
+public struct CallTurn: Codable, Sendable, Equatable {
+    public enum Role: String, Codable, Sendable { case participant, agent }
+    public var role: Role
+    public var speaker: String
+    public var text: String
+    public var at: Date
+
+    public init(role: Role, speaker: String, text: String, at: Date) {
+        self.role = role
+        self.speaker = speaker
+        self.text = text
+        self.at = at
+    }
+}
+
+/// A call the agent attended has ended; the transcript is complete.
+public struct CallCompleted: EventPayload {
+    public static let messageType = MessageType("call.completed", version: 1)
+    public var sessionID: UUID
+    public var meetingID: UUID
+    public var botID: String
+    public var startedAt: Date
+    public var endedAt: Date
+    public var turns: [CallTurn]
+
+    enum CodingKeys: String, CodingKey {
+        case turns
+        case sessionID = "session_id"
+        case meetingID = "meeting_id"
+        case botID = "bot_id"
+        case startedAt = "started_at"
+        case endedAt = "ended_at"
+    }
+
+    public init(sessionID: UUID, meetingID: UUID, botID: String, startedAt: Date, endedAt: Date, turns: [CallTurn]) {
+        self.sessionID = sessionID
+        self.meetingID = meetingID
+        self.botID = botID
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.turns = turns
+    }
+}
+
+/// The post-call verdict: did the agent do what the caller wanted?
+public struct MonitoringResultRecorded: EventPayload {
+    public static let messageType = MessageType("monitoring.result", version: 1)
+    public var sessionID: UUID
+    public var meetingID: UUID
+    public var verdict: String
+    /// True until real intent-vs-fulfilment analysis exists: the verdict is not a judgement.
+    public var isPlaceholder: Bool
+    public var summary: String
+
+    enum CodingKeys: String, CodingKey {
+        case verdict, summary
+        case sessionID = "session_id"
+        case meetingID = "meeting_id"
+        case isPlaceholder = "is_placeholder"
+    }
+
+    public init(sessionID: UUID, meetingID: UUID, verdict: String, isPlaceholder: Bool, summary: String) {
+        self.sessionID = sessionID
+        self.meetingID = meetingID
+        self.verdict = verdict
+        self.isPlaceholder = isPlaceholder
+        self.summary = summary
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+
+/// The owner was notified that preparation can start (recorded in the notification channel).
+public struct PrepNotificationSent: EventPayload {
+    public static let messageType = MessageType("prep.notification.sent", version: 1)
+    public var workflowID: UUID
+    public var meetingID: UUID
+    public var channel: String
+    public var recipient: String
+    public var text: String
+
+    enum CodingKeys: String, CodingKey {
+        case channel, recipient, text
+        case workflowID = "workflow_id"
+        case meetingID = "meeting_id"
+    }
+
+    public init(workflowID: UUID, meetingID: UUID, channel: String, recipient: String, text: String) {
+        self.workflowID = workflowID
+        self.meetingID = meetingID
+        self.channel = channel
+        self.recipient = recipient
+        self.text = text
+    }
+}
+
+/// Send a bot into the meeting now.
+public struct BotJoinRequested: EventPayload {
+    public static let messageType = MessageType("bot.join.requested", version: 1)
+    public var meetingID: UUID
+    public var workflowID: UUID
+    public var meetingURL: String?
+    public var botName: String
+    public var meetingTitle: String
+    public var meetingStart: Date
+    public var meetingEnd: Date
+
+    enum CodingKeys: String, CodingKey {
+        case meetingID = "meeting_id"
+        case workflowID = "workflow_id"
+        case meetingURL = "meeting_url"
+        case botName = "bot_name"
+        case meetingTitle = "meeting_title"
+        case meetingStart = "meeting_start"
+        case meetingEnd = "meeting_end"
+    }
+
+    public init(
+        meetingID: UUID, workflowID: UUID, meetingURL: String?, botName: String, meetingTitle: String,
+        meetingStart: Date, meetingEnd: Date
+    ) {
+        self.meetingID = meetingID
+        self.workflowID = workflowID
+        self.meetingURL = meetingURL
+        self.botName = botName
+        self.meetingTitle = meetingTitle
+        self.meetingStart = meetingStart
+        self.meetingEnd = meetingEnd
+    }
+}

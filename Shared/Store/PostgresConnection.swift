@@ -1,0 +1,123 @@
+import CLibPQ
+import Foundation
+
+/// One libpq connection. libpq blocks, so each connection is confined to the serial queue of
+/// its pool slot and never touched from Swift's cooperative threads; it is deliberately not
+/// Sendable. Statements run with their parameters sent separately (PQexecParams): SQL text
+/// never contains a value.
+public final class PostgresConnection {
+    private var handle: OpaquePointer?
+    private let url: String
+
+    init(url: String) {
+        self.url = url
+    }
+
+    deinit {
+        if let handle { PQfinish(handle) }
+    }
+
+    /// Connects if needed, or reconnects a connection that the server or network dropped.
+    func ensureConnected() throws(PostgresError) {
+        if let handle, PQstatus(handle) == CONNECTION_OK { return }
+        if let handle { PQfinish(handle) }
+        // A UTC session makes timestamptz text unambiguous for `PostgresTimestamp`.
+        let connection = PQconnectdb(url)
+        handle = connection
+        guard let connection, PQstatus(connection) == CONNECTION_OK else {
+            let reason = connection.map { String(cString: PQerrorMessage($0)) } ?? "out of memory"
+            throw .cannotConnect(endpoint: Self.redacted(url), reason: reason.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        _ = try execute("SET TIME ZONE 'UTC'")
+    }
+
+    @discardableResult
+    public func execute(_ sql: String, _ parameters: [any PostgresBindable] = []) throws(PostgresError) -> Int {
+        try run(sql, parameters) { result in Int(String(cString: PQcmdTuples(result))) ?? 0 }
+    }
+
+    /// Runs several statements separated by semicolons, without parameters: for migrations.
+    public func executeScript(_ sql: String) throws(PostgresError) {
+        try ensureConnected()
+        let result = PQexec(handle, sql)
+        defer { PQclear(result) }
+        try check(result, sql)
+    }
+
+    public func query(_ sql: String, _ parameters: [any PostgresBindable] = []) throws(PostgresError) -> [Row] {
+        try run(sql, parameters) { result in
+            let rowCount = Int(PQntuples(result))
+            let columnCount = Int(PQnfields(result))
+            var columns: [String: Int] = [:]
+            for column in 0..<columnCount { columns[String(cString: PQfname(result, Int32(column)))] = column }
+            var rows: [Row] = []
+            rows.reserveCapacity(rowCount)
+            for row in 0..<rowCount {
+                var values: [String?] = []
+                values.reserveCapacity(columnCount)
+                for column in 0..<columnCount {
+                    values.append(
+                        PQgetisnull(result, Int32(row), Int32(column)) == 1
+                            ? nil : String(cString: PQgetvalue(result, Int32(row), Int32(column))))
+                }
+                rows.append(Row(columns: columns, values: values))
+            }
+            return rows
+        }
+    }
+
+    public func queryOne(_ sql: String, _ parameters: [any PostgresBindable] = []) throws(PostgresError) -> Row? {
+        try query(sql, parameters).first
+    }
+
+    private func run<T>(
+        _ sql: String, _ parameters: [any PostgresBindable], read: (OpaquePointer) -> T
+    ) throws(PostgresError) -> T {
+        try ensureConnected()
+        let texts = parameters.map { $0.postgresText }
+        let result: OpaquePointer? = withCStrings(texts) { pointers in
+            PQexecParams(handle, sql, Int32(pointers.count), nil, pointers, nil, nil, 0)
+        }
+        defer { PQclear(result) }
+        try check(result, sql)
+        return read(result!)
+    }
+
+    private func check(_ result: OpaquePointer?, _ sql: String) throws(PostgresError) {
+        guard let result else { throw .connectionLost(reason: lastError) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK:
+            return
+        default:
+            if PQstatus(handle) != CONNECTION_OK { throw .connectionLost(reason: lastError) }
+            func field(_ code: Character) -> String? {
+                PQresultErrorField(result, Int32(code.asciiValue!)).map { String(cString: $0) }
+            }
+            throw .queryFailed(
+                sqlState: field("C") ?? "?????", message: field("M") ?? lastError, detail: field("D"),
+                statement: Self.summary(of: sql))
+        }
+    }
+
+    private var lastError: String {
+        handle.map { String(cString: PQerrorMessage($0)).trimmingCharacters(in: .whitespacesAndNewlines) } ?? "not connected"
+    }
+
+    /// The first line of a statement, enough to find it in the code.
+    private static func summary(of sql: String) -> String {
+        let line = sql.split(whereSeparator: \.isNewline).first.map(String.init) ?? sql
+        return line.trimmingCharacters(in: .whitespaces).prefix(120).description
+    }
+
+    static func redacted(_ url: String) -> String {
+        guard var components = URLComponents(string: url) else { return "(unparseable URL)" }
+        if components.password != nil { components.password = "***" }
+        return components.string ?? "(unparseable URL)"
+    }
+}
+
+private func withCStrings<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+    let copies: [UnsafeMutablePointer<CChar>?] = strings.map { $0.map { strdup($0) } }
+    defer { copies.forEach { free($0) } }
+    return body(copies.map { $0.map { UnsafePointer($0) } })
+}

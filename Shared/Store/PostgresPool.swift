@@ -1,0 +1,116 @@
+import Dispatch
+import Logging
+import Synchronization
+
+/// A fixed set of connections, each confined to its own serial dispatch queue so that blocking
+/// libpq calls never run on Swift's cooperative thread pool. Work is a synchronous closure that
+/// runs on the connection's queue: a transaction is one closure, which keeps every statement of
+/// it on one connection without any async hops in between.
+public final class PostgresPool: Sendable {
+    private let slots: [Slot]
+    private let availability: Mutex<Availability>
+    public let url: String
+
+    private struct Availability {
+        var free: [Int]
+        var waiters: [CheckedContinuation<Int, Never>] = []
+    }
+
+    /// A connection and the queue it is confined to.
+    fileprivate final class Slot: @unchecked Sendable {
+        // Safe: `connection` is only read or written by blocks running on `queue`, which is serial.
+        let queue: DispatchQueue
+        let connection: PostgresConnection
+
+        init(index: Int, url: String) {
+            queue = DispatchQueue(label: "postgres-\(index)")
+            connection = PostgresConnection(url: url)
+        }
+    }
+
+    public init(url: String, size: Int = 4) {
+        self.url = url
+        slots = (0..<max(1, size)).map { Slot(index: $0, url: url) }
+        availability = Mutex(Availability(free: Array(slots.indices)))
+    }
+
+    /// Runs `body` with a connection of the pool, on that connection's thread.
+    public func withConnection<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) throws -> T
+    ) async throws -> T {
+        let index = await acquire()
+        defer { release(index) }
+        return try await Self.run(on: slots[index], body)
+    }
+
+    /// Holds one connection for the whole of `body`, across suspension points: for work that
+    /// must keep a transaction (and its row locks) open while it awaits something else, such as
+    /// the outbox relay holding claimed rows until the broker confirms them.
+    public func withSession<T: Sendable>(_ body: (PostgresSession) async throws -> T) async throws -> T {
+        let index = await acquire()
+        defer { release(index) }
+        return try await body(PostgresSession(slot: slots[index]))
+    }
+
+    /// Runs `body` inside BEGIN … COMMIT; any thrown error rolls the transaction back.
+    public func transaction<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) throws -> T
+    ) async throws -> T {
+        try await withConnection { connection in
+            try connection.execute("BEGIN")
+            do {
+                let result = try body(connection)
+                try connection.execute("COMMIT")
+                return result
+            } catch {
+                _ = try? connection.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    /// Whether the server answers now: for readiness checks.
+    public func isReachable() async -> Bool {
+        (try? await withConnection { try $0.execute("SELECT 1") }) != nil
+    }
+
+    fileprivate static func run<T: Sendable>(
+        on slot: Slot, _ body: @escaping @Sendable (PostgresConnection) throws -> T
+    ) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            slot.queue.async { continuation.resume(with: Result { try body(slot.connection) }) }
+        }
+    }
+
+    private func acquire() async -> Int {
+        if let index = availability.withLock({ $0.free.popLast() }) { return index }
+        return await withCheckedContinuation { continuation in
+            let index: Int? = availability.withLock { state in
+                if let index = state.free.popLast() { return index }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let index { continuation.resume(returning: index) }
+        }
+    }
+
+    private func release(_ index: Int) {
+        let waiter: CheckedContinuation<Int, Never>? = availability.withLock { state in
+            if state.waiters.isEmpty {
+                state.free.append(index)
+                return nil
+            }
+            return state.waiters.removeFirst()
+        }
+        waiter?.resume(returning: index)
+    }
+}
+
+/// One pooled connection lent for the duration of `PostgresPool.withSession`.
+public struct PostgresSession: Sendable {
+    fileprivate let slot: PostgresPool.Slot
+
+    public func run<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
+        try await PostgresPool.run(on: slot, body)
+    }
+}
