@@ -107,18 +107,24 @@ let package = Package(
             path: "Tools/bench-bus", swiftSettings: swiftSettings),
 
         // Tests.
+        .target(
+            name: "TestSupport", dependencies: ["Bus", "Store", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "SharedTests", dependencies: ["Shared"],
             resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(
             name: "InfrastructureTests",
-            dependencies: ["Bus", "Store", "HTTPClient", "Delivery", "Runtime", "Shared"],
+            dependencies: [
+                "Bus", "Store", "HTTPClient", "Delivery", "Runtime", "Shared", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ServicesTests",
             dependencies: [
                 "CalendarMonitor", "Classifier", "PrepOrchestrator", "BotGateway", "RealtimeWorker",
-                "MonitoringWorker", "Shared", "Delivery", "Store", "Bus",
+                "MonitoringWorker", "Shared", "Delivery", "Store", "Bus", "TestSupport",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings),

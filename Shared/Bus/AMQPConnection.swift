@@ -11,32 +11,30 @@ final class AMQPConnection {
     let endpoint: String
     private(set) var isOpen = false
 
-    init(configuration: AMQPConfiguration) throws(BusError) {
+    init(configuration: AMQPConfiguration, name: String) throws(BusError) {
         endpoint = configuration.description
         guard let state = amqp_new_connection() else {
             throw .cannotConnect(endpoint: endpoint, reason: "out of memory")
         }
+        // From here on every stored property is set, so a throw still runs `deinit`, which
+        // destroys the state: the failure paths below must not destroy it a second time.
         self.state = state
         guard let socket = amqp_tcp_socket_new(state) else {
-            amqp_destroy_connection(state)
             throw .cannotConnect(endpoint: endpoint, reason: "cannot create a socket")
         }
         var timeout = timeval(duration: configuration.connectTimeout)
         let status = amqp_socket_open_noblock(socket, configuration.host, Int32(configuration.port), &timeout)
         guard status == AMQP_STATUS_OK.rawValue else {
-            amqp_destroy_connection(state)
             throw .cannotConnect(endpoint: endpoint, reason: String(cString: amqp_error_string2(status)))
         }
         let login = attache_amqp_login_plain(
-            state, configuration.virtualHost, 0, 131_072, Int32(configuration.heartbeatSeconds),
+            state, configuration.virtualHost, 0, 131_072, Int32(configuration.heartbeatSeconds), name,
             configuration.user, configuration.password)
         if let problem = Self.problem(in: login) {
-            amqp_destroy_connection(state)
             throw .cannotConnect(endpoint: endpoint, reason: "login failed: \(problem)")
         }
         amqp_channel_open(state, Self.channel)
         if let problem = Self.problem(in: amqp_get_rpc_reply(state)) {
-            amqp_destroy_connection(state)
             throw .cannotConnect(endpoint: endpoint, reason: "cannot open a channel: \(problem)")
         }
         isOpen = true
@@ -64,41 +62,51 @@ final class AMQPConnection {
     /// miss them.
     var hasBufferedInput: Bool { amqp_data_in_buffer(state) != 0 || amqp_frames_enqueued(state) != 0 }
 
+    /// Runs `body` with C copies of `strings` that stay valid for the whole call.
+    /// (`amqp_cstring_bytes(swiftString)` would point into a buffer freed before librabbitmq reads it.)
+    private func withBytes<R>(_ strings: String..., body: ([amqp_bytes_t]) -> R) -> R {
+        var arena = CStringArena()
+        defer { arena.release() }
+        return body(strings.map { arena.bytes($0) })
+    }
+
     // MARK: Topology
 
     func declare(_ topology: Topology) throws(BusError) {
         for exchange in topology.exchanges {
             _ = withTable(exchange.arguments) { arguments in
-                amqp_exchange_declare(
-                    state, Self.channel, amqp_cstring_bytes(exchange.name),
-                    amqp_cstring_bytes(exchange.kind.rawValue), 0, 1, 0, 0, arguments)
+                withBytes(exchange.name, exchange.kind.rawValue) { names in
+                    amqp_exchange_declare(state, Self.channel, names[0], names[1], 0, 1, 0, 0, arguments)
+                }
             }
             try checkReply("declaring exchange \(exchange.name)")
         }
         for queue in topology.queues {
             _ = withTable(queue.arguments) { arguments in
-                amqp_queue_declare(state, Self.channel, amqp_cstring_bytes(queue.name), 0, 1, 0, 0, arguments)
+                withBytes(queue.name) { amqp_queue_declare(state, Self.channel, $0[0], 0, 1, 0, 0, arguments) }
             }
             try checkReply("declaring queue \(queue.name)")
         }
         for binding in topology.bindings {
-            amqp_queue_bind(
-                state, Self.channel, amqp_cstring_bytes(binding.queue), amqp_cstring_bytes(binding.exchange),
-                amqp_cstring_bytes(binding.routingKey), amqp_empty_table)
+            _ = withBytes(binding.queue, binding.exchange, binding.routingKey) { names in
+                amqp_queue_bind(state, Self.channel, names[0], names[1], names[2], amqp_empty_table)
+            }
             try checkReply("binding \(binding.queue) to \(binding.exchange) with \(binding.routingKey)")
         }
     }
 
     /// Deletes a queue and what it holds: for tests and benchmarks that create their own.
     func deleteQueue(_ name: String) throws(BusError) {
-        amqp_queue_delete(state, Self.channel, amqp_cstring_bytes(name), 0, 0)
+        _ = withBytes(name) { amqp_queue_delete(state, Self.channel, $0[0], 0, 0) }
         try checkReply("deleting queue \(name)")
     }
 
     func messageCount(queue: String) throws(BusError) -> Int {
-        let ok = amqp_queue_declare(state, Self.channel, amqp_cstring_bytes(queue), 1, 0, 0, 0, amqp_empty_table)
+        let count = withBytes(queue) { names in
+            amqp_queue_declare(state, Self.channel, names[0], 1, 0, 0, 0, amqp_empty_table)?.pointee.message_count
+        }
         try checkReply("inspecting queue \(queue)")
-        return Int(ok?.pointee.message_count ?? 0)
+        return Int(count ?? 0)
     }
 
     // MARK: Publishing
@@ -111,9 +119,11 @@ final class AMQPConnection {
     func publish(_ message: OutgoingMessage) throws(BusError) {
         let status = message.body.withUnsafeBytes { body in
             withProperties(of: message) { properties in
-                amqp_basic_publish(
-                    state, Self.channel, amqp_cstring_bytes(message.exchange), amqp_cstring_bytes(message.routingKey),
-                    0, 0, properties, amqp_bytes_t(len: body.count, bytes: UnsafeMutableRawPointer(mutating: body.baseAddress)))
+                withBytes(message.exchange, message.routingKey) { names in
+                    amqp_basic_publish(
+                        state, Self.channel, names[0], names[1], 0, 0, properties,
+                        amqp_bytes_t(len: body.count, bytes: UnsafeMutableRawPointer(mutating: body.baseAddress)))
+                }
             }
         }
         guard status == AMQP_STATUS_OK.rawValue else {
@@ -131,15 +141,19 @@ final class AMQPConnection {
     }
 
     func startConsuming(queue: String, consumerTag: String) throws(BusError) {
-        amqp_basic_consume(
-            state, Self.channel, amqp_cstring_bytes(queue), amqp_cstring_bytes(consumerTag), 0, 0, 0, amqp_empty_table)
+        _ = withBytes(queue, consumerTag) { names in
+            amqp_basic_consume(state, Self.channel, names[0], names[1], 0, 0, 0, amqp_empty_table)
+        }
         try checkReply("consuming from \(queue)")
     }
 
     /// Asks the broker to stop delivering; it answers with basic.cancel-ok, seen as a frame.
     func requestCancel(consumerTag: String) throws(BusError) {
-        var cancel = amqp_basic_cancel_t(consumer_tag: amqp_cstring_bytes(consumerTag), nowait: 0)
-        try check(amqp_send_method(state, Self.channel, ATTACHE_BASIC_CANCEL_METHOD, &cancel), "cancelling consumer")
+        let status = withBytes(consumerTag) { names in
+            var cancel = amqp_basic_cancel_t(consumer_tag: names[0], nowait: 0)
+            return amqp_send_method(state, Self.channel, ATTACHE_BASIC_CANCEL_METHOD, &cancel)
+        }
+        try check(status, "cancelling consumer")
     }
 
     func settle(deliveryTag: UInt64, multiple: Bool = false, outcome: Settlement) throws(BusError) {
@@ -227,7 +241,7 @@ final class AMQPConnection {
     /// Takes one message off a queue without a subscription (basic.get), unacknowledged.
     func get(queue: String, acknowledger: (any Acknowledging)?) throws(BusError) -> InboundMessage? {
         amqp_maybe_release_buffers(state)
-        let reply = amqp_basic_get(state, Self.channel, amqp_cstring_bytes(queue), 0)
+        let reply = withBytes(queue) { amqp_basic_get(state, Self.channel, $0[0], 0) }
         if let problem = Self.problem(in: reply) {
             isOpen = false
             throw .connectionLost(operation: "reading \(queue)", reason: problem)

@@ -158,7 +158,7 @@ private struct ConsumerLoop {
 
     private mutating func connect() {
         do {
-            let connection = try AMQPConnection(configuration: configuration)
+            let connection = try AMQPConnection(configuration: configuration, name: "consume \(consumer.queue) \(consumerTag)")
             try connection.declare(topology)
             try connection.setPrefetch(prefetch)
             try connection.startConsuming(queue: consumer.queue, consumerTag: consumerTag)

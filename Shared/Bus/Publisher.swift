@@ -31,7 +31,8 @@ public final class Publisher: Sendable {
     ) {
         self.timeout = timeout
         let thread = Thread { [self] in
-            var loop = PublisherLoop(publisher: self, configuration: configuration, topology: topology, logger: logger)
+            var loop = PublisherLoop(
+                publisher: self, configuration: configuration, topology: topology, connectionName: name, logger: logger)
             loop.run()
         }
         thread.name = "bus-\(name)"
@@ -131,6 +132,7 @@ private struct PublisherLoop {
     let publisher: Publisher
     let configuration: AMQPConfiguration
     let topology: Topology
+    let connectionName: String
     let logger: Logger
     private let backoff = Backoff()
     private var connection: AMQPConnection?
@@ -142,10 +144,13 @@ private struct PublisherLoop {
     private var failedAttempts = 0
     private var nextConnectAttempt = ContinuousClock.now
 
-    init(publisher: Publisher, configuration: AMQPConfiguration, topology: Topology, logger: Logger) {
+    init(
+        publisher: Publisher, configuration: AMQPConfiguration, topology: Topology, connectionName: String, logger: Logger
+    ) {
         self.publisher = publisher
         self.configuration = configuration
         self.topology = topology
+        self.connectionName = connectionName
         self.logger = logger
     }
 
@@ -165,7 +170,15 @@ private struct PublisherLoop {
                 continue
             }
             let (batches, closing) = publisher.takeQueued()
-            for batch in batches { send(batch, on: connection) }
+            for (index, batch) in batches.enumerated() {
+                guard connection.isOpen else {
+                    // The connection dropped mid-way: what was not sent fails now, like what was.
+                    for unsent in batches[index...] { unsent.continuation.resume(throwing: BusError.connectionLost(operation: "publishing", reason: "connection dropped")) }
+                    break
+                }
+                send(batch, on: connection)
+            }
+            guard connection.isOpen else { continue }
             if closing && inFlight.isEmpty && !publisher.hasQueued {
                 connection.close()
                 break
@@ -180,7 +193,7 @@ private struct PublisherLoop {
 
     private mutating func connect() {
         do {
-            let connection = try AMQPConnection(configuration: configuration)
+            let connection = try AMQPConnection(configuration: configuration, name: connectionName)
             try connection.declare(topology)
             try connection.enablePublisherConfirms()
             self.connection = connection

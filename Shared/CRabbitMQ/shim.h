@@ -8,11 +8,33 @@
 // Swift cannot call variadic C functions, nor import macros that cast, so the few that the
 // bus needs are re-exposed here with fixed types.
 
+// Logs in with client properties that ask for consumer-cancel notifications (so a consumer
+// learns that its queue was deleted or moved) and connection.blocked, and that name the
+// connection for operators. librabbitmq merges these with its default properties.
 static inline amqp_rpc_reply_t attache_amqp_login_plain(
     amqp_connection_state_t state, const char *vhost, int channel_max, int frame_max,
-    int heartbeat_seconds, const char *user, const char *password) {
-  return amqp_login(state, vhost, channel_max, frame_max, heartbeat_seconds,
-                    AMQP_SASL_METHOD_PLAIN, user, password);
+    int heartbeat_seconds, const char *connection_name, const char *user, const char *password) {
+  amqp_table_entry_t capabilities[3];
+  capabilities[0].key = amqp_cstring_bytes("consumer_cancel_notify");
+  capabilities[0].value.kind = AMQP_FIELD_KIND_BOOLEAN;
+  capabilities[0].value.value.boolean = 1;
+  capabilities[1].key = amqp_cstring_bytes("connection.blocked");
+  capabilities[1].value.kind = AMQP_FIELD_KIND_BOOLEAN;
+  capabilities[1].value.value.boolean = 1;
+  capabilities[2].key = amqp_cstring_bytes("authentication_failure_close");
+  capabilities[2].value.kind = AMQP_FIELD_KIND_BOOLEAN;
+  capabilities[2].value.value.boolean = 1;
+  amqp_table_entry_t properties[2];
+  properties[0].key = amqp_cstring_bytes("capabilities");
+  properties[0].value.kind = AMQP_FIELD_KIND_TABLE;
+  properties[0].value.value.table.num_entries = 3;
+  properties[0].value.value.table.entries = capabilities;
+  properties[1].key = amqp_cstring_bytes("connection_name");
+  properties[1].value.kind = AMQP_FIELD_KIND_UTF8;
+  properties[1].value.value.bytes = amqp_cstring_bytes(connection_name);
+  amqp_table_t table = {2, properties};
+  return amqp_login_with_properties(state, vhost, channel_max, frame_max, heartbeat_seconds,
+                                    &table, AMQP_SASL_METHOD_PLAIN, user, password);
 }
 
 static const amqp_method_number_t ATTACHE_BASIC_DELIVER_METHOD = AMQP_BASIC_DELIVER_METHOD;

@@ -1,0 +1,149 @@
+import Foundation
+
+/// What the classifier needs to know about a meeting.
+struct MeetingFacts: Sendable {
+    var title: String
+    var description: String
+    /// Everyone invited, organiser included (a 1:1 has 2).
+    var attendeeCount: Int
+    var start: Date
+}
+
+struct Classification: Sendable, Equatable {
+    var meetingType: String
+    /// Why this type was chosen, for logs and the operator UI,
+    /// e.g. "incident_review: keywords [postmortem]".
+    var rule: String
+    /// The winning type's keywords that were found, as written in the rules file.
+    var matchedKeywords: [String]
+    var prepHoursBefore: Int
+    /// start − prepHoursBefore, or `now` when that moment has already passed, so a meeting
+    /// booked at short notice still gets prepared instead of being skipped.
+    var prepTriggerAt: Date
+    /// start − the rules' reminder_hours_before.
+    var reminderAt: Date
+    var prepQuestions: [String]
+    var contextRequired: [String]
+}
+
+extension ClassificationRules {
+    /// Picks the matching meeting type with the highest priority (ties: earlier in the file),
+    /// or `default` when nothing else matches.
+    func classify(_ meeting: MeetingFacts, now: Date) -> Classification {
+        let searchableText = KeywordMatcher.normalized(meeting.title + "\n" + meeting.description)
+
+        var matches: [(type: MeetingTypeRule, keywords: [String])] = []
+        for type in meetingTypes where !type.isDefault {
+            if let keywords = type.matchedKeywords(in: searchableText, attendeeCount: meeting.attendeeCount) {
+                matches.append((type, keywords))
+            }
+        }
+        // `max(by:)` would return the last of equal elements; keeping the first strict
+        // improvement preserves file order on ties.
+        var winner = matches.first
+        for match in matches.dropFirst() where match.type.priority > (winner?.type.priority ?? .min) {
+            winner = match
+        }
+
+        let chosen: MeetingTypeRule
+        let reason: String
+        let matchedKeywords: [String]
+        if let winner {
+            chosen = winner.type
+            matchedKeywords = winner.keywords
+            var parts = winner.type.conditionSummary(matchedKeywords: winner.keywords, attendeeCount: meeting.attendeeCount)
+            let outranked = matches.filter { $0.type.name != winner.type.name }.map(\.type.name)
+            if !outranked.isEmpty {
+                parts.append("also matched \(outranked.joined(separator: ", ")) (lower priority or later in file)")
+            }
+            reason = "\(winner.type.name): " + parts.joined(separator: "; ")
+        } else if let fallback = defaultType {
+            chosen = fallback
+            matchedKeywords = []
+            reason = "\(fallback.name): no other meeting type matched"
+        } else {
+            // Unreachable for rules that came through `parse`, which requires `default`; a
+            // hand-built rule set without one still gets a usable answer.
+            chosen = MeetingTypeRule(
+                name: ClassificationRules.defaultTypeName, priority: 0, keywords: [], prepHoursBefore: 24,
+                contextRequired: [], prepQuestions: [], line: 0)
+            matchedKeywords = []
+            reason = "default: no meeting type matched and the rules define no default"
+        }
+
+        // Hours are multiplied as Double so an absurd but valid value cannot trap on overflow.
+        let idealPrepStart = meeting.start.addingTimeInterval(-Double(chosen.prepHoursBefore) * 3600)
+        return Classification(
+            meetingType: chosen.name,
+            rule: reason,
+            matchedKeywords: matchedKeywords,
+            prepHoursBefore: chosen.prepHoursBefore,
+            prepTriggerAt: max(idealPrepStart, now),
+            reminderAt: meeting.start.addingTimeInterval(-Double(reminderHoursBefore) * 3600),
+            prepQuestions: chosen.prepQuestions,
+            contextRequired: chosen.contextRequired
+        )
+    }
+}
+
+extension MeetingTypeRule {
+    /// The keywords found, or nil when the type does not match. A type without keywords
+    /// matches on its attendee conditions alone (and then returns an empty list).
+    func matchedKeywords(in normalizedText: String, attendeeCount count: Int) -> [String]? {
+        if let requiredAttendeesMin, count < requiredAttendeesMin { return nil }
+        if let range = attendeeCount, !range.contains(count) { return nil }
+        if keywords.isEmpty { return [] }
+        let found = keywords.filter { KeywordMatcher.contains(keyword: $0, in: normalizedText) }
+        return found.isEmpty ? nil : found
+    }
+
+    func conditionSummary(matchedKeywords: [String], attendeeCount count: Int) -> [String] {
+        var parts: [String] = []
+        if !matchedKeywords.isEmpty {
+            parts.append("keywords [\(matchedKeywords.joined(separator: ", "))]")
+        }
+        if let range = attendeeCount {
+            let bounds = "\(range.min.map(String.init) ?? "")…\(range.max.map(String.init) ?? "")"
+            parts.append("attendee_count \(bounds) (meeting has \(count))")
+        }
+        if let requiredAttendeesMin {
+            parts.append("required_attendees_min \(requiredAttendeesMin) (meeting has \(count))")
+        }
+        return parts
+    }
+}
+
+/// Case-insensitive keyword search on word boundaries, so "rca" does not fire inside
+/// "rcarbon" and "1:1" does not fire inside "11:15", while "QBR" still fires in "Q3 QBR prep".
+enum KeywordMatcher {
+    /// Collapses runs of whitespace (including line breaks) to one space, so a keyword
+    /// written "quarterly business review" also matches text wrapped across lines.
+    static func normalized(_ text: String) -> String {
+        text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+    }
+
+    static func contains(keyword: String, in normalizedText: String) -> Bool {
+        let needle = normalized(keyword)
+        guard let first = needle.first, let last = needle.last else { return false }
+        // A boundary only matters where the keyword itself starts or ends with a word
+        // character; "c++" cannot be followed by a word boundary in the usual sense.
+        let needsLeadingBoundary = isWordCharacter(first)
+        let needsTrailingBoundary = isWordCharacter(last)
+
+        var searchRange = normalizedText.startIndex..<normalizedText.endIndex
+        while let found = normalizedText.range(of: needle, options: [.caseInsensitive], range: searchRange) {
+            let leadingOK = !needsLeadingBoundary || found.lowerBound == normalizedText.startIndex
+                || !isWordCharacter(normalizedText[normalizedText.index(before: found.lowerBound)])
+            let trailingOK = !needsTrailingBoundary || found.upperBound == normalizedText.endIndex
+                || !isWordCharacter(normalizedText[found.upperBound])
+            if leadingOK && trailingOK { return true }
+            guard found.lowerBound < normalizedText.endIndex else { break }
+            searchRange = normalizedText.index(after: found.lowerBound)..<normalizedText.endIndex
+        }
+        return false
+    }
+
+    private static func isWordCharacter(_ character: Character) -> Bool {
+        character.isLetter || character.isNumber || character == "_"
+    }
+}

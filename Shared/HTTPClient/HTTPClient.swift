@@ -1,0 +1,163 @@
+import CCurl
+import Dispatch
+import Foundation
+import Logging
+import Resilience
+
+/// Outbound HTTP over libcurl. Each transfer blocks, so it runs on a dispatch queue rather than
+/// on Swift's cooperative threads; retries wait asynchronously in between.
+public final class HTTPClient: Sendable {
+    private let retry: RetryPolicy
+    private let userAgent: String
+    private let logger: Logger
+    private let queue = DispatchQueue(label: "http-client", attributes: .concurrent)
+
+    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+
+    public init(userAgent: String = "attache/1.0", retry: RetryPolicy = RetryPolicy(), logger: Logger) {
+        _ = Self.globalInit
+        self.retry = retry
+        self.userAgent = userAgent
+        self.logger = logger
+    }
+
+    /// Sends `request`, retrying transient failures per the policy, and returns the final
+    /// response whatever its status.
+    public func send(_ request: OutboundRequest) async throws -> OutboundResponse {
+        let backoff = Backoff(initial: retry.initialDelay, maximum: retry.maximumDelay)
+        var attempt = 1
+        while true {
+            let started = ContinuousClock.now
+            let outcome = await perform(request)
+            let elapsed = ContinuousClock.now - started
+            let delay: Duration
+            switch outcome {
+            case .success(let response):
+                logger.debug(
+                    "http", metadata: ["method": "\(request.method)", "url": "\(redactedURL(request.url))",
+                                       "status": "\(response.status)", "elapsed": "\(elapsed)"])
+                guard attempt < retry.maxAttempts, retry.retryableStatuses.contains(response.status) else { return response }
+                let asked = retryAfter(response.headers["retry-after"])
+                if let asked, asked > retry.longestRetryAfter { return response }
+                delay = asked ?? backoff.delay(forAttempt: attempt)
+                logger.info(
+                    "http request will be retried",
+                    metadata: ["url": "\(redactedURL(request.url))", "status": "\(response.status)", "delay": "\(delay)"])
+            case .failure(let error):
+                guard attempt < retry.maxAttempts, request.isIdempotent, Self.isTransient(error) else { throw error }
+                delay = backoff.delay(forAttempt: attempt)
+                logger.info(
+                    "http request failed; retrying",
+                    metadata: ["url": "\(redactedURL(request.url))", "error": "\(error)", "delay": "\(delay)"])
+            }
+            try await Task.sleep(for: delay)
+            attempt += 1
+        }
+    }
+
+    /// Sends `request` and decodes a 2xx JSON response; any other status is an error.
+    public func sendJSON<T: Decodable>(_ request: OutboundRequest, as type: T.Type, decoder: JSONDecoder = JSONDecoder())
+        async throws -> T
+    {
+        let response = try await send(request)
+        guard response.isSuccess else {
+            throw HTTPClientError.unexpectedStatus(
+                url: redactedURL(request.url), status: response.status, body: String(response.text.prefix(500)))
+        }
+        return try response.decode(T.self, decoder: decoder)
+    }
+
+    private static func isTransient(_ error: HTTPClientError) -> Bool {
+        switch error {
+        case .timedOut, .transport: true
+        case .invalidURL, .unexpectedStatus: false
+        }
+    }
+
+    private func perform(_ request: OutboundRequest) async -> Result<OutboundResponse, HTTPClientError> {
+        await withCheckedContinuation { continuation in
+            queue.async { [userAgent] in
+                continuation.resume(returning: CurlTransfer(request: request, userAgent: userAgent).run())
+            }
+        }
+    }
+}
+
+/// One libcurl easy transfer, used on one thread from start to finish.
+private final class CurlTransfer {
+    let request: OutboundRequest
+    let userAgent: String
+    var body: [UInt8] = []
+    var headers: [String: String] = [:]
+
+    init(request: OutboundRequest, userAgent: String) {
+        self.request = request
+        self.userAgent = userAgent
+    }
+
+    func run() -> Result<OutboundResponse, HTTPClientError> {
+        let scheme = URLComponents(string: request.url)?.scheme?.lowercased()
+        guard scheme == "http" || scheme == "https", let handle = curl_easy_init() else {
+            return .failure(.invalidURL(redactedURL(request.url)))
+        }
+        defer { curl_easy_cleanup(handle) }
+        var headerList: UnsafeMutablePointer<curl_slist>? = nil
+        defer { curl_slist_free_all(headerList) }
+        for (name, value) in request.headers { headerList = curl_slist_append(headerList, "\(name): \(value)") }
+        // Without this, curl sends "Expect: 100-continue" for larger bodies and waits for it.
+        headerList = curl_slist_append(headerList, "Expect:")
+
+        let milliseconds = Int(request.timeout.components.seconds * 1000 + request.timeout.components.attoseconds / 1_000_000_000_000_000)
+        attache_curl_set_string(handle, CURLOPT_URL, request.url)
+        attache_curl_set_long(handle, CURLOPT_NOSIGNAL, 1)
+        attache_curl_set_long(handle, CURLOPT_TIMEOUT_MS, milliseconds)
+        attache_curl_set_long(handle, CURLOPT_CONNECTTIMEOUT_MS, min(milliseconds, 10_000))
+        attache_curl_set_string(handle, CURLOPT_USERAGENT, userAgent)
+        attache_curl_set_string(handle, CURLOPT_ACCEPT_ENCODING, "")
+        attache_curl_set_list(handle, CURLOPT_HTTPHEADER, headerList)
+        switch request.method.uppercased() {
+        case "GET": attache_curl_set_long(handle, CURLOPT_HTTPGET, 1)
+        case "HEAD": attache_curl_set_long(handle, CURLOPT_NOBODY, 1)
+        default: attache_curl_set_string(handle, CURLOPT_CUSTOMREQUEST, request.method.uppercased())
+        }
+        if let payload = request.body {
+            attache_curl_set_offset(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(payload.count))
+            payload.withUnsafeBytes { bytes in
+                _ = attache_curl_set_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress))
+            }
+        }
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        attache_curl_set_callback(handle, CURLOPT_WRITEFUNCTION) { data, size, count, context in
+            let transfer = Unmanaged<CurlTransfer>.fromOpaque(context!).takeUnretainedValue()
+            transfer.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: size * count))
+            return size * count
+        }
+        attache_curl_set_pointer(handle, CURLOPT_WRITEDATA, context)
+        attache_curl_set_callback(handle, CURLOPT_HEADERFUNCTION) { data, size, count, context in
+            let transfer = Unmanaged<CurlTransfer>.fromOpaque(context!).takeUnretainedValue()
+            transfer.receivedHeaderLine(String(decoding: UnsafeRawBufferPointer(start: data, count: size * count), as: UTF8.self))
+            return size * count
+        }
+        attache_curl_set_pointer(handle, CURLOPT_HEADERDATA, context)
+
+        let code = withExtendedLifetime(self) { curl_easy_perform(handle) }
+        guard code == CURLE_OK else {
+            if code == CURLE_OPERATION_TIMEDOUT { return .failure(.timedOut(url: redactedURL(request.url), after: request.timeout)) }
+            return .failure(
+                .transport(url: redactedURL(request.url), code: Int(code.rawValue), message: String(cString: curl_easy_strerror(code))))
+        }
+        var status = 0
+        attache_curl_get_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        return .success(OutboundResponse(status: status, headers: headers, body: body))
+    }
+
+    fileprivate func receivedHeaderLine(_ line: String) {
+        if line.hasPrefix("HTTP/") {
+            headers.removeAll()  // a new response (after 100 Continue or a redirect) starts over
+            return
+        }
+        guard let colon = line.firstIndex(of: ":") else { return }
+        let name = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
+        headers[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+
+public struct OutboundRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]?
+    public var timeout: Duration
+
+    public init(
+        method: String = "GET", url: String, headers: [(name: String, value: String)] = [], body: [UInt8]? = nil,
+        timeout: Duration = .seconds(30)
+    ) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeout = timeout
+    }
+
+    /// A POST of `value` as JSON.
+    public static func json<T: Encodable>(
+        _ method: String = "POST", url: String, _ value: T, headers: [(name: String, value: String)] = [],
+        encoder: JSONEncoder = JSONEncoder()
+    ) throws -> OutboundRequest {
+        OutboundRequest(
+            method: method, url: url, headers: headers + [("Content-Type", "application/json")],
+            body: Array(try encoder.encode(value)))
+    }
+
+    /// Whether repeating the request cannot duplicate an effect (RFC 9110 §9.2.2).
+    var isIdempotent: Bool { ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"].contains(method.uppercased()) }
+}
+
+public struct OutboundResponse: Sendable {
+    public var status: Int
+    /// Header names in lower case; a repeated header keeps its last value.
+    public var headers: [String: String]
+    public var body: [UInt8]
+
+    public var isSuccess: Bool { (200..<300).contains(status) }
+    public var text: String { String(decoding: body, as: UTF8.self) }
+
+    public func decode<T: Decodable>(_ type: T.Type, decoder: JSONDecoder = JSONDecoder()) throws -> T {
+        try decoder.decode(T.self, from: Data(body))
+    }
+}
+
+public enum HTTPClientError: Error, CustomStringConvertible {
+    case invalidURL(String)
+    case transport(url: String, code: Int, message: String)
+    case timedOut(url: String, after: Duration)
+    case unexpectedStatus(url: String, status: Int, body: String)
+
+    public var description: String {
+        switch self {
+        case .invalidURL(let url): "\(url) is not a valid http(s) URL"
+        case .transport(let url, let code, let message): "request to \(url) failed: \(message) (curl error \(code))"
+        case .timedOut(let url, let after): "request to \(url) timed out after \(after)"
+        case .unexpectedStatus(let url, let status, let body): "\(url) answered \(status): \(body)"
+        }
+    }
+}
+
+/// Retries transient failures: connection errors and timeouts for idempotent requests, and
+/// 429/502/503/504 for any request (the server did not act on it), waiting as long as
+/// `Retry-After` asks when it says.
+public struct RetryPolicy: Sendable {
+    public var maxAttempts: Int
+    public var initialDelay: Duration
+    public var maximumDelay: Duration
+    /// A `Retry-After` longer than this is not waited for: the error is returned instead.
+    public var longestRetryAfter: Duration
+    public var retryableStatuses: Set<Int>
+
+    public init(
+        maxAttempts: Int = 4, initialDelay: Duration = .milliseconds(200), maximumDelay: Duration = .seconds(10),
+        longestRetryAfter: Duration = .seconds(120), retryableStatuses: Set<Int> = [429, 502, 503, 504]
+    ) {
+        self.maxAttempts = maxAttempts
+        self.initialDelay = initialDelay
+        self.maximumDelay = maximumDelay
+        self.longestRetryAfter = longestRetryAfter
+        self.retryableStatuses = retryableStatuses
+    }
+
+    public static let none = RetryPolicy(maxAttempts: 1)
+}
+
+/// A URL fit for logs: no credentials, no query string (tokens often travel there).
+func redactedURL(_ url: String) -> String {
+    guard var components = URLComponents(string: url) else { return "(invalid URL)" }
+    components.user = nil
+    components.password = nil
+    components.query = nil
+    components.fragment = nil
+    return components.string ?? "(invalid URL)"
+}
+
+/// Parses `Retry-After`: delta-seconds or an HTTP-date (RFC 9110 §10.2.3).
+func retryAfter(_ value: String?, now: Date = Date()) -> Duration? {
+    guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+    if let seconds = Int(value) { return .seconds(max(0, seconds)) }
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.timeZone = TimeZone(identifier: "GMT")
+    formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+    guard let date = formatter.date(from: value) else { return nil }
+    return .milliseconds(max(0, Int64(date.timeIntervalSince(now) * 1000)))
+}

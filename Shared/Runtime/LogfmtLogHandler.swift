@@ -1,0 +1,42 @@
+import Foundation
+import Logging
+
+/// One line per event on standard error, in logfmt (`key=value`), which both people and log
+/// pipelines read. Values are whatever the caller logged: secrets are never passed to loggers.
+public struct LogfmtLogHandler: LogHandler {
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
+    private let label: String
+
+    public init(label: String, level: Logger.Level) {
+        self.label = label
+        self.logLevel = level
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(
+        level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String, file: String,
+        function: String, line: UInt
+    ) {
+        var line = "ts=\(Date().formatted(.iso8601.time(includingFractionalSeconds: true).year().month().day()))"
+        line += " level=\(level) logger=\(label) msg=\(Self.quoted(message.description))"
+        let merged = metadata.merging(explicit ?? [:]) { $1 }
+        for key in merged.keys.sorted() {
+            line += " \(key)=\(Self.quoted("\(merged[key]!)"))"
+        }
+        line += "\n"
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    private static func quoted(_ value: String) -> String {
+        let needsQuotes = value.isEmpty || value.contains { $0 == " " || $0 == "=" || $0 == "\"" || $0.isNewline }
+        guard needsQuotes else { return value }
+        let escaped = value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
+        return "\"\(escaped)\""
+    }
+}

@@ -1,0 +1,116 @@
+import Bus
+import Delivery
+import Foundation
+import Hummingbird
+import Logging
+import Prometheus
+import Resilience
+import ServiceLifecycle
+import Store
+
+/// What every service is made of: a database pool with its schema migrated, a confirming
+/// publisher, an outbox and its relay, consumers for its queue, and an HTTP server for
+/// operations (and, for bot-gateway, webhooks). `run` starts them in a `ServiceGroup` that
+/// shuts down gracefully on SIGTERM or SIGINT: consumers stop taking work and finish what they
+/// hold, the relay publishes what was committed, connections close.
+public struct ServiceRuntime: Sendable {
+    public let configuration: CommonConfiguration
+    public let logger: Logger
+    public let pool: PostgresPool
+    public let publisher: Publisher
+    public let outbox: Outbox
+    public let queues: ServiceQueues
+    public let readiness = Readiness()
+    let registry: PrometheusCollectorRegistry
+
+    /// Connects, waits for the database (it may start after us), and applies migrations.
+    public static func start(
+        _ configuration: CommonConfiguration, schema: String, migrations: [Migration], logger: Logger
+    ) async throws -> ServiceRuntime {
+        let pool = PostgresPool(url: configuration.databaseURL, size: configuration.databasePoolSize)
+        try await waitForDatabase(pool, logger: logger)
+        try await Migrator.migrate(pool, schema: schema, migrations: DeliveryMigrations.all + migrations, logger: logger)
+        let publisher = Publisher(
+            configuration: configuration.broker, topology: ServiceQueues.eventsTopology(prefix: configuration.busPrefix),
+            name: "publisher", logger: logger)
+        let runtime = ServiceRuntime(
+            configuration: configuration, logger: logger, pool: pool, publisher: publisher,
+            outbox: try Outbox(schema: schema),
+            queues: ServiceQueues(
+                prefix: configuration.busPrefix, service: configuration.service, retryDelays: configuration.retryDelays),
+            registry: MetricsBootstrap.registry)
+        runtime.readiness.add("database") { await pool.isReachable() }
+        runtime.readiness.add("broker") { publisher.isConnected }
+        return runtime
+    }
+
+    /// A consumer of this service's work queue running `routes`.
+    public func consumer(_ routes: EventRoutes) throws -> EventConsumer {
+        let consumer = try EventConsumer(
+            queues: queues, routes: routes, broker: configuration.broker, publisher: publisher, pool: pool, outbox: outbox,
+            prefetch: configuration.prefetch, maxAttempts: configuration.maxAttempts, logger: logger)
+        readiness.add("consumer") { consumer.isConnected }
+        return consumer
+    }
+
+    public func outboxRelay() -> OutboxRelay {
+        OutboxRelay(
+            outbox: outbox, pool: pool, publisher: publisher, exchange: queues.eventsExchange, logger: logger)
+    }
+
+    /// Runs `services` (consumers, loops, relays) with the operations server until shutdown.
+    /// `routes` lets a service add its own endpoints to the same server.
+    public func run(
+        _ services: [any Service], routes: (Router<BasicRequestContext>) -> Void = { _ in }
+    ) async throws {
+        let router = Router()
+        OperationsRoutes.add(to: router, readiness: readiness, registry: registry)
+        routes(router)
+        let server = Application(
+            router: router,
+            configuration: .init(
+                address: .hostname(configuration.httpHost, port: configuration.httpPort),
+                serverName: configuration.service),
+            logger: logger)
+        // Started in order and shut down in reverse: first readiness turns false, then work
+        // stops, then the relay drains, and the HTTP server goes last.
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [.init(service: server)] + services.map { .init(service: $0) }
+                + [.init(service: ReadinessOnShutdown(readiness: readiness))],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout
+        logger.info(
+            "started", metadata: ["http": "\(configuration.httpHost):\(configuration.httpPort)", "broker": "\(configuration.broker)"])
+        try await ServiceGroup(configuration: groupConfiguration).run()
+        await publisher.close()
+        logger.info("stopped")
+    }
+
+    private static func waitForDatabase(_ pool: PostgresPool, logger: Logger) async throws {
+        let backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(5))
+        let deadline = ContinuousClock.now + .seconds(120)
+        var attempt = 1
+        while true {
+            do {
+                try await pool.withConnection { try $0.execute("SELECT 1") }
+                return
+            } catch where ContinuousClock.now < deadline {
+                logger.warning("database not reachable yet; retrying", metadata: ["error": "\(error)"])
+                try await Task.sleep(for: backoff.delay(forAttempt: attempt))
+                attempt += 1
+            }
+        }
+    }
+}
+
+/// Turns readiness off as soon as shutdown begins, so that load balancers stop sending work
+/// before the service stops accepting it.
+struct ReadinessOnShutdown: Service {
+    let readiness: Readiness
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        readiness.markStopping()
+    }
+}

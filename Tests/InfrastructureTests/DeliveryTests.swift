@@ -1,0 +1,263 @@
+import Bus
+import Delivery
+import Foundation
+import Shared
+import Store
+import Synchronization
+import TestSupport
+import Testing
+
+struct Ping: EventPayload {
+    static let messageType = MessageType("test.ping", version: 1)
+    var text: String
+}
+
+/// Records what handlers were called with, across tasks.
+final class Calls: Sendable {
+    private let calls = Mutex<[String]>([])
+    func record(_ call: String) { calls.withLock { $0.append(call) } }
+    var all: [String] { calls.withLock { $0 } }
+}
+
+/// A throwaway service: its own schema, its own bus prefix, quick retries.
+struct DeliveryHarness {
+    let broker: AMQPConfiguration
+    let pool: PostgresPool
+    let schema: String
+    let queues: ServiceQueues
+    let publisher: Publisher
+    let outbox: Outbox
+
+    init(retryDelays: [Duration] = [.milliseconds(100), .milliseconds(200)]) async throws {
+        broker = try TestStack.broker()
+        pool = PostgresPool(url: try TestStack.databaseURL(), size: 3)
+        schema = TestStack.uniqueName("delivery")
+        queues = ServiceQueues(prefix: schema, service: "svc", retryDelays: retryDelays)
+        publisher = Publisher(configuration: broker, topology: ServiceQueues.eventsTopology(prefix: schema), logger: TestStack.logger)
+        outbox = try Outbox(schema: schema)
+        try await Migrator.migrate(
+            pool, schema: schema,
+            migrations: DeliveryMigrations.all + [Migration("0100_effects", "CREATE TABLE {schema}.effects (text text)")],
+            logger: TestStack.logger)
+    }
+
+    func consumer(maxAttempts: Int = 3, _ configure: (inout EventRoutes) -> Void) throws -> EventConsumer {
+        var routes = EventRoutes()
+        configure(&routes)
+        return try EventConsumer(
+            queues: queues, routes: routes, broker: broker, publisher: publisher, pool: pool, outbox: outbox,
+            prefetch: 10, maxAttempts: maxAttempts, logger: TestStack.logger)
+    }
+
+    /// Runs a consumer until the returned task is cancelled, once its queues exist.
+    func start(_ consumer: EventConsumer) async throws -> Task<Void, Never> {
+        let running = Task { await consumer.run() }
+        try await eventually("the consumer connected") { consumer.isConnected }
+        return running
+    }
+
+    func envelope(_ text: String, id: UUID = UUID()) -> Envelope<Ping> {
+        Envelope(id: id, tenantID: "tenant-a", correlationID: UUID(), payload: Ping(text: text))
+    }
+
+    func publish<P>(_ envelope: Envelope<P>) async throws {
+        try await publishRaw(MessageCoding.encode(envelope), routingKey: envelope.type.routingKey, id: envelope.id.uuidString)
+    }
+
+    func publishRaw(_ body: [UInt8], routingKey: String = "test.ping", id: String = UUID().uuidString) async throws {
+        try await publisher.publish(
+            OutgoingMessage(exchange: queues.eventsExchange, routingKey: routingKey, body: body, messageID: id))
+    }
+
+    func effects() async throws -> [String] {
+        let schema = schema
+        return try await pool.withConnection { db in
+            try db.query("SELECT text FROM \(schema).effects ORDER BY text").map { try $0.string("text") }
+        }
+    }
+
+    func parkedCount() async throws -> Int {
+        let queue = queues.deadLetterQueue
+        return try await AdminChannel.run(broker) { channel in
+            defer { channel.close() }
+            return try channel.messageCount(queue: queue)
+        }
+    }
+
+    func tearDown() async throws {
+        await publisher.close()
+        let schema = schema
+        try await pool.withConnection { try $0.execute("DROP SCHEMA \(schema) CASCADE") }
+        let queues = queues
+        try await AdminChannel.run(broker) { channel in
+            defer { channel.close() }
+            for queue in [queues.workQueue, queues.deadLetterQueue, ServiceQueues.unroutedQueue(prefix: queues.prefix)]
+                + queues.retryDelays.indices.map({ queues.retryQueue(forRetry: $0 + 1) })
+            {
+                try channel.deleteQueue(queue)
+            }
+        }
+    }
+}
+
+
+@Suite("Delivery guarantees")
+struct DeliveryTests {
+    @Test("a message delivered twice has its effect once")
+    func duplicateHasEffectOnce() async throws {
+        let harness = try await DeliveryHarness()
+        let calls = Calls()
+        let schema = harness.schema
+        let consumer = try harness.consumer { routes in
+            routes.on(Ping.self) { envelope, context in
+                calls.record(envelope.payload.text)
+                try await context.once { db in
+                    try db.execute("INSERT INTO \(schema).effects VALUES ($1)", [envelope.payload.text])
+                }
+            }
+        }
+        let running = try await harness.start(consumer)
+        let duplicated = harness.envelope("once", id: UUID())
+        try await harness.publish(duplicated)
+        try await harness.publish(duplicated)
+        try await harness.publish(harness.envelope("other"))
+        try await eventually("three deliveries") { calls.all.count == 3 }
+        #expect(try await harness.effects() == ["once", "other"])
+        running.cancel()
+        await running.value
+        try await harness.tearDown()
+    }
+
+    @Test("an outbox event is published only once its transaction commits, and never after a rollback")
+    func outboxPublishesOnlyCommitted() async throws {
+        let harness = try await DeliveryHarness()
+        let observer = TestStack.uniqueName("observer")
+        let watch = Consumer(
+            configuration: harness.broker, queue: observer,
+            topology: ServiceQueues.eventsTopology(prefix: harness.schema)
+                + Topology(
+                    queues: [.quorum(observer)],
+                    bindings: [.init(queue: observer, exchange: harness.queues.eventsExchange, routingKey: "test.ping")]),
+            logger: TestStack.logger)
+        try await eventually("observer bound") { watch.isConnected }
+        let observed = MessageCollector(watch.messages)
+        let relay = OutboxRelay(
+            outbox: harness.outbox, pool: harness.pool, publisher: harness.publisher,
+            exchange: harness.queues.eventsExchange, pollInterval: .milliseconds(100), logger: TestStack.logger)
+        let running = Task { try? await relay.run() }
+        let outbox = harness.outbox
+
+        struct Abandon: Error {}
+        let rolledBack = harness.envelope("rolled back")
+        await #expect(throws: Abandon.self) {
+            try await outbox.transaction(harness.pool) { db in
+                try outbox.append(rolledBack, on: db)
+                throw Abandon()
+            }
+        }
+
+        // A slow transaction: its event must not leave before COMMIT.
+        let slow = harness.envelope("slow commit")
+        let committing = Task {
+            try await outbox.transaction(harness.pool) { db in
+                try outbox.append(slow, on: db)
+                Thread.sleep(forTimeInterval: 1.5)
+            }
+        }
+        try await Task.sleep(for: .seconds(1))
+        #expect(observed.messages.isEmpty, "an event was published before its transaction committed")
+        try await committing.value
+
+        let delivered = try await observed.wait(for: 1)
+        let envelope = try MessageCoding.decode(Envelope<Ping>.self, from: delivered[0].body)
+        #expect(envelope.id == slow.id)
+        #expect(envelope.payload.text == "slow commit")
+        #expect(delivered[0].messageID == slow.id.uuidString.lowercased())
+
+        // Nothing else arrives: the rolled-back event never existed.
+        try await Task.sleep(for: .seconds(1))
+        #expect(observed.messages.count == 1, "the rolled-back event was published")
+        let schema = harness.schema
+        let left = try await harness.pool.withConnection { try $0.queryOne("SELECT count(*) AS n FROM \(schema).outbox")!.int("n") }
+        #expect(left == 0)
+
+        running.cancel()
+        await running.value
+        await watch.close()
+        try await AdminChannel.run(harness.broker) { channel in
+            defer { channel.close() }
+            try channel.deleteQueue(observer)
+        }
+        try await harness.tearDown()
+    }
+
+    @Test("a handler that keeps failing is retried, then parked with its error; replay brings it back")
+    func failingHandlerIsParkedAndReplayed() async throws {
+        let harness = try await DeliveryHarness()
+        let calls = Calls()
+        let healed = Mutex(false)
+        struct Flaky: Error, CustomStringConvertible { var description: String { "the ledger service said no" } }
+        let schema = harness.schema
+        let consumer = try harness.consumer(maxAttempts: 3) { routes in
+            routes.on(Ping.self) { envelope, context in
+                calls.record("attempt after \(context.previousFailures) failures")
+                guard healed.withLock({ $0 }) else { throw Flaky() }
+                try await context.once { db in
+                    try db.execute("INSERT INTO \(schema).effects VALUES ($1)", [envelope.payload.text])
+                }
+            }
+        }
+        let running = try await harness.start(consumer)
+        let doomed = harness.envelope("doomed")
+        try await harness.publish(doomed)
+        try await eventually("the message parked") { try await harness.parkedCount() == 1 }
+        #expect(calls.all == ["attempt after 0 failures", "attempt after 1 failures", "attempt after 2 failures"])
+
+        let parked = try await DeadLetters.list(harness.queues, broker: harness.broker)
+        #expect(parked.count == 1)
+        #expect(parked.first?.messageID == doomed.id.uuidString)
+        #expect(parked.first?.attempts == 3)
+        #expect(parked.first?.originalRoutingKey == "test.ping")
+        #expect(parked.first?.error.contains("the ledger service said no") == true)
+        #expect(try await harness.parkedCount() == 1, "listing must not consume parked messages")
+
+        healed.withLock { $0 = true }
+        #expect(try await DeadLetters.replay(harness.queues, broker: harness.broker) == 1)
+        try await eventually("the replayed message handled") { try await harness.effects() == ["doomed"] }
+        #expect(calls.all.last == "attempt after 0 failures", "replay starts with a fresh attempt count")
+        #expect(try await harness.parkedCount() == 0)
+        running.cancel()
+        await running.value
+        try await harness.tearDown()
+    }
+
+    @Test("malformed messages are parked at once with the reason, and the consumer keeps consuming")
+    func malformedIsParkedAtOnce() async throws {
+        let harness = try await DeliveryHarness()
+        let calls = Calls()
+        let consumer = try harness.consumer(maxAttempts: 5) { routes in
+            routes.on(Ping.self) { envelope, _ in calls.record(envelope.payload.text) }
+        }
+        let running = try await harness.start(consumer)
+        try await harness.publishRaw(Array("this is not json".utf8), id: "not-json")
+        var missingField = try JSONSerialization.jsonObject(with: Data(MessageCoding.encode(harness.envelope("x")))) as! [String: Any]
+        missingField["payload"] = ["wrong": true]
+        try await harness.publishRaw(Array(try JSONSerialization.data(withJSONObject: missingField)), id: "bad-payload")
+        var futureVersion = missingField
+        futureVersion["type"] = "test.ping.v2"
+        try await harness.publishRaw(Array(try JSONSerialization.data(withJSONObject: futureVersion)), id: "future")
+        try await harness.publish(harness.envelope("still consuming"))
+
+        try await eventually("the good message handled") { calls.all == ["still consuming"] }
+        try await eventually("three parked") { try await harness.parkedCount() == 3 }
+        let parked = try await DeadLetters.list(harness.queues, broker: harness.broker)
+        let reasons = Dictionary(uniqueKeysWithValues: parked.map { ($0.messageID ?? "", $0.error) })
+        #expect(reasons["not-json"]?.contains("malformed envelope") == true)
+        #expect(reasons["bad-payload"]?.contains("missing field payload.text") == true)
+        #expect(reasons["future"]?.contains("no handler for test.ping.v2") == true)
+        #expect(parked.allSatisfy { $0.attempts <= 1 }, "malformed messages are not retried")
+        running.cancel()
+        await running.value
+        try await harness.tearDown()
+    }
+}

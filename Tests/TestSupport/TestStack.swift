@@ -1,0 +1,124 @@
+import Bus
+import Foundation
+import Logging
+import Store
+import Synchronization
+import Testing
+
+/// The servers `./scripts/test` started. Missing variables fail the test with a pointer to the
+/// script rather than skipping it: a suite that silently skips proves nothing.
+public enum TestStack {
+    public struct NotStarted: Error, CustomStringConvertible {
+        public var variable: String
+        public var description: String { "\(variable) is not set: run the suite with ./scripts/test, which starts the servers" }
+    }
+
+    public static func variable(_ name: String) throws -> String {
+        guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { throw NotStarted(variable: name) }
+        return value
+    }
+
+    public static func broker() throws -> AMQPConfiguration {
+        try AMQPConfiguration(url: try variable("ATTACHE_TEST_AMQP_URL"), heartbeatSeconds: 5)
+    }
+
+    public static func databaseURL() throws -> String { try variable("ATTACHE_TEST_DATABASE_URL") }
+
+    /// A broker of its own that a test may stop and restart (see scripts/test).
+    public static func chaosBroker() throws -> AMQPConfiguration {
+        try AMQPConfiguration(url: try variable("ATTACHE_TEST_CHAOS_AMQP_URL"), heartbeatSeconds: 5)
+    }
+
+    /// Runs `scripts/stack chaos COMMAND` (start-rabbitmq, restart-rabbitmq, stop-rabbitmq…).
+    public static func chaos(_ command: String) async throws {
+        let status = try await ChildProcess.shell("\(try variable("ATTACHE_TEST_CHAOS_STACK")) \(command) >/dev/null 2>&1")
+        guard status == 0 else { throw NotStarted(variable: "chaos stack (\(command) exited \(status))") }
+    }
+
+    /// A name no other test uses, valid as a queue name and as a SQL identifier.
+    public static func uniqueName(_ base: String) -> String {
+        "t_\(base)_\(UUID().uuidString.prefix(8).lowercased())"
+    }
+
+    public static let logger: Logger = {
+        var logger = Logger(label: "test")
+        logger.logLevel = ProcessInfo.processInfo.environment["ATTACHE_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        return logger
+    }()
+}
+
+public struct TimedOut: Error, CustomStringConvertible {
+    public var what: String
+    public var description: String { "timed out waiting for \(what)" }
+}
+
+/// Runs `operation`, failing with `TimedOut` if it takes longer than `limit`: a broken
+/// implementation fails the test instead of hanging the suite.
+public func within<T: Sendable>(
+    _ limit: Duration, _ what: String, _ operation: @escaping @Sendable () async throws -> T
+) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await operation() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            throw TimedOut(what: what)
+        }
+        defer { group.cancelAll() }
+        return try await group.next()!
+    }
+}
+
+/// Polls `condition` until it holds or `limit` passes.
+public func eventually(
+    _ what: String, within limit: Duration = .seconds(20), _ condition: @escaping @Sendable () async throws -> Bool
+) async throws {
+    try await within(limit, what) {
+        while try await !condition() { try await Task.sleep(for: .milliseconds(50)) }
+    }
+}
+
+extension AsyncStream where Element == InboundMessage {
+    /// The next `count` messages, acknowledged unless told otherwise.
+    public func take(_ count: Int, ack: Bool = true, within limit: Duration = .seconds(20)) async throws -> [InboundMessage] {
+        try await within(limit, "\(count) messages") {
+            var received: [InboundMessage] = []
+            for await message in self {
+                if ack { message.ack() }
+                received.append(message)
+                if received.count == count { break }
+            }
+            return received
+        }
+    }
+}
+
+/// Drains a consumer's messages in the background (acknowledging them) so that a test can ask
+/// what has arrived so far, including "nothing yet", without cancelling the stream: cancelling a
+/// pending AsyncStream iteration ends the stream for good.
+public final class MessageCollector: Sendable {
+    private final class Received: Sendable {
+        let messages = Mutex<[InboundMessage]>([])
+    }
+    private let received = Received()
+    private let drain: Task<Void, Never>
+
+    public init(_ messages: AsyncStream<InboundMessage>) {
+        let received = received
+        drain = Task {
+            for await message in messages {
+                message.ack()
+                received.messages.withLock { $0.append(message) }
+            }
+        }
+    }
+
+    deinit { drain.cancel() }
+
+    public var messages: [InboundMessage] { received.messages.withLock { $0 } }
+
+    /// Waits until at least `count` messages have arrived and returns all of them.
+    public func wait(for count: Int, within limit: Duration = .seconds(20)) async throws -> [InboundMessage] {
+        try await eventually("\(count) messages", within: limit) { self.messages.count >= count }
+        return messages
+    }
+}

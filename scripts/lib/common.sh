@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Helpers shared by the scripts in scripts/. Source it, do not run it:
+#
+#   source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+#
+# It only defines functions and variables; it changes no shell options, so the
+# sourcing script keeps its own `set -euo pipefail`.
+
+# Debian packages the project needs to build and to run its test stack:
+# the C client libraries it links against, and the two servers the tests use.
+ATTACHE_OS_PACKAGES="librabbitmq-dev libpq-dev libcurl4-openssl-dev rabbitmq-server postgresql curl"
+export ATTACHE_OS_PACKAGES
+
+# Print the repository root (absolute, symlinks resolved). Derived from this
+# file's own location (scripts/lib/common.sh), so it works from any cwd.
+attache_root() {
+    (cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
+}
+
+# Logging goes to stderr so that stdout stays clean for output meant to be
+# consumed (e.g. `scripts/stack test env`).
+say()  { printf '==> %s\n' "$*" >&2; }
+warn() { printf '==> WARNING: %s\n' "$*" >&2; }
+die()  { printf '==> ERROR: %s\n' "$*" >&2; exit 1; }
+
+# True when Debian package $1 is fully installed.
+package_installed() {
+    [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
+}
+
+# ensure_packages PKG...: install whichever of the given Debian packages are
+# missing. Does nothing (and needs no root) when all are already installed.
+ensure_packages() {
+    local missing=() pkg
+    for pkg in "$@"; do
+        package_installed "$pkg" || missing+=("$pkg")
+    done
+    [ "${#missing[@]}" -eq 0 ] && return 0
+
+    if [ "$(id -u)" -ne 0 ]; then
+        die "missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install -y ${missing[*]})"
+    fi
+    say "installing Debian packages: ${missing[*]}"
+    # The package lists may be absent or stale on a fresh machine: refresh once.
+    apt-get update -qq
+    # Installing rabbitmq-server/postgresql does not start them here (no
+    # systemd); scripts/stack starts its own instances.
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 \
+        || die "apt-get install failed for: ${missing[*]}"
+}
+
+# port_open PORT [HOST]: true if something accepts TCP connections there.
+# Uses bash's /dev/tcp so it needs no netcat; `timeout` guards against hangs.
+port_open() {
+    timeout 2 bash -c "exec 3<>/dev/tcp/${2:-127.0.0.1}/$1" 2>/dev/null
+}
+
+# pid_alive PID: true if PID names a live process (PID may be empty). A zombie
+# (exited, not yet reaped by its parent or init) does not count: kill -0 alone
+# would say it is alive.
+pid_alive() {
+    local stat
+    [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null || return 1
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    # The state letter follows the command name, which is in parentheses.
+    stat=${stat##*) }
+    [ "${stat:0:1}" != Z ]
+}
+
+# Milliseconds since the epoch, for timing messages.
+now_ms() { date +%s%3N; }
