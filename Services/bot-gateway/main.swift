@@ -1,1 +1,20 @@
-print("todo")
+import Delivery
+import HTTPClient
+import Runtime
+
+await ServiceMain.run("bot-gateway") { environment, logger in
+    let configuration = try GatewayConfiguration(environment)
+    let runtime = try await ServiceRuntime.start(
+        configuration.common, schema: GatewaySchema.name, migrations: GatewaySchema.migrations, logger: logger)
+    let simulated = SimulatedMeeting(
+        webhookURL: configuration.webhookURL, secret: configuration.webhookSecret,
+        callLength: configuration.simulatedCallLength, http: HTTPClient(logger: logger), logger: logger)
+    let receiver = WebhookReceiver(
+        secret: configuration.webhookSecret, pool: runtime.pool, outbox: runtime.outbox, provider: simulated.name,
+        logger: logger)
+    var routes = EventRoutes()
+    BotJoinHandler(provider: simulated).register(in: &routes)
+    try await runtime.run([runtime.outboxRelay(), simulated, try runtime.consumer(routes)]) { router in
+        receiver.register(on: router)
+    }
+}

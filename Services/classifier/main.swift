@@ -1,1 +1,22 @@
-print("todo")
+import Delivery
+import Foundation
+import Runtime
+
+if CommandLine.arguments.dropFirst().first == "classify" {
+    do {
+        exit(ClassifyCommand.run(rules: try ClassifierConfiguration.rules(Environment())))
+    } catch {
+        FileHandle.standardError.write(Data("classifier: configuration error: \(error)\n".utf8))
+        exit(78)
+    }
+}
+
+await ServiceMain.run("classifier") { environment, logger in
+    let configuration = try ClassifierConfiguration(environment)
+    let runtime = try await ServiceRuntime.start(
+        configuration.common, schema: ClassificationsSchema.name, migrations: ClassificationsSchema.migrations,
+        logger: logger)
+    var routes = EventRoutes()
+    ClassificationHandlers(rules: configuration.rules).register(in: &routes)
+    try await runtime.run([runtime.outboxRelay(), try runtime.consumer(routes)])
+}

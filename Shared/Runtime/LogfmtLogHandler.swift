@@ -18,13 +18,11 @@ public struct LogfmtLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(
-        level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String, file: String,
-        function: String, line: UInt
-    ) {
+    public func log(event: LogEvent) {
         var line = "ts=\(Date().formatted(.iso8601.time(includingFractionalSeconds: true).year().month().day()))"
-        line += " level=\(level) logger=\(label) msg=\(Self.quoted(message.description))"
-        let merged = metadata.merging(explicit ?? [:]) { $1 }
+        line += " level=\(event.level) logger=\(label) msg=\(Self.quoted(event.message.description))"
+        var merged = metadata.merging(event.metadata ?? [:]) { $1 }
+        if let error = event.error { merged["error"] = "\(error)" }
         for key in merged.keys.sorted() {
             line += " \(key)=\(Self.quoted("\(merged[key]!)"))"
         }

@@ -146,3 +146,11 @@ enum PostgresTimestamp {
         return Date(timeIntervalSince1970: Double(epoch - offsetSeconds) + fraction)
     }
 }
+
+extension Date {
+    /// timestamptz keeps microseconds, so an instant read back may differ from the one written
+    /// below that: compare at the precision the database keeps.
+    public func isSameStoredInstant(as other: Date) -> Bool {
+        abs(timeIntervalSince(other)) < 0.000_001
+    }
+}

@@ -1,1 +1,75 @@
-print("todo")
+import Bus
+import Delivery
+import Foundation
+import Runtime
+import Shared
+
+/// attache-ops: operator commands.
+///
+///   attache-ops dlq list SERVICE [--limit N]       parked messages, with why they were parked
+///   attache-ops dlq replay SERVICE [--id MESSAGE]  put parked messages back on the work queue
+///   attache-ops watch [--until TYPE] [--timeout SECONDS]
+///                                                  print events as they pass, as a timeline
+///
+/// Reads ATTACHE_AMQP_URL and ATTACHE_BUS_PREFIX like the services.
+let usage = """
+    usage: attache-ops dlq list SERVICE [--limit N]
+           attache-ops dlq replay SERVICE [--id MESSAGE_ID]
+           attache-ops watch [--until MESSAGE_NAME] [--timeout SECONDS]
+    """
+
+let services = ["calendar-monitor", "classifier", "prep-orchestrator", "bot-gateway", "realtime-worker", "monitoring-worker"]
+
+func fail(_ message: String, status: Int32 = 2) -> Never {
+    FileHandle.standardError.write(Data("attache-ops: \(message)\n".utf8))
+    exit(status)
+}
+
+func option(_ name: String, in arguments: [String]) -> String? {
+    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return nil }
+    return arguments[index + 1]
+}
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+let environment = Environment()
+let broker: AMQPConfiguration
+do {
+    broker = try AMQPConfiguration(url: environment.string("ATTACHE_AMQP_URL", default: "amqp://guest:guest@127.0.0.1:5672/"))
+} catch {
+    fail("configuration error: ATTACHE_AMQP_URL \(error)", status: 78)
+}
+let prefix = environment.string("ATTACHE_BUS_PREFIX", default: "attache")
+
+func queues(for service: String?) -> ServiceQueues {
+    guard let service, services.contains(service) else {
+        fail("name one of the services: \(services.joined(separator: ", "))")
+    }
+    return ServiceQueues(prefix: prefix, service: service)
+}
+
+do {
+    switch (arguments.first, arguments.dropFirst().first) {
+    case ("dlq", "list"):
+        let service = arguments.dropFirst(2).first
+        let limit = option("--limit", in: arguments).flatMap(Int.init) ?? 100
+        let parked = try await DeadLetters.list(queues(for: service), broker: broker, limit: limit)
+        if parked.isEmpty { print("no parked messages for \(service!)") }
+        for message in parked {
+            print("\(message.messageID ?? "(no id)")  \(message.type ?? "?")  routing key \(message.originalRoutingKey)")
+            print("    parked \(message.parkedAt ?? "?") after \(message.attempts) attempt(s): \(message.error)")
+        }
+    case ("dlq", "replay"):
+        let service = arguments.dropFirst(2).first
+        let count = try await DeadLetters.replay(queues(for: service), broker: broker, messageID: option("--id", in: arguments))
+        print("replayed \(count) message(s) to \(queues(for: service).workQueue)")
+    case ("watch", _):
+        let until = option("--until", in: arguments)
+        let timeout = option("--timeout", in: arguments).flatMap(Int.init).map { Duration.seconds($0) }
+        let reached = try await Timeline(broker: broker, prefix: prefix).watch(until: until, timeout: timeout)
+        exit(reached ? 0 : 1)
+    default:
+        fail(usage)
+    }
+} catch {
+    fail("\(error)", status: 1)
+}

@@ -1,0 +1,38 @@
+import Foundation
+import Runtime
+
+struct GatewayConfiguration: Sendable {
+    enum Provider: String, CaseIterable, Sendable {
+        /// A local simulated meeting: the embedded default, no account needed.
+        case simulated
+    }
+
+    var common: CommonConfiguration
+    var provider: Provider
+    var webhookSecret: WebhookSecret
+    /// Where meeting providers reach this gateway (scheme, host, port, optional path prefix).
+    var publicURL: String
+
+    var webhookURL: String {
+        (publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL) + WebhookReceiver.path
+    }
+    var simulatedCallLength: Duration
+
+    init(_ env: Environment) throws(ConfigurationError) {
+        common = try CommonConfiguration(service: "bot-gateway", defaultHTTPPort: 8084, environment: env)
+        provider = try env.choice("ATTACHE_MEETING_PROVIDER", default: .simulated)
+        if let secret = env.optionalString("ATTACHE_WEBHOOK_SECRET") {
+            guard let parsed = WebhookSecret(secret) else {
+                throw ConfigurationError(
+                    setting: "ATTACHE_WEBHOOK_SECRET", problem: "must be whsec_ followed by base64 (as Recall.ai issues it)")
+            }
+            webhookSecret = parsed
+        } else {
+            // The simulated meeting runs in this process and signs with the same secret, so a
+            // fresh one per start is enough; a real provider needs the configured one.
+            webhookSecret = .random()
+        }
+        publicURL = try env.url("ATTACHE_PUBLIC_URL", default: "http://127.0.0.1:\(common.httpPort)")!.absoluteString
+        simulatedCallLength = try env.seconds("ATTACHE_SIMULATED_CALL_SECONDS", default: 12, in: 1...3600)
+    }
+}

@@ -1,0 +1,39 @@
+import Store
+
+enum GatewaySchema {
+    static let name = "gateway"
+
+    static let migrations: [Migration] = [
+        Migration(
+            "0101_bots",
+            """
+            CREATE TABLE {schema}.bots (
+                bot_id text PRIMARY KEY,
+                meeting_id uuid NOT NULL,
+                provider text NOT NULL,
+                tenant_id text NOT NULL,
+                correlation_id uuid NOT NULL,
+                status text NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now());
+            CREATE INDEX bots_by_meeting ON {schema}.bots (meeting_id);
+
+            CREATE TABLE {schema}.bot_status_history (
+                id bigserial PRIMARY KEY,
+                bot_id text NOT NULL REFERENCES {schema}.bots (bot_id),
+                status text NOT NULL,
+                sub_code text,
+                changed_at timestamptz NOT NULL,
+                received_at timestamptz NOT NULL DEFAULT now());
+
+            -- Every verified webhook, keyed by its webhook-id: a provider's retry of the same
+            -- webhook has its effect once, and one we could not use is kept with the reason.
+            CREATE TABLE {schema}.webhook_receipts (
+                webhook_id text PRIMARY KEY,
+                event text NOT NULL,
+                outcome text NOT NULL,
+                body text NOT NULL,
+                received_at timestamptz NOT NULL DEFAULT now());
+            """),
+    ]
+}

@@ -1,0 +1,125 @@
+import Foundation
+import HTTPClient
+import Logging
+import ServiceLifecycle
+import Shared
+
+/// The embedded meeting provider: a local simulated meeting. A requested bot "joins", hears a
+/// short scripted conversation and leaves, and every step reaches the gateway as a signed
+/// webhook in Recall.ai's format, over HTTP, exactly as a real provider's would.
+final class SimulatedMeeting: MeetingBotProvider, Service {
+    let name = "simulated"
+    private let webhookURL: String
+    private let secret: WebhookSecret
+    private let callLength: Duration
+    private let http: HTTPClient
+    private let logger: Logger
+    private let requests: AsyncStream<(botID: String, request: BotJoinRequested)>
+    private let enqueue: AsyncStream<(botID: String, request: BotJoinRequested)>.Continuation
+
+    init(webhookURL: String, secret: WebhookSecret, callLength: Duration, http: HTTPClient, logger: Logger) {
+        self.webhookURL = webhookURL
+        self.secret = secret
+        self.callLength = callLength
+        self.http = http
+        self.logger = logger
+        (requests, enqueue) = AsyncStream.makeStream()
+    }
+
+    func createBot(for request: BotJoinRequested) async throws -> String {
+        let botID = "sim-" + UUID().uuidString.lowercased()
+        // Started a moment later, as a real provider would: the bot row is recorded first.
+        enqueue.yield((botID, request))
+        return botID
+    }
+
+    /// Runs every simulated call until shutdown, which ends the calls still going.
+    func run() async throws {
+        await withDiscardingTaskGroup { group in
+            for await (botID, request) in requests.cancelOnGracefulShutdown() {
+                group.addTask { await self.simulateCall(botID: botID, request: request) }
+            }
+            group.cancelAll()
+        }
+    }
+
+    static let script: [(speaker: String, line: String)] = [
+        ("Alex Rivera", "Thanks everyone for joining, let's start with the hiring plan."),
+        ("Sam Chen", "The budget review is done and we are on track for the quarter."),
+        ("Alex Rivera", "Can the assistant capture the action items and send them after the call?"),
+        ("Priya Natarajan", "One more thing, the incident retro is scheduled for Thursday."),
+    ]
+
+    private func simulateCall(botID: String, request: BotJoinRequested) async {
+        let metadata = ["meeting_id": request.meetingID.uuidString.lowercased()]
+        let started = Date()
+        do {
+            try await Task.sleep(for: .milliseconds(300))
+            try await sendStatus("joining_call", botID: botID, metadata: metadata)
+            try await Task.sleep(for: .milliseconds(700))
+            try await sendStatus("in_call_recording", botID: botID, metadata: metadata)
+            let gap = callLength / (Self.script.count + 1)
+            for (speaker, line) in Self.script {
+                try await Task.sleep(for: gap)
+                try await sendTranscript(line, speaker: speaker, botID: botID, metadata: metadata, callStart: started)
+            }
+            try await Task.sleep(for: gap)
+            try await sendStatus("call_ended", botID: botID, metadata: metadata)
+            try await Task.sleep(for: .milliseconds(300))
+            try await sendStatus("done", botID: botID, metadata: metadata)
+        } catch is CancellationError {
+            logger.info("simulated call stopped by shutdown", metadata: ["bot_id": "\(botID)"])
+        } catch {
+            logger.error("simulated call failed", metadata: ["bot_id": "\(botID)", "error": "\(error)"])
+        }
+    }
+
+    private func sendStatus(_ code: String, botID: String, metadata: [String: String]) async throws {
+        let now = Date().formatted(.iso8601)
+        try await send([
+            "event": "bot.\(code)",
+            "data": [
+                "data": ["code": code, "sub_code": NSNull(), "updated_at": now],
+                "bot": ["id": botID, "metadata": metadata],
+            ],
+        ])
+    }
+
+    private func sendTranscript(
+        _ line: String, speaker: String, botID: String, metadata: [String: String], callStart: Date
+    ) async throws {
+        let spoken = Date()
+        let words = line.split(separator: " ").enumerated().map { index, word -> [String: Any] in
+            let offset = spoken.timeIntervalSince(callStart) + Double(index) * 0.3
+            return [
+                "text": String(word),
+                "start_timestamp": ["relative": offset, "absolute": callStart.addingTimeInterval(offset).formatted(.iso8601)],
+                "end_timestamp": ["relative": offset + 0.25, "absolute": callStart.addingTimeInterval(offset + 0.25).formatted(.iso8601)],
+            ]
+        }
+        try await send([
+            "event": "transcript.data",
+            "data": [
+                "data": ["words": words, "participant": ["id": abs(speaker.hashValue % 1000), "name": speaker, "is_host": false]],
+                "bot": ["id": botID, "metadata": metadata],
+            ],
+        ])
+    }
+
+    private func send(_ payload: [String: Any]) async throws {
+        let body = Array(try JSONSerialization.data(withJSONObject: payload))
+        let id = "msg_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let timestamp = Int(Date().timeIntervalSince1970)
+        let response = try await http.send(
+            OutboundRequest(
+                method: "POST", url: webhookURL,
+                headers: [
+                    ("Content-Type", "application/json"), ("webhook-id", id), ("webhook-timestamp", String(timestamp)),
+                    ("webhook-signature", secret.signature(id: id, timestamp: timestamp, body: body)),
+                ],
+                body: body, timeout: .seconds(15)))
+        guard response.isSuccess else {
+            throw HTTPClientError.unexpectedStatus(url: webhookURL, status: response.status, body: String(response.text.prefix(200)))
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import Delivery
+import Foundation
+import Shared
+import Store
+
+/// Classifies meetings as they appear or change, and forwards cancellations.
+struct ClassificationHandlers: Sendable {
+    let rules: ClassificationRules
+
+    func register(in routes: inout EventRoutes) {
+        routes.on(MeetingUpserted.self, upserted)
+        routes.on(MeetingCancelled.self, cancelled)
+    }
+
+    func upserted(_ envelope: Envelope<MeetingUpserted>, _ context: HandlerContext) async throws {
+        let meeting = envelope.payload.meeting
+        let classification = rules.classify(
+            MeetingFacts(
+                title: meeting.title, description: meeting.description,
+                attendeeCount: Self.attendeeCount(of: meeting), start: meeting.start),
+            now: envelope.occurredAt)
+        let outbox = context.outbox
+        try await context.once { db in
+            let previous = try db.queryOne(
+                "SELECT * FROM classifier.classifications WHERE meeting_id = $1 FOR UPDATE", [meeting.meetingID])
+            let classified = MeetingClassified(
+                meeting: meeting, meetingType: classification.meetingType, rule: classification.rule,
+                matchedKeywords: classification.matchedKeywords, prepTriggerAt: classification.prepTriggerAt,
+                reminderAt: classification.reminderAt, prepQuestions: classification.prepQuestions)
+            if let previous, try Self.sameOutcome(previous, classified) { return }
+            try db.execute(
+                """
+                INSERT INTO classifier.classifications
+                    (meeting_id, tenant_id, meeting, meeting_type, rule, matched_keywords, prep_trigger_at, reminder_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                ON CONFLICT (meeting_id) DO UPDATE SET meeting = EXCLUDED.meeting, meeting_type = EXCLUDED.meeting_type,
+                    rule = EXCLUDED.rule, matched_keywords = EXCLUDED.matched_keywords,
+                    prep_trigger_at = EXCLUDED.prep_trigger_at, reminder_at = EXCLUDED.reminder_at,
+                    cancelled = false, updated_at = now()
+                """,
+                [meeting.meetingID, envelope.tenantID, try JSONBValue(meeting, encoder: MessageCoding.encoder()),
+                 classified.meetingType, classified.rule, try JSONBValue(classified.matchedKeywords),
+                 classified.prepTriggerAt, classified.reminderAt])
+            try outbox.append(Envelope(classified, causedBy: envelope), on: db)
+        }
+    }
+
+    func cancelled(_ envelope: Envelope<MeetingCancelled>, _ context: HandlerContext) async throws {
+        let outbox = context.outbox
+        try await context.once { db in
+            let updated = try db.execute(
+                "UPDATE classifier.classifications SET cancelled = true, updated_at = now() WHERE meeting_id = $1 AND NOT cancelled",
+                [envelope.payload.meetingID])
+            // A meeting cancelled before it was ever classified has nothing downstream to stop.
+            guard updated == 1 else { return }
+            try outbox.append(
+                Envelope(
+                    ClassificationCancelled(meetingID: envelope.payload.meetingID, reason: envelope.payload.reason),
+                    causedBy: envelope), on: db)
+        }
+    }
+
+    /// Everyone invited, counting the organiser once even when they also appear as an attendee.
+    static func attendeeCount(of meeting: MeetingSnapshot) -> Int {
+        var people = Set(meeting.attendees.map { $0.email.lowercased() })
+        if let organizer = meeting.organizer { people.insert(organizer.email.lowercased()) }
+        return people.count
+    }
+
+    /// What downstream services act on: the type, the times, and where to join. A new title that
+    /// leaves all of these alone is not worth a new event.
+    static func sameOutcome(_ row: Row, _ classified: MeetingClassified) throws -> Bool {
+        let stored = try row.decode(MeetingSnapshot.self, column: "meeting", decoder: MessageCoding.decoder())
+        return try !row.bool("cancelled") && row.string("meeting_type") == classified.meetingType
+            && row.date("prep_trigger_at").isSameStoredInstant(as: classified.prepTriggerAt)
+            && row.date("reminder_at").isSameStoredInstant(as: classified.reminderAt)
+            && stored.start.isSameStoredInstant(as: classified.meeting.start)
+            && stored.end.isSameStoredInstant(as: classified.meeting.end)
+            && stored.conferenceURL == classified.meeting.conferenceURL
+    }
+}

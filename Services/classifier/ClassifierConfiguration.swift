@@ -1,0 +1,22 @@
+import Runtime
+
+struct ClassifierConfiguration: Sendable {
+    var common: CommonConfiguration
+    var rules: ClassificationRules
+
+    init(_ env: Environment) throws(ConfigurationError) {
+        common = try CommonConfiguration(service: "classifier", defaultHTTPPort: 8082, environment: env)
+        rules = try Self.rules(env)
+    }
+
+    /// The rules file is part of the configuration: if it does not load, nothing starts, and
+    /// the error names the file, line and rule (never half-applied).
+    static func rules(_ env: Environment) throws(ConfigurationError) -> ClassificationRules {
+        let path = env.string("ATTACHE_CLASSIFIER_RULES", default: "deploy/config/classifier-rules.yaml")
+        do {
+            return try ClassificationRules.load(fileAt: path)
+        } catch {
+            throw ConfigurationError(setting: "ATTACHE_CLASSIFIER_RULES", problem: "names a rules file that cannot be used: \(error)")
+        }
+    }
+}

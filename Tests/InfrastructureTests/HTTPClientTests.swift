@@ -1,0 +1,180 @@
+import Foundation
+import HTTPClient
+import Hummingbird
+import Logging
+import Synchronization
+import TestSupport
+import Testing
+
+/// A local HTTP server whose routes a test scripts; it counts and times the requests it gets.
+final class FakeServer: Sendable {
+    private let task: Task<Void, any Error>
+    private let recorder: Recorder
+    let port: Int
+
+    init(_ configure: @Sendable (Router<BasicRequestContext>, FakeServer.Recorder) -> Void) async throws {
+        let recorder = Recorder()
+        let router = Router()
+        configure(router, recorder)
+        let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { portContinuation.yield($0.localAddress?.port ?? 0) }, logger: TestStack.logger)
+        task = Task { try await app.runService() }
+        var ports = portStream.makeAsyncIterator()
+        port = await ports.next() ?? 0
+        self.recorder = recorder
+    }
+
+    var hits: [ContinuousClock.Instant] { recorder.hits }
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    func stop() { task.cancel() }
+
+    final class Recorder: Sendable {
+        private let times = Mutex<[ContinuousClock.Instant]>([])
+        func hit() -> Int { times.withLock { $0.append(.now); return $0.count } }
+        var hits: [ContinuousClock.Instant] { times.withLock { $0 } }
+    }
+}
+
+/// Keeps every log line, to check what the client writes.
+final class CapturedLogs: Sendable {
+    let lines = Mutex<[String]>([])
+
+    var logger: Logger {
+        var logger = Logger(label: "captured") { _ in Handler(logs: self) }
+        logger.logLevel = .trace
+        return logger
+    }
+
+    struct Handler: LogHandler {
+        let logs: CapturedLogs
+        var logLevel: Logger.Level = .trace
+        var metadata: Logger.Metadata = [:]
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            logs.lines.withLock { $0.append("\(event.message) \(event.metadata ?? [:])") }
+        }
+    }
+}
+
+@Suite("HTTP client over libcurl")
+struct HTTPClientTests {
+    struct Greeting: Codable, Equatable { var hello: String }
+
+    @Test("a 503 with Retry-After is retried after the time the server asked for")
+    func honoursRetryAfter() async throws {
+        let server = try await FakeServer { router, recorder in
+            router.get("/flaky") { _, _ -> Response in
+                if recorder.hit() == 1 {
+                    return Response(status: .serviceUnavailable, headers: [.retryAfter: "1"])
+                }
+                return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: #"{"hello":"again"}"#)))
+            }
+        }
+        let client = HTTPClient(retry: RetryPolicy(maxAttempts: 3, initialDelay: .milliseconds(10)), logger: TestStack.logger)
+        let greeting = try await client.sendJSON(OutboundRequest(url: server.url + "/flaky"), as: Greeting.self)
+        #expect(greeting == Greeting(hello: "again"))
+        #expect(server.hits.count == 2)
+        // The client waited as asked, not its own 10 ms backoff.
+        #expect(server.hits[1] - server.hits[0] >= .milliseconds(900))
+        server.stop()
+    }
+
+    @Test("a 429 asking for a longer wait than the policy allows is returned, not waited for")
+    func refusesLongRetryAfter() async throws {
+        let server = try await FakeServer { router, recorder in
+            router.get("/limited") { _, _ -> Response in
+                _ = recorder.hit()
+                return Response(status: .tooManyRequests, headers: [.retryAfter: "3600"])
+            }
+        }
+        let client = HTTPClient(retry: RetryPolicy(maxAttempts: 4, longestRetryAfter: .seconds(60)), logger: TestStack.logger)
+        let response = try await client.send(OutboundRequest(url: server.url + "/limited"))
+        #expect(response.status == 429)
+        #expect(response.headers["retry-after"] == "3600")
+        #expect(server.hits.count == 1)
+        await #expect(throws: HTTPClientError.self) {
+            _ = try await client.sendJSON(OutboundRequest(url: server.url + "/limited"), as: Greeting.self)
+        }
+        server.stop()
+    }
+
+    @Test("gives up after the last attempt and returns the last response")
+    func givesUp() async throws {
+        let server = try await FakeServer { router, recorder in
+            router.post("/down") { _, _ -> Response in
+                _ = recorder.hit()
+                return Response(status: .badGateway)
+            }
+        }
+        let client = HTTPClient(retry: RetryPolicy(maxAttempts: 3, initialDelay: .milliseconds(5)), logger: TestStack.logger)
+        let response = try await client.send(try .json(url: server.url + "/down", Greeting(hello: "x")))
+        #expect(response.status == 502)
+        #expect(server.hits.count == 3, "a 502 means the server did not act, so even a POST is retried")
+        server.stop()
+    }
+
+    @Test("JSON bodies are sent as given and a slow server times out with a clear error")
+    func jsonAndTimeout() async throws {
+        let server = try await FakeServer { router, _ in
+            router.post("/echo") { request, _ -> Response in
+                let body = try await request.body.collect(upTo: 1 << 16)
+                return Response(status: .ok, body: .init(byteBuffer: body))
+            }
+            router.get("/slow") { _, _ -> Response in
+                try await Task.sleep(for: .seconds(3))
+                return Response(status: .ok)
+            }
+        }
+        let client = HTTPClient(retry: .none, logger: TestStack.logger)
+        let echoed = try await client.sendJSON(try .json(url: server.url + "/echo", Greeting(hello: "wörld")), as: Greeting.self)
+        #expect(echoed == Greeting(hello: "wörld"))
+        await #expect {
+            _ = try await client.send(OutboundRequest(url: server.url + "/slow", timeout: .milliseconds(300)))
+        } throws: { error in
+            guard case .timedOut = error as? HTTPClientError else { return false }
+            return true
+        }
+        server.stop()
+    }
+
+    @Test("connection failures of idempotent requests are retried; other requests fail at once")
+    func transportErrors() async throws {
+        let closedPort = try await FakeServer { _, _ in }
+        let url = closedPort.url
+        closedPort.stop()
+        try await Task.sleep(for: .milliseconds(200))
+        let logs = CapturedLogs()
+        let client = HTTPClient(retry: RetryPolicy(maxAttempts: 3, initialDelay: .milliseconds(5)), logger: logs.logger)
+        await #expect(throws: HTTPClientError.self) { _ = try await client.send(OutboundRequest(url: url + "/x")) }
+        let retriesForGet = logs.lines.withLock { $0.filter { $0.contains("retrying") }.count }
+        #expect(retriesForGet == 2)
+        await #expect(throws: HTTPClientError.self) {
+            _ = try await client.send(OutboundRequest(method: "POST", url: url + "/x", body: [1]))
+        }
+        #expect(logs.lines.withLock { $0.filter { $0.contains("retrying") }.count } == retriesForGet)
+    }
+
+    @Test("credentials in the URL or headers never reach the logs")
+    func noSecretsInLogs() async throws {
+        let server = try await FakeServer { router, _ in
+            router.get("/calendar.ics") { _, _ -> Response in Response(status: .serviceUnavailable) }
+        }
+        let logs = CapturedLogs()
+        let client = HTTPClient(retry: RetryPolicy(maxAttempts: 2, initialDelay: .milliseconds(5)), logger: logs.logger)
+        let secretURL = "http://user:hunter2@127.0.0.1:\(server.port)/calendar.ics?token=s3cr3t-t0ken"
+        _ = try await client.send(OutboundRequest(url: secretURL, headers: [("Authorization", "Bearer sk-live-abcdef")]))
+        let all = logs.lines.withLock { $0.joined(separator: "\n") }
+        #expect(!all.isEmpty, "the client should log its requests")
+        for secret in ["hunter2", "s3cr3t-t0ken", "sk-live-abcdef"] {
+            #expect(!all.contains(secret), "\(secret) appeared in the logs")
+        }
+        #expect(all.contains("/calendar.ics"))
+        server.stop()
+    }
+}

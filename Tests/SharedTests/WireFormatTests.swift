@@ -1,0 +1,184 @@
+import Foundation
+import Shared
+import Testing
+
+/// The wire contract. Each message type has a golden JSON file in Fixtures/: a change that
+/// alters what goes on the bus changes a fixture, and so shows up in review. To change the
+/// contract on purpose, add a new version of the type rather than editing a shipped one.
+@Suite("Message wire format")
+struct WireFormatTests {
+    static let meetingID = UUID(uuidString: "6F1C2B9E-3D4A-4C5B-8E7F-0A1B2C3D4E5F")!
+    static let correlationID = UUID(uuidString: "11111111-2222-4333-8444-555555555555")!
+    static let causationID = UUID(uuidString: "99999999-8888-4777-8666-555555555555")!
+    static let sessionID = UUID(uuidString: "ABCDEF01-2345-4678-89AB-CDEF01234567")!
+    static let workflowID = UUID(uuidString: "0F0E0D0C-0B0A-4908-8706-050403020100")!
+    static let start = Date(timeIntervalSince1970: 1_796_896_800)  // 2026-12-10T10:00:00Z
+    static let end = start.addingTimeInterval(1800)
+    static let occurredAt = Date(timeIntervalSince1970: 1_796_810_400.25)  // 2026-12-09T10:00:00.250Z
+
+    static let meeting = MeetingSnapshot(
+        meetingID: meetingID, source: "ics:file:/calendars/team.ics", externalID: "weekly-staff@example.com",
+        title: "Weekly staff meeting", description: "Updates, hiring, budget.", start: start, end: end,
+        organizer: Participant(email: "alex@example.com", name: "Alex Rivera"),
+        attendees: [Participant(email: "sam@example.com", name: "Sam Chen"), Participant(email: "jordan@example.com")],
+        conferenceURL: "https://meet.google.com/abc-defg-hij")
+
+    static func envelope<P: EventPayload>(_ payload: P, id: String) -> Envelope<P> {
+        Envelope(
+            id: UUID(uuidString: id)!, occurredAt: occurredAt, tenantID: "acme", correlationID: correlationID,
+            causationID: causationID, traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            payload: payload)
+    }
+
+    /// Checks one message type against its fixture, both ways.
+    func check<P: EventPayload>(_ expected: Envelope<P>, fixture name: String) throws {
+        let url = try #require(Bundle.module.url(forResource: name, withExtension: "json", subdirectory: "Fixtures"))
+        let golden = try String(contentsOf: url, encoding: .utf8)
+        let decoded = try MessageCoding.decoder().decode(Envelope<P>.self, from: Data(golden.utf8))
+        #expect(decoded == expected, "\(name).json no longer decodes to the expected \(P.messageType)")
+        let encoded = String(decoding: try MessageCoding.encoder(pretty: true).encode(expected), as: UTF8.self)
+        #expect(
+            encoded == golden.trimmingCharacters(in: .newlines),
+            "the encoding of \(P.messageType) differs from \(name).json:\n\(encoded)")
+    }
+
+    @Test func meetingUpserted() throws {
+        try check(
+            Self.envelope(
+                MeetingUpserted(meeting: Self.meeting, isNew: false, changedFields: ["start", "attendees"]),
+                id: "00000000-0000-4000-8000-000000000001"),
+            fixture: "meeting.upserted.v1")
+    }
+
+    @Test func meetingCancelled() throws {
+        try check(
+            Self.envelope(
+                MeetingCancelled(
+                    meetingID: Self.meetingID, source: "ics:file:/calendars/team.ics", externalID: "weekly-staff@example.com",
+                    reason: "removed from the calendar"),
+                id: "00000000-0000-4000-8000-000000000002"),
+            fixture: "meeting.cancelled.v1")
+    }
+
+    @Test func meetingClassified() throws {
+        try check(
+            Self.envelope(
+                MeetingClassified(
+                    meeting: Self.meeting, meetingType: "staff_meeting", rule: "staff_meeting: keywords [staff meeting]",
+                    matchedKeywords: ["staff meeting"], prepTriggerAt: Self.start.addingTimeInterval(-48 * 3600),
+                    reminderAt: Self.start.addingTimeInterval(-2 * 3600),
+                    prepQuestions: ["What decisions do you need from the team?"]),
+                id: "00000000-0000-4000-8000-000000000003"),
+            fixture: "meeting.classified.v1")
+    }
+
+    @Test func classificationCancelled() throws {
+        try check(
+            Self.envelope(
+                ClassificationCancelled(meetingID: Self.meetingID, reason: "cancelled in the calendar"),
+                id: "00000000-0000-4000-8000-000000000004"),
+            fixture: "classification.cancelled.v1")
+    }
+
+    @Test func prepNotificationSent() throws {
+        try check(
+            Self.envelope(
+                PrepNotificationSent(
+                    workflowID: Self.workflowID, meetingID: Self.meetingID, channel: "local", recipient: "alex@example.com",
+                    text: "Time to prepare “Weekly staff meeting”."),
+                id: "00000000-0000-4000-8000-000000000005"),
+            fixture: "prep.notification.sent.v1")
+    }
+
+    @Test func botJoinRequested() throws {
+        try check(
+            Self.envelope(
+                BotJoinRequested(
+                    meetingID: Self.meetingID, workflowID: Self.workflowID, meetingURL: "https://meet.google.com/abc-defg-hij",
+                    botName: "Attaché", meetingTitle: "Weekly staff meeting", meetingStart: Self.start, meetingEnd: Self.end),
+                id: "00000000-0000-4000-8000-000000000006"),
+            fixture: "bot.join.requested.v1")
+    }
+
+    @Test func botStatusChanged() throws {
+        try check(
+            Self.envelope(
+                BotStatusChanged(
+                    meetingID: Self.meetingID, botID: "sim-42", provider: "simulated", status: .inCallRecording, subCode: nil,
+                    changedAt: Self.start),
+                id: "00000000-0000-4000-8000-000000000007"),
+            fixture: "bot.status.changed.v1")
+    }
+
+    @Test func botTranscriptReceived() throws {
+        try check(
+            Self.envelope(
+                BotTranscriptReceived(
+                    meetingID: Self.meetingID, botID: "sim-42", speaker: "Sam Chen", text: "We are on track.",
+                    spokenAt: Self.start.addingTimeInterval(65.5)),
+                id: "00000000-0000-4000-8000-000000000008"),
+            fixture: "bot.transcript.received.v1")
+    }
+
+    @Test func callCompleted() throws {
+        try check(
+            Self.envelope(
+                CallCompleted(
+                    sessionID: Self.sessionID, meetingID: Self.meetingID, botID: "sim-42", startedAt: Self.start,
+                    endedAt: Self.end,
+                    turns: [
+                        CallTurn(role: .participant, speaker: "Sam Chen", text: "We are on track.", at: Self.start.addingTimeInterval(65.5)),
+                        CallTurn(role: .agent, speaker: "Attaché", text: "Noted.", at: Self.start.addingTimeInterval(70)),
+                    ]),
+                id: "00000000-0000-4000-8000-000000000009"),
+            fixture: "call.completed.v1")
+    }
+
+    @Test func monitoringResult() throws {
+        try check(
+            Self.envelope(
+                MonitoringResultRecorded(
+                    sessionID: Self.sessionID, meetingID: Self.meetingID, verdict: "pending_analysis", isPlaceholder: true,
+                    summary: "Placeholder, not an analysis."),
+                id: "00000000-0000-4000-8000-00000000000a"),
+            fixture: "monitoring.result.v1")
+    }
+
+    @Test("a message of another type or version is refused, not misread")
+    func typeMismatchIsRefused() throws {
+        var json = try JSONSerialization.jsonObject(
+            with: MessageCoding.encoder().encode(Self.envelope(
+                ClassificationCancelled(meetingID: Self.meetingID, reason: "x"), id: "00000000-0000-4000-8000-00000000000b")))
+            as! [String: Any]
+        json["type"] = "classification.cancelled.v2"
+        let data = try JSONSerialization.data(withJSONObject: json)
+        #expect(throws: DecodingError.self) { try MessageCoding.decoder().decode(Envelope<ClassificationCancelled>.self, from: data) }
+        let header = try MessageCoding.decoder().decode(EnvelopeHeader.self, from: data)
+        #expect(header.type == MessageType("classification.cancelled", version: 2))
+        #expect(header.type.routingKey == "classification.cancelled")
+    }
+
+    @Test("a caused event keeps tenant, correlation and trace, and names its cause")
+    func causationChain() {
+        let cause = Self.envelope(ClassificationCancelled(meetingID: Self.meetingID, reason: "x"), id: "00000000-0000-4000-8000-00000000000c")
+        let effect = Envelope(MeetingCancelled(meetingID: Self.meetingID, source: "s", externalID: "e", reason: "r"), causedBy: cause)
+        #expect(effect.tenantID == "acme")
+        #expect(effect.correlationID == Self.correlationID)
+        #expect(effect.causationID == cause.id)
+        #expect(effect.id != cause.id)
+        let causeTrace = TraceContext(parsing: cause.traceparent)
+        let effectTrace = TraceContext(parsing: effect.traceparent)
+        #expect(effectTrace?.traceID == causeTrace?.traceID)
+        #expect(effectTrace?.spanID != causeTrace?.spanID)
+    }
+
+    @Test("traceparent headers follow W3C Trace Context")
+    func traceparent() {
+        #expect(TraceContext(parsing: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")?.sampled == true)
+        #expect(TraceContext(parsing: "00-00000000000000000000000000000000-00f067aa0ba902b7-01") == nil)
+        #expect(TraceContext(parsing: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7") == nil)
+        #expect(TraceContext(parsing: "00-4bf92f3577b34da6-a3ce929d0e0e4736-00f067aa0ba902b7-01") == nil)
+        let root = TraceContext.newRoot()
+        #expect(TraceContext(parsing: root.traceparent) == root)
+    }
+}
