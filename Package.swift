@@ -124,7 +124,7 @@ let package = Package(
             name: "ServicesTests",
             dependencies: [
                 "CalendarMonitor", "Classifier", "PrepOrchestrator", "BotGateway", "RealtimeWorker",
-                "MonitoringWorker", "Shared", "Delivery", "Store", "Bus", "TestSupport",
+                "MonitoringWorker", "Shared", "Delivery", "Store", "Bus", "HTTPClient", "TestSupport",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings),

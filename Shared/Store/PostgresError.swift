@@ -5,7 +5,7 @@ public enum PostgresError: Error, CustomStringConvertible {
     case queryFailed(sqlState: String, message: String, detail: String?, statement: String)
     case connectionLost(reason: String)
     case unexpectedResult(String)
-    case missingColumn(String)
+    case missingColumn(String, available: [String])
     case unexpectedNull(column: String)
     case cannotDecode(column: String, value: String, as: String)
     case invalidIdentifier(String)
@@ -17,7 +17,8 @@ public enum PostgresError: Error, CustomStringConvertible {
             "query failed (SQLSTATE \(sqlState)): \(message)\(detail.map { " — \($0)" } ?? "") in: \(statement)"
         case .connectionLost(let reason): "the PostgreSQL connection was lost: \(reason)"
         case .unexpectedResult(let what): "unexpected result from PostgreSQL: \(what)"
-        case .missingColumn(let column): "the result has no column \(column)"
+        case .missingColumn(let column, let available):
+            "the result has no column \(column) (it has \(available.sorted().joined(separator: ", ")))"
         case .unexpectedNull(let column): "column \(column) is NULL where a value was expected"
         case .cannotDecode(let column, let value, let type): "cannot read \(value) in column \(column) as \(type)"
         case .invalidIdentifier(let name): "\(name) is not a valid schema or table name ([a-z_][a-z0-9_]*)"

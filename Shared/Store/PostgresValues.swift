@@ -35,7 +35,7 @@ public struct Row: Sendable {
     let values: [String?]
 
     public func optionalString(_ column: String) throws(PostgresError) -> String? {
-        guard let index = columns[column] else { throw .missingColumn(column) }
+        guard let index = columns[column] else { throw .missingColumn(column, available: Array(columns.keys)) }
         return values[index]
     }
 

@@ -10,6 +10,7 @@ import Testing
 public enum TestStack {
     public struct NotStarted: Error, CustomStringConvertible {
         public var variable: String
+        public init(variable: String) { self.variable = variable }
         public var description: String { "\(variable) is not set: run the suite with ./scripts/test, which starts the servers" }
     }
 

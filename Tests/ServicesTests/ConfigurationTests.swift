@@ -1,0 +1,95 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Bad configuration stops a service at start, with exit status 78 and a message naming the
+/// setting, before it touches the broker or the database.
+@Suite("Configuration errors")
+struct ConfigurationTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        var service: String
+        var environment: [String: String]
+        var named: [String]
+        var testDescription: String { "\(service) with \(environment.keys.sorted().joined(separator: ", "))" }
+    }
+
+    static let calendar = ["ATTACHE_CALENDAR_ICS": "/dev/null"]
+    static let cases: [Case] = [
+        Case(service: "classifier", environment: ["ATTACHE_PREFETCH": "lots"], named: ["ATTACHE_PREFETCH", "lots"]),
+        Case(service: "monitoring-worker", environment: ["ATTACHE_AMQP_URL": "http://broker:5672/"], named: ["ATTACHE_AMQP_URL"]),
+        Case(service: "realtime-worker", environment: ["ATTACHE_DATABASE_URL": "mysql://db/attache"], named: ["ATTACHE_DATABASE_URL"]),
+        Case(service: "prep-orchestrator", environment: ["ATTACHE_EARLY_JOIN_MINUTES": "-5"], named: ["ATTACHE_EARLY_JOIN_MINUTES"]),
+        Case(service: "calendar-monitor", environment: [:], named: ["ATTACHE_CALENDAR_ICS", "is required"]),
+        Case(service: "calendar-monitor", environment: ["ATTACHE_CALENDAR_ICS": "/nonexistent/team.ics"], named: ["ATTACHE_CALENDAR_ICS", "/nonexistent/team.ics"]),
+        Case(service: "calendar-monitor", environment: calendar.merging(["ATTACHE_CALENDAR_TIMEZONE": "Mars/Olympus"]) { $1 }, named: ["ATTACHE_CALENDAR_TIMEZONE"]),
+        Case(service: "bot-gateway", environment: ["ATTACHE_WEBHOOK_SECRET": "plaintext-secret"], named: ["ATTACHE_WEBHOOK_SECRET"]),
+        Case(service: "bot-gateway", environment: ["ATTACHE_MEETING_PROVIDER": "zoom"], named: ["ATTACHE_MEETING_PROVIDER", "simulated"]),
+        Case(service: "classifier", environment: ["ATTACHE_LOG_LEVEL": "loud"], named: ["ATTACHE_LOG_LEVEL"]),
+    ]
+
+    @Test("a bad setting stops the service with status 78 and names it", arguments: cases)
+    func badSettingStopsTheService(_ scenario: Case) async throws {
+        // An unreachable broker and database: a service that got past its configuration would
+        // wait for them instead of exiting.
+        var environment = [
+            "ATTACHE_AMQP_URL": "amqp://guest:guest@127.0.0.1:1/", "ATTACHE_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none",
+        ]
+        environment.merge(scenario.environment) { $1 }
+        let process = try ServiceBinaries.start(scenario.service, environment: environment)
+        let status = await process.exitStatus(within: .seconds(20))
+        if status == nil { process.signal(SIGKILL) }
+        #expect(status == 78, "exit status \(status.map(String.init) ?? "none (still running)"): \(process.output)")
+        for fragment in scenario.named {
+            #expect(process.output.contains(fragment), "the message should mention \(fragment): \(process.output)")
+        }
+    }
+
+    @Test("a rules file that does not load stops the classifier, naming the file, the line and the rule")
+    func brokenRulesFile() async throws {
+        let rules = FileManager.default.temporaryDirectory.appendingPathComponent("team-rules-\(UUID().uuidString.prefix(6)).yaml")
+        try """
+            defaults:
+              reminder_hours_before: 2
+            meeting_types:
+              - name: qbr
+                keywords: ["QBR"]
+                prep_hour_before: 336
+              - name: default
+                prep_hours_before: 24
+            """.write(to: rules, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: rules) }
+        let process = try ServiceBinaries.start("classifier", environment: ["ATTACHE_CLASSIFIER_RULES": rules.path])
+        let status = await process.exitStatus(within: .seconds(20))
+        #expect(status == 78, "\(process.output)")
+        #expect(process.output.contains("ATTACHE_CLASSIFIER_RULES"))
+        #expect(process.output.contains("\(rules.lastPathComponent):6"), "\(process.output)")
+        #expect(process.output.contains("qbr"), "\(process.output)")
+        #expect(process.output.contains("prep_hour_before"), "\(process.output)")
+    }
+
+    @Test("`classifier classify` reads meetings as JSON lines and prints one classification per line")
+    func classifyCommand() async throws {
+        let input = FileManager.default.temporaryDirectory.appendingPathComponent("meetings-\(UUID().uuidString.prefix(6)).jsonl")
+        try """
+            {"title": "Q3 QBR with Globex", "attendee_count": 6, "start": "2026-12-10T10:00:00Z"}
+            {"title": "Sam / Alex 1:1", "attendee_count": 2, "start": "2026-12-10T10:00:00Z"}
+            not json
+            {"title": "Lunch", "attendee_count": 9, "start": "2026-12-10T10:00:00Z"}
+            """.write(to: input, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: input) }
+        let classifier = try ServiceBinaries.path("classifier")
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let status = try await ChildProcess.shell(
+            "cd '\(root.path)' && '\(classifier)' classify < '\(input.path)' > '\(input.path).out' 2> '\(input.path).err'")
+        let lines = try String(contentsOfFile: input.path + ".out", encoding: .utf8).split(separator: "\n")
+        defer { try? FileManager.default.removeItem(atPath: input.path + ".out"); try? FileManager.default.removeItem(atPath: input.path + ".err") }
+        #expect(status == 1, "a malformed line makes the exit status 1")
+        #expect(lines.count == 4, "one output line per input line")
+        #expect(lines[0].contains(#""type":"qbr""#))
+        #expect(lines[0].contains(#""prep_trigger_at":"2026-11-26T10:00:00Z""#), "336 hours before the start")
+        #expect(lines[1].contains(#""type":"one_on_one""#))
+        #expect(lines[2].contains(#""error""#))
+        #expect(lines[3].contains(#""type":"default""#))
+        #expect(try String(contentsOfFile: input.path + ".err", encoding: .utf8).contains("line 3"))
+    }
+}

@@ -1,0 +1,188 @@
+@testable import BotGateway
+import Bus
+import Delivery
+import Foundation
+import HTTPClient
+import Store
+import TestSupport
+import Testing
+
+/// One meeting from a calendar file to a post-call verdict, through the six services running
+/// as separate processes on the real broker and database.
+@Suite("End to end")
+struct EndToEndTests {
+    static let webhookSecret = "whsec_" + Data((0..<32).map { UInt8($0) }).base64EncodedString()
+
+    @Test("a calendar meeting reaches a monitoring result, passing through every service")
+    func meetingReachesMonitoringResult() async throws {
+        let databaseURL = try await TestDatabase.create()
+        let prefix = TestStack.uniqueName("e2e")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(prefix)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let start = Date().addingTimeInterval(120 + 3)  // the bot joins 2 minutes early: 3 s from now
+        try calendar(start: start).write(to: folder.appendingPathComponent("team.ics"), atomically: true, encoding: .utf8)
+
+        let common = [
+            "ATTACHE_AMQP_URL": try TestStack.variable("ATTACHE_TEST_AMQP_URL"), "ATTACHE_DATABASE_URL": databaseURL,
+            "ATTACHE_BUS_PREFIX": prefix, "ATTACHE_RETRY_DELAYS_MS": "200,500,1000", "ATTACHE_LOG_LEVEL": "info",
+        ]
+        let specific: [String: [String: String]] = [
+            "calendar-monitor": ["ATTACHE_CALENDAR_ICS": folder.appendingPathComponent("team.ics").path],
+            "classifier": ["ATTACHE_CLASSIFIER_RULES": Self.repository.appendingPathComponent("deploy/config/classifier-rules.yaml").path],
+            "prep-orchestrator": ["ATTACHE_EARLY_JOIN_MINUTES": "2", "ATTACHE_TIMER_POLL_MS": "100"],
+            "bot-gateway": ["ATTACHE_SIMULATED_CALL_SECONDS": "3", "ATTACHE_WEBHOOK_SECRET": Self.webhookSecret],
+        ]
+        var ports: [String: Int] = [:]
+        var processes: [String: ChildProcess] = [:]
+        for service in ServiceBinaries.all {
+            ports[service] = try freePort()
+            var environment = common.merging(specific[service] ?? [:]) { $1 }
+            environment["ATTACHE_HTTP_PORT"] = String(ports[service]!)
+            processes[service] = try ServiceBinaries.start(service, environment: environment)
+        }
+        let running = processes
+        func logs() -> String {
+            running.map { "--- \($0.key)\n\($0.value.output.suffix(3000))" }.sorted().joined(separator: "\n")
+        }
+
+        let http = HTTPClient(retry: .none, logger: TestStack.logger)
+        do {
+            for (service, port) in ports {
+                try await eventually("\(service) ready", within: .seconds(60)) {
+                    (try? await http.send(OutboundRequest(url: "http://127.0.0.1:\(port)/readyz")))?.status == 200
+                }
+            }
+            let pool = PostgresPool(url: databaseURL, size: 2)
+            try await eventually("a monitoring result, and the bot done", within: .seconds(90)) {
+                (try? await pool.withConnection { db in
+                    try db.queryOne("SELECT 1 FROM monitoring.results") != nil
+                        && db.queryOne("SELECT 1 FROM gateway.bots WHERE status = 'done'") != nil
+                }) == true
+            }
+            try await checkEveryServiceDidItsPart(pool)
+            try await checkWebhookEndpoint(port: ports["bot-gateway"]!, pool: pool)
+            let metrics = try await http.send(OutboundRequest(url: "http://127.0.0.1:\(ports["classifier"]!)/metrics"))
+            #expect(metrics.text.contains(#"attache_messages_total{service="classifier",type="meeting.upserted.v1",outcome="handled"}"#))
+        } catch {
+            Issue.record("\(error)\n\(logs())")
+        }
+
+        // SIGTERM: every service finishes what it holds and exits 0.
+        for process in processes.values { process.signal(SIGTERM) }
+        for (service, process) in processes {
+            let status = await process.exitStatus(within: .seconds(40))
+            #expect(status == 0, "\(service) exited with \(status.map(String.init) ?? "nothing: still running")\n\(process.output.suffix(2000))")
+            if status == nil { process.signal(SIGKILL) }
+        }
+        try await cleanUp(prefix: prefix, databaseURL: databaseURL, folder: folder)
+    }
+
+    func checkEveryServiceDidItsPart(_ pool: PostgresPool) async throws {
+        func strings(_ sql: String, _ column: String) async throws -> [String] {
+            try await pool.withConnection { db in try db.query(sql).map { try $0.string(column) } }
+        }
+        func row(_ sql: String) async throws -> Row {
+            try #require(try await pool.withConnection { db in try db.queryOne(sql) }, "no row for \(sql)")
+        }
+        // calendar-monitor: the meeting, once.
+        #expect(try await strings("SELECT title FROM calendar.meetings", "title") == ["Weekly staff meeting"])
+        // classifier: its type, with the rule that decided it.
+        let classification = try await row("SELECT meeting_type, rule FROM classifier.classifications")
+        #expect(try classification.string("meeting_type") == "staff_meeting")
+        #expect(try classification.string("rule").contains("staff meeting"))
+        // prep-orchestrator: the notification in the local channel, both steps fired, the call over.
+        let notification = try await row("SELECT channel, recipient, text FROM prep.notifications")
+        #expect(try notification.string("recipient") == "alex@example.com")
+        #expect(try notification.string("text").contains("Weekly staff meeting"))
+        #expect(try await row("SELECT count(*) AS n FROM prep.timers WHERE fired_at IS NOT NULL").int("n") == 2)
+        #expect(try await row("SELECT state FROM prep.workflows").string("state") == "call_ended")
+        // bot-gateway: the bot's whole life, in order.
+        let statuses = try await strings("SELECT status FROM gateway.bot_status_history ORDER BY changed_at, id", "status")
+        #expect(statuses == ["joining_call", "in_call_recording", "call_ended", "done"])
+        // realtime-worker: the session, ended, with every line the meeting heard.
+        #expect(try await row("SELECT ended_at FROM realtime.sessions").optionalDate("ended_at") != nil)
+        let heard = try await strings("SELECT text FROM realtime.turns ORDER BY spoken_at, id", "text")
+        #expect(heard == SimulatedMeeting.script.map(\.line))
+        // monitoring-worker: one result, clearly a placeholder.
+        #expect(try await row("SELECT count(*) AS n FROM monitoring.results").int("n") == 1)
+        let result = try await row("SELECT verdict, is_placeholder, turn_count, summary FROM monitoring.results")
+        #expect(try result.string("verdict") == "pending_analysis")
+        #expect(try result.bool("is_placeholder"))
+        #expect(try result.int("turn_count") == SimulatedMeeting.script.count)
+        #expect(try result.string("summary").hasPrefix("Placeholder"))
+    }
+
+    /// Forged webhooks are refused; a provider's retry of a webhook has its effect once.
+    func checkWebhookEndpoint(port: Int, pool: PostgresPool) async throws {
+        let http = HTTPClient(retry: .none, logger: TestStack.logger)
+        let url = "http://127.0.0.1:\(port)\(WebhookReceiver.path)"
+        let body = Array(#"{"event":"bot.done","data":{"data":{"code":"done"},"bot":{"id":"bot-unknown","metadata":{}}}}"#.utf8)
+        let timestamp = Int(Date().timeIntervalSince1970)
+        let forged = WebhookSecret.random().signature(id: "msg_forged", timestamp: timestamp, body: body)
+        let refused = try await http.send(
+            OutboundRequest(
+                method: "POST", url: url,
+                headers: [("webhook-id", "msg_forged"), ("webhook-timestamp", String(timestamp)), ("webhook-signature", forged)],
+                body: body))
+        #expect(refused.status == 401)
+
+        let secret = try #require(WebhookSecret(Self.webhookSecret))
+        let signed = OutboundRequest(
+            method: "POST", url: url,
+            headers: [
+                ("webhook-id", "msg_resent"), ("webhook-timestamp", String(timestamp)),
+                ("webhook-signature", secret.signature(id: "msg_resent", timestamp: timestamp, body: body)),
+            ],
+            body: body)
+        #expect(try await http.send(signed).status == 200)
+        #expect(try await http.send(signed).status == 200)
+        let receipts = try await pool.withConnection { db in
+            try db.query("SELECT outcome FROM gateway.webhook_receipts WHERE webhook_id IN ('msg_forged', 'msg_resent')")
+                .map { try $0.string("outcome") }
+        }
+        #expect(receipts == ["ignored: unknown bot bot-unknown"], "a forged webhook leaves no trace; a resent one is kept once")
+    }
+
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    func calendar(start: Date) -> String {
+        let format = Date.ISO8601FormatStyle().year().month().day().timeZone(separator: .omitted).time(includingFractionalSeconds: false)
+            .dateTimeSeparator(.standard).timeSeparator(.omitted).dateSeparator(.omitted)
+        func stamp(_ date: Date) -> String { date.formatted(format) }
+        return """
+            BEGIN:VCALENDAR\r
+            VERSION:2.0\r
+            PRODID:-//Attache//E2E//EN\r
+            BEGIN:VEVENT\r
+            UID:e2e-staff@attache.test\r
+            DTSTAMP:\(stamp(Date()))\r
+            DTSTART:\(stamp(start))\r
+            DTEND:\(stamp(start.addingTimeInterval(1800)))\r
+            SUMMARY:Weekly staff meeting\r
+            DESCRIPTION:Join: https://meet.google.com/abc-defg-hij\r
+            ORGANIZER;CN=Alex Rivera:mailto:alex@example.com\r
+            ATTENDEE:mailto:sam@example.com\r
+            ATTENDEE:mailto:priya@example.com\r
+            END:VEVENT\r
+            END:VCALENDAR\r
+
+            """
+    }
+
+    func cleanUp(prefix: String, databaseURL: String, folder: URL) async throws {
+        try await TestDatabase.drop(databaseURL)
+        try? FileManager.default.removeItem(at: folder)
+        let broker = try TestStack.broker()
+        try await AdminChannel.run(broker) { channel in
+            defer { channel.close() }
+            for service in ServiceBinaries.all {
+                let queues = ServiceQueues(prefix: prefix, service: service, retryDelays: [.milliseconds(200), .milliseconds(500), .seconds(1)])
+                for queue in [queues.workQueue, queues.deadLetterQueue] + (1...3).map({ queues.retryQueue(forRetry: $0) }) {
+                    try channel.deleteQueue(queue)
+                }
+            }
+            try channel.deleteQueue(ServiceQueues.unroutedQueue(prefix: prefix))
+        }
+    }
+}

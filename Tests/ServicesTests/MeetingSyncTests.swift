@@ -1,0 +1,106 @@
+@testable import CalendarMonitor
+import Delivery
+import Foundation
+import Shared
+import Store
+import TestSupport
+import Testing
+
+@Suite("Calendar sync against PostgreSQL")
+struct MeetingSyncTests {
+    static let now = Date(timeIntervalSince1970: 1_796_810_400)  // 2026-12-09T10:00:00Z
+
+    static func calendar(_ events: String...) -> String {
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n" + events.joined() + "END:VCALENDAR\r\n"
+    }
+
+    static func event(uid: String, title: String, start: String, end: String, status: String = "CONFIRMED", attendees: [String] = ["sam@example.com"]) -> String {
+        var text = "BEGIN:VEVENT\r\nUID:\(uid)\r\nDTSTAMP:20261201T000000Z\r\nDTSTART:\(start)\r\nDTEND:\(end)\r\nSUMMARY:\(title)\r\nSTATUS:\(status)\r\n"
+        text += "ORGANIZER;CN=Alex Rivera:mailto:alex@example.com\r\n"
+        for attendee in attendees { text += "ATTENDEE:mailto:\(attendee)\r\n" }
+        return text + "END:VEVENT\r\n"
+    }
+
+    struct Fixture {
+        let url: String
+        let pool: PostgresPool
+        let sync: MeetingSync
+
+        static func make() async throws -> Fixture {
+            let url = try await TestDatabase.create()
+            let pool = PostgresPool(url: url, size: 2)
+            try await Migrator.migrate(
+                pool, schema: MeetingsSchema.name, migrations: DeliveryMigrations.all + MeetingsSchema.migrations,
+                logger: TestStack.logger)
+            let sync = MeetingSync(pool: pool, outbox: try Outbox(schema: MeetingsSchema.name), tenantID: "acme", sourceKey: "ics:test")
+            return Fixture(url: url, pool: pool, sync: sync)
+        }
+
+        func apply(_ text: String) async throws -> MeetingSync.Report {
+            try await sync.apply(
+                ICalendar.events(from: text), now: MeetingSyncTests.now, windowBehind: .seconds(86_400),
+                windowAhead: .seconds(14 * 86_400))
+        }
+
+        /// The events waiting in the outbox, oldest first, as (type, payload JSON).
+        func published() async throws -> [(type: String, body: String)] {
+            try await pool.withConnection { db in
+                try db.query("SELECT message_type, body FROM calendar.outbox ORDER BY position").map {
+                    (try $0.string("message_type"), try $0.string("body"))
+                }
+            }
+        }
+
+        /// Row versions: an UPDATE, even one that changes nothing, gives the row a new xmin.
+        func rowVersions() async throws -> [String] {
+            try await pool.withConnection { db in
+                try db.query("SELECT xmin::text AS version FROM calendar.meetings ORDER BY external_id").map { try $0.string("version") }
+            }
+        }
+    }
+
+    @Test("new, unchanged, changed, cancelled, removed and reinstated meetings each publish exactly their change")
+    func publishesExactlyTheChanges() async throws {
+        let fixture = try await Fixture.make()
+        let staff = Self.event(uid: "staff", title: "Weekly staff meeting", start: "20261210T100000Z", end: "20261210T110000Z")
+        let oneOnOne = Self.event(uid: "1on1", title: "Alex / Sam 1:1", start: "20261211T090000Z", end: "20261211T093000Z")
+        let past = Self.event(uid: "old", title: "Last month", start: "20261101T100000Z", end: "20261101T110000Z")
+        let far = Self.event(uid: "far", title: "Next quarter", start: "20270301T100000Z", end: "20270301T110000Z")
+
+        #expect(try await fixture.apply(Self.calendar(staff, oneOnOne, past, far)) == .init(created: 2))
+        #expect(try await fixture.published().map(\.type) == ["meeting.upserted.v1", "meeting.upserted.v1"], "only meetings inside the window")
+
+        let versions = try await fixture.rowVersions()
+        #expect(try await fixture.apply(Self.calendar(staff, oneOnOne, past, far)) == .init(unchanged: 2))
+        #expect(try await fixture.published().count == 2, "an unchanged calendar publishes nothing")
+        #expect(try await fixture.rowVersions() == versions, "an unchanged calendar writes nothing")
+
+        let moved = Self.event(
+            uid: "staff", title: "Weekly staff meeting (moved)", start: "20261210T140000Z", end: "20261210T150000Z",
+            attendees: ["sam@example.com", "priya@example.com"])
+        #expect(try await fixture.apply(Self.calendar(moved, oneOnOne)) == .init(updated: 1, unchanged: 1))
+        let change = try #require(try await fixture.published().last)
+        let upserted = try MessageCoding.decode(Envelope<MeetingUpserted>.self, from: Array(change.body.utf8))
+        #expect(upserted.payload.changedFields == ["title", "start", "end", "attendees"])
+        #expect(upserted.payload.isNew == false)
+        #expect(upserted.payload.meeting.start == Date(timeIntervalSince1970: 1_796_911_200))
+
+        let cancelled = Self.event(uid: "1on1", title: "Alex / Sam 1:1", start: "20261211T090000Z", end: "20261211T093000Z", status: "CANCELLED")
+        #expect(try await fixture.apply(Self.calendar(moved, cancelled)) == .init(cancelled: 1, unchanged: 1))
+        #expect(try await fixture.apply(Self.calendar(moved, cancelled)) == .init(unchanged: 2), "a cancellation is published once")
+        #expect(try await fixture.apply(Self.calendar(cancelled)) == .init(cancelled: 1, unchanged: 1), "a meeting deleted from the calendar is cancelled")
+
+        let types = try await fixture.published().map(\.type)
+        #expect(types.suffix(2) == ["meeting.cancelled.v1", "meeting.cancelled.v1"])
+        let reasons = try await fixture.published().suffix(2).map {
+            try MessageCoding.decode(Envelope<MeetingCancelled>.self, from: Array($0.body.utf8)).payload.reason
+        }
+        #expect(reasons == ["cancelled in the calendar", "removed from the calendar"])
+
+        #expect(try await fixture.apply(Self.calendar(moved, cancelled)) == .init(updated: 1, unchanged: 1), "reinstated")
+        let reinstated = try MessageCoding.decode(
+            Envelope<MeetingUpserted>.self, from: Array(try #require(try await fixture.published().last).body.utf8))
+        #expect(reinstated.payload.changedFields == ["status"])
+        try await TestDatabase.drop(fixture.url)
+    }
+}
