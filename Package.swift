@@ -118,6 +118,7 @@ let package = Package(
             dependencies: [
                 "Bus", "Store", "HTTPClient", "Delivery", "Runtime", "Shared", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(

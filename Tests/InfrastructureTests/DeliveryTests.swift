@@ -3,6 +3,7 @@ import Delivery
 import Foundation
 import Shared
 import Store
+import ServiceLifecycle
 import Synchronization
 import TestSupport
 import Testing
@@ -258,6 +259,44 @@ struct DeliveryTests {
         #expect(parked.allSatisfy { $0.attempts <= 1 }, "malformed messages are not retried")
         running.cancel()
         await running.value
+        try await harness.tearDown()
+    }
+}
+
+@Suite("Graceful shutdown")
+struct GracefulShutdownTests {
+    @Test("on shutdown a consumer finishes the message in hand, acknowledges it, and loses none of the others")
+    func finishesInFlightWork() async throws {
+        let harness = try await DeliveryHarness()
+        let started = Calls()
+        let schema = harness.schema
+        let consumer = try harness.consumer { routes in
+            routes.on(Ping.self) { envelope, context in
+                started.record(envelope.payload.text)
+                try await Task.sleep(for: .milliseconds(400))  // slow work, in flight when shutdown begins
+                try await context.once { db in
+                    try db.execute("INSERT INTO \(schema).effects VALUES ($1)", [envelope.payload.text])
+                }
+            }
+        }
+        let group = ServiceGroup(services: [consumer], logger: TestStack.logger)
+        let running = Task { try await group.run() }
+        try await eventually("the consumer connected") { consumer.isConnected }
+        for index in 0..<6 { try await harness.publish(harness.envelope("job \(index)")) }
+        try await eventually("the first job started") { !started.all.isEmpty }
+        await group.triggerGracefulShutdown()
+        try await within(.seconds(20), "the consumer to stop") { try await running.value }
+
+        let done = try await harness.effects()
+        #expect(done.contains("job 0"), "the job in hand when shutdown began was finished")
+        let queue = harness.queues.workQueue
+        let waiting = try await AdminChannel.run(harness.broker) { channel in
+            defer { channel.close() }
+            return try channel.messageCount(queue: queue)
+        }
+        // Every job is either done (and acknowledged) or back in the queue: none lost, none twice.
+        #expect(done.count + waiting == 6, "done \(done), waiting \(waiting)")
+        #expect(Set(done).count == done.count)
         try await harness.tearDown()
     }
 }
