@@ -7,7 +7,7 @@ import Store
 /// the bot through the meeting.
 struct WorkflowHandlers: Sendable {
     let earlyJoin: Duration
-    let timers: TimerWakeup
+    let timers: WakeSignal
 
     func register(in routes: inout EventRoutes) {
         routes.on(MeetingClassified.self, classified)

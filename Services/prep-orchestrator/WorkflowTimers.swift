@@ -11,35 +11,20 @@ enum PrepStep: String, Sendable {
     case requestBotJoin = "request_bot_join"
 }
 
-/// Lets handlers tell the timer loop that a timer may now be due sooner than it thought.
-final class TimerWakeup: Sendable {
-    let signals: AsyncStream<Void>
-    private let continuation: AsyncStream<Void>.Continuation
-
-    init() { (signals, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1)) }
-    func wake() { continuation.yield() }
-}
-
 /// Fires due workflow steps. Each step runs in the transaction that claims its timer: its
 /// effects and its events are recorded, and the timer marked fired, together or not at all.
 /// A step that fails is retried with increasing delay.
 struct WorkflowTimers: Service {
     let pool: PostgresPool
     let outbox: Outbox
-    let wakeup: TimerWakeup
+    /// Woken by handlers when a timer may now be due sooner than the next poll.
+    let wakeup: WakeSignal
     let botName: String
     let pollInterval: Duration
     let logger: Logger
 
     func run() async throws {
-        let ticker = Task { [wakeup, pollInterval] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: pollInterval)
-                wakeup.wake()
-            }
-        }
-        defer { ticker.cancel() }
-        for await _ in wakeup.signals.cancelOnGracefulShutdown() {
+        await wakeup.run(every: pollInterval) {
             do {
                 while try await fireDueTimers() > 0 {}
             } catch {

@@ -5,7 +5,7 @@ await ServiceMain.run("prep-orchestrator") { environment, logger in
     let configuration = try PrepConfiguration(environment)
     let runtime = try await ServiceRuntime.start(
         configuration.common, schema: WorkflowSchema.name, migrations: WorkflowSchema.migrations, logger: logger)
-    let wakeup = TimerWakeup()
+    let wakeup = WakeSignal()
     var routes = EventRoutes()
     WorkflowHandlers(earlyJoin: configuration.earlyJoin, timers: wakeup).register(in: &routes)
     let timers = WorkflowTimers(

@@ -6,13 +6,11 @@ import Store
 /// by `OutboxRelay`: an event goes out if and only if its transaction commits.
 public final class Outbox: Sendable {
     public let schema: String
-    /// Coalesced "rows may be waiting" signals for the relay: many commits, one wake-up.
-    let wakeups: AsyncStream<Void>
-    private let wake: AsyncStream<Void>.Continuation
+    /// Wakes the relay when rows may be waiting.
+    let signal = WakeSignal()
 
     public init(schema: String) throws {
         self.schema = try validatedIdentifier(schema)
-        (wakeups, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Records `envelope` for publication when the surrounding transaction commits.
@@ -34,5 +32,5 @@ public final class Outbox: Sendable {
     }
 
     /// Tells the relay that new rows may be waiting.
-    public func committed() { wake.yield() }
+    public func committed() { signal.wake() }
 }

@@ -36,17 +36,8 @@ public struct OutboxRelay: Service {
     }
 
     public func run() async throws {
-        // Other replicas' commits are not signalled here, so a ticker makes sure they are seen.
-        let ticker = Task { [outbox, pollInterval] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: pollInterval)
-                outbox.committed()
-            }
-        }
-        defer { ticker.cancel() }
-        for await _ in outbox.wakeups.cancelOnGracefulShutdown() {
-            await drain()
-        }
+        // Other replicas' commits are not signalled here: the poll interval makes sure they are seen.
+        await outbox.signal.run(every: pollInterval) { await drain() }
         // Whatever in-flight handlers committed while the service was stopping still goes out.
         await drain()
     }
