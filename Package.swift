@@ -103,7 +103,7 @@ let package = Package(
             name: "AttacheOps", dependencies: ["Shared", "Delivery", "Bus", "Runtime"],
             path: "Tools/attache-ops", swiftSettings: swiftSettings),
         .executableTarget(
-            name: "BenchBus", dependencies: ["Bus"],
+            name: "BenchBus", dependencies: ["Bus", .product(name: "Logging", package: "swift-log")],
             path: "Tools/bench-bus", swiftSettings: swiftSettings),
 
         // Tests.

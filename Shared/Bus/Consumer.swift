@@ -11,8 +11,17 @@ import Synchronization
 /// backoff, redeclares its topology and subscribes again; the broker redelivers what was not
 /// acknowledged, and settlements for deliveries of the old connection are discarded.
 public final class Consumer: Sendable, Acknowledging {
+    /// A settlement queued for the thread. A struct rather than a tuple: arrays of tuples need
+    /// their type metadata looked up at run time on every use.
+    fileprivate struct PendingSettlement {
+        var tag: UInt64
+        var generation: Int
+        var outcome: Settlement
+    }
+    fileprivate typealias Settlements = [PendingSettlement]
+
     private struct Shared {
-        var settlements: [(tag: UInt64, generation: Int, outcome: Settlement)] = []
+        var settlements: Settlements = []
         var stopRequested = false
         var closeRequested = false
         var exited = false
@@ -26,6 +35,9 @@ public final class Consumer: Sendable, Acknowledging {
     private let shared = Mutex(Shared())
     private let wakeup = Wakeup()
     private let connected = Atomic<Bool>(false)
+    /// Set when a settlement is queued: lets the thread look for settlements between two
+    /// deliveries without taking the lock.
+    private let settlementsQueued = Atomic<Bool>(false)
 
     public var isConnected: Bool { connected.load(ordering: .relaxed) }
 
@@ -67,20 +79,32 @@ public final class Consumer: Sendable, Acknowledging {
 
     func settle(_ message: InboundMessage, outcome: Settlement) {
         shared.withLock {
-            $0.settlements.append((message.deliveryTag, message.connectionGeneration, outcome))
+            $0.settlements.append(
+                PendingSettlement(tag: message.deliveryTag, generation: message.connectionGeneration, outcome: outcome))
         }
+        settlementsQueued.store(true, ordering: .releasing)
         wakeup.signal()
     }
 
     // MARK: Thread side
 
-    fileprivate func takeRequests() -> (
-        settlements: [(tag: UInt64, generation: Int, outcome: Settlement)], stop: Bool, close: Bool
-    ) {
-        shared.withLock { shared in
-            defer { shared.settlements.removeAll(keepingCapacity: true) }
-            return (shared.settlements, shared.stopRequested, shared.closeRequested)
+    /// Moves the queued settlements into `settlements` (which must be empty) and returns the
+    /// stop and close requests. The two arrays swap buffers, so that neither side allocates in
+    /// the steady state.
+    fileprivate func takeRequests(into settlements: inout Settlements) -> (stop: Bool, close: Bool) {
+        settlementsQueued.store(false, ordering: .relaxed)
+        return shared.withLock { shared in
+            swap(&shared.settlements, &settlements)
+            return (shared.stopRequested, shared.closeRequested)
         }
+    }
+
+    /// Moves the settlements queued since the last take into `settlements` (which must be
+    /// empty); returns false without locking if there are none.
+    fileprivate func takeSettlements(into settlements: inout Settlements) -> Bool {
+        guard settlementsQueued.exchange(false, ordering: .acquiring) else { return false }
+        shared.withLock { swap(&$0.settlements, &settlements) }
+        return true
     }
 
     fileprivate func exit() {
@@ -112,6 +136,9 @@ private struct ConsumerLoop {
     private var failedAttempts = 0
     private var nextConnectAttempt = ContinuousClock.now
     private var consumerTag: String
+    /// Settlements taken from the consumer, being sent; kept empty between takes.
+    private var settlements: Consumer.Settlements = []
+    private var lastSettlementSent: ContinuousClock.Instant?
 
     init(
         consumer: Consumer, configuration: AMQPConfiguration, topology: Topology, prefetch: UInt16,
@@ -129,8 +156,9 @@ private struct ConsumerLoop {
     mutating func run() {
         let idleWait = Duration.seconds(max(1, configuration.heartbeatSeconds) / 2)
         while true {
-            let (settlements, stop, close) = consumer.takeRequests()
+            let (stop, close) = consumer.takeRequests(into: &settlements)
             if let connection, connection.isOpen { apply(settlements, on: connection) }
+            settlements.removeAll(keepingCapacity: true)
             if close { break }
             if stop { requestStop() }
 
@@ -150,6 +178,7 @@ private struct ConsumerLoop {
             }
             pump(connection)
         }
+        lingerAfterLastSettlement()
         connection?.close()
         connection = nil
         finish()
@@ -180,10 +209,21 @@ private struct ConsumerLoop {
     }
 
     /// Reads what is readable now, but returns after a bounded number of deliveries so that
-    /// settlements queued meanwhile are not starved by a busy queue.
+    /// stop and close requests are not starved by a busy queue.
+    ///
+    /// Settlements queued meanwhile are sent before every read from the socket: held back
+    /// until the end of a burst, they would let the prefetch window run dry while the broker
+    /// waits for them. Deliveries already read into librabbitmq's buffer are handed over
+    /// first, back to back, so that the consuming task finds several waiting instead of
+    /// sleeping and being woken for each.
     private mutating func pump(_ connection: AMQPConnection) {
         do {
             for _ in 0..<Int(max(prefetch, 1)) {
+                if !connection.hasBufferedInput, consumer.takeSettlements(into: &settlements) {
+                    apply(settlements, on: connection)
+                    settlements.removeAll(keepingCapacity: true)
+                    guard connection.isOpen else { return }
+                }
                 switch try connection.pollDelivery(generation: generation, acknowledger: consumer) {
                 case .message(let message):
                     output.yield(message)
@@ -209,17 +249,33 @@ private struct ConsumerLoop {
         }
     }
 
-    private mutating func apply(
-        _ settlements: [(tag: UInt64, generation: Int, outcome: Settlement)], on connection: AMQPConnection
-    ) {
-        do {
+    /// Sends the settlements of this connection, each as its own frame (basic.ack or
+    /// basic.nack of one delivery tag). Several go out corked, in as few TCP segments as fit.
+    private mutating func apply(_ settlements: Consumer.Settlements, on connection: AMQPConnection) {
+        guard !settlements.isEmpty else { return }
+        let generation = generation
+        func send() throws(BusError) {
             for settlement in settlements where settlement.generation == generation {
                 try connection.settle(deliveryTag: settlement.tag, outcome: settlement.outcome)
             }
+        }
+        do {
+            // The connection is dropped (closed politely) only after the socket is uncorked.
+            if settlements.count > 1 { try connection.coalescingWrites(send) } else { try send() }
+            lastSettlementSent = .now
         } catch {
             logger.warning("consumer could not acknowledge; the broker will redeliver", metadata: ["error": "\(error)"])
             drop(connection)
         }
+    }
+
+    /// RabbitMQ 3.10 quorum queues can put back messages acknowledged just before their channel
+    /// closes (seen with plain librabbitmq too), which would redeliver work already done. A
+    /// closing consumer therefore waits until its last acknowledgement is half a second old.
+    private func lingerAfterLastSettlement() {
+        guard let lastSettlementSent, connection?.isOpen == true else { return }
+        let remaining = Duration.milliseconds(500) - (ContinuousClock.now - lastSettlementSent)
+        if remaining > .zero { Thread.sleep(forTimeInterval: remaining.secondsValue) }
     }
 
     private mutating func requestStop() {

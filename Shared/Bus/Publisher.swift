@@ -127,6 +127,13 @@ private struct PublisherLoop {
         var deadline: ContinuousClock.Instant
         var routingKey: String
         var rejected = false
+
+        /// Counts one message of the batch as settled; returns how many remain.
+        mutating func settleOne(rejected: Bool) -> Int {
+            remaining -= 1
+            self.rejected = self.rejected || rejected
+            return remaining
+        }
     }
 
     let publisher: Publisher
@@ -246,18 +253,16 @@ private struct PublisherLoop {
     private mutating func settle(upTo tag: UInt64, multiple: Bool, rejected: Bool) {
         let tags: ClosedRange<UInt64> = multiple ? oldestUnconfirmed...max(oldestUnconfirmed, tag) : tag...tag
         for settled in tags {
-            guard let id = batchOfTag.removeValue(forKey: settled), var batch = inFlight[id] else { continue }
-            batch.remaining -= 1
-            batch.rejected = batch.rejected || rejected
-            if batch.remaining == 0 {
-                inFlight[id] = nil
-                if batch.rejected {
-                    batch.continuation.resume(throwing: BusError.publishRejected(routingKey: batch.routingKey))
-                } else {
-                    batch.continuation.resume()
-                }
+            // Updated in place: copying the batch out and back would retain and release its
+            // continuation and routing key for every message.
+            guard let id = batchOfTag.removeValue(forKey: settled),
+                let remaining = inFlight[id]?.settleOne(rejected: rejected)
+            else { continue }
+            guard remaining == 0, let batch = inFlight.removeValue(forKey: id) else { continue }
+            if batch.rejected {
+                batch.continuation.resume(throwing: BusError.publishRejected(routingKey: batch.routingKey))
             } else {
-                inFlight[id] = batch
+                batch.continuation.resume()
             }
         }
         while oldestUnconfirmed < nextDeliveryTag, batchOfTag[oldestUnconfirmed] == nil { oldestUnconfirmed += 1 }
