@@ -29,6 +29,9 @@ public struct EventConsumer: Service {
         queues: ServiceQueues, routes: EventRoutes, broker: AMQPConfiguration, publisher: Publisher, pool: PostgresPool,
         outbox: Outbox, prefetch: UInt16 = 20, maxAttempts: Int = 5, logger: Logger
     ) throws {
+        if let declared = Subscriptions.routingKeys(for: queues.service), declared != routes.routingKeys {
+            throw SubscriptionMismatch(service: queues.service, handled: routes.routingKeys, declared: declared)
+        }
         self.queues = queues
         self.routes = routes
         self.publisher = publisher
@@ -157,5 +160,18 @@ public struct EventConsumer: Service {
 
     private static func truncated(_ text: String) -> String {
         text.count > 2000 ? String(text.prefix(2000)) + "…" : text
+    }
+}
+
+/// A service's handlers and its line in `Subscriptions` disagree: it would miss messages, or be
+/// sent messages it cannot handle.
+public struct SubscriptionMismatch: Error, CustomStringConvertible {
+    public var service: String
+    public var handled: [String]
+    public var declared: [String]
+
+    public var description: String {
+        "\(service) handles \(handled.joined(separator: ", ")) but Subscriptions routes it "
+            + "\(declared.joined(separator: ", ")): update Shared/Messages/Subscriptions.swift"
     }
 }

@@ -1,4 +1,5 @@
 import Bus
+import Shared
 
 /// The names and topology of one consuming service on the bus.
 ///
@@ -40,6 +41,21 @@ public struct ServiceQueues: Sendable {
                 queues: [.quorum(workQueue), .quorum(deadLetterQueue)]
                     + retryDelays.map { .delay("\(workQueue).retry.\($0.milliseconds)ms", delay: $0, target: workQueue) },
                 bindings: routingKeys.map { .init(queue: workQueue, exchange: eventsExchange, routingKey: $0) })
+    }
+
+    /// The work and dead-letter queues of every consuming service, bound as `Subscriptions`
+    /// says: what a service declares before publishing, so that no consumer's queue is missing
+    /// when its first event goes out.
+    public static func subscriptionsTopology(prefix: String) -> Topology {
+        Subscriptions.byService.keys.sorted().reduce(eventsTopology(prefix: prefix)) { topology, service in
+            let queues = ServiceQueues(prefix: prefix, service: service)
+            return topology
+                + Topology(
+                    queues: [.quorum(queues.workQueue), .quorum(queues.deadLetterQueue)],
+                    bindings: (Subscriptions.routingKeys(for: service) ?? []).map {
+                        .init(queue: queues.workQueue, exchange: queues.eventsExchange, routingKey: $0)
+                    })
+        }
     }
 
     public static func eventsExchange(prefix: String) -> String { "\(prefix).events" }

@@ -30,9 +30,11 @@ public struct ServiceRuntime: Sendable {
         let pool = PostgresPool(url: configuration.databaseURL, size: configuration.databasePoolSize)
         try await waitForDatabase(pool, logger: logger)
         try await Migrator.migrate(pool, schema: schema, migrations: DeliveryMigrations.all + migrations, logger: logger)
+        // All consumers' queues, not only this service's: see `Subscriptions`.
         let publisher = Publisher(
-            configuration: configuration.broker, topology: ServiceQueues.eventsTopology(prefix: configuration.busPrefix),
-            name: "publisher", logger: logger)
+            configuration: configuration.broker,
+            topology: ServiceQueues.subscriptionsTopology(prefix: configuration.busPrefix), name: "publisher",
+            logger: logger)
         let runtime = ServiceRuntime(
             configuration: configuration, logger: logger, pool: pool, publisher: publisher,
             outbox: try Outbox(schema: schema),

@@ -300,3 +300,55 @@ struct GracefulShutdownTests {
         try await harness.tearDown()
     }
 }
+
+@Suite("Subscriptions")
+struct SubscriptionTests {
+    @Test("an event published before its consumer ever started waits in that consumer's queue")
+    func eventBeforeConsumerStarts() async throws {
+        let broker = try TestStack.broker()
+        let prefix = TestStack.uniqueName("subs")
+        // Any service's publisher declares every consumer's queue before publishing.
+        let publisher = Publisher(
+            configuration: broker, topology: ServiceQueues.subscriptionsTopology(prefix: prefix), logger: TestStack.logger)
+        let cancelled = Envelope(
+            tenantID: "acme", correlationID: UUID(), payload: ClassificationCancelled(meetingID: UUID(), reason: "test"))
+        try await publisher.publish(
+            OutgoingMessage(
+                exchange: ServiceQueues.eventsExchange(prefix: prefix), routingKey: cancelled.type.routingKey,
+                body: try MessageCoding.encode(cancelled), messageID: cancelled.id.uuidString))
+
+        // prep-orchestrator starts only now.
+        let queues = ServiceQueues(prefix: prefix, service: "prep-orchestrator")
+        let consumer = Consumer(configuration: broker, queue: queues.workQueue, logger: TestStack.logger)
+        let received = try await consumer.messages.take(1)
+        #expect(try MessageCoding.decode(Envelope<ClassificationCancelled>.self, from: received[0].body).id == cancelled.id)
+        await consumer.close()
+        await publisher.close()
+        let unrouted = try await AdminChannel.run(broker) { channel in
+            defer { channel.close() }
+            let count = try channel.messageCount(queue: ServiceQueues.unroutedQueue(prefix: prefix))
+            for service in Subscriptions.byService.keys {
+                let queues = ServiceQueues(prefix: prefix, service: service)
+                try channel.deleteQueue(queues.workQueue)
+                try channel.deleteQueue(queues.deadLetterQueue)
+            }
+            try channel.deleteQueue(ServiceQueues.unroutedQueue(prefix: prefix))
+            return count
+        }
+        #expect(unrouted == 0)
+    }
+
+    @Test("a service whose handlers disagree with Subscriptions refuses to start")
+    func mismatchRefusesToStart() async throws {
+        let harness = try await DeliveryHarness()
+        var routes = EventRoutes()
+        routes.on(MeetingClassified.self) { _, _ in }  // prep-orchestrator also consumes two more
+        #expect(throws: SubscriptionMismatch.self) {
+            try EventConsumer(
+                queues: ServiceQueues(prefix: harness.schema, service: "prep-orchestrator"), routes: routes,
+                broker: harness.broker, publisher: harness.publisher, pool: harness.pool, outbox: harness.outbox,
+                logger: TestStack.logger)
+        }
+        try await harness.tearDown()
+    }
+}

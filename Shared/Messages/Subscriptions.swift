@@ -1,0 +1,20 @@
+/// Which service consumes which messages: the routing half of the wire contract.
+///
+/// Every service declares all of these queues and bindings before it publishes anything, so
+/// that an event is never published before its consumer's queue exists (which would route it
+/// to the unrouted queue instead), whatever order the services start in. Each service's
+/// consumer checks at start that its handlers match its line here.
+public enum Subscriptions {
+    public static let byService: [String: [MessageType]] = [
+        "classifier": [MeetingUpserted.messageType, MeetingCancelled.messageType],
+        "prep-orchestrator": [MeetingClassified.messageType, ClassificationCancelled.messageType, BotStatusChanged.messageType],
+        "bot-gateway": [BotJoinRequested.messageType],
+        "realtime-worker": [BotStatusChanged.messageType, BotTranscriptReceived.messageType],
+        "monitoring-worker": [CallCompleted.messageType],
+    ]
+
+    /// The routing keys a service's work queue is bound with.
+    public static func routingKeys(for service: String) -> [String]? {
+        byService[service].map { Set($0.map(\.routingKey)).sorted() }
+    }
+}
