@@ -64,15 +64,6 @@ public struct InboundMessage: Sendable {
     let connectionGeneration: Int
     let acknowledger: (any Acknowledging)?
 
-    public init(
-        body: [UInt8], exchange: String = "", routingKey: String, messageID: String? = nil, type: String? = nil,
-        headers: [String: HeaderValue] = [:], redelivered: Bool = false
-    ) {
-        self.init(
-            body: body, exchange: exchange, routingKey: routingKey, messageID: messageID, type: type,
-            headers: headers, redelivered: redelivered, deliveryTag: 0, connectionGeneration: 0, acknowledger: nil)
-    }
-
     init(
         body: [UInt8], exchange: String, routingKey: String, messageID: String?, type: String?,
         headers: [String: HeaderValue], redelivered: Bool, deliveryTag: UInt64, connectionGeneration: Int,

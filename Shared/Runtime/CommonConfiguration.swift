@@ -21,14 +21,12 @@ public struct CommonConfiguration: Sendable {
 
     public init(service: String, defaultHTTPPort: Int, environment env: Environment) throws(ConfigurationError) {
         self.service = service
-        let amqpURL = env.string("ATTACHE_AMQP_URL", default: "amqp://guest:guest@127.0.0.1:5672/")
+        let heartbeat = try env.integer("ATTACHE_AMQP_HEARTBEAT_SECONDS", default: 30, in: 0...600)
         do {
             broker = try AMQPConfiguration(
-                url: amqpURL, heartbeatSeconds: try env.integer("ATTACHE_AMQP_HEARTBEAT_SECONDS", default: 30, in: 0...600))
-        } catch let error as AMQPURLError {
-            throw ConfigurationError(setting: "ATTACHE_AMQP_URL", problem: "is invalid: \(error.problem)")
+                url: env.string("ATTACHE_AMQP_URL", default: "amqp://guest:guest@127.0.0.1:5672/"), heartbeatSeconds: heartbeat)
         } catch {
-            throw error as! ConfigurationError
+            throw ConfigurationError(setting: "ATTACHE_AMQP_URL", problem: "is invalid: \(error.problem)")
         }
         databaseURL = env.string("ATTACHE_DATABASE_URL", default: "postgresql://postgres@127.0.0.1:5432/attache")
         guard let scheme = URLComponents(string: databaseURL)?.scheme, ["postgres", "postgresql"].contains(scheme) else {

@@ -68,7 +68,7 @@ public struct Environment: Sendable {
         return numbers.map { .milliseconds($0) }
     }
 
-    /// An http(s) URL, or a path to an existing file when `allowFile` is set.
+    /// An http(s) URL with a host.
     public func url(_ name: String, default fallback: String? = nil) throws(ConfigurationError) -> URL? {
         guard let text = values[name] ?? fallback else { return nil }
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),

@@ -24,12 +24,6 @@ public enum PostgresError: Error, CustomStringConvertible {
         case .invalidIdentifier(let name): "\(name) is not a valid schema or table name ([a-z_][a-z0-9_]*)"
         }
     }
-
-    /// SQLSTATE 23505: the row already exists.
-    public var isUniqueViolation: Bool {
-        if case .queryFailed(let state, _, _, _) = self { return state == "23505" }
-        return false
-    }
 }
 
 /// Identifiers cannot be query parameters, so names that end up in SQL text are checked here.

@@ -25,8 +25,6 @@ public struct JSONBValue: PostgresBindable {
     public init<T: Encodable>(_ value: T, encoder: JSONEncoder = JSONEncoder()) throws {
         postgresText = String(decoding: try encoder.encode(value), as: UTF8.self)
     }
-
-    public init(rawJSON: String) { postgresText = rawJSON }
 }
 
 /// One result row, copied out of libpq so that it can leave the connection's thread.
@@ -46,12 +44,6 @@ public struct Row: Sendable {
 
     public func int(_ column: String) throws(PostgresError) -> Int {
         let text = try string(column)
-        guard let value = Int(text) else { throw .cannotDecode(column: column, value: text, as: "Int") }
-        return value
-    }
-
-    public func optionalInt(_ column: String) throws(PostgresError) -> Int? {
-        guard let text = try optionalString(column) else { return nil }
         guard let value = Int(text) else { throw .cannotDecode(column: column, value: text, as: "Int") }
         return value
     }
