@@ -74,7 +74,11 @@ let package = Package(
 
         // The six services.
         .executableTarget(
-            name: "CalendarMonitor", dependencies: ["Shared", "Delivery", "Runtime", "Store", "HTTPClient"],
+            name: "CalendarMonitor",
+            dependencies: [
+                "Shared", "Delivery", "Runtime", "Store", "HTTPClient",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             path: "Services/calendar-monitor", swiftSettings: swiftSettings),
         .executableTarget(
             name: "Classifier",

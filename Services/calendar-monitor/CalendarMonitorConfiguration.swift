@@ -1,58 +1,48 @@
 import Foundation
 import Runtime
 
-/// Where the calendar comes from. Today the embedded default provider: an iCalendar file or URL.
-enum CalendarSource: Sendable, CustomStringConvertible {
-    case file(String)
-    case url(URL)
-
-    /// The key meetings are stored under, so that two calendars never share external ids.
-    var key: String {
-        switch self {
-        case .file(let path): "ics:file:\(URL(fileURLWithPath: path).standardizedFileURL.path)"
-        case .url(let url): "ics:url:\(url.absoluteString)"
-        }
-    }
-
-    var description: String {
-        switch self {
-        case .file(let path): path
-        // The URL may carry a private token (calendar "secret address"): log the host only.
-        case .url(let url): "\(url.scheme ?? "https")://\(url.host ?? "?")/…"
-        }
-    }
-}
-
 struct CalendarMonitorConfiguration: Sendable {
+    /// A calendar to keep connected without an operator command: the embedded default's way
+    /// to run with no setup (ATTACHE_CALENDAR_ICS).
+    struct DefaultCalendar: Sendable {
+        var location: String
+        var tenantID: String
+        var owner: String
+        var timeZone: String
+    }
+
     var common: CommonConfiguration
-    var source: CalendarSource
-    var pollInterval: Duration
-    var tenantID: String
-    var timeZone: TimeZone
-    var windowAhead: Duration
-    var windowBehind: Duration
+    var defaultCalendar: DefaultCalendar?
+    var scheduler: SyncScheduler.Settings
+    var vault: CredentialVault?
 
     init(_ env: Environment) throws(ConfigurationError) {
         common = try CommonConfiguration(service: "calendar-monitor", defaultHTTPPort: 8081, environment: env)
-        let location = try env.requiredString(
-            "ATTACHE_CALENDAR_ICS", hint: "the path or http(s) URL of the iCalendar (.ics) file to watch")
-        if location.lowercased().hasPrefix("http://") || location.lowercased().hasPrefix("https://") {
-            guard let url = try env.url("ATTACHE_CALENDAR_ICS") else { throw ConfigurationError(setting: "ATTACHE_CALENDAR_ICS", problem: "is empty") }
-            source = .url(url)
-        } else {
-            guard FileManager.default.isReadableFile(atPath: location) else {
-                throw ConfigurationError(setting: "ATTACHE_CALENDAR_ICS", problem: "names \(location), which is not a readable file")
-            }
-            source = .file(location)
-        }
-        pollInterval = try env.seconds("ATTACHE_CALENDAR_POLL_SECONDS", default: 900, in: 1...86_400)
-        tenantID = env.string("ATTACHE_TENANT_ID", default: "default")
         let zone = env.string("ATTACHE_CALENDAR_TIMEZONE", default: "UTC")
-        guard let timeZone = TimeZone(identifier: zone) else {
+        guard TimeZone(identifier: zone) != nil else {
             throw ConfigurationError(setting: "ATTACHE_CALENDAR_TIMEZONE", problem: "must be an IANA time zone such as Europe/Berlin, not '\(zone)'")
         }
-        self.timeZone = timeZone
-        windowAhead = .seconds(14 * 86_400)
-        windowBehind = .seconds(86_400)
+        if let location = env.optionalString("ATTACHE_CALENDAR_ICS") {
+            if location.lowercased().hasPrefix("http://") || location.lowercased().hasPrefix("https://") {
+                _ = try env.url("ATTACHE_CALENDAR_ICS")
+            } else if !FileManager.default.isReadableFile(atPath: location) {
+                throw ConfigurationError(setting: "ATTACHE_CALENDAR_ICS", problem: "names \(location), which is not a readable file")
+            }
+            defaultCalendar = DefaultCalendar(
+                location: location, tenantID: env.string("ATTACHE_TENANT_ID", default: "default"),
+                owner: env.string("ATTACHE_CALENDAR_OWNER", default: "owner@localhost"), timeZone: zone)
+        }
+        scheduler = SyncScheduler.Settings(
+            interval: try env.seconds("ATTACHE_CALENDAR_POLL_SECONDS", default: 900, in: 1...86_400),
+            concurrency: try env.integer("ATTACHE_CALENDAR_SYNC_CONCURRENCY", default: 8, in: 1...512),
+            windowBehind: .seconds(86_400 * (try env.integer("ATTACHE_CALENDAR_WINDOW_BEHIND_DAYS", default: 1, in: 0...60))),
+            windowAhead: .seconds(86_400 * (try env.integer("ATTACHE_CALENDAR_WINDOW_AHEAD_DAYS", default: 14, in: 1...366))))
+        if let key = env.optionalString("ATTACHE_CREDENTIALS_KEY") {
+            guard let vault = CredentialVault(base64Key: key) else {
+                throw ConfigurationError(
+                    setting: "ATTACHE_CREDENTIALS_KEY", problem: "must be 32 random bytes in base64 (e.g. `openssl rand -base64 32`)")
+            }
+            self.vault = vault
+        }
     }
 }

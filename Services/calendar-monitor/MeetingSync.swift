@@ -4,45 +4,62 @@ import Logging
 import Shared
 import Store
 
-/// Brings the stored meetings of one calendar in line with what the calendar says now, and
-/// publishes exactly the differences: `meeting.upserted` for a new or meaningfully changed
-/// meeting (with the fields that changed), `meeting.cancelled` for one cancelled or removed.
-/// Each meeting is compared and written in its own transaction, with its event in the outbox.
+/// Brings a connection's stored meetings in line with what its calendar said, and publishes
+/// exactly the differences: `meeting.upserted` for a new or meaningfully changed occurrence
+/// (with the fields that changed), `meeting.cancelled` for one cancelled, dropped from its
+/// series, or deleted. Each occurrence is compared and written in its own transaction, its
+/// event in the outbox; an unchanged occurrence is neither written nor published.
 struct MeetingSync: Sendable {
     let pool: PostgresPool
     let outbox: Outbox
-    let tenantID: String
-    let sourceKey: String
 
     struct Report: Sendable, Equatable {
         var created = 0
         var updated = 0
         var cancelled = 0
         var unchanged = 0
+
+        var changes: Int { created + updated + cancelled }
     }
 
-    func apply(_ events: [CalendarEvent], now: Date, windowBehind: Duration, windowAhead: Duration) async throws -> Report {
-        let earliest = now.addingTimeInterval(-windowBehind.secondsValue)
-        let latest = now.addingTimeInterval(windowAhead.secondsValue)
-        let inWindow = events.filter { $0.end >= earliest && $0.start <= latest }
+    func apply(_ batch: SyncBatch, from connection: CalendarConnection, window: DateInterval) async throws -> Report {
         var report = Report()
-        var seen: Set<String> = []
-        for event in inWindow {
-            let externalID = Self.externalID(of: event)
-            seen.insert(externalID)
-            switch try await upsert(event, externalID: externalID) {
-            case .created: report.created += 1
-            case .updated: report.updated += 1
-            case .cancelled: report.cancelled += 1
-            case .unchanged: report.unchanged += 1
+        for item in batch.items {
+            var kept: [String] = []
+            for occurrence in item.occurrences {
+                let externalID = Self.externalID(of: occurrence)
+                kept.append(externalID)
+                // Outside the window an occurrence is not new work, but a stored meeting that moved
+                // out of it is still an update, not a cancellation.
+                let insideWindow = occurrence.end > window.start && occurrence.start < window.end
+                switch try await upsert(
+                    occurrence, itemID: item.itemID, externalID: externalID, connection: connection,
+                    createIfMissing: insideWindow)
+                {
+                case .created: report.created += 1
+                case .updated: report.updated += 1
+                case .cancelled: report.cancelled += 1
+                case .unchanged: report.unchanged += 1
+                }
             }
+            report.cancelled += try await cancel(
+                connection, in: window, reason: "no longer part of the series",
+                condition: "item_id = $4 AND NOT (external_id = ANY($5::text[]))", [item.itemID, Self.textArray(kept)])
         }
-        report.cancelled += try await cancelMissing(except: seen, from: earliest, to: latest)
+        if !batch.removedItemIDs.isEmpty {
+            report.cancelled += try await cancel(
+                connection, in: window, reason: "deleted from the calendar", condition: "item_id = ANY($4::text[])",
+                [Self.textArray(batch.removedItemIDs)])
+        }
+        if batch.isComplete {
+            report.cancelled += try await cancel(
+                connection, in: window, reason: "removed from the calendar", condition: "NOT (item_id = ANY($4::text[]))",
+                [Self.textArray(batch.items.map(\.itemID))])
+        }
         return report
     }
 
-    /// An overridden instance of a recurring event shares its series' UID: the recurrence id
-    /// tells them apart.
+    /// An occurrence of a recurring series shares its series' UID: the recurrence id tells them apart.
     static func externalID(of event: CalendarEvent) -> String {
         guard let recurrence = event.recurrenceID else { return event.uid }
         return "\(event.uid)#\(Int(recurrence.timeIntervalSince1970))"
@@ -50,24 +67,29 @@ struct MeetingSync: Sendable {
 
     enum Outcome { case created, updated, cancelled, unchanged }
 
-    private func upsert(_ event: CalendarEvent, externalID: String) async throws -> Outcome {
-        let (outbox, tenantID, sourceKey) = (outbox, tenantID, sourceKey)
+    private func upsert(
+        _ event: CalendarEvent, itemID: String, externalID: String, connection: CalendarConnection,
+        createIfMissing: Bool
+    ) async throws -> Outcome {
+        let outbox = outbox
+        let (source, tenantID) = (connection.sourceKey, connection.tenantID)
         return try await outbox.transaction(pool) { db in
             let existing = try db.queryOne(
-                "SELECT * FROM calendar.meetings WHERE source = $1 AND external_id = $2 FOR UPDATE", [sourceKey, externalID])
+                "SELECT * FROM calendar.meetings WHERE source = $1 AND external_id = $2 FOR UPDATE", [source, externalID])
             guard let existing else {
-                guard event.status != .cancelled else { return .unchanged }  // never seen, already cancelled
-                let meeting = Self.snapshot(of: event, id: UUID(), source: sourceKey, externalID: externalID)
+                // Never seen and already cancelled, or outside the window: nothing to tell anyone.
+                guard event.status != .cancelled, createIfMissing else { return .unchanged }
+                let meeting = Self.snapshot(of: event, id: UUID(), source: source, externalID: externalID)
                 let inserted = try db.execute(
                     """
-                    INSERT INTO calendar.meetings
-                        (id, tenant_id, source, external_id, title, description, start_at, end_at, organizer, attendees, conference_url)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                    INSERT INTO calendar.meetings (id, tenant_id, source, external_id, item_id, title, description,
+                        start_at, end_at, organizer, attendees, conference_url)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
                     ON CONFLICT (source, external_id) DO NOTHING
                     """,
-                    [meeting.meetingID, tenantID, sourceKey, externalID, meeting.title, meeting.description, meeting.start,
-                     meeting.end, try meeting.organizer.map { try JSONBValue($0) }, try JSONBValue(meeting.attendees),
-                     meeting.conferenceURL])
+                    [meeting.meetingID, tenantID, source, externalID, itemID, meeting.title, meeting.description,
+                     meeting.start, meeting.end, try meeting.organizer.map { try JSONBValue($0) },
+                     try JSONBValue(meeting.attendees), meeting.conferenceURL])
                 // Zero rows: another replica inserted it first and publishes it.
                 guard inserted == 1 else { return .unchanged }
                 try outbox.append(
@@ -79,26 +101,23 @@ struct MeetingSync: Sendable {
             let wasCancelled = try existing.bool("cancelled")
             if event.status == .cancelled {
                 guard !wasCancelled else { return .unchanged }
-                try db.execute(
-                    "UPDATE calendar.meetings SET cancelled = true, updated_at = now() WHERE id = $1", [stored.meetingID])
-                try outbox.append(
-                    Envelope(tenantID: tenantID, correlationID: stored.meetingID,
-                             payload: MeetingCancelled(meetingID: stored.meetingID, source: sourceKey, externalID: externalID,
-                                                       reason: "cancelled in the calendar")), on: db)
+                try Self.markCancelled(stored.meetingID, externalID: externalID, reason: "cancelled in the calendar",
+                                       source: source, tenantID: tenantID, outbox: outbox, on: db)
                 return .cancelled
             }
-            let current = Self.snapshot(of: event, id: stored.meetingID, source: sourceKey, externalID: externalID)
+            let current = Self.snapshot(of: event, id: stored.meetingID, source: source, externalID: externalID)
             var changed = Self.changedFields(from: stored, to: current)
             if wasCancelled { changed.insert("status", at: 0) }  // reinstated
             guard !changed.isEmpty else { return .unchanged }
             try db.execute(
                 """
                 UPDATE calendar.meetings SET title = $2, description = $3, start_at = $4, end_at = $5, organizer = $6,
-                    attendees = $7, conference_url = $8, cancelled = false, updated_at = now()
+                    attendees = $7, conference_url = $8, item_id = $9, cancelled = false, updated_at = now()
                 WHERE id = $1
                 """,
                 [current.meetingID, current.title, current.description, current.start, current.end,
-                 try current.organizer.map { try JSONBValue($0) }, try JSONBValue(current.attendees), current.conferenceURL])
+                 try current.organizer.map { try JSONBValue($0) }, try JSONBValue(current.attendees), current.conferenceURL,
+                 itemID])
             try outbox.append(
                 Envelope(tenantID: tenantID, correlationID: current.meetingID,
                          payload: MeetingUpserted(meeting: current, isNew: false, changedFields: changed)), on: db)
@@ -106,27 +125,45 @@ struct MeetingSync: Sendable {
         }
     }
 
-    /// Meetings in the window that the calendar no longer lists were deleted there.
-    private func cancelMissing(except seen: Set<String>, from earliest: Date, to latest: Date) async throws -> Int {
-        let (outbox, tenantID, sourceKey) = (outbox, tenantID, sourceKey)
+    /// Cancels this connection's live meetings in the window that match `condition` ($4, $5…
+    /// are `parameters`; $1–$3 are the source and the window).
+    private func cancel(
+        _ connection: CalendarConnection, in window: DateInterval, reason: String, condition: String,
+        _ parameters: [any PostgresBindable]
+    ) async throws -> Int {
+        let outbox = outbox
+        let (source, tenantID) = (connection.sourceKey, connection.tenantID)
         return try await outbox.transaction(pool) { db in
-            let vanished = try db.query(
+            let gone = try db.query(
                 """
                 SELECT id, external_id FROM calendar.meetings
-                WHERE source = $1 AND NOT cancelled AND end_at >= $2 AND start_at <= $3
+                WHERE source = $1 AND NOT cancelled AND end_at > $2 AND start_at < $3 AND \(condition)
                 FOR UPDATE SKIP LOCKED
-                """, [sourceKey, earliest, latest]
-            ).filter { !seen.contains(try $0.string("external_id")) }
-            for row in vanished {
-                let id = try row.uuid("id")
-                try db.execute("UPDATE calendar.meetings SET cancelled = true, updated_at = now() WHERE id = $1", [id])
-                try outbox.append(
-                    Envelope(tenantID: tenantID, correlationID: id,
-                             payload: MeetingCancelled(meetingID: id, source: sourceKey, externalID: try row.string("external_id"),
-                                                       reason: "removed from the calendar")), on: db)
+                """, [source, window.start, window.end] + parameters)
+            for row in gone {
+                try Self.markCancelled(
+                    try row.uuid("id"), externalID: try row.string("external_id"), reason: reason, source: source,
+                    tenantID: tenantID, outbox: outbox, on: db)
             }
-            return vanished.count
+            return gone.count
         }
+    }
+
+    private static func markCancelled(
+        _ id: UUID, externalID: String, reason: String, source: String, tenantID: String, outbox: Outbox,
+        on db: PostgresConnection
+    ) throws {
+        try db.execute("UPDATE calendar.meetings SET cancelled = true, updated_at = now() WHERE id = $1", [id])
+        try outbox.append(
+            Envelope(tenantID: tenantID, correlationID: id,
+                     payload: MeetingCancelled(meetingID: id, source: source, externalID: externalID, reason: reason)),
+            on: db)
+    }
+
+    /// A text[] literal, each element quoted: ids may hold commas or quotes.
+    static func textArray(_ values: [String]) -> String {
+        "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+            .joined(separator: ",") + "}"
     }
 
     static func changedFields(from old: MeetingSnapshot, to new: MeetingSnapshot) -> [String] {
@@ -158,5 +195,20 @@ struct MeetingSync: Sendable {
             organizer: try row.optionalString("organizer") == nil ? nil : try row.decode(Participant.self, column: "organizer"),
             attendees: try row.decode([Participant].self, column: "attendees"),
             conferenceURL: try row.optionalString("conference_url"))
+    }
+}
+
+extension SyncBatch {
+    /// A full snapshot of a calendar whose events arrive already expanded: occurrences grouped
+    /// by UID into items.
+    static func complete(_ events: [CalendarEvent], cursor: String? = nil) -> SyncBatch {
+        var order: [String] = []
+        var grouped: [String: [CalendarEvent]] = [:]
+        for event in events {
+            if grouped[event.uid] == nil { order.append(event.uid) }
+            grouped[event.uid, default: []].append(event)
+        }
+        return SyncBatch(
+            items: order.map { SyncedItem(itemID: $0, occurrences: grouped[$0]!) }, isComplete: true, cursor: cursor)
     }
 }

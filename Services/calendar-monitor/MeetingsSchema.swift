@@ -1,7 +1,11 @@
+import Delivery
 import Store
 
 enum MeetingsSchema {
     static let name = "calendar"
+
+    /// With the delivery tables, as the service applies them.
+    static var allMigrations: [Migration] { DeliveryMigrations.all + migrations }
 
     static let migrations: [Migration] = [
         Migration(
@@ -24,6 +28,36 @@ enum MeetingsSchema {
                 updated_at timestamptz NOT NULL DEFAULT now(),
                 UNIQUE (source, external_id));
             CREATE INDEX meetings_by_source_and_start ON {schema}.meetings (source, start_at);
+            """),
+        Migration(
+            "0102_connections",
+            """
+            CREATE TABLE {schema}.connections (
+                id uuid PRIMARY KEY,
+                tenant_id text NOT NULL,
+                owner text NOT NULL,
+                kind text NOT NULL,
+                name text NOT NULL,
+                settings jsonb NOT NULL,
+                sealed_credentials text,
+                cursor text,
+                -- active: synced on schedule; needs_reauth: stopped until the owner authorises again.
+                status text NOT NULL DEFAULT 'active',
+                next_sync_at timestamptz NOT NULL DEFAULT now(),
+                last_attempt_at timestamptz,
+                last_success_at timestamptz,
+                last_error text,
+                consecutive_failures int NOT NULL DEFAULT 0,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                UNIQUE (tenant_id, kind, name));
+            CREATE INDEX connections_due ON {schema}.connections (next_sync_at) WHERE status = 'active';
+
+            -- A meeting is one occurrence of an item (a single event or a recurring series).
+            ALTER TABLE {schema}.meetings ADD COLUMN item_id text;
+            UPDATE {schema}.meetings SET item_id = split_part(external_id, '#', 1);
+            ALTER TABLE {schema}.meetings ALTER COLUMN item_id SET NOT NULL;
+            CREATE INDEX meetings_by_item ON {schema}.meetings (source, item_id);
             """),
     ]
 }

@@ -1,17 +1,28 @@
 import Delivery
+import Foundation
 import HTTPClient
 import Runtime
+
+if CommandLine.arguments.dropFirst().first == "connections" {
+    exit(await ConnectionsCommand.run(Array(CommandLine.arguments.dropFirst(2))))
+}
 
 await ServiceMain.run("calendar-monitor") { environment, logger in
     let configuration = try CalendarMonitorConfiguration(environment)
     let runtime = try await ServiceRuntime.start(
         configuration.common, schema: MeetingsSchema.name, migrations: MeetingsSchema.migrations, logger: logger)
-    let poller = CalendarPoller(
-        source: configuration.source,
-        sync: MeetingSync(
-            pool: runtime.pool, outbox: runtime.outbox, tenantID: configuration.tenantID,
-            sourceKey: configuration.source.key),
-        http: HTTPClient(logger: logger), timeZone: configuration.timeZone, interval: configuration.pollInterval,
-        windowBehind: configuration.windowBehind, windowAhead: configuration.windowAhead, logger: logger)
-    try await runtime.run([runtime.outboxRelay(), poller])
+    let store = ConnectionStore(pool: runtime.pool, outbox: runtime.outbox, vault: configuration.vault)
+    if let calendar = configuration.defaultCalendar {
+        try await store.ensure(
+            tenantID: calendar.tenantID, owner: calendar.owner, kind: .ics, name: "default",
+            settings: ConnectionSettings(location: calendar.location, timeZone: calendar.timeZone))
+    }
+    let http = HTTPClient(logger: logger)
+    let wakeup = WakeSignal()
+    var routes = EventRoutes()
+    CalendarPushHandler(wakeup: wakeup).register(in: &routes)
+    let scheduler = SyncScheduler(
+        store: store, meetings: MeetingSync(pool: runtime.pool, outbox: runtime.outbox),
+        providers: [.ics: ICSProvider(http: http)], settings: configuration.scheduler, wakeup: wakeup, logger: logger)
+    try await runtime.run([runtime.outboxRelay(), scheduler, try runtime.consumer(routes)])
 }

@@ -42,5 +42,13 @@ enum WorkflowSchema {
                 text text NOT NULL,
                 created_at timestamptz NOT NULL DEFAULT now());
             """),
+        Migration(
+            "0102_notifications_without_workflow",
+            """
+            -- Not every notification belongs to a meeting's preparation (a calendar to reconnect).
+            ALTER TABLE {schema}.notifications ALTER COLUMN workflow_id DROP NOT NULL;
+            ALTER TABLE {schema}.notifications ADD COLUMN kind text NOT NULL DEFAULT 'prep';
+            ALTER TABLE {schema}.notifications ALTER COLUMN kind DROP DEFAULT;
+            """),
     ]
 }

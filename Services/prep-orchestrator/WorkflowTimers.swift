@@ -90,7 +90,7 @@ struct WorkflowTimers: Service {
             let text = PrepNotification.text(
                 for: meeting, type: try timer.string("meeting_type"), questions: questions)
             try db.execute(
-                "INSERT INTO prep.notifications (id, workflow_id, channel, recipient, text) VALUES ($1, $2, 'local', $3, $4)",
+                "INSERT INTO prep.notifications (id, workflow_id, kind, channel, recipient, text) VALUES ($1, $2, 'prep', 'local', $3, $4)",
                 [UUID(), workflowID, recipient, text])
             try db.execute("UPDATE prep.workflows SET state = 'prep_notified', updated_at = now() WHERE id = $1", [workflowID])
             try outbox.append(

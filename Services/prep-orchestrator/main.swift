@@ -8,6 +8,7 @@ await ServiceMain.run("prep-orchestrator") { environment, logger in
     let wakeup = WakeSignal()
     var routes = EventRoutes()
     WorkflowHandlers(earlyJoin: configuration.earlyJoin, timers: wakeup).register(in: &routes)
+    OwnerNotifications().register(in: &routes)
     let timers = WorkflowTimers(
         pool: runtime.pool, outbox: runtime.outbox, wakeup: wakeup, botName: configuration.botName,
         pollInterval: configuration.timerPollInterval, logger: logger)

@@ -6,8 +6,12 @@
 /// consumer checks at start that its handlers match its line here.
 public enum Subscriptions {
     public static let byService: [String: [MessageType]] = [
+        "calendar-monitor": [CalendarPushReceived.messageType],
         "classifier": [MeetingUpserted.messageType, MeetingCancelled.messageType],
-        "prep-orchestrator": [MeetingClassified.messageType, ClassificationCancelled.messageType, BotStatusChanged.messageType],
+        "prep-orchestrator": [
+            MeetingClassified.messageType, ClassificationCancelled.messageType, BotStatusChanged.messageType,
+            CalendarReauthorisationNeeded.messageType,
+        ],
         "bot-gateway": [BotJoinRequested.messageType],
         "realtime-worker": [BotStatusChanged.messageType, BotTranscriptReceived.messageType],
         "monitoring-worker": [CallCompleted.messageType],

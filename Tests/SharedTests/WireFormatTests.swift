@@ -144,6 +144,26 @@ struct WireFormatTests {
             fixture: "monitoring.result.v1")
     }
 
+    @Test func calendarPushReceived() throws {
+        try check(
+            Self.envelope(
+                CalendarPushReceived(
+                    provider: "google", channelID: "attache-6f1c2b9e", resourceID: "o3hgv1538sdjfh", resourceState: "exists",
+                    messageNumber: 10),
+                id: "00000000-0000-4000-8000-00000000000d"),
+            fixture: "calendar.push.received.v1")
+    }
+
+    @Test func calendarReauthorisationNeeded() throws {
+        try check(
+            Self.envelope(
+                CalendarReauthorisationNeeded(
+                    connectionID: Self.workflowID, owner: "alex@example.com", provider: "google", calendarName: "Work",
+                    reason: "invalid_grant: Token has been expired or revoked."),
+                id: "00000000-0000-4000-8000-00000000000e"),
+            fixture: "calendar.reauthorisation.needed.v1")
+    }
+
     @Test("a message of another type or version is refused, not misread")
     func typeMismatchIsRefused() throws {
         var json = try JSONSerialization.jsonObject(

@@ -1,0 +1,29 @@
+import Delivery
+import Foundation
+import Shared
+
+/// A push notification (relayed by bot-gateway) makes the watched calendar's connection due now.
+struct CalendarPushHandler: Sendable {
+    let wakeup: WakeSignal
+
+    func register(in routes: inout EventRoutes) {
+        routes.on(CalendarPushReceived.self, pushed)
+    }
+
+    func pushed(_ envelope: Envelope<CalendarPushReceived>, _ context: HandlerContext) async throws {
+        let push = envelope.payload
+        // "sync" only confirms that a new channel is open: nothing changed yet.
+        guard push.resourceState != "sync" else { return }
+        let found = try await context.once { db in
+            try db.execute(
+                """
+                UPDATE calendar.connections SET next_sync_at = now()
+                WHERE settings->>'channelID' = $1 AND status = 'active'
+                """, [push.channelID]) > 0
+        }
+        if found == false {
+            context.logger.notice("push notification for a channel no connection watches", metadata: ["channel": "\(push.channelID)"])
+        }
+        wakeup.wake()
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import Runtime
+import Store
+
+/// `calendar-monitor connections …`: the operator's view of calendar connections.
+///
+///   connections list
+///   connections add ics --tenant T --owner O --name N --location PATH_OR_URL [--timezone Europe/Berlin]
+///   connections sync ID          sync now (at the next scheduler tick)
+///
+/// Uses ATTACHE_DATABASE_URL (and ATTACHE_CREDENTIALS_KEY for connections with secrets).
+enum ConnectionsCommand {
+    static let usage = """
+        usage: calendar-monitor connections list
+               calendar-monitor connections add ics --tenant T --owner O --name N --location PATH_OR_URL [--timezone ZONE]
+               calendar-monitor connections sync CONNECTION_ID
+        """
+
+    static func run(_ arguments: [String]) async -> Int32 {
+        do {
+            let environment = Environment()
+            let pool = PostgresPool(
+                url: environment.string("ATTACHE_DATABASE_URL", default: "postgresql://postgres@127.0.0.1:5432/attache"),
+                size: 1)
+            switch arguments.first {
+            case "list":
+                try await list(pool)
+            case "add":
+                try await add(Array(arguments.dropFirst()), pool: pool)
+            case "sync":
+                guard let id = arguments.dropFirst().first.flatMap(UUID.init(uuidString:)) else { return fail(usage) }
+                let updated = try await pool.withConnection { db in
+                    try db.execute("UPDATE calendar.connections SET next_sync_at = now() WHERE id = $1", [id])
+                }
+                print(updated == 1 ? "connection \(id) will sync at the next tick" : "no connection \(id)")
+            default:
+                return fail(usage)
+            }
+            return 0
+        } catch {
+            return fail("\(error)")
+        }
+    }
+
+    static func list(_ pool: PostgresPool) async throws {
+        let rows = try await pool.withConnection { db in
+            try db.query(
+                """
+                SELECT id, tenant_id, owner, kind, name, status, cursor IS NOT NULL AS has_cursor, last_success_at,
+                       last_attempt_at, next_sync_at, consecutive_failures, last_error,
+                       (SELECT count(*) FROM calendar.meetings m
+                        WHERE m.source = c.kind || ':' || c.id::text AND NOT m.cancelled) AS meetings
+                FROM calendar.connections c ORDER BY tenant_id, owner, name
+                """)
+        }
+        if rows.isEmpty { print("no calendar connections") }
+        for row in rows {
+            print("\(try row.string("id"))  \(try row.string("kind"))  \(try row.string("tenant_id"))/\(try row.string("owner"))  “\(try row.string("name"))”  \(try row.string("status"))")
+            let cursor = try row.bool("has_cursor") ? "incremental (cursor held)" : "full sync next"
+            print("    meetings \(try row.string("meetings")); \(cursor); last success \(try row.optionalString("last_success_at") ?? "never"); next \(try row.string("next_sync_at"))")
+            if let error = try row.optionalString("last_error") {
+                print("    \(try row.string("consecutive_failures")) failure(s) in a row; last error: \(error)")
+            }
+        }
+    }
+
+    static func add(_ arguments: [String], pool: PostgresPool) async throws {
+        func option(_ name: String) -> String? {
+            guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return nil }
+            return arguments[index + 1]
+        }
+        guard arguments.first == "ics", let tenant = option("--tenant"), let owner = option("--owner"),
+            let name = option("--name"), let location = option("--location")
+        else { throw UsageError(text: usage) }
+        try await Migrator.migrate(pool, schema: MeetingsSchema.name, migrations: MeetingsSchema.allMigrations, logger: .init(label: "connections"))
+        let store = ConnectionStore(pool: pool, outbox: try .init(schema: MeetingsSchema.name), vault: nil)
+        let id = try await store.ensure(
+            tenantID: tenant, owner: owner, kind: .ics, name: name,
+            settings: ConnectionSettings(location: location, timeZone: option("--timezone") ?? "UTC"))
+        print("connected \(id): it syncs at the next scheduler tick")
+    }
+
+    struct UsageError: Error, CustomStringConvertible {
+        var text: String
+        var description: String { text }
+    }
+
+    static func fail(_ message: String) -> Int32 {
+        FileHandle.standardError.write(Data("calendar-monitor: \(message)\n".utf8))
+        return 2
+    }
+}
