@@ -112,7 +112,11 @@ let package = Package(
 
         // Tests.
         .target(
-            name: "TestSupport", dependencies: ["Bus", "Store", .product(name: "Logging", package: "swift-log")],
+            name: "TestSupport",
+            dependencies: [
+                "Bus", "Store", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
             path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "SharedTests", dependencies: ["Shared"],
@@ -130,6 +134,7 @@ let package = Package(
             dependencies: [
                 "CalendarMonitor", "Classifier", "PrepOrchestrator", "BotGateway", "RealtimeWorker",
                 "MonitoringWorker", "Shared", "Delivery", "Store", "Bus", "HTTPClient", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings),

@@ -6,38 +6,6 @@ import Synchronization
 import TestSupport
 import Testing
 
-/// A local HTTP server whose routes a test scripts; it counts and times the requests it gets.
-final class FakeServer: Sendable {
-    private let task: Task<Void, any Error>
-    private let recorder: Recorder
-    let port: Int
-
-    init(_ configure: @Sendable (Router<BasicRequestContext>, FakeServer.Recorder) -> Void) async throws {
-        let recorder = Recorder()
-        let router = Router()
-        configure(router, recorder)
-        let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { portContinuation.yield($0.localAddress?.port ?? 0) }, logger: TestStack.logger)
-        task = Task { try await app.runService() }
-        var ports = portStream.makeAsyncIterator()
-        port = await ports.next() ?? 0
-        self.recorder = recorder
-    }
-
-    var hits: [ContinuousClock.Instant] { recorder.hits }
-    var url: String { "http://127.0.0.1:\(port)" }
-
-    func stop() { task.cancel() }
-
-    final class Recorder: Sendable {
-        private let times = Mutex<[ContinuousClock.Instant]>([])
-        func hit() -> Int { times.withLock { $0.append(.now); return $0.count } }
-        var hits: [ContinuousClock.Instant] { times.withLock { $0 } }
-    }
-}
-
 /// Keeps every log line, to check what the client writes.
 final class CapturedLogs: Sendable {
     let lines = Mutex<[String]>([])
