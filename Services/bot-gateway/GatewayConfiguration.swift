@@ -21,18 +21,27 @@ struct GatewayConfiguration: Sendable {
     init(_ env: Environment) throws(ConfigurationError) {
         common = try CommonConfiguration(service: "bot-gateway", defaultHTTPPort: 8084, environment: env)
         provider = try env.choice("ATTACHE_MEETING_PROVIDER", default: .simulated)
+        let publicURL = try env.url("ATTACHE_PUBLIC_URL")
         if let secret = env.optionalString("ATTACHE_WEBHOOK_SECRET") {
             guard let parsed = WebhookSecret(secret) else {
                 throw ConfigurationError(
                     setting: "ATTACHE_WEBHOOK_SECRET", problem: "must be whsec_ followed by base64 (as Recall.ai issues it)")
             }
             webhookSecret = parsed
+        } else if publicURL != nil {
+            // Behind a public address, webhooks may reach any replica: all must share one secret.
+            throw ConfigurationError(
+                setting: "ATTACHE_WEBHOOK_SECRET", problem: "is required when ATTACHE_PUBLIC_URL is set (every replica must verify with the same secret)")
         } else {
-            // The simulated meeting runs in this process and signs with the same secret, so a
-            // fresh one per start is enough; a real provider needs the configured one.
+            // The simulated meeting posts to this very process and signs with the same secret,
+            // so a fresh one per start is enough.
             webhookSecret = .random()
         }
-        publicURL = try env.url("ATTACHE_PUBLIC_URL", default: "http://127.0.0.1:\(common.httpPort)")!.absoluteString
+        if publicURL == nil, common.httpPort == 0 {
+            throw ConfigurationError(
+                setting: "ATTACHE_HTTP_PORT", problem: "cannot be 0 without ATTACHE_PUBLIC_URL: webhooks need a known address")
+        }
+        self.publicURL = (publicURL ?? URL(string: "http://127.0.0.1:\(common.httpPort)")!).absoluteString
         simulatedCallLength = try env.seconds("ATTACHE_SIMULATED_CALL_SECONDS", default: 12, in: 1...3600)
     }
 }

@@ -67,8 +67,9 @@ struct ClassificationHandlers: Sendable {
         return people.count
     }
 
-    /// What downstream services act on: the type, the times, and where to join. A new title that
-    /// leaves all of these alone is not worth a new event.
+    /// What downstream services act on: the type, the times, where to join, who is notified
+    /// (the organiser) and what the notification and the bot call the meeting (the title). A
+    /// changed description or attendee list that leaves all of these alone is not worth an event.
     static func sameOutcome(_ row: Row, _ classified: MeetingClassified) throws -> Bool {
         let stored = try row.decode(MeetingSnapshot.self, column: "meeting", decoder: MessageCoding.decoder())
         return try !row.bool("cancelled") && row.string("meeting_type") == classified.meetingType
@@ -77,5 +78,6 @@ struct ClassificationHandlers: Sendable {
             && stored.start.isSameStoredInstant(as: classified.meeting.start)
             && stored.end.isSameStoredInstant(as: classified.meeting.end)
             && stored.conferenceURL == classified.meeting.conferenceURL
+            && stored.organizer == classified.meeting.organizer && stored.title == classified.meeting.title
     }
 }

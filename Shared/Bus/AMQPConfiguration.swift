@@ -44,6 +44,12 @@ public struct AMQPConfiguration: Sendable, CustomStringConvertible {
     }
 
     /// Safe to log: the password never appears.
+    /// How long a broker thread may sleep on an idle socket: half the heartbeat, so that
+    /// heartbeats go out on time, and a few seconds when heartbeats are off (0).
+    var idleWait: Duration {
+        heartbeatSeconds > 0 ? .milliseconds(max(500, heartbeatSeconds * 500)) : .seconds(5)
+    }
+
     public var description: String { "amqp://\(user)@\(host):\(port)/\(virtualHost == "/" ? "" : virtualHost)" }
 }
 

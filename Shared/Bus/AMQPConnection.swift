@@ -242,6 +242,9 @@ final class AMQPConnection {
 
     /// Reads one frame if one is readable without blocking.
     func readFrame() throws(BusError) -> Frame? {
+        // Every frame is decoded into the channel's memory pool, which only this call frees:
+        // without it each publisher confirm would stay allocated for the connection's life.
+        amqp_maybe_release_buffers(state)
         var frame = amqp_frame_t()
         var zero = timeval(tv_sec: 0, tv_usec: 0)
         let status = amqp_simple_wait_frame_noblock(state, &frame, &zero)

@@ -154,7 +154,7 @@ private struct ConsumerLoop {
     }
 
     mutating func run() {
-        let idleWait = Duration.seconds(max(1, configuration.heartbeatSeconds) / 2)
+        let idleWait = configuration.idleWait
         while true {
             let (stop, close) = consumer.takeRequests(into: &settlements)
             if let connection, connection.isOpen { apply(settlements, on: connection) }

@@ -162,7 +162,7 @@ private struct PublisherLoop {
     }
 
     mutating func run() {
-        let idleWait = Duration.seconds(max(1, configuration.heartbeatSeconds) / 2)
+        let idleWait = configuration.idleWait
         while true {
             let now = ContinuousClock.now
             publisher.failExpiredQueued(now: now)

@@ -36,7 +36,10 @@ public final class HTTPClient: Sendable {
                 logger.debug(
                     "http", metadata: ["method": "\(request.method)", "url": "\(redactedURL(request.url))",
                                        "status": "\(response.status)", "elapsed": "\(elapsed)"])
-                guard attempt < retry.maxAttempts, retry.retryableStatuses.contains(response.status) else { return response }
+                let safeForAnyMethod = response.status == 429 || response.status == 503
+                guard attempt < retry.maxAttempts, retry.retryableStatuses.contains(response.status),
+                    safeForAnyMethod || request.isIdempotent
+                else { return response }
                 let asked = retryAfter(response.headers["retry-after"])
                 if let asked, asked > retry.longestRetryAfter { return response }
                 delay = asked ?? backoff.delay(forAttempt: attempt)

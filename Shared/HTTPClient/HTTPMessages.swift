@@ -62,9 +62,9 @@ public enum HTTPClientError: Error, CustomStringConvertible {
     }
 }
 
-/// Retries transient failures: connection errors and timeouts for idempotent requests, and
-/// 429/502/503/504 for any request (the server did not act on it), waiting as long as
-/// `Retry-After` asks when it says.
+/// Retries transient failures, waiting as long as `Retry-After` asks when it says: 429 and 503
+/// for any request (the server refused it without acting on it); 502, 504, connection errors
+/// and timeouts only for idempotent requests (the origin may have acted on a POST).
 public struct RetryPolicy: Sendable {
     public var maxAttempts: Int
     public var initialDelay: Duration
@@ -87,14 +87,13 @@ public struct RetryPolicy: Sendable {
     public static let none = RetryPolicy(maxAttempts: 1)
 }
 
-/// A URL fit for logs: no credentials, no query string (tokens often travel there).
+/// A URL fit for logs: scheme, host and port only. Secrets travel in user info, in query
+/// strings, and in paths too (a calendar's "secret address" is …/private-<token>/basic.ics).
 func redactedURL(_ url: String) -> String {
-    guard var components = URLComponents(string: url) else { return "(invalid URL)" }
-    components.user = nil
-    components.password = nil
-    components.query = nil
-    components.fragment = nil
-    return components.string ?? "(invalid URL)"
+    guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host else {
+        return "(invalid URL)"
+    }
+    return "\(scheme)://\(host)\(components.port.map { ":\($0)" } ?? "")/…"
 }
 
 /// Parses `Retry-After`: delta-seconds or an HTTP-date (RFC 9110 §10.2.3).

@@ -109,9 +109,11 @@ public final class PostgresConnection {
         return line.trimmingCharacters(in: .whitespaces).prefix(120).description
     }
 
+    /// Host, port and database: a password may sit in the user info or in the query string.
     static func redacted(_ url: String) -> String {
         guard var components = URLComponents(string: url) else { return "(unparseable URL)" }
         if components.password != nil { components.password = "***" }
+        components.query = nil
         return components.string ?? "(unparseable URL)"
     }
 }

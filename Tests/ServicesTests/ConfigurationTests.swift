@@ -25,6 +25,7 @@ struct ConfigurationTests {
         Case(service: "calendar-monitor", environment: calendar.merging(["ATTACHE_CALENDAR_TIMEZONE": "Mars/Olympus"]) { $1 }, named: ["ATTACHE_CALENDAR_TIMEZONE"]),
         Case(service: "bot-gateway", environment: ["ATTACHE_WEBHOOK_SECRET": "plaintext-secret"], named: ["ATTACHE_WEBHOOK_SECRET"]),
         Case(service: "bot-gateway", environment: ["ATTACHE_MEETING_PROVIDER": "zoom"], named: ["ATTACHE_MEETING_PROVIDER", "simulated"]),
+        Case(service: "bot-gateway", environment: ["ATTACHE_PUBLIC_URL": "https://gateway.example.com"], named: ["ATTACHE_WEBHOOK_SECRET", "ATTACHE_PUBLIC_URL"]),
         Case(service: "classifier", environment: ["ATTACHE_LOG_LEVEL": "loud"], named: ["ATTACHE_LOG_LEVEL"]),
     ]
 
