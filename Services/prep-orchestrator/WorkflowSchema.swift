@@ -50,5 +50,12 @@ enum WorkflowSchema {
             ALTER TABLE {schema}.notifications ADD COLUMN kind text NOT NULL DEFAULT 'prep';
             ALTER TABLE {schema}.notifications ALTER COLUMN kind DROP DEFAULT;
             """),
+        Migration(
+            "0103_timer_outcomes",
+            """
+            -- What became of a fired step: done, skipped (too late to be useful) or failed.
+            ALTER TABLE {schema}.timers ADD COLUMN outcome text;
+            UPDATE {schema}.timers SET outcome = 'done' WHERE fired_at IS NOT NULL;
+            """),
     ]
 }
