@@ -79,7 +79,7 @@ struct MeetingSync: Sendable {
             guard let existing else {
                 // Never seen and already cancelled, or outside the window: nothing to tell anyone.
                 guard event.status != .cancelled, createIfMissing else { return .unchanged }
-                let meeting = Self.snapshot(of: event, id: UUID(), source: source, externalID: externalID)
+                let meeting = Self.snapshot(of: event, id: UUID(), revision: 1, source: source, externalID: externalID)
                 let inserted = try db.execute(
                     """
                     INSERT INTO calendar.meetings (id, tenant_id, source, external_id, item_id, title, description,
@@ -105,19 +105,21 @@ struct MeetingSync: Sendable {
                                        source: source, tenantID: tenantID, outbox: outbox, on: db)
                 return .cancelled
             }
-            let current = Self.snapshot(of: event, id: stored.meetingID, source: source, externalID: externalID)
+            var current = Self.snapshot(
+                of: event, id: stored.meetingID, revision: stored.revision + 1, source: source, externalID: externalID)
             var changed = Self.changedFields(from: stored, to: current)
             if wasCancelled { changed.insert("status", at: 0) }  // reinstated
             guard !changed.isEmpty else { return .unchanged }
-            try db.execute(
+            current.revision = try db.queryOne(
                 """
                 UPDATE calendar.meetings SET title = $2, description = $3, start_at = $4, end_at = $5, organizer = $6,
-                    attendees = $7, conference_url = $8, item_id = $9, cancelled = false, updated_at = now()
-                WHERE id = $1
+                    attendees = $7, conference_url = $8, item_id = $9, cancelled = false, revision = revision + 1,
+                    updated_at = now()
+                WHERE id = $1 RETURNING revision
                 """,
                 [current.meetingID, current.title, current.description, current.start, current.end,
                  try current.organizer.map { try JSONBValue($0) }, try JSONBValue(current.attendees), current.conferenceURL,
-                 itemID])
+                 itemID])!.int("revision")
             try outbox.append(
                 Envelope(tenantID: tenantID, correlationID: current.meetingID,
                          payload: MeetingUpserted(meeting: current, isNew: false, changedFields: changed)), on: db)
@@ -153,10 +155,12 @@ struct MeetingSync: Sendable {
         _ id: UUID, externalID: String, reason: String, source: String, tenantID: String, outbox: Outbox,
         on db: PostgresConnection
     ) throws {
-        try db.execute("UPDATE calendar.meetings SET cancelled = true, updated_at = now() WHERE id = $1", [id])
+        let revision = try db.queryOne(
+            "UPDATE calendar.meetings SET cancelled = true, revision = revision + 1, updated_at = now() WHERE id = $1 RETURNING revision",
+            [id])!.int("revision")
         try outbox.append(
             Envelope(tenantID: tenantID, correlationID: id,
-                     payload: MeetingCancelled(meetingID: id, source: source, externalID: externalID, reason: reason)),
+                     payload: MeetingCancelled(meetingID: id, revision: revision, source: source, externalID: externalID, reason: reason)),
             on: db)
     }
 
@@ -178,9 +182,10 @@ struct MeetingSync: Sendable {
         return changed
     }
 
-    static func snapshot(of event: CalendarEvent, id: UUID, source: String, externalID: String) -> MeetingSnapshot {
+    static func snapshot(of event: CalendarEvent, id: UUID, revision: Int, source: String, externalID: String) -> MeetingSnapshot {
         MeetingSnapshot(
-            meetingID: id, source: source, externalID: externalID, title: event.title, description: event.description,
+            meetingID: id, revision: revision, source: source, externalID: externalID, title: event.title,
+            description: event.description,
             start: event.start, end: event.end,
             organizer: event.organizer.map { Participant(email: $0.email, name: $0.name) },
             attendees: event.attendees.map { Participant(email: $0.email, name: $0.name) },
@@ -189,7 +194,8 @@ struct MeetingSync: Sendable {
 
     static func snapshot(of row: Row) throws -> MeetingSnapshot {
         MeetingSnapshot(
-            meetingID: try row.uuid("id"), source: try row.string("source"), externalID: try row.string("external_id"),
+            meetingID: try row.uuid("id"), revision: try row.int("revision"), source: try row.string("source"),
+            externalID: try row.string("external_id"),
             title: try row.string("title"), description: try row.string("description"), start: try row.date("start_at"),
             end: try row.date("end_at"),
             organizer: try row.optionalString("organizer") == nil ? nil : try row.decode(Participant.self, column: "organizer"),

@@ -59,5 +59,11 @@ enum MeetingsSchema {
             ALTER TABLE {schema}.meetings ALTER COLUMN item_id SET NOT NULL;
             CREATE INDEX meetings_by_item ON {schema}.meetings (source, item_id);
             """),
+        Migration(
+            "0103_meeting_revisions",
+            """
+            -- Grows with every recorded change, so that consumers can tell newer from older news.
+            ALTER TABLE {schema}.meetings ADD COLUMN revision bigint NOT NULL DEFAULT 1;
+            """),
     ]
 }

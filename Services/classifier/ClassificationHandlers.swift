@@ -19,8 +19,11 @@ struct ClassificationHandlers: Sendable {
                 title: meeting.title, description: meeting.description,
                 attendeeCount: Self.attendeeCount(of: meeting), start: meeting.start),
             now: envelope.occurredAt)
-        let outbox = context.outbox
+        let (outbox, revisions) = (context.outbox, context.revisions)
         try await context.once { db in
+            guard try revisions.acceptNewer("meeting", id: meeting.meetingID.uuidString, revision: meeting.revision, on: db) else {
+                return  // older news than what was applied (a retry overtaken by a later change)
+            }
             let previous = try db.queryOne(
                 "SELECT * FROM classifier.classifications WHERE meeting_id = $1 FOR UPDATE", [meeting.meetingID])
             let classified = MeetingClassified(
@@ -46,8 +49,13 @@ struct ClassificationHandlers: Sendable {
     }
 
     func cancelled(_ envelope: Envelope<MeetingCancelled>, _ context: HandlerContext) async throws {
-        let outbox = context.outbox
+        let (outbox, revisions) = (context.outbox, context.revisions)
+        let cancellation = envelope.payload
         try await context.once { db in
+            // Recorded even when nothing was classified yet: an older upsert arriving late is
+            // then refused instead of classifying a cancelled meeting.
+            guard try revisions.acceptNewer("meeting", id: cancellation.meetingID.uuidString, revision: cancellation.revision, on: db)
+            else { return }
             let updated = try db.execute(
                 "UPDATE classifier.classifications SET cancelled = true, updated_at = now() WHERE meeting_id = $1 AND NOT cancelled",
                 [envelope.payload.meetingID])
@@ -55,7 +63,8 @@ struct ClassificationHandlers: Sendable {
             guard updated == 1 else { return }
             try outbox.append(
                 Envelope(
-                    ClassificationCancelled(meetingID: envelope.payload.meetingID, reason: envelope.payload.reason),
+                    ClassificationCancelled(
+                        meetingID: cancellation.meetingID, meetingRevision: cancellation.revision, reason: cancellation.reason),
                     causedBy: envelope), on: db)
         }
     }

@@ -21,7 +21,11 @@ struct WorkflowHandlers: Sendable {
         let classified = envelope.payload
         let meeting = classified.meeting
         let joinAt = meeting.start.addingTimeInterval(-earlyJoin.secondsValue)
+        let revisions = context.revisions
         try await context.once { db in
+            guard try revisions.acceptNewer("meeting", id: meeting.meetingID.uuidString, revision: meeting.revision, on: db) else {
+                return  // a later change (or the cancellation) was applied already
+            }
             let workflowID = try db.queryOne(
                 """
                 INSERT INTO prep.workflows
@@ -50,7 +54,12 @@ struct WorkflowHandlers: Sendable {
     }
 
     func cancelled(_ envelope: Envelope<ClassificationCancelled>, _ context: HandlerContext) async throws {
+        let revisions = context.revisions
+        let cancellation = envelope.payload
         try await context.once { db in
+            guard try revisions.acceptNewer(
+                "meeting", id: cancellation.meetingID.uuidString, revision: cancellation.meetingRevision, on: db)
+            else { return }
             try db.execute(
                 """
                 DELETE FROM prep.timers WHERE fired_at IS NULL
@@ -72,7 +81,14 @@ struct WorkflowHandlers: Sendable {
             default: nil
             }
         guard let state else { return }
+        let revisions = context.revisions
+        let change = envelope.payload
         try await context.once { db in
+            // The provider's timestamp orders a bot's statuses: a late "joining" never undoes "ended".
+            guard try revisions.acceptNewer(
+                "bot-status", id: change.meetingID.uuidString, revision: Int(change.changedAt.timeIntervalSince1970 * 1_000_000),
+                on: db)
+            else { return }
             try db.execute(
                 "UPDATE prep.workflows SET state = $2, updated_at = now() WHERE meeting_id = $1 AND state <> 'cancelled'",
                 [envelope.payload.meetingID, state])

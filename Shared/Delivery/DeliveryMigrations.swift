@@ -22,5 +22,15 @@ public enum DeliveryMigrations {
                 body text NOT NULL,
                 created_at timestamptz NOT NULL DEFAULT now());
             """),
+        Migration(
+            "0003_delivery_revisions",
+            """
+            CREATE TABLE {schema}.revisions (
+                entity text NOT NULL,
+                entity_id text NOT NULL,
+                revision bigint NOT NULL,
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (entity, entity_id));
+            """),
     ]
 }

@@ -21,6 +21,7 @@ public struct EventConsumer: Service {
     let publisher: Publisher
     let pool: PostgresPool
     let inbox: Inbox
+    let revisions: Revisions
     let outbox: Outbox
     let maxAttempts: Int
     let logger: Logger
@@ -37,6 +38,7 @@ public struct EventConsumer: Service {
         self.publisher = publisher
         self.pool = pool
         self.inbox = try Inbox(schema: outbox.schema)
+        self.revisions = try Revisions(schema: outbox.schema)
         self.outbox = outbox
         self.maxAttempts = max(1, maxAttempts)
         self.logger = logger
@@ -78,7 +80,7 @@ public struct EventConsumer: Service {
         }
         let context = HandlerContext(
             messageID: header.id, messageType: header.type, previousFailures: previousFailures, pool: pool,
-            outbox: outbox, logger: logger, inbox: inbox)
+            outbox: outbox, logger: logger, revisions: revisions, inbox: inbox)
         let started = ContinuousClock.now
         do {
             try await handler(message.body, context)

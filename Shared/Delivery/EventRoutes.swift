@@ -13,7 +13,33 @@ public struct HandlerContext: Sendable {
     public let pool: PostgresPool
     public let outbox: Outbox
     public let logger: Logger
+    public let revisions: Revisions
     let inbox: Inbox
+
+    /// For running a handler outside a consumer (tests, tools); consumers build their own.
+    public init(
+        messageID: UUID, messageType: MessageType, previousFailures: Int = 0, pool: PostgresPool, outbox: Outbox,
+        logger: Logger
+    ) throws {
+        self.init(
+            messageID: messageID, messageType: messageType, previousFailures: previousFailures, pool: pool,
+            outbox: outbox, logger: logger, revisions: try Revisions(schema: outbox.schema),
+            inbox: try Inbox(schema: outbox.schema))
+    }
+
+    init(
+        messageID: UUID, messageType: MessageType, previousFailures: Int, pool: PostgresPool, outbox: Outbox,
+        logger: Logger, revisions: Revisions, inbox: Inbox
+    ) {
+        self.messageID = messageID
+        self.messageType = messageType
+        self.previousFailures = previousFailures
+        self.pool = pool
+        self.outbox = outbox
+        self.logger = logger
+        self.revisions = revisions
+        self.inbox = inbox
+    }
 
     /// Runs `body` in one transaction that first records this message in the inbox. Returns nil
     /// without running `body` when the message was already handled: its effects, and the events

@@ -11,9 +11,12 @@ public struct Participant: Codable, Sendable, Equatable {
 }
 
 /// A meeting as calendar-monitor last saw it. `meetingID` is assigned by calendar-monitor and
-/// is the key every other service uses.
+/// is the key every other service uses. `revision` grows with every change calendar-monitor
+/// records (including a cancellation): events about one meeting can arrive out of order
+/// (retries, replicas), and consumers apply only what is newer than what they hold.
 public struct MeetingSnapshot: Codable, Sendable, Equatable {
     public var meetingID: UUID
+    public var revision: Int
     public var source: String
     public var externalID: String
     public var title: String
@@ -25,17 +28,18 @@ public struct MeetingSnapshot: Codable, Sendable, Equatable {
     public var conferenceURL: String?
 
     enum CodingKeys: String, CodingKey {
-        case title, description, start, end, organizer, attendees, source
+        case title, description, start, end, organizer, attendees, source, revision
         case meetingID = "meeting_id"
         case externalID = "external_id"
         case conferenceURL = "conference_url"
     }
 
     public init(
-        meetingID: UUID, source: String, externalID: String, title: String, description: String, start: Date,
-        end: Date, organizer: Participant?, attendees: [Participant], conferenceURL: String?
+        meetingID: UUID, revision: Int, source: String, externalID: String, title: String, description: String,
+        start: Date, end: Date, organizer: Participant?, attendees: [Participant], conferenceURL: String?
     ) {
         self.meetingID = meetingID
+        self.revision = revision
         self.source = source
         self.externalID = externalID
         self.title = title
@@ -72,18 +76,21 @@ public struct MeetingUpserted: EventPayload {
 public struct MeetingCancelled: EventPayload {
     public static let messageType = MessageType("meeting.cancelled", version: 1)
     public var meetingID: UUID
+    /// The meeting's revision after the cancellation (see `MeetingSnapshot.revision`).
+    public var revision: Int
     public var source: String
     public var externalID: String
     public var reason: String
 
     enum CodingKeys: String, CodingKey {
-        case source, reason
+        case source, reason, revision
         case meetingID = "meeting_id"
         case externalID = "external_id"
     }
 
-    public init(meetingID: UUID, source: String, externalID: String, reason: String) {
+    public init(meetingID: UUID, revision: Int, source: String, externalID: String, reason: String) {
         self.meetingID = meetingID
+        self.revision = revision
         self.source = source
         self.externalID = externalID
         self.reason = reason
@@ -128,15 +135,18 @@ public struct MeetingClassified: EventPayload {
 public struct ClassificationCancelled: EventPayload {
     public static let messageType = MessageType("classification.cancelled", version: 1)
     public var meetingID: UUID
+    public var meetingRevision: Int
     public var reason: String
 
     enum CodingKeys: String, CodingKey {
         case reason
         case meetingID = "meeting_id"
+        case meetingRevision = "meeting_revision"
     }
 
-    public init(meetingID: UUID, reason: String) {
+    public init(meetingID: UUID, meetingRevision: Int, reason: String) {
         self.meetingID = meetingID
+        self.meetingRevision = meetingRevision
         self.reason = reason
     }
 }

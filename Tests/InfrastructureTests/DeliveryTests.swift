@@ -311,7 +311,7 @@ struct SubscriptionTests {
         let publisher = Publisher(
             configuration: broker, topology: ServiceQueues.subscriptionsTopology(prefix: prefix), logger: TestStack.logger)
         let cancelled = Envelope(
-            tenantID: "acme", correlationID: UUID(), payload: ClassificationCancelled(meetingID: UUID(), reason: "test"))
+            tenantID: "acme", correlationID: UUID(), payload: ClassificationCancelled(meetingID: UUID(), meetingRevision: 1, reason: "test"))
         try await publisher.publish(
             OutgoingMessage(
                 exchange: ServiceQueues.eventsExchange(prefix: prefix), routingKey: cancelled.type.routingKey,

@@ -11,7 +11,7 @@ struct WorkflowTimerTests {
     /// A workflow for a meeting at `start`, with both steps due now.
     func insertWorkflow(start: Date, on pool: PostgresPool) async throws {
         let meeting = MeetingSnapshot(
-            meetingID: UUID(), source: "ics:test", externalID: UUID().uuidString, title: "Weekly staff meeting",
+            meetingID: UUID(), revision: 1, source: "ics:test", externalID: UUID().uuidString, title: "Weekly staff meeting",
             description: "", start: start, end: start.addingTimeInterval(1800),
             organizer: Participant(email: "alex@example.com"), attendees: [], conferenceURL: nil)
         try await pool.transaction { db in

@@ -17,7 +17,7 @@ struct WireFormatTests {
     static let occurredAt = Date(timeIntervalSince1970: 1_796_810_400.25)  // 2026-12-09T10:00:00.250Z
 
     static let meeting = MeetingSnapshot(
-        meetingID: meetingID, source: "ics:file:/calendars/team.ics", externalID: "weekly-staff@example.com",
+        meetingID: meetingID, revision: 3, source: "ics:file:/calendars/team.ics", externalID: "weekly-staff@example.com",
         title: "Weekly staff meeting", description: "Updates, hiring, budget.", start: start, end: end,
         organizer: Participant(email: "alex@example.com", name: "Alex Rivera"),
         attendees: [Participant(email: "sam@example.com", name: "Sam Chen"), Participant(email: "jordan@example.com")],
@@ -54,7 +54,7 @@ struct WireFormatTests {
         try check(
             Self.envelope(
                 MeetingCancelled(
-                    meetingID: Self.meetingID, source: "ics:file:/calendars/team.ics", externalID: "weekly-staff@example.com",
+                    meetingID: Self.meetingID, revision: 4, source: "ics:file:/calendars/team.ics", externalID: "weekly-staff@example.com",
                     reason: "removed from the calendar"),
                 id: "00000000-0000-4000-8000-000000000002"),
             fixture: "meeting.cancelled.v1")
@@ -75,7 +75,7 @@ struct WireFormatTests {
     @Test func classificationCancelled() throws {
         try check(
             Self.envelope(
-                ClassificationCancelled(meetingID: Self.meetingID, reason: "cancelled in the calendar"),
+                ClassificationCancelled(meetingID: Self.meetingID, meetingRevision: 4, reason: "cancelled in the calendar"),
                 id: "00000000-0000-4000-8000-000000000004"),
             fixture: "classification.cancelled.v1")
     }
@@ -168,7 +168,7 @@ struct WireFormatTests {
     func typeMismatchIsRefused() throws {
         var json = try JSONSerialization.jsonObject(
             with: MessageCoding.encoder().encode(Self.envelope(
-                ClassificationCancelled(meetingID: Self.meetingID, reason: "x"), id: "00000000-0000-4000-8000-00000000000b")))
+                ClassificationCancelled(meetingID: Self.meetingID, meetingRevision: 1, reason: "x"), id: "00000000-0000-4000-8000-00000000000b")))
             as! [String: Any]
         json["type"] = "classification.cancelled.v2"
         let data = try JSONSerialization.data(withJSONObject: json)
@@ -180,8 +180,8 @@ struct WireFormatTests {
 
     @Test("a caused event keeps tenant, correlation and trace, and names its cause")
     func causationChain() {
-        let cause = Self.envelope(ClassificationCancelled(meetingID: Self.meetingID, reason: "x"), id: "00000000-0000-4000-8000-00000000000c")
-        let effect = Envelope(MeetingCancelled(meetingID: Self.meetingID, source: "s", externalID: "e", reason: "r"), causedBy: cause)
+        let cause = Self.envelope(ClassificationCancelled(meetingID: Self.meetingID, meetingRevision: 1, reason: "x"), id: "00000000-0000-4000-8000-00000000000c")
+        let effect = Envelope(MeetingCancelled(meetingID: Self.meetingID, revision: 2, source: "s", externalID: "e", reason: "r"), causedBy: cause)
         #expect(effect.tenantID == "acme")
         #expect(effect.correlationID == Self.correlationID)
         #expect(effect.causationID == cause.id)
