@@ -13,24 +13,26 @@ struct BotJoinHandler: Sendable {
 
     func joinRequested(_ envelope: Envelope<BotJoinRequested>, _ context: HandlerContext) async throws {
         let request = envelope.payload
-        // A redelivered request finds its bot already there: one bot per meeting.
-        let existing = try await context.pool.withConnection { db in
-            try db.queryOne("SELECT bot_id FROM gateway.bots WHERE meeting_id = $1 AND status <> 'fatal'", [request.meetingID])
+        let recorded = try await context.pool.transaction { db in
+            try db.execute(
+                "INSERT INTO gateway.bot_requests (meeting_id, idempotency_key) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                [request.meetingID, UUID()])
+            return try db.queryOne("SELECT idempotency_key, bot_id FROM gateway.bot_requests WHERE meeting_id = $1", [request.meetingID])!
         }
-        guard existing == nil else {
-            context.logger.info("bot already requested for this meeting", metadata: ["meeting_id": "\(request.meetingID)"])
+        if let botID = try recorded.optionalString("bot_id") {
+            context.logger.info("this meeting has its bot already", metadata: ["bot_id": "\(botID)"])
+            try await context.once { _ in }
             return
         }
-        // The provider is called before anything is recorded: if recording then fails, the retry
-        // asks again rather than believing a bot exists that never was requested.
-        let botID = try await provider.createBot(for: request)
+        let botID = try await provider.createBot(for: request, idempotencyKey: try recorded.uuid("idempotency_key"))
         let providerName = provider.name
         try await context.once { db in
             try db.execute(
                 """
                 INSERT INTO gateway.bots (bot_id, meeting_id, provider, tenant_id, correlation_id, status)
-                VALUES ($1, $2, $3, $4, $5, 'requested')
+                VALUES ($1, $2, $3, $4, $5, 'requested') ON CONFLICT (bot_id) DO NOTHING
                 """, [botID, request.meetingID, providerName, envelope.tenantID, envelope.correlationID])
+            try db.execute("UPDATE gateway.bot_requests SET bot_id = $2 WHERE meeting_id = $1", [request.meetingID, botID])
         }
         context.logger.info("bot requested", metadata: ["bot_id": "\(botID)", "provider": "\(providerName)"])
     }

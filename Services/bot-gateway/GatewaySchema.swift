@@ -35,5 +35,16 @@ enum GatewaySchema {
                 body text NOT NULL,
                 received_at timestamptz NOT NULL DEFAULT now());
             """),
+        Migration(
+            "0102_bot_requests",
+            """
+            -- One bot per meeting: the request is recorded before the provider is called, with
+            -- the idempotency key every retry reuses, so a retry gets the same bot back.
+            CREATE TABLE {schema}.bot_requests (
+                meeting_id uuid PRIMARY KEY,
+                idempotency_key uuid NOT NULL,
+                bot_id text,
+                requested_at timestamptz NOT NULL DEFAULT now());
+            """),
     ]
 }

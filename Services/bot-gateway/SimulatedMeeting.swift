@@ -3,6 +3,7 @@ import HTTPClient
 import Logging
 import ServiceLifecycle
 import Shared
+import Synchronization
 
 /// The embedded meeting provider: a local simulated meeting. A requested bot "joins", hears a
 /// short scripted conversation and leaves, and every step reaches the gateway as a signed
@@ -14,6 +15,8 @@ final class SimulatedMeeting: MeetingBotProvider, Service {
     private let callLength: Duration
     private let http: HTTPClient
     private let logger: Logger
+    /// Bots already created, by idempotency key: asking twice starts one call.
+    private let created = Mutex<[UUID: String]>([:])
     private let requests: AsyncStream<(botID: String, request: BotJoinRequested)>
     private let enqueue: AsyncStream<(botID: String, request: BotJoinRequested)>.Continuation
 
@@ -26,10 +29,16 @@ final class SimulatedMeeting: MeetingBotProvider, Service {
         (requests, enqueue) = AsyncStream.makeStream()
     }
 
-    func createBot(for request: BotJoinRequested) async throws -> String {
-        let botID = "sim-" + UUID().uuidString.lowercased()
-        // Started a moment later, as a real provider would: the bot row is recorded first.
-        enqueue.yield((botID, request))
+    func createBot(for request: BotJoinRequested, idempotencyKey: UUID) async throws -> String {
+        let (botID, isNew) = created.withLock { created in
+            if let existing = created[idempotencyKey] { return (existing, false) }
+            let botID = "sim-" + UUID().uuidString.lowercased()
+            created[idempotencyKey] = botID
+            return (botID, true)
+        }
+        // The call starts a moment later, as with a real provider; its first webhooks may still
+        // beat the bot's row, and are then answered 503 and sent again.
+        if isNew { enqueue.yield((botID, request)) }
         return botID
     }
 

@@ -47,9 +47,17 @@ struct WebhookReceiver: Sendable {
                 logger.warning("webhook unreadable", metadata: ["error": "\(DecodingProblem(error))"])
                 return Response(status: .badRequest)
             }
-            let outcome = try await record(webhook, id: header("webhook-id")!, body: String(decoding: body, as: UTF8.self))
-            Counter(label: "attache_webhooks_total", dimensions: [("outcome", outcome.metricLabel)]).increment()
-            return Response(status: .ok)
+            do {
+                let outcome = try await record(webhook, id: header("webhook-id")!, body: String(decoding: body, as: UTF8.self))
+                Counter(label: "attache_webhooks_total", dimensions: [("outcome", outcome.metricLabel)]).increment()
+                return Response(status: .ok)
+            } catch let unknown as UnknownBot {
+                // Kept nowhere and answered 503: the provider sends it again, by when the bot's
+                // row (written just after the provider created the bot) is there.
+                Counter(label: "attache_webhooks_total", dimensions: [("outcome", "unknown_bot")]).increment()
+                logger.warning("webhook for a bot not recorded (yet); asking the provider to retry", metadata: ["bot_id": "\(unknown.botID)"])
+                return Response(status: .serviceUnavailable, headers: [.retryAfter: "5"])
+            }
         }
     }
 
@@ -98,7 +106,7 @@ struct WebhookReceiver: Sendable {
             return .ignored("event not used")
         case .status(let botID, _, let status, let subCode, let at):
             guard let bot = try db.queryOne("SELECT * FROM gateway.bots WHERE bot_id = $1 FOR UPDATE", [botID]) else {
-                return .ignored("unknown bot \(botID)")
+                throw UnknownBot(botID: botID)
             }
             try db.execute("UPDATE gateway.bots SET status = $2, updated_at = now() WHERE bot_id = $1", [botID, status.rawValue])
             try db.execute(
@@ -113,7 +121,7 @@ struct WebhookReceiver: Sendable {
             return .published(BotStatusChanged.messageType.description)
         case .transcript(let botID, _, let speaker, let text, let at):
             guard let bot = try db.queryOne("SELECT * FROM gateway.bots WHERE bot_id = $1", [botID]) else {
-                return .ignored("unknown bot \(botID)")
+                throw UnknownBot(botID: botID)
             }
             try outbox.append(
                 Envelope(
@@ -124,4 +132,9 @@ struct WebhookReceiver: Sendable {
             return .published(BotTranscriptReceived.messageType.description)
         }
     }
+}
+
+/// A webhook about a bot this gateway has no row for: the row may not be committed yet.
+struct UnknownBot: Error {
+    var botID: String
 }

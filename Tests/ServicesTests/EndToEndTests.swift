@@ -112,35 +112,45 @@ struct EndToEndTests {
         #expect(try result.string("summary").hasPrefix("Placeholder"))
     }
 
-    /// Forged webhooks are refused; a provider's retry of a webhook has its effect once.
+    /// Forged webhooks are refused; a webhook for a bot not recorded yet is refused with 503 so
+    /// that the provider sends it again; a provider's resend of a webhook has its effect once.
     func checkWebhookEndpoint(port: Int, pool: PostgresPool) async throws {
         let http = HTTPClient(retry: .none, logger: TestStack.logger)
         let url = "http://127.0.0.1:\(port)\(WebhookReceiver.path)"
-        let body = Array(#"{"event":"bot.done","data":{"data":{"code":"done"},"bot":{"id":"bot-unknown","metadata":{}}}}"#.utf8)
-        let timestamp = Int(Date().timeIntervalSince1970)
-        let forged = WebhookSecret.random().signature(id: "msg_forged", timestamp: timestamp, body: body)
-        let refused = try await http.send(
-            OutboundRequest(
-                method: "POST", url: url,
-                headers: [("webhook-id", "msg_forged"), ("webhook-timestamp", String(timestamp)), ("webhook-signature", forged)],
-                body: body))
-        #expect(refused.status == 401)
-
         let secret = try #require(WebhookSecret(Self.webhookSecret))
-        let signed = OutboundRequest(
-            method: "POST", url: url,
-            headers: [
-                ("webhook-id", "msg_resent"), ("webhook-timestamp", String(timestamp)),
-                ("webhook-signature", secret.signature(id: "msg_resent", timestamp: timestamp, body: body)),
-            ],
-            body: body)
-        #expect(try await http.send(signed).status == 200)
-        #expect(try await http.send(signed).status == 200)
-        let receipts = try await pool.withConnection { db in
-            try db.query("SELECT outcome FROM gateway.webhook_receipts WHERE webhook_id IN ('msg_forged', 'msg_resent')")
-                .map { try $0.string("outcome") }
+        let timestamp = Int(Date().timeIntervalSince1970)
+        func post(_ body: String, id: String, signedWith key: WebhookSecret) async throws -> Int {
+            let bytes = Array(body.utf8)
+            return try await http.send(
+                OutboundRequest(
+                    method: "POST", url: url,
+                    headers: [
+                        ("webhook-id", id), ("webhook-timestamp", String(timestamp)),
+                        ("webhook-signature", key.signature(id: id, timestamp: timestamp, body: bytes)),
+                    ],
+                    body: bytes)
+            ).status
         }
-        #expect(receipts == ["ignored: unknown bot bot-unknown"], "a forged webhook leaves no trace; a resent one is kept once")
+        func count(_ sql: String) async throws -> Int {
+            try await pool.withConnection { try $0.queryOne(sql)!.int("n") }
+        }
+        let botID = try await pool.withConnection { try $0.queryOne("SELECT bot_id FROM gateway.bots")!.string("bot_id") }
+        let done = #"{"event":"bot.done","data":{"data":{"code":"done"},"bot":{"id":"\#(botID)","metadata":{}}}}"#
+
+        #expect(try await post(done, id: "msg_forged", signedWith: .random()) == 401)
+        let unknownBot = #"{"event":"bot.done","data":{"data":{"code":"done"},"bot":{"id":"bot-nobody","metadata":{}}}}"#
+        #expect(try await post(unknownBot, id: "msg_unknown", signedWith: secret) == 503)
+
+        let history = try await count("SELECT count(*) AS n FROM gateway.bot_status_history")
+        #expect(try await post(done, id: "msg_resent", signedWith: secret) == 200)
+        #expect(try await post(done, id: "msg_resent", signedWith: secret) == 200)
+        #expect(try await count("SELECT count(*) AS n FROM gateway.bot_status_history") == history + 1, "a resent webhook has its effect once")
+        let receipts = try await pool.withConnection { db in
+            try db.query(
+                "SELECT webhook_id FROM gateway.webhook_receipts WHERE webhook_id IN ('msg_forged', 'msg_unknown', 'msg_resent')")
+                .map { try $0.string("webhook_id") }
+        }
+        #expect(receipts == ["msg_resent"], "forged and not-yet-known webhooks leave no trace; a resent one is kept once")
     }
 
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
