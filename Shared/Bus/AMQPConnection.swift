@@ -131,7 +131,7 @@ final class AMQPConnection {
                     routingKey.withUTF8 { routingKey in
                         amqp_basic_publish(
                             state, Self.channel, amqp_bytes_t(borrowing: exchange), amqp_bytes_t(borrowing: routingKey),
-                            0, 0, properties, amqp_bytes_t(borrowing: body))
+                            message.mandatory ? 1 : 0, 0, properties, amqp_bytes_t(borrowing: body))
                     }
                 }
             }
@@ -207,6 +207,8 @@ final class AMQPConnection {
     enum Frame {
         case publishConfirmed(deliveryTag: UInt64, multiple: Bool)
         case publishRejected(deliveryTag: UInt64, multiple: Bool)
+        /// The broker gave back a mandatory message no queue took; its confirm follows.
+        case publishReturned(routingKey: String, reason: String)
         case consumerCancelled
         case other
     }
@@ -261,6 +263,19 @@ final class AMQPConnection {
             return .publishRejected(deliveryTag: nack.delivery_tag, multiple: nack.multiple != 0)
         case ATTACHE_BASIC_CANCEL_OK_METHOD, ATTACHE_BASIC_CANCEL_METHOD:
             return .consumerCancelled
+        case ATTACHE_BASIC_RETURN_METHOD:
+            let returned = method.decoded.assumingMemoryBound(to: amqp_basic_return_t.self).pointee
+            let routingKey = returned.routing_key.string
+            let reason = "\(returned.reply_code) \(returned.reply_text.string)"
+            // The returned message's header and body frames follow: read them off the socket.
+            var message = amqp_message_t()
+            let read = amqp_read_message(state, Self.channel, &message, 0)
+            if read.reply_type == AMQP_RESPONSE_NORMAL { amqp_destroy_message(&message) }
+            if let problem = Self.problem(in: read) {
+                isOpen = false
+                throw .connectionLost(operation: "reading a returned message", reason: problem)
+            }
+            return .publishReturned(routingKey: routingKey, reason: reason)
         case ATTACHE_CHANNEL_CLOSE_METHOD:
             let close = method.decoded.assumingMemoryBound(to: amqp_channel_close_t.self).pointee
             isOpen = false

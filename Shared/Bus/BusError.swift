@@ -8,6 +8,8 @@ public enum BusError: Error, CustomStringConvertible, Equatable {
     case connectionLost(operation: String, reason: String)
     /// The broker negatively acknowledged a published message: it did not take responsibility for it.
     case publishRejected(routingKey: String)
+    /// A mandatory message was returned: no queue took it (a queue missing or misnamed).
+    case unroutable(routingKey: String, reason: String)
     /// A publish waited longer than its deadline for a connection or a confirm.
     case publishTimedOut(routingKey: String, after: Duration)
     /// The publisher or consumer was closed before the work completed.
@@ -23,6 +25,8 @@ public enum BusError: Error, CustomStringConvertible, Equatable {
             "the broker connection was lost during \(operation): \(reason)"
         case .publishRejected(let routingKey):
             "the broker rejected (nacked) a message for \(routingKey)"
+        case .unroutable(let routingKey, let reason):
+            "no queue took the message for \(routingKey) (\(reason)); check that the queue exists"
         case .publishTimedOut(let routingKey, let after):
             "publishing \(routingKey) was not confirmed within \(after)"
         case .closed:

@@ -32,11 +32,16 @@ public struct OutgoingMessage: Sendable {
     public var contentType: String?
     public var headers: [String: HeaderValue]
     public var persistent: Bool
+    /// The broker returns the message, and the publish fails, when no queue takes it (instead
+    /// of dropping it): for copies that must land in one particular queue.
+    public var mandatory: Bool
 
     public init(
         exchange: String, routingKey: String, body: [UInt8], messageID: String? = nil, type: String? = nil,
-        contentType: String? = "application/json", headers: [String: HeaderValue] = [:], persistent: Bool = true
+        contentType: String? = "application/json", headers: [String: HeaderValue] = [:], persistent: Bool = true,
+        mandatory: Bool = false
     ) {
+        self.mandatory = mandatory
         self.exchange = exchange
         self.routingKey = routingKey
         self.body = body

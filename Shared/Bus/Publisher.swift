@@ -127,6 +127,10 @@ private struct PublisherLoop {
         var deadline: ContinuousClock.Instant
         var routingKey: String
         var rejected = false
+        /// Holds a mandatory message, which the broker may return.
+        var hasMandatory: Bool
+        /// Why a message of the batch was returned, if one was.
+        var returned: String?
 
         /// Counts one message of the batch as settled; returns how many remain.
         mutating func settleOne(rejected: Bool) -> Int {
@@ -223,7 +227,7 @@ private struct PublisherLoop {
         nextBatchID += 1
         inFlight[id] = InFlightBatch(
             remaining: batch.messages.count, continuation: batch.continuation, deadline: batch.deadline,
-            routingKey: batch.messages[0].routingKey)
+            routingKey: batch.messages[0].routingKey, hasMandatory: batch.messages.contains(where: \.mandatory))
         for message in batch.messages {
             do {
                 try connection.publish(message)
@@ -242,6 +246,13 @@ private struct PublisherLoop {
                 switch frame {
                 case .publishConfirmed(let tag, let multiple): settle(upTo: tag, multiple: multiple, rejected: false)
                 case .publishRejected(let tag, let multiple): settle(upTo: tag, multiple: multiple, rejected: true)
+                case .publishReturned(let routingKey, let reason):
+                    // A return names no delivery tag, so every batch that could hold the returned
+                    // message fails: a caller retrying a message that did land only makes a
+                    // duplicate, which consumers absorb; losing a message could not be undone.
+                    for id in inFlight.keys where inFlight[id]!.hasMandatory {
+                        inFlight[id]!.returned = "\(routingKey): \(reason)"
+                    }
                 case .consumerCancelled, .other: break
                 }
             }
@@ -259,7 +270,9 @@ private struct PublisherLoop {
                 let remaining = inFlight[id]?.settleOne(rejected: rejected)
             else { continue }
             guard remaining == 0, let batch = inFlight.removeValue(forKey: id) else { continue }
-            if batch.rejected {
+            if let returned = batch.returned {
+                batch.continuation.resume(throwing: BusError.unroutable(routingKey: batch.routingKey, reason: returned))
+            } else if batch.rejected {
                 batch.continuation.resume(throwing: BusError.publishRejected(routingKey: batch.routingKey))
             } else {
                 batch.continuation.resume()

@@ -30,14 +30,18 @@ public struct Topology: Sendable {
         }
 
         /// A queue that holds each message for `delay`, then dead-letters it to `target` through
-        /// the default exchange: how a retry waits without blocking its consumer.
+        /// the default exchange: how a retry waits without blocking its consumer. Replicated, and
+        /// dead-lettering at least once (RabbitMQ ≥ 3.10): a message waiting here survives a
+        /// broker failure and is moved on only once the target has taken it.
         public static func delay(_ name: String, delay: Duration, target: String) -> Queue {
-            Queue(
-                name: name,
+            .quorum(
+                name,
                 arguments: [
                     "x-message-ttl": .int(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000),
                     "x-dead-letter-exchange": .string(""),
                     "x-dead-letter-routing-key": .string(target),
+                    "x-dead-letter-strategy": .string("at-least-once"),
+                    "x-overflow": .string("reject-publish"),
                 ])
         }
     }

@@ -58,7 +58,7 @@ public enum DeadLetters {
                 try channel.publish(
                     OutgoingMessage(
                         exchange: "", routingKey: queues.workQueue, body: message.body, messageID: message.messageID,
-                        type: message.type, headers: headers))
+                        type: message.type, headers: headers, mandatory: true))
                 try channel.ack(message)
                 replayed += 1
             }

@@ -139,7 +139,7 @@ public struct EventConsumer: Service {
             try await publisher.publish(
                 OutgoingMessage(
                     exchange: "", routingKey: queue, body: message.body, messageID: message.messageID, type: message.type,
-                    headers: headers))
+                    headers: headers, mandatory: true))
             message.ack()
         } catch {
             logger.error("cannot move message to \(queue); returning it to the queue", metadata: ["error": "\(error)"])

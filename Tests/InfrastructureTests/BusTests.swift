@@ -149,3 +149,26 @@ struct BusTests {
         try await TestStack.chaos("stop-rabbitmq")
     }
 }
+
+extension BusTests {
+    @Test("a mandatory message no queue takes fails its publish instead of vanishing")
+    func mandatoryUnroutableFails() async throws {
+        let broker = try TestStack.broker()
+        let queue = TestStack.uniqueName("mandatory")
+        let publisher = Publisher(configuration: broker, topology: Topology(queues: [.quorum(queue)]), logger: logger)
+        let missing = TestStack.uniqueName("missing")
+        await #expect {
+            try await publisher.publish(OutgoingMessage(exchange: "", routingKey: missing, body: [1], mandatory: true))
+        } throws: { error in
+            guard case .unroutable(let routingKey, _) = error as? BusError else { return false }
+            return routingKey == missing
+        }
+        // Without the flag the broker drops it and confirms: why retry and park copies set it.
+        try await publisher.publish(OutgoingMessage(exchange: "", routingKey: missing, body: [1]))
+        // And the publisher goes on working.
+        try await publisher.publish(OutgoingMessage(exchange: "", routingKey: queue, body: [2], mandatory: true))
+        #expect(try await remaining(in: queue, broker: broker) == 1)
+        await publisher.close()
+        try await delete(queue, broker: broker)
+    }
+}
