@@ -19,29 +19,39 @@ struct CallHandlers: Sendable {
 
     func statusChanged(_ envelope: Envelope<BotStatusChanged>, _ context: HandlerContext) async throws {
         let change = envelope.payload
+        let revisions = context.revisions
+        // The provider's timestamps order a bot's statuses: a late "recording" never reopens an
+        // ended call. Only the statuses acted on here are recorded.
+        let revision = Int(change.changedAt.timeIntervalSince1970 * 1_000_000)
         switch change.status {
         case .inCallRecording:
-            let sessionID = try await context.once { db in
-                try db.queryOne(
+            let sessionID = try await context.once { db -> UUID? in
+                guard try revisions.acceptNewer("bot-status", id: change.botID, revision: revision, on: db) else { return nil }
+                return try db.queryOne(
                     """
                     INSERT INTO realtime.sessions (id, meeting_id, bot_id, started_at) VALUES ($1, $2, $3, $4)
-                    ON CONFLICT (meeting_id, bot_id) DO UPDATE SET meeting_id = EXCLUDED.meeting_id
+                    ON CONFLICT (meeting_id, bot_id) DO NOTHING
                     RETURNING id
-                    """, [UUID(), change.meetingID, change.botID, change.changedAt])!.uuid("id")
+                    """, [UUID(), change.meetingID, change.botID, change.changedAt])?.uuid("id")
             }
-            if let sessionID {
+            if let sessionID = sessionID ?? nil {
                 _ = await registry.open(sessionID: sessionID, meetingID: change.meetingID, botID: change.botID)
                 context.logger.info("call pipeline opened", metadata: ["meeting_id": "\(change.meetingID)"])
             }
         case .callEnded, .fatal:
             let outbox = context.outbox
             try await context.once { db in
+                guard try revisions.acceptNewer("bot-status", id: change.botID, revision: revision, on: db) else { return }
+                // A call whose start was never seen (its status still on its way) still ends,
+                // and is still reported.
                 guard let session = try db.queryOne(
                     """
-                    UPDATE realtime.sessions SET ended_at = $3 WHERE meeting_id = $1 AND bot_id = $2 AND ended_at IS NULL
+                    INSERT INTO realtime.sessions (id, meeting_id, bot_id, started_at, ended_at) VALUES ($1, $2, $3, $4, $4)
+                    ON CONFLICT (meeting_id, bot_id) DO UPDATE SET ended_at = EXCLUDED.ended_at
+                    WHERE realtime.sessions.ended_at IS NULL
                     RETURNING id, started_at
-                    """, [change.meetingID, change.botID, change.changedAt])
-                else { return }  // never started, or already completed
+                    """, [UUID(), change.meetingID, change.botID, change.changedAt])
+                else { return }  // completed already
                 let sessionID = try session.uuid("id")
                 let turns = try db.query(
                     "SELECT role, speaker, text, spoken_at FROM realtime.turns WHERE session_id = $1 ORDER BY spoken_at, id",
