@@ -6,6 +6,7 @@ import Store
 /// Classifies meetings as they appear or change, and forwards cancellations.
 struct ClassificationHandlers: Sendable {
     let rules: ClassificationRules
+    var botJoinLead: Duration = .seconds(120)
 
     func register(in routes: inout EventRoutes) {
         routes.on(MeetingUpserted.self, upserted)
@@ -29,21 +30,24 @@ struct ClassificationHandlers: Sendable {
             let classified = MeetingClassified(
                 meeting: meeting, meetingType: classification.meetingType, rule: classification.rule,
                 matchedKeywords: classification.matchedKeywords, prepTriggerAt: classification.prepTriggerAt,
-                reminderAt: classification.reminderAt, prepQuestions: classification.prepQuestions)
+                reminderAt: classification.reminderAt,
+                botJoinAt: meeting.start.addingTimeInterval(-botJoinLead.secondsValue),
+                prepQuestions: classification.prepQuestions)
             if let previous, try Self.sameOutcome(previous, classified) { return }
             try db.execute(
                 """
                 INSERT INTO classifier.classifications
-                    (meeting_id, tenant_id, meeting, meeting_type, rule, matched_keywords, prep_trigger_at, reminder_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                    (meeting_id, tenant_id, meeting, meeting_type, rule, matched_keywords, prep_trigger_at, reminder_at, bot_join_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                 ON CONFLICT (meeting_id) DO UPDATE SET meeting = EXCLUDED.meeting, meeting_type = EXCLUDED.meeting_type,
                     rule = EXCLUDED.rule, matched_keywords = EXCLUDED.matched_keywords,
                     prep_trigger_at = EXCLUDED.prep_trigger_at, reminder_at = EXCLUDED.reminder_at,
+                    bot_join_at = EXCLUDED.bot_join_at,
                     cancelled = false, updated_at = now()
                 """,
                 [meeting.meetingID, envelope.tenantID, try JSONBValue(meeting, encoder: MessageCoding.encoder()),
                  classified.meetingType, classified.rule, try JSONBValue(classified.matchedKeywords),
-                 classified.prepTriggerAt, classified.reminderAt])
+                 classified.prepTriggerAt, classified.reminderAt, classified.botJoinAt])
             try outbox.append(Envelope(classified, causedBy: envelope), on: db)
         }
     }
@@ -84,6 +88,7 @@ struct ClassificationHandlers: Sendable {
         return try !row.bool("cancelled") && row.string("meeting_type") == classified.meetingType
             && row.date("prep_trigger_at").isSameStoredInstant(as: classified.prepTriggerAt)
             && row.date("reminder_at").isSameStoredInstant(as: classified.reminderAt)
+            && (try row.optionalDate("bot_join_at")).map { $0.isSameStoredInstant(as: classified.botJoinAt) } == true
             && stored.start.isSameStoredInstant(as: classified.meeting.start)
             && stored.end.isSameStoredInstant(as: classified.meeting.end)
             && stored.conferenceURL == classified.meeting.conferenceURL

@@ -20,5 +20,10 @@ enum ClassificationsSchema {
                 classified_at timestamptz NOT NULL DEFAULT now(),
                 updated_at timestamptz NOT NULL DEFAULT now());
             """),
+        Migration(
+            "0102_bot_join_at",
+            """
+            ALTER TABLE {schema}.classifications ADD COLUMN bot_join_at timestamptz;
+            """),
     ]
 }

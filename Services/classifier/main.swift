@@ -17,6 +17,6 @@ await ServiceMain.run("classifier") { environment, logger in
         configuration.common, schema: ClassificationsSchema.name, migrations: ClassificationsSchema.migrations,
         logger: logger)
     var routes = EventRoutes()
-    ClassificationHandlers(rules: configuration.rules).register(in: &routes)
+    ClassificationHandlers(rules: configuration.rules, botJoinLead: configuration.botJoinLead).register(in: &routes)
     try await runtime.run([runtime.outboxRelay(), try runtime.consumer(routes)])
 }

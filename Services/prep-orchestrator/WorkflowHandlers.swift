@@ -6,7 +6,6 @@ import Store
 /// Starts, reschedules and stops preparation workflows as classifications arrive, and follows
 /// the bot through the meeting.
 struct WorkflowHandlers: Sendable {
-    let earlyJoin: Duration
     let timers: WakeSignal
 
     func register(in routes: inout EventRoutes) {
@@ -20,7 +19,6 @@ struct WorkflowHandlers: Sendable {
     func classified(_ envelope: Envelope<MeetingClassified>, _ context: HandlerContext) async throws {
         let classified = envelope.payload
         let meeting = classified.meeting
-        let joinAt = meeting.start.addingTimeInterval(-earlyJoin.secondsValue)
         let revisions = context.revisions
         try await context.once { db in
             guard try revisions.acceptNewer("meeting", id: meeting.meetingID.uuidString, revision: meeting.revision, on: db) else {
@@ -41,7 +39,7 @@ struct WorkflowHandlers: Sendable {
                  try JSONBValue(meeting, encoder: MessageCoding.encoder()), classified.meetingType,
                  try JSONBValue(classified.prepQuestions)]
             )!.uuid("id")
-            for (step, due) in [(PrepStep.sendPrepNotification, classified.prepTriggerAt), (.requestBotJoin, joinAt)] {
+            for (step, due) in [(PrepStep.sendPrepNotification, classified.prepTriggerAt), (.requestBotJoin, classified.botJoinAt)] {
                 try db.execute(
                     """
                     INSERT INTO prep.timers (workflow_id, step, due_at) VALUES ($1, $2, $3)

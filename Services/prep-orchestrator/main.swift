@@ -7,7 +7,7 @@ await ServiceMain.run("prep-orchestrator") { environment, logger in
         configuration.common, schema: WorkflowSchema.name, migrations: WorkflowSchema.migrations, logger: logger)
     let wakeup = WakeSignal()
     var routes = EventRoutes()
-    WorkflowHandlers(earlyJoin: configuration.earlyJoin, timers: wakeup).register(in: &routes)
+    WorkflowHandlers(timers: wakeup).register(in: &routes)
     OwnerNotifications().register(in: &routes)
     let timers = WorkflowTimers(
         pool: runtime.pool, outbox: runtime.outbox, wakeup: wakeup, botName: configuration.botName,

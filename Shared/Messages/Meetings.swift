@@ -106,10 +106,13 @@ public struct MeetingClassified: EventPayload {
     public var matchedKeywords: [String]
     public var prepTriggerAt: Date
     public var reminderAt: Date
+    /// When the bot should be in the meeting: a few minutes before it starts.
+    public var botJoinAt: Date
     public var prepQuestions: [String]
 
     enum CodingKeys: String, CodingKey {
         case meeting, rule
+        case botJoinAt = "bot_join_at"
         case meetingType = "meeting_type"
         case matchedKeywords = "matched_keywords"
         case prepTriggerAt = "prep_trigger_at"
@@ -119,8 +122,9 @@ public struct MeetingClassified: EventPayload {
 
     public init(
         meeting: MeetingSnapshot, meetingType: String, rule: String, matchedKeywords: [String], prepTriggerAt: Date,
-        reminderAt: Date, prepQuestions: [String]
+        reminderAt: Date, botJoinAt: Date, prepQuestions: [String]
     ) {
+        self.botJoinAt = botJoinAt
         self.meeting = meeting
         self.meetingType = meetingType
         self.rule = rule

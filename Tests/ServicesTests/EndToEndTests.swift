@@ -28,8 +28,11 @@ struct EndToEndTests {
         ]
         let specific: [String: [String: String]] = [
             "calendar-monitor": ["ATTACHE_CALENDAR_ICS": folder.appendingPathComponent("team.ics").path],
-            "classifier": ["ATTACHE_CLASSIFIER_RULES": Self.repository.appendingPathComponent("deploy/config/classifier-rules.yaml").path],
-            "prep-orchestrator": ["ATTACHE_EARLY_JOIN_MINUTES": "2", "ATTACHE_TIMER_POLL_MS": "100"],
+            "classifier": [
+                "ATTACHE_CLASSIFIER_RULES": Self.repository.appendingPathComponent("deploy/config/classifier-rules.yaml").path,
+                "ATTACHE_BOT_JOIN_MINUTES_BEFORE": "2",
+            ],
+            "prep-orchestrator": ["ATTACHE_TIMER_POLL_MS": "100"],
             "bot-gateway": ["ATTACHE_SIMULATED_CALL_SECONDS": "3", "ATTACHE_WEBHOOK_SECRET": Self.webhookSecret],
         ]
         var ports: [String: Int] = [:]
