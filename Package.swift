@@ -133,7 +133,7 @@ let package = Package(
             name: "ServicesTests",
             dependencies: [
                 "CalendarMonitor", "Classifier", "PrepOrchestrator", "BotGateway", "RealtimeWorker",
-                "MonitoringWorker", "Shared", "Delivery", "Store", "Bus", "HTTPClient", "TestSupport",
+                "MonitoringWorker", "Shared", "Delivery", "Store", "Bus", "HTTPClient", "Runtime", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
             ],

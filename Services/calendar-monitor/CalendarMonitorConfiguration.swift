@@ -15,6 +15,8 @@ struct CalendarMonitorConfiguration: Sendable {
     var defaultCalendar: DefaultCalendar?
     var scheduler: SyncScheduler.Settings
     var vault: CredentialVault?
+    /// Microsoft Graph calendars; nil without ATTACHE_MICROSOFT_CLIENT_ID.
+    var microsoft: MicrosoftGraphSettings?
 
     init(_ env: Environment) throws(ConfigurationError) {
         common = try CommonConfiguration(service: "calendar-monitor", defaultHTTPPort: 8081, environment: env)
@@ -44,5 +46,6 @@ struct CalendarMonitorConfiguration: Sendable {
             }
             self.vault = vault
         }
+        microsoft = try MicrosoftGraphSettings(env)
     }
 }

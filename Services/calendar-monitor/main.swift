@@ -21,8 +21,10 @@ await ServiceMain.run("calendar-monitor") { environment, logger in
     let wakeup = WakeSignal()
     var routes = EventRoutes()
     CalendarPushHandler(wakeup: wakeup).register(in: &routes)
+    var providers: [ProviderKind: any CalendarProvider] = [.ics: ICSProvider(http: http)]
+    if let microsoft = configuration.microsoft { providers[.microsoft] = microsoft.provider(http: http) }
     let scheduler = SyncScheduler(
-        store: store, meetings: MeetingSync(pool: runtime.pool, outbox: runtime.outbox),
-        providers: [.ics: ICSProvider(http: http)], settings: configuration.scheduler, wakeup: wakeup, logger: logger)
+        store: store, meetings: MeetingSync(pool: runtime.pool, outbox: runtime.outbox), providers: providers,
+        settings: configuration.scheduler, wakeup: wakeup, logger: logger)
     try await runtime.run([runtime.outboxRelay(), scheduler, try runtime.consumer(routes)])
 }

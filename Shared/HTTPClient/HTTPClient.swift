@@ -4,13 +4,14 @@ import Foundation
 import Logging
 import Resilience
 
-/// Outbound HTTP over libcurl. Each transfer blocks, so it runs on a dispatch queue rather than
-/// on Swift's cooperative threads; retries wait asynchronously in between.
+/// Outbound HTTP over libcurl. Each transfer blocks, so it runs on a serial dispatch queue of
+/// its own: serial queues get a thread of their own when all are busy, where a concurrent
+/// queue would share (and starve) the threads Swift's concurrency runs on. Retries wait
+/// asynchronously in between.
 public final class HTTPClient: Sendable {
     private let retry: RetryPolicy
     private let userAgent: String
     private let logger: Logger
-    private let queue = DispatchQueue(label: "http-client", attributes: .concurrent)
 
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
@@ -79,7 +80,7 @@ public final class HTTPClient: Sendable {
 
     private func perform(_ request: OutboundRequest) async -> Result<OutboundResponse, HTTPClientError> {
         await withCheckedContinuation { continuation in
-            queue.async { [userAgent] in
+            DispatchQueue(label: "http-transfer").async { [userAgent] in
                 continuation.resume(returning: CurlTransfer(request: request, userAgent: userAgent).run())
             }
         }

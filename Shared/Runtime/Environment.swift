@@ -33,6 +33,14 @@ public struct Environment: Sendable {
         return value
     }
 
+    /// A setting that must accompany another one that is set (a client secret with its client id).
+    public func string(_ name: String, requiredWith companion: String, hint: String) throws(ConfigurationError) -> String {
+        guard let value = values[name] else {
+            throw ConfigurationError(setting: name, problem: "is required when \(companion) is set: \(hint)")
+        }
+        return value
+    }
+
     public func integer(_ name: String, default fallback: Int, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
         guard let text = values[name] else { return fallback }
         guard let value = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(value) else {

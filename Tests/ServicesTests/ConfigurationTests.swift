@@ -24,6 +24,7 @@ struct ConfigurationTests {
         Case(service: "calendar-monitor", environment: ["ATTACHE_CREDENTIALS_KEY": "c2hvcnQ="], named: ["ATTACHE_CREDENTIALS_KEY", "32 random bytes"]),
         Case(service: "calendar-monitor", environment: ["ATTACHE_CALENDAR_ICS": "/nonexistent/team.ics"], named: ["ATTACHE_CALENDAR_ICS", "/nonexistent/team.ics"]),
         Case(service: "calendar-monitor", environment: calendar.merging(["ATTACHE_CALENDAR_TIMEZONE": "Mars/Olympus"]) { $1 }, named: ["ATTACHE_CALENDAR_TIMEZONE"]),
+        Case(service: "calendar-monitor", environment: ["ATTACHE_MICROSOFT_CLIENT_ID": "app-id"], named: ["ATTACHE_MICROSOFT_CLIENT_SECRET", "ATTACHE_MICROSOFT_CLIENT_ID"]),
         Case(service: "bot-gateway", environment: ["ATTACHE_WEBHOOK_SECRET": "plaintext-secret"], named: ["ATTACHE_WEBHOOK_SECRET"]),
         Case(service: "bot-gateway", environment: ["ATTACHE_MEETING_PROVIDER": "zoom"], named: ["ATTACHE_MEETING_PROVIDER", "simulated"]),
         Case(service: "bot-gateway", environment: ["ATTACHE_PUBLIC_URL": "https://gateway.example.com"], named: ["ATTACHE_WEBHOOK_SECRET", "ATTACHE_PUBLIC_URL"]),
