@@ -76,7 +76,7 @@ let package = Package(
         .executableTarget(
             name: "CalendarMonitor",
             dependencies: [
-                "Shared", "Delivery", "Runtime", "Store", "HTTPClient",
+                "Shared", "Delivery", "Runtime", "Store", "HTTPClient", "Resilience",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Services/calendar-monitor", swiftSettings: swiftSettings),
@@ -124,7 +124,7 @@ let package = Package(
         .testTarget(
             name: "InfrastructureTests",
             dependencies: [
-                "Bus", "Store", "HTTPClient", "Delivery", "Runtime", "Shared", "TestSupport",
+                "Bus", "Store", "HTTPClient", "Delivery", "Runtime", "Shared", "Resilience", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

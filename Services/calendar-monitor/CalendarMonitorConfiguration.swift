@@ -14,6 +14,8 @@ struct CalendarMonitorConfiguration: Sendable {
     var common: CommonConfiguration
     var defaultCalendar: DefaultCalendar?
     var scheduler: SyncScheduler.Settings
+    /// Each provider's own request budget, across all its connections in this replica.
+    var requestsPerSecond: Int
     var vault: CredentialVault?
     /// Microsoft Graph calendars; nil without ATTACHE_MICROSOFT_CLIENT_ID.
     var microsoft: MicrosoftGraphSettings?
@@ -39,6 +41,7 @@ struct CalendarMonitorConfiguration: Sendable {
             concurrency: try env.integer("ATTACHE_CALENDAR_SYNC_CONCURRENCY", default: 8, in: 1...512),
             windowBehind: .seconds(86_400 * (try env.integer("ATTACHE_CALENDAR_WINDOW_BEHIND_DAYS", default: 1, in: 0...60))),
             windowAhead: .seconds(86_400 * (try env.integer("ATTACHE_CALENDAR_WINDOW_AHEAD_DAYS", default: 14, in: 1...366))))
+        requestsPerSecond = try env.integer("ATTACHE_CALENDAR_REQUESTS_PER_SECOND", default: 10, in: 1...10_000)
         if let key = env.optionalString("ATTACHE_CREDENTIALS_KEY") {
             guard let vault = CredentialVault(base64Key: key) else {
                 throw ConfigurationError(

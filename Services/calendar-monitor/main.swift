@@ -1,6 +1,7 @@
 import Delivery
 import Foundation
 import HTTPClient
+import Resilience
 import Runtime
 
 if CommandLine.arguments.dropFirst().first == "connections" {
@@ -17,12 +18,16 @@ await ServiceMain.run("calendar-monitor") { environment, logger in
             tenantID: calendar.tenantID, owner: calendar.owner, kind: .ics, name: "default",
             settings: ConnectionSettings(location: calendar.location, timeZone: calendar.timeZone))
     }
-    let http = HTTPClient(logger: logger)
+    // One client, and so one request budget, per provider: Google's quota is not Microsoft's.
+    func pacedClient() -> HTTPClient {
+        let rate = configuration.requestsPerSecond
+        return HTTPClient(rateLimit: RateLimiter(perSecond: Double(rate), burst: max(1, rate * 2)), logger: logger)
+    }
     let wakeup = WakeSignal()
     var routes = EventRoutes()
     CalendarPushHandler(wakeup: wakeup).register(in: &routes)
-    var providers: [ProviderKind: any CalendarProvider] = [.ics: ICSProvider(http: http)]
-    if let microsoft = configuration.microsoft { providers[.microsoft] = microsoft.provider(http: http) }
+    var providers: [ProviderKind: any CalendarProvider] = [.ics: ICSProvider(http: pacedClient())]
+    if let microsoft = configuration.microsoft { providers[.microsoft] = microsoft.provider(http: pacedClient()) }
     let scheduler = SyncScheduler(
         store: store, meetings: MeetingSync(pool: runtime.pool, outbox: runtime.outbox), providers: providers,
         settings: configuration.scheduler, wakeup: wakeup, logger: logger)

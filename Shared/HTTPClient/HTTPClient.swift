@@ -12,12 +12,17 @@ public final class HTTPClient: Sendable {
     private let retry: RetryPolicy
     private let userAgent: String
     private let logger: Logger
+    /// Paces every attempt, retries included, for APIs with request quotas.
+    private let rateLimit: RateLimiter?
 
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
-    public init(userAgent: String = "attache/1.0", retry: RetryPolicy = RetryPolicy(), logger: Logger) {
+    public init(
+        userAgent: String = "attache/1.0", retry: RetryPolicy = RetryPolicy(), rateLimit: RateLimiter? = nil, logger: Logger
+    ) {
         _ = Self.globalInit
         self.retry = retry
+        self.rateLimit = rateLimit
         self.userAgent = userAgent
         self.logger = logger
     }
@@ -28,6 +33,7 @@ public final class HTTPClient: Sendable {
         let backoff = Backoff(initial: retry.initialDelay, maximum: retry.maximumDelay)
         var attempt = 1
         while true {
+            try await rateLimit?.acquire()
             let started = ContinuousClock.now
             let outcome = await perform(request)
             let elapsed = ContinuousClock.now - started

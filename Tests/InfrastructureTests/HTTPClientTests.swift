@@ -1,4 +1,5 @@
 import Foundation
+@testable import Resilience
 import HTTPClient
 import Hummingbird
 import Logging
@@ -148,5 +149,21 @@ struct HTTPClientTests {
         }
         #expect(all.contains("127.0.0.1:\(server.port)"))
         server.stop()
+    }
+}
+
+@Suite("Rate limiter")
+struct RateLimiterTests {
+    @Test("a burst goes at once, then requests are paced at the rate")
+    func pacing() {
+        let limiter = RateLimiter(perSecond: 10, burst: 3)
+        let start = ContinuousClock.now
+        let waits = (0..<6).map { _ in limiter.reserve(now: start) }
+        #expect(waits.prefix(3).allSatisfy { $0 == .zero })
+        #expect(waits[3] == .milliseconds(100))
+        #expect(waits[4] == .milliseconds(200))
+        #expect(waits[5] == .milliseconds(300))
+        // A second later the debt is paid and seven tokens came back (capped at the burst).
+        #expect(limiter.reserve(now: start + .seconds(1)) == .zero)
     }
 }
