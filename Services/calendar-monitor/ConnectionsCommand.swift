@@ -1,4 +1,5 @@
 import Foundation
+import HTTPClient
 import Runtime
 import Store
 
@@ -6,6 +7,7 @@ import Store
 ///
 ///   connections list
 ///   connections add ics --tenant T --owner O --name N --location PATH_OR_URL [--timezone Europe/Berlin]
+///   connections add microsoft --tenant T --owner O --name N (--code C --redirect-uri U | --refresh-token-env VAR)
 ///   connections sync ID          sync now (at the next scheduler tick)
 ///
 /// Uses ATTACHE_DATABASE_URL (and ATTACHE_CREDENTIALS_KEY for connections with secrets).
@@ -13,6 +15,8 @@ enum ConnectionsCommand {
     static let usage = """
         usage: calendar-monitor connections list
                calendar-monitor connections add ics --tenant T --owner O --name N --location PATH_OR_URL [--timezone ZONE]
+               calendar-monitor connections add microsoft --tenant T --owner O --name N
+                   (--code CODE --redirect-uri URI | --refresh-token-env VARIABLE) [--timezone ZONE]
                calendar-monitor connections sync CONNECTION_ID
         """
 
@@ -69,15 +73,49 @@ enum ConnectionsCommand {
             guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return nil }
             return arguments[index + 1]
         }
-        guard arguments.first == "ics", let tenant = option("--tenant"), let owner = option("--owner"),
-            let name = option("--name"), let location = option("--location")
+        guard let kind = arguments.first.flatMap(ProviderKind.init(rawValue:)), let tenant = option("--tenant"),
+            let owner = option("--owner"), let name = option("--name")
         else { throw UsageError(text: usage) }
+        let configuration = try CalendarMonitorConfiguration(Environment())
         try await Migrator.migrate(pool, schema: MeetingsSchema.name, migrations: MeetingsSchema.allMigrations, logger: .init(label: "connections"))
-        let store = ConnectionStore(pool: pool, outbox: try .init(schema: MeetingsSchema.name), vault: nil)
-        let id = try await store.ensure(
-            tenantID: tenant, owner: owner, kind: .ics, name: name,
-            settings: ConnectionSettings(location: location, timeZone: option("--timezone") ?? "UTC"))
+        let store = ConnectionStore(pool: pool, outbox: try .init(schema: MeetingsSchema.name), vault: configuration.vault)
+        let timeZone = option("--timezone") ?? "UTC"
+        let http = HTTPClient(logger: .init(label: "connections"))
+        let id: UUID
+        switch kind {
+        case .ics:
+            guard let location = option("--location") else { throw UsageError(text: usage) }
+            id = try await store.ensure(
+                tenantID: tenant, owner: owner, kind: .ics, name: name,
+                settings: ConnectionSettings(location: location, timeZone: timeZone))
+        case .microsoft:
+            guard let microsoft = configuration.microsoft else {
+                throw ConfigurationError(setting: "ATTACHE_MICROSOFT_CLIENT_ID", problem: "is required to connect a Microsoft calendar")
+            }
+            id = try await store.ensure(
+                tenantID: tenant, owner: owner, kind: .microsoft, name: name, settings: ConnectionSettings(timeZone: timeZone),
+                credentials: try await authorise(microsoft.oauth(http: http), option))
+        case .google, .caldav:
+            throw UsageError(text: "connecting \(kind.rawValue) calendars is not available yet")
+        }
         print("connected \(id): it syncs at the next scheduler tick")
+    }
+
+    /// Credentials from an authorisation code (`--code` and `--redirect-uri`, from the provider's
+    /// consent redirect) or a refresh token read from the environment variable `--refresh-token-env`
+    /// names: never from the command line, where it would be kept in shell history.
+    static func authorise(_ oauth: OAuthClient, _ option: (String) -> String?) async throws -> ConnectionCredentials {
+        if let code = option("--code"), let redirect = option("--redirect-uri") {
+            return try await oauth.exchange(code: code, redirectURI: redirect)
+        }
+        if let variable = option("--refresh-token-env") {
+            guard let token = ProcessInfo.processInfo.environment[variable], !token.isEmpty else {
+                throw ConfigurationError(setting: variable, problem: "is empty: it should hold the refresh token")
+            }
+            // Checked now rather than at the first sync: a bad token is the operator's to fix.
+            return try await oauth.authorized(ConnectionCredentials(refreshToken: token)).credentials
+        }
+        throw UsageError(text: "give --code CODE --redirect-uri URI, or --refresh-token-env VARIABLE")
     }
 
     struct UsageError: Error, CustomStringConvertible {

@@ -39,6 +39,10 @@ struct MicrosoftGraphSettings: Sendable, Equatable {
         graphURL = try env.url("ATTACHE_MICROSOFT_GRAPH_URL", default: MicrosoftGraphProvider.defaultGraphURL)!.absoluteString
     }
 
+    func oauth(http: HTTPClient) -> OAuthClient {
+        OAuthClient(tokenURL: tokenURL, clientID: clientID, clientSecret: clientSecret, scope: scope, http: http)
+    }
+
     func provider(http: HTTPClient) -> MicrosoftGraphProvider {
         MicrosoftGraphProvider(
             graphURL: graphURL,

@@ -29,14 +29,28 @@ struct Classification: Sendable, Equatable {
 extension ClassificationRules {
     /// Picks the matching meeting type with the highest priority (ties: earlier in the file),
     /// or `default` when nothing else matches.
+    ///
+    /// The title says what a meeting is; the description often carries other meetings'
+    /// business ("2. Debrief from the Acme QBR" in an exec staff agenda). So when some type's
+    /// keywords are in the title, types whose keywords appear only in the description are
+    /// set aside. The description decides only when the title matches no keywords at all.
     func classify(_ meeting: MeetingFacts, now: Date) -> Classification {
+        let titleText = KeywordMatcher.normalized(meeting.title)
         let searchableText = KeywordMatcher.normalized(meeting.title + "\n" + meeting.description)
 
-        var matches: [(type: MeetingTypeRule, keywords: [String])] = []
+        var matches: [(type: MeetingTypeRule, keywords: [String], onlyInDescription: Bool)] = []
         for type in meetingTypes where !type.isDefault {
             if let keywords = type.matchedKeywords(in: searchableText, attendeeCount: meeting.attendeeCount) {
-                matches.append((type, keywords))
+                // A type without keywords matched on attendees alone, which no text outweighs.
+                let onlyInDescription = !keywords.isEmpty
+                    && !keywords.contains { KeywordMatcher.contains(keyword: $0, in: titleText) }
+                matches.append((type, keywords, onlyInDescription))
             }
+        }
+        let titleMatched = matches.contains { !$0.keywords.isEmpty && !$0.onlyInDescription }
+        let setAside = titleMatched ? matches.filter(\.onlyInDescription).map(\.type.name) : []
+        if titleMatched {
+            matches.removeAll { $0.onlyInDescription }
         }
         // `max(by:)` would return the last of equal elements; keeping the first strict
         // improvement preserves file order on ties.
@@ -53,8 +67,15 @@ extension ClassificationRules {
             matchedKeywords = winner.keywords
             var parts = winner.type.conditionSummary(matchedKeywords: winner.keywords, attendeeCount: meeting.attendeeCount)
             let outranked = matches.filter { $0.type.name != winner.type.name }.map(\.type.name)
+            if winner.onlyInDescription, !parts.isEmpty {
+                // parts[0] is the keywords part, present because the winner has keywords.
+                parts[0] += " (in the description; the title matched no keywords)"
+            }
             if !outranked.isEmpty {
                 parts.append("also matched \(outranked.joined(separator: ", ")) (lower priority or later in file)")
+            }
+            if !setAside.isEmpty {
+                parts.append("set aside \(setAside.joined(separator: ", ")) (keywords only in the description)")
             }
             reason = "\(winner.type.name): " + parts.joined(separator: "; ")
         } else if let fallback = defaultType {

@@ -7,8 +7,9 @@
 # sourcing script keeps its own `set -euo pipefail`.
 
 # Debian packages the project needs to build and to run its test stack:
-# the C client libraries it links against, and the two servers the tests use.
-ATTACHE_OS_PACKAGES="librabbitmq-dev libpq-dev libcurl4-openssl-dev rabbitmq-server postgresql curl"
+# the C client libraries it links against, and the servers the tests use
+# (Radicale is the CalDAV server the CalDAV provider's tests sync against).
+ATTACHE_OS_PACKAGES="librabbitmq-dev libpq-dev libcurl4-openssl-dev rabbitmq-server postgresql curl radicale"
 export ATTACHE_OS_PACKAGES
 
 # Print the repository root (absolute, symlinks resolved). Derived from this

@@ -1,0 +1,60 @@
+@testable import CalendarMonitor
+import Foundation
+import Store
+import TestSupport
+import Testing
+
+/// `calendar-monitor connections …` as an operator runs it.
+@Suite("Connecting calendars")
+struct ConnectCommandTests {
+    @Test("a Microsoft calendar connects with a refresh token from the environment; the token is stored sealed")
+    func connectMicrosoft() async throws {
+        let graph = try await FakeMicrosoftGraph.start()
+        defer { graph.stop() }
+        let url = try await TestDatabase.create()
+        let refreshToken = graph.credentials().refreshToken!
+        let key = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        let environment = [
+            "ATTACHE_DATABASE_URL": url, "ATTACHE_CREDENTIALS_KEY": key,
+            "ATTACHE_MICROSOFT_CLIENT_ID": FakeMicrosoftGraph.clientID, "ATTACHE_MICROSOFT_CLIENT_SECRET": FakeMicrosoftGraph.clientSecret,
+            "ATTACHE_MICROSOFT_TOKEN_URL": graph.tokenURL, "ATTACHE_MICROSOFT_GRAPH_URL": graph.graphURL,
+            "ALEX_REFRESH_TOKEN": refreshToken,
+        ]
+        func run(_ arguments: [String]) async throws -> (status: Int32?, output: String) {
+            let process = try ChildProcess(
+                try ServiceBinaries.path("calendar-monitor"), ["connections"] + arguments, environment: environment,
+                logPath: ServiceBinaries.logPath("connections"))
+            return (await process.exitStatus(within: .seconds(30)), process.output)
+        }
+
+        let added = try await run([
+            "add", "microsoft", "--tenant", "acme", "--owner", "alex@example.com", "--name", "Work",
+            "--refresh-token-env", "ALEX_REFRESH_TOKEN",
+        ])
+        #expect(added.status == 0, "\(added.output)")
+        #expect(added.output.contains("connected"))
+        #expect(!added.output.contains(refreshToken), "the token must not be printed")
+
+        let pool = PostgresPool(url: url, size: 1)
+        let sealed = try await pool.withConnection { try $0.queryOne("SELECT sealed_credentials, id FROM calendar.connections")! }
+        let blob = try sealed.string("sealed_credentials")
+        #expect(!blob.contains(refreshToken) && !(Data(base64Encoded: blob).map { String(decoding: $0, as: UTF8.self).contains(refreshToken) } ?? false),
+                "credentials are encrypted at rest")
+        let opened = try #require(CredentialVault(base64Key: key)).open(blob, for: try sealed.uuid("id"))
+        #expect(opened.refreshToken?.isEmpty == false, "the rotated refresh token Microsoft handed back is kept")
+        #expect(opened.accessToken != nil, "the token was checked (and refreshed) when connecting")
+
+        let listed = try await run(["list"])
+        #expect(listed.status == 0)
+        #expect(listed.output.contains("microsoft  acme/alex@example.com  “Work”  active"), "\(listed.output)")
+
+        graph.revokeRefreshTokens()
+        let refused = try await run([
+            "add", "microsoft", "--tenant", "acme", "--owner", "sam@example.com", "--name", "Work",
+            "--refresh-token-env", "ALEX_REFRESH_TOKEN",
+        ])
+        #expect(refused.status != 0)
+        #expect(refused.output.contains("invalid_grant"), "\(refused.output)")
+        try await TestDatabase.drop(url)
+    }
+}
