@@ -80,10 +80,13 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Services/calendar-monitor", swiftSettings: swiftSettings),
+        // The rules engine is a library of its own so that benchmarks can run it in process.
+        .target(
+            name: "ClassificationRules", dependencies: [.product(name: "Yams", package: "Yams")],
+            path: "Services/classifier/Rules", swiftSettings: swiftSettings),
         .executableTarget(
-            name: "Classifier",
-            dependencies: ["Shared", "Delivery", "Runtime", "Store", .product(name: "Yams", package: "Yams")],
-            path: "Services/classifier", swiftSettings: swiftSettings),
+            name: "Classifier", dependencies: ["Shared", "Delivery", "Runtime", "Store", "ClassificationRules"],
+            path: "Services/classifier", exclude: ["Rules"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "PrepOrchestrator", dependencies: ["Shared", "Delivery", "Runtime", "Store"],
             path: "Services/prep-orchestrator", swiftSettings: swiftSettings),
@@ -132,7 +135,7 @@ let package = Package(
         .testTarget(
             name: "ServicesTests",
             dependencies: [
-                "CalendarMonitor", "Classifier", "PrepOrchestrator", "BotGateway", "RealtimeWorker",
+                "CalendarMonitor", "Classifier", "ClassificationRules", "PrepOrchestrator", "BotGateway", "RealtimeWorker",
                 "MonitoringWorker", "Shared", "Delivery", "Store", "Bus", "HTTPClient", "Runtime", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),

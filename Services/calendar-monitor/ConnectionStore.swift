@@ -89,24 +89,35 @@ struct ConnectionStore: Sendable {
         }
     }
 
-    /// Creates the connection, or updates its owner and settings if one with the same tenant,
-    /// provider and name exists; returns its id.
+    /// Creates the connection, or updates the one with the same tenant, provider and name:
+    /// its owner, its settings and, when given, its credentials. Connecting again is also how an
+    /// owner re-authorises: the connection becomes active again and syncs at once. Returns its id.
     @discardableResult
     func ensure(
         tenantID: String, owner: String, kind: ProviderKind, name: String, settings: ConnectionSettings,
         credentials: ConnectionCredentials? = nil
     ) async throws -> UUID {
-        let id = UUID()
-        let sealed = try credentials.map { try seal($0, for: id) }
-        return try await pool.withConnection { db in
-            try db.queryOne(
+        // Sealed credentials are bound to the row's id, so they are sealed once the id is known.
+        guard vault != nil || credentials == nil else { throw CredentialVault.VaultError.noKey }
+        let vault = vault
+        return try await pool.transaction { db in
+            let id = try db.queryOne(
                 """
-                INSERT INTO calendar.connections (id, tenant_id, owner, kind, name, settings, sealed_credentials)
-                VALUES ($1, $2, $3, $4, $5, $6, $7)
+                INSERT INTO calendar.connections (id, tenant_id, owner, kind, name, settings)
+                VALUES ($1, $2, $3, $4, $5, $6)
                 ON CONFLICT (tenant_id, kind, name) DO UPDATE SET owner = EXCLUDED.owner, settings = EXCLUDED.settings,
                     updated_at = now()
                 RETURNING id
-                """, [id, tenantID, owner, kind.rawValue, name, try JSONBValue(settings), sealed])!.uuid("id")
+                """, [UUID(), tenantID, owner, kind.rawValue, name, try JSONBValue(settings)])!.uuid("id")
+            if let credentials, let vault {
+                try db.execute(
+                    """
+                    UPDATE calendar.connections SET sealed_credentials = $2, status = 'active', next_sync_at = now(),
+                        consecutive_failures = 0, last_error = NULL
+                    WHERE id = $1
+                    """, [id, try vault.seal(credentials, for: id)])
+            }
+            return id
         }
     }
 

@@ -17,6 +17,8 @@ enum ConnectionsCommand {
                calendar-monitor connections add ics --tenant T --owner O --name N --location PATH_OR_URL [--timezone ZONE]
                calendar-monitor connections add microsoft --tenant T --owner O --name N
                    (--code CODE --redirect-uri URI | --refresh-token-env VARIABLE) [--timezone ZONE]
+               calendar-monitor connections add caldav --tenant T --owner O --name N --url BASE_URL
+                   --username U --password-env VARIABLE [--timezone ZONE]
                calendar-monitor connections sync CONNECTION_ID
         """
 
@@ -95,8 +97,25 @@ enum ConnectionsCommand {
             id = try await store.ensure(
                 tenantID: tenant, owner: owner, kind: .microsoft, name: name, settings: ConnectionSettings(timeZone: timeZone),
                 credentials: try await authorise(microsoft.oauth(http: http), option))
-        case .google, .caldav:
-            throw UsageError(text: "connecting \(kind.rawValue) calendars is not available yet")
+        case .caldav:
+            // One connection per calendar the account holds, named after the account's name.
+            guard let base = option("--url"), let username = option("--username"), let variable = option("--password-env")
+            else { throw UsageError(text: usage) }
+            guard let password = ProcessInfo.processInfo.environment[variable], !password.isEmpty else {
+                throw ConfigurationError(setting: variable, problem: "is empty: it should hold the CalDAV password")
+            }
+            let calendars = try await CalDAVProvider.discoverCalendars(baseURL: base, username: username, password: password, http: http)
+            guard !calendars.isEmpty else { throw UsageError(text: "no event calendars found for \(username) at that server") }
+            for calendar in calendars {
+                let connected = try await store.ensure(
+                    tenantID: tenant, owner: owner, kind: .caldav, name: "\(name)/\(calendar.name)",
+                    settings: ConnectionSettings(location: calendar.url, username: username, timeZone: timeZone),
+                    credentials: ConnectionCredentials(password: password))
+                print("connected \(connected) (\(calendar.name)): it syncs at the next scheduler tick")
+            }
+            return
+        case .google:
+            throw UsageError(text: "connecting google calendars is not available yet")
         }
         print("connected \(id): it syncs at the next scheduler tick")
     }

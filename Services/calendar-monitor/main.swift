@@ -26,7 +26,9 @@ await ServiceMain.run("calendar-monitor") { environment, logger in
     let wakeup = WakeSignal()
     var routes = EventRoutes()
     CalendarPushHandler(wakeup: wakeup).register(in: &routes)
-    var providers: [ProviderKind: any CalendarProvider] = [.ics: ICSProvider(http: pacedClient())]
+    var providers: [ProviderKind: any CalendarProvider] = [
+        .ics: ICSProvider(http: pacedClient()), .caldav: CalDAVProvider(http: pacedClient()),
+    ]
     if let microsoft = configuration.microsoft { providers[.microsoft] = microsoft.provider(http: pacedClient()) }
     let scheduler = SyncScheduler(
         store: store, meetings: MeetingSync(pool: runtime.pool, outbox: runtime.outbox), providers: providers,

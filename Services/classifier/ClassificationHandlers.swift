@@ -1,3 +1,4 @@
+import ClassificationRules
 import Delivery
 import Foundation
 import Shared

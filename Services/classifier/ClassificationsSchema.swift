@@ -1,3 +1,4 @@
+import ClassificationRules
 import Store
 
 enum ClassificationsSchema {

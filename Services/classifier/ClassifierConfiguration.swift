@@ -1,3 +1,4 @@
+import ClassificationRules
 import Runtime
 
 struct ClassifierConfiguration: Sendable {

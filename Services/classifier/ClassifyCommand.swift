@@ -1,3 +1,4 @@
+import ClassificationRules
 import Foundation
 
 /// `classifier classify`: reads meetings as JSON lines on standard input and prints one

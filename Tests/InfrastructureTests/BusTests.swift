@@ -37,7 +37,7 @@ struct BusTests {
         let publisher = Publisher(configuration: broker, topology: topology, logger: logger)
         let consumer = Consumer(configuration: broker, queue: queue, topology: topology, prefetch: 10, logger: logger)
 
-        try await publisher.publish(messages(25, to: queue))
+        try await publisher.publishEventually(messages(25, to: queue))
         let received = try await consumer.messages.take(25)
         await consumer.close()
 
@@ -58,7 +58,7 @@ struct BusTests {
         let queue = TestStack.uniqueName("redeliver")
         let topology = Topology(queues: [.quorum(queue)])
         let publisher = Publisher(configuration: broker, topology: topology, logger: logger)
-        try await publisher.publish(messages(1, to: queue))
+        try await publisher.publishEventually(messages(1, to: queue))
 
         let first = Consumer(configuration: broker, queue: queue, topology: topology, logger: logger)
         let unacked = try await first.messages.take(1, ack: false)
@@ -81,7 +81,7 @@ struct BusTests {
         let queue = TestStack.uniqueName("prefetch")
         let topology = Topology(queues: [.quorum(queue)])
         let publisher = Publisher(configuration: broker, topology: topology, logger: logger)
-        try await publisher.publish(messages(30, to: queue))
+        try await publisher.publishEventually(messages(30, to: queue))
         let consumer = Consumer(configuration: broker, queue: queue, topology: topology, prefetch: 5, logger: logger)
         let held = try await consumer.messages.take(5, ack: false)
         try await Task.sleep(for: .milliseconds(500))
@@ -107,7 +107,7 @@ struct BusTests {
         try await eventually("queue redeclared") {
             (try? await self.remaining(in: queue, broker: broker)) != nil && consumer.isConnected
         }
-        try await publisher.publish(messages(3, to: queue))
+        try await publisher.publishEventually(messages(3, to: queue))
         let received = try await consumer.messages.take(3)
         #expect(received.count == 3)
         await consumer.close()
@@ -124,22 +124,13 @@ struct BusTests {
         let publisher = Publisher(configuration: broker, topology: topology, timeout: .seconds(5), logger: logger)
         let consumer = Consumer(configuration: broker, queue: queue, topology: topology, logger: logger)
 
-        // A new quorum queue on a broker that has just booted may refuse messages until its
-        // leader is elected; a caller (like the outbox relay) retries, as this does.
-        func publishEventually(_ message: OutgoingMessage) async throws {
-            try await within(.seconds(60), "a confirmed publish of \(message.messageID ?? "")") {
-                while true {
-                    do { return try await publisher.publish(message) } catch { try await Task.sleep(for: .milliseconds(200)) }
-                }
-            }
-        }
-        try await publishEventually(messages(1, to: queue)[0])
+        try await publisher.publishEventually(messages(1, to: queue))
         #expect(try await consumer.messages.take(1).first?.messageID == "id-0")
 
         try await TestStack.chaos("restart-rabbitmq")
 
-        try await publishEventually(
-            OutgoingMessage(exchange: "", routingKey: queue, body: Array("after".utf8), messageID: "after-restart"))
+        try await publisher.publishEventually(
+            [OutgoingMessage(exchange: "", routingKey: queue, body: Array("after".utf8), messageID: "after-restart")])
         let received = try await consumer.messages.take(1, within: .seconds(60))
         #expect(received.first?.messageID == "after-restart")
         #expect(publisher.isConnected)
@@ -166,7 +157,7 @@ extension BusTests {
         // Without the flag the broker drops it and confirms: why retry and park copies set it.
         try await publisher.publish(OutgoingMessage(exchange: "", routingKey: missing, body: [1]))
         // And the publisher goes on working.
-        try await publisher.publish(OutgoingMessage(exchange: "", routingKey: queue, body: [2], mandatory: true))
+        try await publisher.publishEventually([OutgoingMessage(exchange: "", routingKey: queue, body: [2], mandatory: true)])
         #expect(try await remaining(in: queue, broker: broker) == 1)
         await publisher.close()
         try await delete(queue, broker: broker)

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Classifier
+@testable import ClassificationRules
 
 /// The rules file the classifier ships with: <repo>/deploy/config/classifier-rules.yaml,
 /// found from this file's location (<repo>/Tests/ServicesTests/…).

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Classifier
+@testable import ClassificationRules
 
 // Accuracy of the shipped classifier rules against a hand-labelled set of realistic
 // calendar entries (Fixtures/labelled-meetings.jsonl, one JSON object per line:

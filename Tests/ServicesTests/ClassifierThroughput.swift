@@ -1,6 +1,7 @@
 import Foundation
 
 @testable import Classifier
+@testable import ClassificationRules
 
 /// In-process classifier throughput, for `scripts/bench classifier`. Deliberately no test
 /// here: timing figures from a debug build under a parallel test run mean little.

@@ -58,3 +58,48 @@ struct ConnectCommandTests {
         try await TestDatabase.drop(url)
     }
 }
+
+extension ConnectCommandTests {
+    @Test("a CalDAV account connects one connection per event calendar; connecting again re-authorises a stopped one")
+    func connectCalDAVAndReauthorise() async throws {
+        let radicale = try RadicaleServer.fromStack()
+        let suffix = UUID().uuidString.prefix(6).lowercased()
+        _ = try await radicale.makeCalendar("team-\(suffix)", displayName: "Team \(suffix)")
+        let url = try await TestDatabase.create()
+        let key = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        var environment = [
+            "ATTACHE_DATABASE_URL": url, "ATTACHE_CREDENTIALS_KEY": key, "CALDAV_PASSWORD": radicale.password,
+        ]
+        func run(_ arguments: [String]) async throws -> (status: Int32?, output: String) {
+            let process = try ChildProcess(
+                try ServiceBinaries.path("calendar-monitor"), ["connections"] + arguments, environment: environment,
+                logPath: ServiceBinaries.logPath("connections"))
+            return (await process.exitStatus(within: .seconds(30)), process.output)
+        }
+        let add = [
+            "add", "caldav", "--tenant", "acme", "--owner", "alex@example.com", "--name", "radicale", "--url", radicale.baseURL,
+            "--username", radicale.username, "--password-env", "CALDAV_PASSWORD",
+        ]
+        let added = try await run(add)
+        #expect(added.status == 0, "\(added.output)")
+        #expect(added.output.contains("(Team \(suffix))"), "\(added.output)")
+        #expect(!added.output.contains(radicale.password))
+
+        // The password stopped working and the connection was stopped…
+        let pool = PostgresPool(url: url, size: 1)
+        try await pool.withConnection { db in
+            try db.execute("UPDATE calendar.connections SET status = 'needs_reauth', consecutive_failures = 3, last_error = 'refused'")
+        }
+        // …until the owner connects it again.
+        environment["CALDAV_PASSWORD"] = radicale.password
+        #expect(try await run(add).status == 0)
+        let rows = try await pool.withConnection { db in
+            try db.query("SELECT status, consecutive_failures, last_error FROM calendar.connections WHERE name = $1", ["radicale/Team \(suffix)"])
+        }
+        #expect(rows.count == 1, "connecting again updates the connection rather than adding one")
+        #expect(try rows.first?.string("status") == "active")
+        #expect(try rows.first?.int("consecutive_failures") == 0)
+        #expect(try rows.first?.optionalString("last_error") == nil)
+        try await TestDatabase.drop(url)
+    }
+}

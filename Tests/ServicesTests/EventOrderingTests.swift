@@ -1,4 +1,5 @@
 @testable import Classifier
+@testable import ClassificationRules
 import Delivery
 import Foundation
 import Shared

@@ -123,3 +123,16 @@ public final class MessageCollector: Sendable {
         return messages
     }
 }
+
+extension Publisher {
+    /// Publishes, retrying while the broker refuses: a quorum queue declared a moment ago, or on
+    /// a broker that has just started, may nack until its leader is elected. Callers in the
+    /// product (the outbox relay) retry the same way.
+    public func publishEventually(_ messages: [OutgoingMessage], within limit: Duration = .seconds(60)) async throws {
+        try await within(limit, "a confirmed publish") {
+            while true {
+                do { return try await self.publish(messages) } catch { try await Task.sleep(for: .milliseconds(200)) }
+            }
+        }
+    }
+}

@@ -6,7 +6,7 @@ import Yams
 /// Loading validates the whole file before anything is returned, so a bad edit can never
 /// leave the classifier running on half of a rule set: either every rule is valid or the
 /// caller gets a `RulesError` pointing at the file, line and rule to fix.
-struct ClassificationRules: Sendable {
+public struct ClassificationRules: Sendable {
     /// Where the rules came from (a path or a label), repeated in log lines and errors.
     var source: String
     var reminderHoursBefore: Int
@@ -20,7 +20,7 @@ struct ClassificationRules: Sendable {
 
     static let defaultTypeName = "default"
 
-    static func load(fileAt path: String) throws -> ClassificationRules {
+    public static func load(fileAt path: String) throws -> ClassificationRules {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -36,7 +36,7 @@ struct ClassificationRules: Sendable {
         return try parse(yaml: text, source: path)
     }
 
-    static func parse(yaml: String, source: String) throws -> ClassificationRules {
+    public static func parse(yaml: String, source: String) throws -> ClassificationRules {
         try RulesReader(source: source, text: yaml).read()
     }
 }
@@ -71,7 +71,7 @@ struct AttendeeCountRange: Sendable, Equatable {
 
 /// A rules file that cannot be used. The description reads
 /// `classifier-rules.yaml:31: [incident_review] prep_hours_before must be …`.
-struct RulesError: Error, CustomStringConvertible, Equatable {
+public struct RulesError: Error, CustomStringConvertible, Equatable {
     var file: String
     /// 1-based; nil only when the file could not be read at all.
     var line: Int?
@@ -79,7 +79,7 @@ struct RulesError: Error, CustomStringConvertible, Equatable {
     var rule: String?
     var message: String
 
-    var description: String {
+    public var description: String {
         var text = file
         if let line { text += ":\(line)" }
         text += ": "

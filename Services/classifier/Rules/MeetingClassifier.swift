@@ -1,29 +1,36 @@
 import Foundation
 
 /// What the classifier needs to know about a meeting.
-struct MeetingFacts: Sendable {
-    var title: String
-    var description: String
+public struct MeetingFacts: Sendable {
+    public init(title: String, description: String, attendeeCount: Int, start: Date) {
+        self.title = title
+        self.description = description
+        self.attendeeCount = attendeeCount
+        self.start = start
+    }
+
+    public var title: String
+    public var description: String
     /// Everyone invited, organiser included (a 1:1 has 2).
-    var attendeeCount: Int
-    var start: Date
+    public var attendeeCount: Int
+    public var start: Date
 }
 
-struct Classification: Sendable, Equatable {
-    var meetingType: String
+public struct Classification: Sendable, Equatable {
+    public var meetingType: String
     /// Why this type was chosen, for logs and the operator UI,
     /// e.g. "incident_review: keywords [postmortem]".
-    var rule: String
+    public var rule: String
     /// The winning type's keywords that were found, as written in the rules file.
-    var matchedKeywords: [String]
-    var prepHoursBefore: Int
+    public var matchedKeywords: [String]
+    public var prepHoursBefore: Int
     /// start − prepHoursBefore, or `now` when that moment has already passed, so a meeting
     /// booked at short notice still gets prepared instead of being skipped.
-    var prepTriggerAt: Date
+    public var prepTriggerAt: Date
     /// start − the rules' reminder_hours_before.
-    var reminderAt: Date
-    var prepQuestions: [String]
-    var contextRequired: [String]
+    public var reminderAt: Date
+    public var prepQuestions: [String]
+    public var contextRequired: [String]
 }
 
 extension ClassificationRules {
@@ -34,7 +41,7 @@ extension ClassificationRules {
     /// business ("2. Debrief from the Acme QBR" in an exec staff agenda). So when some type's
     /// keywords are in the title, types whose keywords appear only in the description are
     /// set aside. The description decides only when the title matches no keywords at all.
-    func classify(_ meeting: MeetingFacts, now: Date) -> Classification {
+    public func classify(_ meeting: MeetingFacts, now: Date) -> Classification {
         let titleText = KeywordMatcher.normalized(meeting.title)
         let searchableText = KeywordMatcher.normalized(meeting.title + "\n" + meeting.description)
 
