@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "monitoring-worker", targets: ["MonitoringWorker"]),
         .executable(name: "attache-ops", targets: ["AttacheOps"]),
         .executable(name: "bench-bus", targets: ["BenchBus"]),
+        .executable(name: "bench-classifier", targets: ["BenchClassifier"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
@@ -112,6 +113,11 @@ let package = Package(
         .executableTarget(
             name: "BenchBus", dependencies: ["Bus", .product(name: "Logging", package: "swift-log")],
             path: "Tools/bench-bus", swiftSettings: swiftSettings),
+
+        .executableTarget(
+            name: "BenchClassifier",
+            dependencies: ["Bus", "Delivery", "Shared", "ClassificationRules", .product(name: "Logging", package: "swift-log")],
+            path: "Tools/bench-classifier", swiftSettings: swiftSettings),
 
         // Tests.
         .target(

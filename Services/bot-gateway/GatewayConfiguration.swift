@@ -17,6 +17,8 @@ struct GatewayConfiguration: Sendable {
         (publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL) + WebhookReceiver.path
     }
     var simulatedCallLength: Duration
+    /// Google Calendar push notifications; nil (route not served) without ATTACHE_GOOGLE_CHANNEL_SECRET.
+    var googlePush: GooglePushReceiver.Settings?
 
     init(_ env: Environment) throws(ConfigurationError) {
         common = try CommonConfiguration(service: "bot-gateway", defaultHTTPPort: 8084, environment: env)
@@ -43,5 +45,6 @@ struct GatewayConfiguration: Sendable {
         }
         self.publicURL = (publicURL ?? URL(string: "http://127.0.0.1:\(common.httpPort)")!).absoluteString
         simulatedCallLength = try env.seconds("ATTACHE_SIMULATED_CALL_SECONDS", default: 12, in: 1...3600)
+        googlePush = try GooglePushReceiver.Settings(env)
     }
 }

@@ -46,5 +46,6 @@ enum GatewaySchema {
                 bot_id text,
                 requested_at timestamptz NOT NULL DEFAULT now());
             """),
+        GooglePushReceiver.receiptsMigration,
     ]
 }

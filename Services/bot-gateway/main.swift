@@ -14,7 +14,11 @@ await ServiceMain.run("bot-gateway") { environment, logger in
         logger: logger)
     var routes = EventRoutes()
     BotJoinHandler(provider: simulated).register(in: &routes)
+    let googlePush = configuration.googlePush.map {
+        GooglePushReceiver(settings: $0, pool: runtime.pool, outbox: runtime.outbox, logger: logger)
+    }
     try await runtime.run([runtime.outboxRelay(), simulated, try runtime.consumer(routes)]) { router in
         receiver.register(on: router)
+        googlePush?.register(on: router)
     }
 }

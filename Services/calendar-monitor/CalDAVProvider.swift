@@ -229,14 +229,11 @@ struct CalDAVProvider: CalendarProvider {
     /// Turns one calendar object resource's iCalendar text into the occurrences of its events.
     /// The only place this provider reads calendar data.
     ///
-    /// SWITCH-TO-OCCURRENCES: when `ICalendar.occurrences(from:window:defaultTimeZone:)` (which
-    /// expands recurrences) lands, return
-    /// `try ICalendar.occurrences(from: text, window: window, defaultTimeZone: timeZone)` here.
+    /// The occurrences of one calendar object (a series with its overridden instances) in the window.
     private static func occurrences(
         inCalendarObject text: String, window: DateInterval, timeZone: TimeZone
     ) throws -> [CalendarEvent] {
-        _ = window
-        return try ICalendar.events(from: text, defaultTimeZone: timeZone)
+        try ICalendar.occurrences(from: text, window: window, defaultTimeZone: timeZone)
     }
 
     /// Resource states in the order first seen; a later report overrides an earlier one.

@@ -20,7 +20,9 @@ struct Attendee: Sendable, Equatable, Codable {
 
 struct CalendarEvent: Sendable, Equatable {
     var uid: String
-    /// RECURRENCE-ID, when the event overrides one instance of a recurring series.
+    /// RECURRENCE-ID, when the event overrides one instance of a recurring series. In the
+    /// output of `ICalendar.occurrences`, also the original start of every generated instance
+    /// of a series (nil only for events that do not recur).
     var recurrenceID: Date?
     var sequence: Int
     /// SUMMARY ("" if missing).
@@ -36,7 +38,8 @@ struct CalendarEvent: Sendable, Equatable {
     var attendees: [Attendee]
     /// First Zoom, Meet, Teams or Webex join link found (see ConferenceLink).
     var conferenceURL: String?
-    /// Raw RRULE value, kept so a later stage can expand the series; not expanded here.
+    /// Raw RRULE value, kept so a later stage can expand the series (`ICalendar.occurrences`
+    /// does); not expanded by `ICalendar.events`.
     var recurrenceRule: String?
 }
 
@@ -62,6 +65,13 @@ extension ICalendar {
     }
 
     static func event(from vevent: ICalComponent, defaultTimeZone: TimeZone) throws -> CalendarEvent {
+        try event(from: vevent, zones: ICalZoneResolver(defaultTimeZone: defaultTimeZone))
+    }
+
+    /// Like `event(from:defaultTimeZone:)`, with TZIDs resolved by `zones`, which may also know
+    /// the calendar's custom VTIMEZONEs. With a resolver that has no custom zones the result is
+    /// exactly that of `event(from:defaultTimeZone:)`.
+    static func event(from vevent: ICalComponent, zones: ICalZoneResolver) throws -> CalendarEvent {
         let title = vevent.property("SUMMARY").map { unescapeText($0.value) } ?? ""
         // Naming the title helps a person find the block in a feed with hundreds of events.
         let eventLabel = title.isEmpty ? "VEVENT" : "VEVENT '\(abbreviated(title))'"
@@ -81,22 +91,22 @@ extension ICalendar {
                 message: "\(eventLabel) (UID \(uid)) that begins here has no DTSTART, so it cannot be scheduled")
         }
 
-        let start = try dateValue(of: startProperty, defaultTimeZone: defaultTimeZone)
+        let start = try dateValue(of: startProperty, zones: zones)
         let end: Date
         if let endProperty = vevent.property("DTEND") {
-            end = try dateValue(of: endProperty, defaultTimeZone: defaultTimeZone).date
+            end = try dateValue(of: endProperty, zones: zones).date
         } else if let durationProperty = vevent.property("DURATION") {
             let duration = try ICalDuration.parse(durationProperty.value, line: durationProperty.line)
-            end = duration.added(to: start.date, in: start.timeZone)
+            end = duration.added(to: start.date, in: start.zone)
         } else if start.isDateOnly {
             // RFC 5545 §3.6.1: an all-day event without an end lasts that one day.
-            end = ICalDuration(days: 1).added(to: start.date, in: start.timeZone)
+            end = ICalDuration(days: 1).added(to: start.date, in: start.zone)
         } else {
             end = start.date
         }
 
         let recurrenceID = try vevent.property("RECURRENCE-ID")
-            .map { try dateValue(of: $0, defaultTimeZone: defaultTimeZone).date }
+            .map { try dateValue(of: $0, zones: zones).date }
 
         let description = vevent.property("DESCRIPTION").map { unescapeText($0.value) } ?? ""
         // An empty LOCATION (Google writes `LOCATION:`) means "no location", not a place named "".
@@ -173,37 +183,64 @@ extension ICalendar {
         var date: Date
         /// VALUE=DATE, i.e. an all-day value.
         var isDateOnly: Bool
-        /// The zone the value was written in; used to add nominal days in the right zone.
+        /// The zone the value was written in; used to add nominal days in the right zone. For a
+        /// zone known only from the calendar's VTIMEZONE, a fixed zone with its offset at `date`
+        /// (use `zone` for arithmetic).
         var timeZone: TimeZone
+        /// The wall-clock value as written (midnight for a DATE), which recurrence rules and
+        /// EXDATE/RDATE matching work on.
+        var local: ICalLocalDateTime
+        /// The zone the value was written in, including custom VTIMEZONE zones.
+        var zone: ICalZone
     }
 
     /// Reads DTSTART/DTEND/RECURRENCE-ID style values: `20261121` (DATE, midnight in the
     /// default zone), `20261121T150000Z` (UTC), `20261121T150000` with or without a TZID.
     static func dateValue(of property: ICalProperty, defaultTimeZone: TimeZone) throws -> DateValue {
+        try dateValue(of: property, zones: ICalZoneResolver(defaultTimeZone: defaultTimeZone))
+    }
+
+    /// Like `dateValue(of:defaultTimeZone:)`, with TZIDs resolved by `zones`, so a TZID that is
+    /// neither IANA nor Windows can use the calendar's VTIMEZONE instead of the default zone.
+    static func dateValue(of property: ICalProperty, zones: ICalZoneResolver) throws -> DateValue {
+        let defaultTimeZone = zones.defaultTimeZone
         let raw = property.value.trimmingCharacters(in: .whitespaces)
         let digitsOnly = raw.allSatisfy(\.isASCIIDigitForICal)
         // Some producers omit VALUE=DATE on all-day values, so the shape of the value decides.
         if property.parameter("VALUE")?.uppercased() == "DATE" || (digitsOnly && raw.count == 8) {
-            guard let date = makeDate(raw, hasTime: false, in: defaultTimeZone) else {
+            guard let date = makeDate(raw, hasTime: false, in: defaultTimeZone),
+                  let local = ICalLocalDateTime.parse(raw)?.value
+            else {
                 throw invalidDate(property, expected: "a DATE like 20261121")
             }
-            return DateValue(date: date, isDateOnly: true, timeZone: defaultTimeZone)
+            return DateValue(
+                date: date, isDateOnly: true, timeZone: defaultTimeZone, local: local, zone: .foundation(defaultTimeZone))
         }
 
         let isUTC = raw.hasSuffix("Z") || raw.hasSuffix("z")
-        let timeZone: TimeZone
+        let zone: ICalZone
         if isUTC {
-            timeZone = .gmt
+            zone = .foundation(.gmt)
         } else if let tzid = property.parameter("TZID") {
-            timeZone = WindowsTimeZones.timeZone(forTZID: tzid) ?? defaultTimeZone
+            zone = zones.zone(forTZID: tzid)
         } else {
-            timeZone = defaultTimeZone  // floating time: "whatever zone the attendee is in"
+            zone = .foundation(defaultTimeZone)  // floating time: "whatever zone the attendee is in"
         }
-        let local = isUTC ? String(raw.dropLast()) : raw
-        guard let date = makeDate(local, hasTime: true, in: timeZone) else {
+        let localText = isUTC ? String(raw.dropLast()) : raw
+        let date: Date?
+        let local = ICalLocalDateTime.parse(localText).flatMap { $0.isDateOnly || $0.isUTC ? nil : $0.value }
+        switch zone {
+        case .foundation(let timeZone):
+            date = makeDate(localText, hasTime: true, in: timeZone)
+        case .custom:
+            date = local.flatMap { $0.date.isValid ? zone.date(from: $0) : nil }
+        }
+        guard let date, let local else {
             throw invalidDate(property, expected: "a DATE-TIME like 20261121T150000Z or 20261121T150000")
         }
-        return DateValue(date: date, isDateOnly: false, timeZone: timeZone)
+        return DateValue(
+            date: date, isDateOnly: false, timeZone: zone.foundationTimeZone(at: date, fallback: defaultTimeZone),
+            local: local, zone: zone)
     }
 
     private static func invalidDate(_ property: ICalProperty, expected: String) -> ICalendarError {

@@ -19,6 +19,8 @@ struct CalendarMonitorConfiguration: Sendable {
     var vault: CredentialVault?
     /// Microsoft Graph calendars; nil without ATTACHE_MICROSOFT_CLIENT_ID.
     var microsoft: MicrosoftGraphSettings?
+    /// Google calendars; nil without ATTACHE_GOOGLE_CLIENT_ID.
+    var google: GoogleCalendarSettings?
 
     init(_ env: Environment) throws(ConfigurationError) {
         common = try CommonConfiguration(service: "calendar-monitor", defaultHTTPPort: 8081, environment: env)
@@ -50,5 +52,6 @@ struct CalendarMonitorConfiguration: Sendable {
             self.vault = vault
         }
         microsoft = try MicrosoftGraphSettings(env)
+        google = try GoogleCalendarSettings(env)
     }
 }

@@ -17,6 +17,8 @@ enum ConnectionsCommand {
                calendar-monitor connections add ics --tenant T --owner O --name N --location PATH_OR_URL [--timezone ZONE]
                calendar-monitor connections add microsoft --tenant T --owner O --name N
                    (--code CODE --redirect-uri URI | --refresh-token-env VARIABLE) [--timezone ZONE]
+               calendar-monitor connections add google --tenant T --owner O --name N [--calendar primary]
+                   (--code CODE --redirect-uri URI | --refresh-token-env VARIABLE) [--timezone ZONE]
                calendar-monitor connections add caldav --tenant T --owner O --name N --url BASE_URL
                    --username U --password-env VARIABLE [--timezone ZONE]
                calendar-monitor connections sync CONNECTION_ID
@@ -115,7 +117,13 @@ enum ConnectionsCommand {
             }
             return
         case .google:
-            throw UsageError(text: "connecting google calendars is not available yet")
+            guard let google = configuration.google else {
+                throw ConfigurationError(setting: "ATTACHE_GOOGLE_CLIENT_ID", problem: "is required to connect a Google calendar")
+            }
+            id = try await store.ensure(
+                tenantID: tenant, owner: owner, kind: .google, name: name,
+                settings: ConnectionSettings(calendarID: option("--calendar") ?? "primary", timeZone: timeZone),
+                credentials: try await authorise(google.oauth(http: http), option))
         }
         print("connected \(id): it syncs at the next scheduler tick")
     }

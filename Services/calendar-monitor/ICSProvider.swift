@@ -2,8 +2,8 @@ import Foundation
 import HTTPClient
 
 /// The embedded default calendar: an iCalendar file, or a URL (a calendar's "secret address").
-/// Every sync reads the whole calendar; for a URL the ETag is the cursor, so an unchanged
-/// calendar costs one 304 and no parsing.
+/// Every sync reads the whole calendar and expands its recurrences in the window; for a URL the
+/// ETag is the cursor, so an unchanged calendar costs one 304 and no parsing.
 struct ICSProvider: CalendarProvider {
     let http: HTTPClient
 
@@ -19,7 +19,7 @@ struct ICSProvider: CalendarProvider {
             } catch {
                 throw CalendarSyncError.failed("cannot read \(location): \(error.localizedDescription)")
             }
-            return .complete(try ICalendar.events(from: text, defaultTimeZone: zone))
+            return .complete(try ICalendar.occurrences(from: text, window: window, defaultTimeZone: zone))
         }
         var headers: [(name: String, value: String)] = [("Accept", "text/calendar")]
         if let etag = connection.cursor { headers.append(("If-None-Match", etag)) }
@@ -28,7 +28,9 @@ struct ICSProvider: CalendarProvider {
         case 304:
             return SyncBatch(items: [], isComplete: false, cursor: connection.cursor)
         case 200..<300:
-            return .complete(try ICalendar.events(from: response.text, defaultTimeZone: zone), cursor: response.headers["etag"])
+            return .complete(
+                try ICalendar.occurrences(from: response.text, window: window, defaultTimeZone: zone),
+                cursor: response.headers["etag"])
         case 401, 403:
             throw CalendarSyncError.authorizationRevoked("the calendar URL answered \(response.status)")
         case 429, 503:

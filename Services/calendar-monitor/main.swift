@@ -30,6 +30,7 @@ await ServiceMain.run("calendar-monitor") { environment, logger in
         .ics: ICSProvider(http: pacedClient()), .caldav: CalDAVProvider(http: pacedClient()),
     ]
     if let microsoft = configuration.microsoft { providers[.microsoft] = microsoft.provider(http: pacedClient()) }
+    if let google = configuration.google { providers[.google] = google.provider(http: pacedClient(), logger: logger) }
     let scheduler = SyncScheduler(
         store: store, meetings: MeetingSync(pool: runtime.pool, outbox: runtime.outbox), providers: providers,
         settings: configuration.scheduler, wakeup: wakeup, logger: logger)
