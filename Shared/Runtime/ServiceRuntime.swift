@@ -95,7 +95,7 @@ public struct ServiceRuntime: Sendable {
         var attempt = 1
         while true {
             do {
-                try await pool.withConnection { try $0.execute("SELECT 1") }
+                _ = try await pool.withConnection { try $0.execute("SELECT 1") }
                 return
             } catch where ContinuousClock.now < deadline {
                 logger.warning("database not reachable yet; retrying", metadata: ["error": "\(error)"])
