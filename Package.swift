@@ -7,7 +7,7 @@ let package = Package(
     name: "Attache",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "calendar-monitor", targets: ["CalendarMonitor"]),
+        .executable(name: "calendar-monitor", targets: ["CalendarMonitorService"]),
         .executable(name: "classifier", targets: ["Classifier"]),
         .executable(name: "prep-orchestrator", targets: ["PrepOrchestrator"]),
         .executable(name: "bot-gateway", targets: ["BotGateway"]),
@@ -74,13 +74,18 @@ let package = Package(
             path: "Shared/Delivery", swiftSettings: swiftSettings),
 
         // The six services.
-        .executableTarget(
+        // calendar-monitor's code is a library, so that benchmarks can drive its sync in process;
+        // main.swift is the executable.
+        .target(
             name: "CalendarMonitor",
             dependencies: [
                 "Shared", "Delivery", "Runtime", "Store", "HTTPClient", "Resilience",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            path: "Services/calendar-monitor", swiftSettings: swiftSettings),
+            path: "Services/calendar-monitor", exclude: ["main.swift"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "CalendarMonitorService", dependencies: ["CalendarMonitor", "Delivery", "HTTPClient", "Resilience", "Runtime"],
+            path: "Services/calendar-monitor", sources: ["main.swift"], swiftSettings: swiftSettings),
         // The rules engine is a library of its own so that benchmarks can run it in process.
         .target(
             name: "ClassificationRules", dependencies: [.product(name: "Yams", package: "Yams")],
