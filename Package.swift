@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "attache-ops", targets: ["AttacheOps"]),
         .executable(name: "bench-bus", targets: ["BenchBus"]),
         .executable(name: "bench-classifier", targets: ["BenchClassifier"]),
+        .executable(name: "bench-calendar", targets: ["BenchCalendar"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
@@ -123,6 +124,14 @@ let package = Package(
             name: "BenchClassifier",
             dependencies: ["Bus", "Delivery", "Shared", "ClassificationRules", .product(name: "Logging", package: "swift-log")],
             path: "Tools/bench-classifier", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "BenchCalendar",
+            dependencies: [
+                "CalendarMonitor", "Delivery", "Bus", "Store", "Shared", "HTTPClient", "Runtime", "Resilience",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tools/bench-calendar", swiftSettings: swiftSettings),
 
         // Tests.
         .target(

@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 
 /// A calendar that someone connected: where it is, whose it is, how far we have read.
-struct CalendarConnection: Sendable {
+package struct CalendarConnection: Sendable {
     var id: UUID
     var tenantID: String
     var owner: String
@@ -32,27 +32,36 @@ struct ConnectionSettings: Codable, Sendable, Equatable {
 }
 
 /// Secrets of a connection. Stored only sealed (AES-GCM); never logged.
-struct ConnectionCredentials: Codable, Sendable, Equatable, CustomStringConvertible {
+package struct ConnectionCredentials: Codable, Sendable, Equatable, CustomStringConvertible {
     var password: String?
     var refreshToken: String?
     var accessToken: String?
     var accessTokenExpiresAt: Date?
 
-    var description: String { "credentials(***)" }
+    package init(
+        password: String? = nil, refreshToken: String? = nil, accessToken: String? = nil, accessTokenExpiresAt: Date? = nil
+    ) {
+        self.password = password
+        self.refreshToken = refreshToken
+        self.accessToken = accessToken
+        self.accessTokenExpiresAt = accessTokenExpiresAt
+    }
+
+    package var description: String { "credentials(***)" }
 }
 
 /// Seals connection credentials with AES-GCM under a key from the environment
 /// (ATTACHE_CREDENTIALS_KEY: 32 random bytes, base64). The connection id is bound in as
 /// authenticated data, so a sealed blob copied onto another connection does not open.
-struct CredentialVault: Sendable {
+package struct CredentialVault: Sendable {
     private let key: SymmetricKey
 
-    init?(base64Key: String) {
+    package init?(base64Key: String) {
         guard let bytes = Data(base64Encoded: base64Key), bytes.count == 32 else { return nil }
         key = SymmetricKey(data: bytes)
     }
 
-    func seal(_ credentials: ConnectionCredentials, for connection: UUID) throws -> String {
+    package func seal(_ credentials: ConnectionCredentials, for connection: UUID) throws -> String {
         let plaintext = try JSONEncoder().encode(credentials)
         let box = try AES.GCM.seal(plaintext, using: key, authenticating: Data(connection.uuidString.utf8))
         return box.combined!.base64EncodedString()

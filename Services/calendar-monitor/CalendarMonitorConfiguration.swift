@@ -1,7 +1,7 @@
 import Foundation
 import Runtime
 
-struct CalendarMonitorConfiguration: Sendable {
+package struct CalendarMonitorConfiguration: Sendable {
     /// A calendar to keep connected without an operator command: the embedded default's way
     /// to run with no setup (ATTACHE_CALENDAR_ICS).
     struct DefaultCalendar: Sendable {
@@ -13,16 +13,16 @@ struct CalendarMonitorConfiguration: Sendable {
 
     var common: CommonConfiguration
     var defaultCalendar: DefaultCalendar?
-    var scheduler: SyncScheduler.Settings
+    package var scheduler: SyncScheduler.Settings
     /// Each provider's own request budget, across all its connections in this replica.
     var requestsPerSecond: Int
-    var vault: CredentialVault?
+    package var vault: CredentialVault?
     /// Microsoft Graph calendars; nil without ATTACHE_MICROSOFT_CLIENT_ID.
     var microsoft: MicrosoftGraphSettings?
     /// Google calendars; nil without ATTACHE_GOOGLE_CLIENT_ID.
-    var google: GoogleCalendarSettings?
+    package var google: GoogleCalendarSettings?
 
-    init(_ env: Environment) throws(ConfigurationError) {
+    package init(_ env: Environment) throws(ConfigurationError) {
         common = try CommonConfiguration(service: "calendar-monitor", defaultHTTPPort: 8081, environment: env)
         let zone = env.string("ATTACHE_CALENDAR_TIMEZONE", default: "UTC")
         guard TimeZone(identifier: zone) != nil else {

@@ -1,6 +1,6 @@
 import Foundation
 
-enum ProviderKind: String, Codable, Sendable, CaseIterable {
+package enum ProviderKind: String, Codable, Sendable, CaseIterable {
     case ics, caldav, google, microsoft
 }
 
@@ -12,7 +12,7 @@ struct SyncedItem: Sendable {
 }
 
 /// What one sync of one connection found.
-struct SyncBatch: Sendable {
+package struct SyncBatch: Sendable {
     /// Items created or changed: for each, exactly the occurrences now in the window, which
     /// replace what was stored for that item.
     var items: [SyncedItem]
@@ -30,7 +30,7 @@ struct SyncBatch: Sendable {
 }
 
 /// A calendar source: iCalendar file or URL, CalDAV, Google Calendar, Microsoft Graph.
-protocol CalendarProvider: Sendable {
+package protocol CalendarProvider: Sendable {
     /// Fetches what changed since `connection.cursor` (everything when there is none, or when
     /// the source refuses the cursor: the provider then starts over and says so with
     /// `isComplete`).

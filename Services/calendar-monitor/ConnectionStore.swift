@@ -4,10 +4,16 @@ import Shared
 import Store
 
 /// The connections table: claiming due connections, and recording how each sync went.
-struct ConnectionStore: Sendable {
+package struct ConnectionStore: Sendable {
     let pool: PostgresPool
     let outbox: Outbox
     let vault: CredentialVault?
+
+    package init(pool: PostgresPool, outbox: Outbox, vault: CredentialVault?) {
+        self.pool = pool
+        self.outbox = outbox
+        self.vault = vault
+    }
 
     /// Claims up to `limit` connections whose sync is due. A claim pushes `next_sync_at` past
     /// `lease`, so another replica does not take the same connection meanwhile; the outcome

@@ -39,7 +39,7 @@ import Logging
 /// whose channel expires within `renewBefore`, gets a new one (`events.watch`), and the old one
 /// is stopped (`channels.stop`). The channel token is `GoogleChannelToken.token(...)`, which
 /// bot-gateway checks. A failed renewal is logged and retried at the next sync.
-struct GoogleCalendarProvider: CalendarProvider {
+package struct GoogleCalendarProvider: CalendarProvider {
     static let defaultAPIURL = "https://www.googleapis.com/calendar/v3"
 
     /// Where Google delivers push notifications (bot-gateway's public
@@ -82,7 +82,7 @@ struct GoogleCalendarProvider: CalendarProvider {
         self.logger = logger
     }
 
-    func sync(_ connection: CalendarConnection, window: DateInterval) async throws -> SyncBatch {
+    package func sync(_ connection: CalendarConnection, window: DateInterval) async throws -> SyncBatch {
         guard let calendarID = connection.settings.calendarID, !calendarID.isEmpty else {
             throw CalendarSyncError.failed("the connection names no Google calendar (settings.calendarID)")
         }

@@ -17,7 +17,7 @@ import Runtime
 ///                                  unset means polling only
 ///   ATTACHE_GOOGLE_CHANNEL_SECRET  channel tokens derive from it (at least 32 characters; the
 ///                                  same value in bot-gateway); required with the push URL
-struct GoogleCalendarSettings: Sendable {
+package struct GoogleCalendarSettings: Sendable {
     static let defaultTokenURL = "https://oauth2.googleapis.com/token"
 
     var clientID: String
@@ -26,7 +26,7 @@ struct GoogleCalendarSettings: Sendable {
     var tokenURL: String
     var push: GoogleCalendarProvider.PushSettings?
 
-    init?(_ env: Environment) throws(ConfigurationError) {
+    package init?(_ env: Environment) throws(ConfigurationError) {
         guard let clientID = env.optionalString("ATTACHE_GOOGLE_CLIENT_ID") else { return nil }
         self.clientID = clientID
         clientSecret = try env.string(
@@ -55,7 +55,7 @@ struct GoogleCalendarSettings: Sendable {
         OAuthClient(tokenURL: tokenURL, clientID: clientID, clientSecret: clientSecret, scope: nil, http: http)
     }
 
-    func provider(http: HTTPClient, logger: Logger) -> GoogleCalendarProvider {
+    package func provider(http: HTTPClient, logger: Logger) -> GoogleCalendarProvider {
         GoogleCalendarProvider(apiURL: apiURL, oauth: oauth(http: http), http: http, push: push, logger: logger)
     }
 }

@@ -9,9 +9,14 @@ import Store
 /// (with the fields that changed), `meeting.cancelled` for one cancelled, dropped from its
 /// series, or deleted. Each occurrence is compared and written in its own transaction, its
 /// event in the outbox; an unchanged occurrence is neither written nor published.
-struct MeetingSync: Sendable {
+package struct MeetingSync: Sendable {
     let pool: PostgresPool
     let outbox: Outbox
+
+    package init(pool: PostgresPool, outbox: Outbox) {
+        self.pool = pool
+        self.outbox = outbox
+    }
 
     struct Report: Sendable, Equatable {
         var created = 0

@@ -1,13 +1,13 @@
 import Delivery
 import Store
 
-enum MeetingsSchema {
-    static let name = "calendar"
+package enum MeetingsSchema {
+    package static let name = "calendar"
 
     /// With the delivery tables, as the service applies them.
-    static var allMigrations: [Migration] { DeliveryMigrations.all + migrations }
+    package static var allMigrations: [Migration] { DeliveryMigrations.all + migrations }
 
-    static let migrations: [Migration] = [
+    package static let migrations: [Migration] = [
         Migration(
             "0101_meetings",
             """

@@ -11,8 +11,8 @@ import Synchronization
 /// an operator asks. At most `concurrency` syncs run at once, across all replicas' claims; a
 /// failing connection backs off on its own without delaying the others; one whose
 /// authorisation was withdrawn stops, and its owner is told.
-struct SyncScheduler: Service {
-    struct Settings: Sendable {
+package struct SyncScheduler: Service {
+    package struct Settings: Sendable {
         var interval: Duration
         var concurrency: Int
         var windowBehind: Duration
@@ -29,11 +29,23 @@ struct SyncScheduler: Service {
     let wakeup: WakeSignal
     let logger: Logger
 
+    package init(
+        store: ConnectionStore, meetings: MeetingSync, providers: [ProviderKind: any CalendarProvider], settings: Settings,
+        wakeup: WakeSignal, logger: Logger
+    ) {
+        self.store = store
+        self.meetings = meetings
+        self.providers = providers
+        self.settings = settings
+        self.wakeup = wakeup
+        self.logger = logger
+    }
+
     private final class RunningCount: Sendable {
         let value = Atomic<Int>(0)
     }
 
-    func run() async throws {
+    package func run() async throws {
         let running = RunningCount()
         await withDiscardingTaskGroup { group in
             await wakeup.run(every: .seconds(1)) {
