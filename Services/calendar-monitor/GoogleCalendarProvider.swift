@@ -321,24 +321,12 @@ package struct GoogleCalendarProvider: CalendarProvider {
         let summary = "Google answered \(response.status)\(body?.reasons.first.map { " \($0)" } ?? "") while \(what)"
             + (body?.error?.message.map { ": \($0)" } ?? "")
         if response.status == 429 || (response.status == 403 && reasons.contains(where: rateLimitReasons.contains)) {
-            return .rateLimited(retryAfter: parseRetryAfter(response.headers["retry-after"]))
+            return .rateLimited(retryAfter: response.retryAfter())
         }
         if response.status == 403, reasons.contains(where: { $0 == "insufficientpermissions" || $0 == "accesstokenscopeinsufficient" }) {
             return .authorizationRevoked(summary)
         }
         return .failed(summary)
-    }
-
-    /// `Retry-After`: delta-seconds or an HTTP-date (RFC 9110 §10.2.3).
-    static func parseRetryAfter(_ value: String?, now: Date = Date()) -> Duration? {
-        guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
-        if let seconds = Int(value) { return .seconds(max(0, seconds)) }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        guard let date = formatter.date(from: value) else { return nil }
-        return .milliseconds(max(0, Int64(date.timeIntervalSince(now) * 1000)))
     }
 
     // MARK: - Auth

@@ -229,7 +229,7 @@ struct MicrosoftGraphProvider: CalendarProvider {
             case 400 where Self.isSyncStateError(code), 404 where Self.isSyncStateError(code):
                 return .resyncRequired
             case 429, 503, 504:
-                throw CalendarSyncError.rateLimited(retryAfter: Self.retryAfter(response.headers["retry-after"]))
+                throw CalendarSyncError.rateLimited(retryAfter: response.retryAfter())
             default:
                 throw CalendarSyncError.failed("Microsoft Graph answered \(response.status)\(named)")
             }
@@ -241,18 +241,6 @@ struct MicrosoftGraphProvider: CalendarProvider {
     static func isSyncStateError(_ code: String?) -> Bool {
         guard let code = code?.lowercased() else { return false }
         return code.contains("syncstate") || code.contains("resync")
-    }
-
-    /// `Retry-After` as delta-seconds or an HTTP-date (RFC 9110 §10.2.3).
-    static func retryAfter(_ value: String?, now: Date = Date()) -> Duration? {
-        guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
-        if let seconds = Int(value) { return .seconds(max(0, seconds)) }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        guard let date = formatter.date(from: value) else { return nil }
-        return .milliseconds(max(0, Int64(date.timeIntervalSince(now) * 1000)))
     }
 
     // MARK: - From entries to a batch

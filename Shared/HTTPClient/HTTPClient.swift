@@ -47,7 +47,7 @@ public final class HTTPClient: Sendable {
                 guard attempt < retry.maxAttempts, retry.retryableStatuses.contains(response.status),
                     safeForAnyMethod || request.isIdempotent
                 else { return response }
-                let asked = retryAfter(response.headers["retry-after"])
+                let asked = response.retryAfter()
                 if let asked, asked > retry.longestRetryAfter { return response }
                 delay = asked ?? backoff.delay(forAttempt: attempt)
                 logger.info(

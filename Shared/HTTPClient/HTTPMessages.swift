@@ -39,6 +39,9 @@ public struct OutboundResponse: Sendable {
     public var body: [UInt8]
 
     public var isSuccess: Bool { (200..<300).contains(status) }
+
+    /// How long the server asked the client to wait (`Retry-After`), if it said.
+    public func retryAfter(now: Date = Date()) -> Duration? { HTTPClient.retryAfter(headers["retry-after"], now: now) }
     public var text: String { String(decoding: body, as: UTF8.self) }
 
     public func decode<T: Decodable>(_ type: T.Type, decoder: JSONDecoder = JSONDecoder()) throws -> T {
@@ -96,14 +99,16 @@ func redactedURL(_ url: String) -> String {
     return "\(scheme)://\(host)\(components.port.map { ":\($0)" } ?? "")/…"
 }
 
-/// Parses `Retry-After`: delta-seconds or an HTTP-date (RFC 9110 §10.2.3).
-func retryAfter(_ value: String?, now: Date = Date()) -> Duration? {
-    guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
-    if let seconds = Int(value) { return .seconds(max(0, seconds)) }
-    let formatter = DateFormatter()
-    formatter.locale = Locale(identifier: "en_US_POSIX")
-    formatter.timeZone = TimeZone(identifier: "GMT")
-    formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-    guard let date = formatter.date(from: value) else { return nil }
-    return .milliseconds(max(0, Int64(date.timeIntervalSince(now) * 1000)))
+extension HTTPClient {
+    /// Parses `Retry-After`: delta-seconds or an HTTP-date (RFC 9110 §10.2.3).
+    public static func retryAfter(_ value: String?, now: Date = Date()) -> Duration? {
+        guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        if let seconds = Int(value) { return .seconds(max(0, seconds)) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: value) else { return nil }
+        return .milliseconds(max(0, Int64(date.timeIntervalSince(now) * 1000)))
+    }
 }

@@ -7,30 +7,6 @@ import Synchronization
 import TestSupport
 import Testing
 
-/// Keeps every log line, to check what the client writes.
-final class CapturedLogs: Sendable {
-    let lines = Mutex<[String]>([])
-
-    var logger: Logger {
-        var logger = Logger(label: "captured") { _ in Handler(logs: self) }
-        logger.logLevel = .trace
-        return logger
-    }
-
-    struct Handler: LogHandler {
-        let logs: CapturedLogs
-        var logLevel: Logger.Level = .trace
-        var metadata: Logger.Metadata = [:]
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-        func log(event: LogEvent) {
-            logs.lines.withLock { $0.append("\(event.message) \(event.metadata ?? [:])") }
-        }
-    }
-}
-
 @Suite("HTTP client over libcurl")
 struct HTTPClientTests {
     struct Greeting: Codable, Equatable { var hello: String }

@@ -19,7 +19,7 @@ struct GoogleCalendarProviderTests {
     struct Fixture {
         let fake: FakeGoogleCalendar
         let provider: GoogleCalendarProvider
-        let logs: LogLines
+        let logs: CapturedLogs
         var connection: CalendarConnection
         let window: DateInterval
 
@@ -28,7 +28,7 @@ struct GoogleCalendarProviderTests {
             retry: RetryPolicy = RetryPolicy(maxAttempts: 3, initialDelay: .milliseconds(10), longestRetryAfter: .seconds(5))
         ) async throws -> Fixture {
             let fake = try await FakeGoogleCalendar.start(refreshTokens: [GoogleCalendarProviderTests.refreshToken])
-            let logs = LogLines()
+            let logs = CapturedLogs()
             let http = HTTPClient(retry: retry, logger: logs.logger)
             let oauth = OAuthClient(
                 tokenURL: fake.tokenURL, clientID: FakeGoogleCalendar.clientID, clientSecret: FakeGoogleCalendar.clientSecret,
@@ -513,27 +513,3 @@ struct GoogleCalendarProviderTests {
 }
 
 /// Keeps every log line (message and metadata), to check what is written.
-final class LogLines: Sendable {
-    private let lines = Mutex<[String]>([])
-
-    var all: String { lines.withLock { $0.joined(separator: "\n") } }
-
-    var logger: Logger {
-        var logger = Logger(label: "captured") { _ in Handler(sink: self) }
-        logger.logLevel = .trace
-        return logger
-    }
-
-    struct Handler: LogHandler {
-        let sink: LogLines
-        var logLevel: Logger.Level = .trace
-        var metadata: Logger.Metadata = [:]
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-        func log(event: LogEvent) {
-            sink.lines.withLock { $0.append("\(event.message) \(metadata.merging(event.metadata ?? [:]) { $1 })") }
-        }
-    }
-}

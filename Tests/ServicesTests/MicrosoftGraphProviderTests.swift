@@ -453,9 +453,9 @@ struct MicrosoftGraphProviderTests {
         #expect(withoutPartial?.removed == ["b"])
         #expect(withoutPartial?.items.first?.occurrences.first?.start == Date(timeIntervalSince1970: 1_796_837_400))
 
-        #expect(MicrosoftGraphProvider.retryAfter("120") == .seconds(120))
-        #expect(MicrosoftGraphProvider.retryAfter("Wed, 09 Dec 2026 10:01:00 GMT", now: Self.now) == .seconds(60))
-        #expect(MicrosoftGraphProvider.retryAfter(nil) == nil)
+        #expect(HTTPClient.retryAfter("120") == .seconds(120))
+        #expect(HTTPClient.retryAfter("Wed, 09 Dec 2026 10:01:00 GMT", now: Self.now) == .seconds(60))
+        #expect(HTTPClient.retryAfter(nil) == nil)
         #expect(MicrosoftGraphProvider.plainText(fromHTML: "<p>a&lt;b &#8211; c&#x2014;d</p><p></p><p>e</p>") == "a<b – c—d\n\ne")
         #expect(
             MicrosoftGraphProvider.plainText(fromHTML: "Join: <a href=\"https://acme.zoom.us/j/1?pwd=a&amp;b\">https://acme.zoom.us/j/1?pwd=a&amp;b</a>")
