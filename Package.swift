@@ -53,6 +53,11 @@ let package = Package(
         .target(
             name: "HTTPClient", dependencies: ["CCurl", "Resilience", .product(name: "Logging", package: "swift-log")],
             path: "Shared/HTTPClient", swiftSettings: swiftSettings),
+        // Chat models (OpenAI-compatible streaming, and the embedded local responder): used by the
+        // realtime voice pipeline and by prep materials.
+        .target(
+            name: "LanguageModel", dependencies: ["HTTPClient", .product(name: "Logging", package: "swift-log")],
+            path: "Shared/LanguageModel", swiftSettings: swiftSettings),
         .target(
             name: "Runtime",
             dependencies: [
