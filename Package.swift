@@ -39,6 +39,13 @@ let package = Package(
             name: "CCurl", path: "Shared/CCurl", pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]),
 
+        .systemLibrary(
+            name: "CESpeak", path: "Shared/CESpeak", pkgConfig: "espeak-ng",
+            providers: [.apt(["libespeak-ng-dev"])]),
+        .systemLibrary(
+            name: "CPocketSphinx", path: "Shared/CPocketSphinx", pkgConfig: "pocketsphinx",
+            providers: [.apt(["libpocketsphinx-dev", "libsphinxbase-dev"])]),
+
         // Message schemas: the wire contract between services.
         .target(name: "Shared", path: "Shared/Messages", swiftSettings: swiftSettings),
 
@@ -110,9 +117,18 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Services/bot-gateway", swiftSettings: swiftSettings),
+        // The voice pipeline and its engines are libraries, so that tests and the benchmark drive
+        // a conversation in process.
+        .target(
+            name: "VoicePipeline", dependencies: ["LanguageModel", .product(name: "Logging", package: "swift-log")],
+            path: "Services/realtime-worker/Pipeline", swiftSettings: swiftSettings),
+        .target(
+            name: "SpeechEngines", dependencies: ["VoicePipeline", "CESpeak", "CPocketSphinx"],
+            path: "Services/realtime-worker/Engines", swiftSettings: swiftSettings),
         .executableTarget(
-            name: "RealtimeWorker", dependencies: ["Shared", "Delivery", "Runtime", "Store"],
-            path: "Services/realtime-worker", swiftSettings: swiftSettings),
+            name: "RealtimeWorker",
+            dependencies: ["Shared", "Delivery", "Runtime", "Store", "VoicePipeline", "SpeechEngines", "LanguageModel"],
+            path: "Services/realtime-worker", exclude: ["Pipeline", "Engines"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "MonitoringWorker", dependencies: ["Shared", "Delivery", "Runtime", "Store"],
             path: "Services/monitoring-worker", swiftSettings: swiftSettings),
@@ -146,6 +162,13 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "VoiceTests",
+            dependencies: [
+                "VoicePipeline", "SpeechEngines", "LanguageModel", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "SharedTests", dependencies: ["Shared"],
             resources: [.copy("Fixtures")], swiftSettings: swiftSettings),

@@ -35,12 +35,14 @@ public struct LocalResponder: ChatModel {
     /// The whole answer, as `stream` delivers it.
     public static func answer(to request: ChatRequest) -> String {
         let question = request.messages.last(where: { $0.role == .user })?.content ?? ""
-        let facts = request.messages.filter { $0.role == .system }.flatMap { facts(in: $0.content) }
+        let known: [Fact] = request.messages.filter { $0.role == .system }.flatMap { Self.facts(in: $0.content) }
         let asked = contentWords(question)
-        let best = facts
-            .map { fact in (fact, contentWords(fact.label + " " + fact.value).intersection(asked).count) }
-            .filter { $0.1 > 0 }
-            .max { $0.1 < $1.1 }?.0
+        var best: Fact?
+        var bestOverlap = 0
+        for fact in known {
+            let overlap = contentWords(fact.label + " " + fact.value).intersection(asked).count
+            if overlap > bestOverlap { (best, bestOverlap) = (fact, overlap) }
+        }
         guard let best else {
             if question.isEmpty { return "I am listening." }
             return "I do not have that in my notes for this meeting. I will note the question for the follow-up."

@@ -1,0 +1,94 @@
+/// What a speech-to-text engine reports while audio streams in. The vocabulary is Deepgram's
+/// live-streaming one, which the offline engine imitates: a `final` result is a stretch of
+/// speech that will not change any more; `endOfSpeech` marks the final that closed an
+/// utterance after a short silence (Deepgram's `speech_final`, from `endpointing`); and
+/// `utteranceEnd` follows a longer gap with no words (`UtteranceEnd`, from `utterance_end_ms`).
+public enum TranscriptEvent: Sendable, Equatable {
+    case speechStarted
+    case interim(String)
+    case final(String, endOfSpeech: Bool)
+    case utteranceEnd
+}
+
+/// A speech-to-text engine: opens one stream per call.
+public protocol SpeechToText: Sendable {
+    var name: String { get }
+    func openStream() async throws -> any TranscriptionStream
+}
+
+/// One call's recognition: frames in, events out, in order.
+public protocol TranscriptionStream: Sendable {
+    var events: AsyncThrowingStream<TranscriptEvent, any Error> { get }
+    func send(_ frame: AudioFrame) async throws
+    /// Ends the stream: results still pending are delivered, then `events` finishes.
+    func close() async
+}
+
+/// A word of synthesised speech and where it starts in the chunk's samples.
+public struct SpokenWord: Sendable, Equatable {
+    public var text: String
+    public var sampleOffset: Int
+    public init(text: String, sampleOffset: Int) {
+        self.text = text
+        self.sampleOffset = sampleOffset
+    }
+}
+
+/// A phoneme the speech engine produced, for lip sync, and where it starts.
+public struct SpokenPhoneme: Sendable, Equatable {
+    public var symbol: String
+    public var sampleOffset: Int
+    public init(symbol: String, sampleOffset: Int) {
+        self.symbol = symbol
+        self.sampleOffset = sampleOffset
+    }
+}
+
+/// A piece of synthesised speech at 16 kHz, with the words (and, where the engine knows them,
+/// phonemes) it contains. Offsets are relative to the chunk's first sample.
+public struct SpeechChunk: Sendable, Equatable {
+    public var samples: [Int16]
+    public var words: [SpokenWord]
+    public var phonemes: [SpokenPhoneme]
+    public init(samples: [Int16], words: [SpokenWord] = [], phonemes: [SpokenPhoneme] = []) {
+        self.samples = samples
+        self.words = words
+        self.phonemes = phonemes
+    }
+}
+
+/// A text-to-speech engine: streams one text's speech as it is produced.
+public protocol TextToSpeech: Sendable {
+    var name: String { get }
+    func synthesize(_ text: String) -> AsyncThrowingStream<SpeechChunk, any Error>
+}
+
+/// What the agent shows while it is not speaking.
+public enum AvatarReaction: String, Sendable, Codable {
+    case nod, interested, thinking, neutral
+}
+
+/// A mouth shape at a moment of the agent's speech (the Oculus/MPEG-4 viseme set).
+public struct VisemeCue: Sendable, Equatable, Codable {
+    public var viseme: String
+    /// From the start of the speech chunk that carries it.
+    public var offsetMilliseconds: Int
+    public init(viseme: String, offsetMilliseconds: Int) {
+        self.viseme = viseme
+        self.offsetMilliseconds = offsetMilliseconds
+    }
+}
+
+/// What the pipeline sends to the meeting: audio, the avatar's cues, and `clear` when speech
+/// stops early, so the far end drops what it buffered.
+public enum MediaOut: Sendable, Equatable {
+    case audio(AudioFrame)
+    case visemes([VisemeCue])
+    case reaction(AvatarReaction)
+    case clear
+}
+
+/// Where a call's outgoing media goes (the camera webpage's WebSocket, or a test).
+public protocol MediaSink: Sendable {
+    func send(_ media: MediaOut) async
+}

@@ -1,0 +1,55 @@
+import Synchronization
+
+/// When each stage of one reply happened, measured from the end of the participant's speech.
+/// Milliseconds; nil for a stage the reply never reached.
+public struct TurnLatency: Sendable, Equatable, Codable {
+    public var sttFinal: Double?
+    public var llmFirstToken: Double?
+    public var firstSentence: Double?
+    public var ttsFirstAudio: Double?
+    /// Voice to voice: end of the participant's speech to the agent's first frame of sound out.
+    public var firstAudioOut: Double?
+    public var llmDone: Double?
+
+    public init(
+        sttFinal: Double? = nil, llmFirstToken: Double? = nil, firstSentence: Double? = nil,
+        ttsFirstAudio: Double? = nil, firstAudioOut: Double? = nil, llmDone: Double? = nil
+    ) {
+        self.sttFinal = sttFinal
+        self.llmFirstToken = llmFirstToken
+        self.firstSentence = firstSentence
+        self.ttsFirstAudio = ttsFirstAudio
+        self.firstAudioOut = firstAudioOut
+        self.llmDone = llmDone
+    }
+}
+
+/// Stamps a reply's stages from the tasks that reach them; only the first stamp of each counts.
+final class ReplyClock: Sendable {
+    enum Stage: CaseIterable { case sttFinal, llmFirstToken, firstSentence, ttsFirstAudio, firstAudioOut, llmDone }
+
+    private let origin: ContinuousClock.Instant
+    private let stamps = Mutex([Stage: ContinuousClock.Instant]())
+
+    init(speechEnded origin: ContinuousClock.Instant) {
+        self.origin = origin
+    }
+
+    func mark(_ stage: Stage, at instant: ContinuousClock.Instant = .now) {
+        stamps.withLock { stamps in
+            if stamps[stage] == nil { stamps[stage] = instant }
+        }
+    }
+
+    var latency: TurnLatency {
+        let stamps = stamps.withLock { $0 }
+        func ms(_ stage: Stage) -> Double? {
+            stamps[stage].map { origin.duration(to: $0) }.map {
+                Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15
+            }
+        }
+        return TurnLatency(
+            sttFinal: ms(.sttFinal), llmFirstToken: ms(.llmFirstToken), firstSentence: ms(.firstSentence),
+            ttsFirstAudio: ms(.ttsFirstAudio), firstAudioOut: ms(.firstAudioOut), llmDone: ms(.llmDone))
+    }
+}

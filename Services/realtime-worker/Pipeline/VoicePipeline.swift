@@ -1,0 +1,361 @@
+import Foundation
+import LanguageModel
+import Logging
+
+public struct VoiceConfiguration: Sendable {
+    public var agentName = "Attaché"
+    public var company = "Attaché"
+    public var greets = true
+    public var turns = TurnPolicy()
+    public var voiceThresholdDBFS = -45.0
+    /// While a participant talks on, the avatar nods this often.
+    public var nodInterval: Duration = .seconds(3)
+
+    public init() {}
+
+    public var greeting: String { "Hi, this is \(agentName) joining from \(company)." }
+}
+
+/// What happened in the conversation, for the service to store and report.
+public enum PipelineEvent: Sendable, Equatable {
+    /// A participant's finished turn.
+    case heard(String)
+    /// What the room heard the agent say; `interrupted` if a participant cut it short.
+    case said(String, interrupted: Bool, latency: TurnLatency?)
+}
+
+/// One call's spoken conversation. Meeting audio comes in through `receive`; the agent's voice
+/// and avatar cues go out to the sink. Inside, stages run as tasks joined by bounded channels:
+/// recognition runs beside the audio; each reply is a model stage, a speech stage and a playout
+/// stage, so that the first sentence is spoken while the model still writes the rest, and a
+/// participant who talks over the agent cancels all three at once.
+public actor VoicePipeline {
+    private let configuration: VoiceConfiguration
+    private let context: MeetingContext
+    private let speechToText: any SpeechToText
+    private let chatModel: any ChatModel
+    private let textToSpeech: any TextToSpeech
+    private let sink: any MediaSink
+    private let logger: Logger
+
+    public nonisolated let events: AsyncStream<PipelineEvent>
+    private let eventSink: AsyncStream<PipelineEvent>.Continuation
+    private let playout: Playout
+    private let audioToRecognizer = BoundedChannel<AudioFrame>(capacity: 50)
+    private var transcription: (any TranscriptionStream)?
+    private var backgroundTasks: [Task<Void, Never>] = []
+
+    public private(set) var history: [ChatMessage] = []
+    private var voiceActivity: VoiceActivityDetector
+    /// Final transcripts of the turn being spoken.
+    private var pendingTranscript: [String] = []
+    private var lastVoicedAt: ContinuousClock.Instant?
+    private var stretchStartedAt: ContinuousClock.Instant?
+    private var lastReactionAt: ContinuousClock.Instant?
+    private var reply: Reply?
+    private var nextReplyID = 0
+    private var agentPausedForSpeech = false
+    private var isStopped = false
+
+    private struct Reply {
+        var id: Int
+        var task: Task<Void, Never>
+        var clock: ReplyClock?
+        /// The participant's turn it answers: given back if they turn out not to have finished.
+        var answering: String?
+    }
+
+    public init(
+        configuration: VoiceConfiguration, context: MeetingContext, speechToText: any SpeechToText,
+        chatModel: any ChatModel, textToSpeech: any TextToSpeech, sink: any MediaSink, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.context = context
+        self.speechToText = speechToText
+        self.chatModel = chatModel
+        self.textToSpeech = textToSpeech
+        self.sink = sink
+        self.logger = logger
+        self.playout = Playout(sink: sink)
+        self.voiceActivity = VoiceActivityDetector(thresholdDBFS: configuration.voiceThresholdDBFS)
+        (events, eventSink) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+    }
+
+    /// Opens recognition and greets the room. Throws if the speech-to-text engine cannot start.
+    public func start() async throws {
+        let transcription = try await speechToText.openStream()
+        self.transcription = transcription
+        await playout.start()
+        let audio = audioToRecognizer
+        let logger = logger
+        backgroundTasks.append(Task {
+            for await frame in audio {
+                do { try await transcription.send(frame) } catch {
+                    logger.error("speech-to-text stopped taking audio", metadata: ["error": "\(error)"])
+                    return
+                }
+            }
+        })
+        backgroundTasks.append(Task { await self.readTranscripts(transcription) })
+        if configuration.greets { await startReply(.fixed(configuration.greeting), clock: nil, answering: nil) }
+    }
+
+    /// Stops everything the call runs; returns once no task of it is left.
+    public func stop() async {
+        guard !isStopped else { return }
+        isStopped = true
+        let stopping = reply
+        reply = nil
+        stopping?.task.cancel()
+        audioToRecognizer.finish()
+        await transcription?.close()
+        await playout.shutdown()
+        await stopping?.task.value
+        for task in backgroundTasks {
+            task.cancel()
+            await task.value
+        }
+        backgroundTasks = []
+        eventSink.finish()
+    }
+
+    /// One 20 ms frame of the meeting's audio, as it happens.
+    public func receive(_ frame: AudioFrame) async {
+        guard !isStopped else { return }
+        let now = ContinuousClock.now
+        await audioToRecognizer.send(frame)
+        let change = voiceActivity.process(frame)
+        if voiceActivity.lastFrameVoiced { lastVoicedAt = now + PCM.frameDuration }
+        switch change {
+        case .started: await speechStarted(at: now)
+        case .stopped: await speechStopped()
+        case nil: if voiceActivity.isSpeaking { await speechContinues(at: now) }
+        }
+    }
+
+    // MARK: Turn taking
+
+    private func speechStarted(at now: ContinuousClock.Instant) async {
+        stretchStartedAt = now
+        guard let current = reply else {
+            await react(.interested, at: now)
+            return
+        }
+        // Still thinking, nothing said yet: the participant had not finished. Their turn goes on.
+        if current.answering != nil, await !playout.hasSounded {
+            current.task.cancel()
+            reply = nil
+            _ = await playout.cut()
+            if let answering = current.answering {
+                if history.last == ChatMessage(.user, answering) { history.removeLast() }
+                pendingTranscript.insert(answering, at: 0)
+            }
+            logger.debug("participant went on speaking; reply withdrawn")
+        }
+    }
+
+    private func speechContinues(at now: ContinuousClock.Instant) async {
+        guard reply != nil, await playout.hasSounded else {
+            if reply == nil, let since = lastReactionAt ?? stretchStartedAt, since.duration(to: now) >= configuration.nodInterval {
+                await react(.nod, at: now)
+            }
+            return
+        }
+        let policy = configuration.turns
+        if !agentPausedForSpeech, voiceActivity.voiced >= policy.bargeInMinimumSpeech {
+            agentPausedForSpeech = true
+            await playout.pause()
+            logger.debug("participant speaking over the agent; agent paused")
+        }
+        if agentPausedForSpeech, voiceActivity.voiced >= policy.bargeInConfirmation {
+            await interrupt()
+        }
+    }
+
+    private func speechStopped() async {
+        // Too short to take the floor: a cough or an "mm-hm". The agent carries on.
+        if agentPausedForSpeech, reply != nil {
+            agentPausedForSpeech = false
+            await playout.resume()
+        }
+        await endTurnIfFinished(requireCompleteSentence: true)
+    }
+
+    private func readTranscripts(_ transcription: any TranscriptionStream) async {
+        do {
+            for try await event in transcription.events { await handle(event) }
+        } catch {
+            logger.error("speech-to-text failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func handle(_ event: TranscriptEvent) async {
+        switch event {
+        case let .final(text, endOfSpeech):
+            let text = text.trimmingCharacters(in: .whitespaces)
+            if !text.isEmpty { pendingTranscript.append(text) }
+            if agentPausedForSpeech, !text.isEmpty, !configuration.turns.isBackchannel(text) { await interrupt() }
+            if endOfSpeech { await endTurnIfFinished(requireCompleteSentence: true) }
+        case .utteranceEnd:
+            await endTurnIfFinished(requireCompleteSentence: false)
+        case .speechStarted, .interim:
+            return
+        }
+    }
+
+    /// Ends the participant's turn when recognition has closed it and they are silent. A turn
+    /// that stops mid-sentence waits for the utterance-end gap.
+    private func endTurnIfFinished(requireCompleteSentence: Bool) async {
+        guard !pendingTranscript.isEmpty, !voiceActivity.isSpeaking else { return }
+        let text = pendingTranscript.joined(separator: " ")
+        if requireCompleteSentence, !configuration.turns.soundsComplete(text) { return }
+        if reply != nil {
+            if configuration.turns.isBackchannel(text) {
+                pendingTranscript = []
+                return
+            }
+            await interrupt()
+        }
+        pendingTranscript = []
+        history.append(ChatMessage(.user, text))
+        eventSink.yield(.heard(text))
+        let clock = ReplyClock(speechEnded: lastVoicedAt ?? .now)
+        clock.mark(.sttFinal)
+        await react(.thinking, at: .now)
+        await startReply(.model, clock: clock, answering: text)
+    }
+
+    /// The participant took the floor: the reply stops where the room stopped hearing it.
+    private func interrupt() async {
+        guard let current = reply else { return }
+        reply = nil
+        agentPausedForSpeech = false
+        current.task.cancel()
+        let heard = await playout.cut()
+        if !heard.text.isEmpty { history.append(ChatMessage(.assistant, heard.text)) }
+        eventSink.yield(.said(heard.text, interrupted: true, latency: current.clock?.latency))
+        logger.info("agent interrupted", metadata: ["heard_words": "\(heard.text.split(separator: " ").count)"])
+    }
+
+    private func react(_ reaction: AvatarReaction, at now: ContinuousClock.Instant) async {
+        lastReactionAt = now
+        await sink.send(.reaction(reaction))
+    }
+
+    // MARK: Replies
+
+    private enum Script: Sendable {
+        case model
+        case fixed(String)
+    }
+
+    private func startReply(_ script: Script, clock: ReplyClock?, answering: String?) async {
+        nextReplyID += 1
+        let id = nextReplyID
+        await playout.begin(onFirstFrame: { instant in clock?.mark(.firstAudioOut, at: instant) })
+        let request = ChatRequest(
+            messages: [ChatMessage(.system, context.systemPrompt(agentName: configuration.agentName, company: configuration.company))]
+                + history)
+        let stages = ReplyStages(
+            chatModel: chatModel, textToSpeech: textToSpeech, playout: playout, clock: clock, logger: logger)
+        let task = Task {
+            switch script {
+            case .model: await stages.run(.model(request))
+            case let .fixed(text): await stages.run(.fixed(text))
+            }
+            if !Task.isCancelled { await self.replyFinished(id) }
+        }
+        reply = Reply(id: id, task: task, clock: clock, answering: answering)
+    }
+
+    private func replyFinished(_ id: Int) async {
+        guard let current = reply, current.id == id else { return }
+        reply = nil
+        agentPausedForSpeech = false
+        let said = await playout.heardText
+        if !said.isEmpty { history.append(ChatMessage(.assistant, said)) }
+        eventSink.yield(.said(said, interrupted: false, latency: current.clock?.latency))
+        await react(.neutral, at: .now)
+        // Speech that ended while the agent spoke may have finished a turn meanwhile.
+        await endTurnIfFinished(requireCompleteSentence: true)
+    }
+}
+
+/// A reply's three stages, joined by bounded channels: the model's text becomes sentences,
+/// sentences become speech, speech is played. Cancelling the task that runs them stops all three.
+struct ReplyStages: Sendable {
+    enum Source: Sendable {
+        case model(ChatRequest)
+        case fixed(String)
+    }
+
+    private struct Speech: Sendable {
+        var chunk: SpeechChunk
+        /// The sentence, on its first chunk.
+        var text: String?
+    }
+
+    let chatModel: any ChatModel
+    let textToSpeech: any TextToSpeech
+    let playout: Playout
+    let clock: ReplyClock?
+    let logger: Logger
+
+    func run(_ source: Source) async {
+        let sentences = BoundedChannel<String>(capacity: 4)
+        let speech = BoundedChannel<Speech>(capacity: 8)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await think(source, into: sentences) }
+            group.addTask { await speak(sentences, into: speech) }
+            group.addTask {
+                for await piece in speech { await playout.enqueue(piece.chunk, text: piece.text) }
+                if !Task.isCancelled { await playout.drained() }
+            }
+        }
+    }
+
+    private func think(_ source: Source, into sentences: BoundedChannel<String>) async {
+        defer { sentences.finish() }
+        var aggregator = SentenceAggregator()
+        func emit(_ sentence: String) async -> Bool {
+            clock?.mark(.firstSentence)
+            return await sentences.send(sentence)
+        }
+        switch source {
+        case let .fixed(text):
+            for sentence in aggregator.add(text + " ") { guard await emit(sentence) else { return } }
+        case let .model(request):
+            do {
+                for try await delta in chatModel.stream(request) {
+                    clock?.mark(.llmFirstToken)
+                    for sentence in aggregator.add(delta) { guard await emit(sentence) else { return } }
+                }
+                clock?.mark(.llmDone)
+            } catch where !Task.isCancelled {
+                logger.error("chat model failed", metadata: ["model": "\(chatModel.name)", "error": "\(error)"])
+            } catch {
+                return
+            }
+        }
+        if let rest = aggregator.flush() { _ = await emit(rest) }
+    }
+
+    private func speak(_ sentences: BoundedChannel<String>, into speech: BoundedChannel<Speech>) async {
+        defer { speech.finish() }
+        for await sentence in sentences {
+            do {
+                var first = true
+                for try await chunk in textToSpeech.synthesize(sentence) {
+                    clock?.mark(.ttsFirstAudio)
+                    guard await speech.send(Speech(chunk: chunk, text: first ? sentence : nil)) else { return }
+                    first = false
+                }
+            } catch where !Task.isCancelled {
+                // Best effort: the sentence is skipped, the call goes on.
+                logger.error("speech synthesis failed", metadata: ["engine": "\(textToSpeech.name)", "error": "\(error)"])
+            } catch {
+                return
+            }
+        }
+    }
+}

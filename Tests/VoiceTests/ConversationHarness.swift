@@ -1,0 +1,142 @@
+import Foundation
+import LanguageModel
+import Logging
+import SpeechEngines
+import Synchronization
+import Testing
+import VoicePipeline
+
+/// Everything the pipeline sent to the meeting, with when it was sent.
+final class RecordingSink: MediaSink {
+    let sent = Mutex<[(at: ContinuousClock.Instant, media: MediaOut)]>([])
+
+    func send(_ media: MediaOut) async {
+        sent.withLock { $0.append((.now, media)) }
+    }
+
+    var audioFrameTimes: [ContinuousClock.Instant] {
+        sent.withLock { $0.compactMap { if case .audio = $0.media { $0.at } else { nil } } }
+    }
+
+    var clearTimes: [ContinuousClock.Instant] {
+        sent.withLock { $0.compactMap { $0.media == .clear ? $0.at : nil } }
+    }
+
+    var reactions: [AvatarReaction] {
+        sent.withLock { $0.compactMap { if case let .reaction(reaction) = $0.media { reaction } else { nil } } }
+    }
+
+    var visemes: [VisemeCue] {
+        sent.withLock { $0.flatMap { entry -> [VisemeCue] in if case let .visemes(cues) = entry.media { cues } else { [] } } }
+    }
+}
+
+/// Collects the pipeline's events as they happen.
+final class EventLog: Sendable {
+    let events = Mutex<[(at: ContinuousClock.Instant, event: PipelineEvent)]>([])
+
+    func follow(_ pipeline: VoicePipeline) -> Task<Void, Never> {
+        Task {
+            for await event in pipeline.events { events.withLock { $0.append((.now, event)) } }
+        }
+    }
+
+    var heard: [String] { events.withLock { $0.compactMap { if case let .heard(text) = $0.event { text } else { nil } } } }
+
+    var said: [(text: String, interrupted: Bool, latency: TurnLatency?)] {
+        events.withLock {
+            $0.compactMap { if case let .said(text, interrupted, latency) = $0.event { (text, interrupted, latency) } else { nil } }
+        }
+    }
+
+    func firstTime(of matching: (PipelineEvent) -> Bool) -> ContinuousClock.Instant? {
+        events.withLock { $0.first { matching($0.event) }?.at }
+    }
+}
+
+/// A participant in the meeting: speaks eSpeak NG's voice into the pipeline in real time, a
+/// 20 ms frame every 20 ms, and silence between sentences, as a meeting's audio arrives.
+struct Participant {
+    let pipeline: VoicePipeline
+    let voice: ESpeakSynthesizer
+    private let clock = ContinuousClock()
+
+    init(pipeline: VoicePipeline) throws {
+        self.pipeline = pipeline
+        self.voice = try ESpeakSynthesizer(voice: "en-us+klatt", wordsPerMinute: 160)
+    }
+
+    /// Speaks `text`; returns when the first voiced frame went in.
+    @discardableResult
+    func say(_ text: String) async throws -> ContinuousClock.Instant {
+        var samples: [Int16] = []
+        for try await chunk in voice.synthesize(text) { samples += chunk.samples }
+        return await stream(PCM.frames(samples))
+    }
+
+    /// Streams frames in real time; returns when the first voiced one went in.
+    @discardableResult
+    func stream(_ frames: [AudioFrame]) async -> ContinuousClock.Instant {
+        var deadline = clock.now
+        var onset: ContinuousClock.Instant?
+        for frame in frames {
+            if onset == nil, frame.level >= -45 { onset = clock.now }
+            await pipeline.receive(frame)
+            deadline += PCM.frameDuration
+            try? await clock.sleep(until: deadline)
+        }
+        return onset ?? clock.now
+    }
+
+    /// Silence, as long as `duration`, or until `condition` holds (checked every frame).
+    func listen(for duration: Duration, until condition: () -> Bool = { false }) async {
+        let end = clock.now + duration
+        var deadline = clock.now
+        while clock.now < end, !condition() {
+            await pipeline.receive(.silence)
+            deadline += PCM.frameDuration
+            try? await clock.sleep(until: deadline)
+        }
+    }
+}
+
+/// A pipeline on the offline engines, with the meeting and vocabulary of these tests.
+struct OfflineConversation {
+    static let phrases = [
+        "what is on the agenda today", "i think we should", "review the budget first", "wait a moment",
+        "how is the budget looking", "thank you",
+    ]
+
+    static let context = MeetingContext(
+        title: "Quarterly budget review", participants: ["Dana", "Lee"],
+        agenda: ["budget review", "the hiring plan", "next steps"],
+        notes: ["Budget: spending is four percent under plan"])
+
+    let pipeline: VoicePipeline
+    let sink = RecordingSink()
+    let log = EventLog()
+    let participant: Participant
+    private let following: Task<Void, Never>
+
+    init(greets: Bool = false, chatModel: any ChatModel = LocalResponder(), configure: (inout VoiceConfiguration) -> Void = { _ in })
+        async throws
+    {
+        var configuration = VoiceConfiguration()
+        configuration.greets = greets
+        configure(&configuration)
+        var recognition = PocketSphinxRecognizer.Configuration()
+        recognition.phrases = Self.phrases
+        pipeline = VoicePipeline(
+            configuration: configuration, context: Self.context,
+            speechToText: PocketSphinxRecognizer(configuration: recognition), chatModel: chatModel,
+            textToSpeech: try ESpeakSynthesizer(), sink: sink, logger: Logger(label: "voice-test"))
+        participant = try Participant(pipeline: pipeline)
+        following = log.follow(pipeline)
+        try await pipeline.start()
+    }
+
+    func stop() async {
+        await pipeline.stop()
+        await following.value
+    }
+}

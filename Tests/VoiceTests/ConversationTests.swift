@@ -1,0 +1,101 @@
+import Foundation
+import LanguageModel
+import Testing
+import VoicePipeline
+
+/// Whole conversations on the offline engines, in real time: eSpeak NG speaks for the
+/// participant, PocketSphinx hears them, the local responder answers, eSpeak NG answers aloud.
+@Suite("Voice conversation", .serialized)
+struct ConversationTests {
+    @Test("the agent greets the room, hears a question and answers it from the meeting's context")
+    func scriptedMeeting() async throws {
+        let call = try await OfflineConversation(greets: true)
+        await call.participant.listen(for: .seconds(6)) { !call.log.said.isEmpty }
+        #expect(call.log.said.first?.text == "Hi, this is Attaché joining from Attaché.")
+        #expect(call.log.said.first?.interrupted == false)
+
+        let framesBefore = call.sink.audioFrameTimes.count
+        try await call.participant.say("What is on the agenda today?")
+        await call.participant.listen(for: .seconds(12)) { call.log.said.count >= 2 }
+        await call.stop()
+
+        #expect(call.log.heard == ["what is on the agenda today"])
+        let answer = try #require(call.log.said.dropFirst().first)
+        #expect(answer.text.contains("budget review, then the hiring plan, then next steps."))
+        #expect(!answer.interrupted)
+        #expect(call.sink.audioFrameTimes.count > framesBefore + 100, "the answer is heard, not only written")
+        #expect(!call.sink.visemes.isEmpty, "the avatar's lips move with the speech")
+        #expect(call.sink.reactions.contains(.thinking))
+        let latency = try #require(answer.latency)
+        let llmDone = try #require(latency.llmDone)
+        let firstAudio = try #require(latency.firstAudioOut)
+        #expect(firstAudio > 0)
+        #expect(llmDone > 0)
+        let history = await call.pipeline.history
+        #expect(history.map(\.role) == [.assistant, .user, .assistant])
+    }
+
+    @Test("no answer to a pause in mid-sentence, and one answer to the finished turn")
+    func midSentencePause() async throws {
+        let call = try await OfflineConversation()
+        try await call.participant.say("I think we should")
+        await call.participant.listen(for: .milliseconds(650))
+        try await call.participant.say("review the budget first.")
+        await call.participant.listen(for: .seconds(12)) { call.log.said.count >= 1 }
+        await call.participant.listen(for: .seconds(2))
+        await call.stop()
+
+        #expect(call.log.heard == ["i think we should review the budget first"])
+        #expect(call.log.said.count == 1)
+    }
+
+    @Test("a participant who talks over the agent stops it within 200 ms, and history keeps only what was heard")
+    func bargeIn() async throws {
+        let call = try await OfflineConversation()
+        try await call.participant.say("What is on the agenda today?")
+        await call.participant.listen(for: .seconds(8)) { call.sink.audioFrameTimes.count > 60 }
+        let onset = try await call.participant.say("Wait a moment.")
+        await call.participant.listen(for: .seconds(10)) { call.log.heard.count >= 2 && call.log.said.count >= 2 }
+        await call.stop()
+
+        let cut = try #require(call.log.said.first)
+        #expect(cut.interrupted)
+        let fullAnswer = LocalResponder.answer(
+            to: ChatRequest(messages: [
+                ChatMessage(.system, OfflineConversation.context.systemPrompt(agentName: "Attaché", company: "Attaché")),
+                ChatMessage(.user, "what is on the agenda today"),
+            ]))
+        #expect(!cut.text.isEmpty && fullAnswer.hasPrefix(cut.text) && cut.text.count < fullAnswer.count)
+
+        let lastFrameOfCutReply = try #require(call.sink.audioFrameTimes.last { $0 < onset + .seconds(1) })
+        let stoppedAfter = onset.duration(to: lastFrameOfCutReply)
+        #expect(stoppedAfter < .milliseconds(200), "agent audio went on for \(stoppedAfter) after the participant started")
+
+        // Nothing more of the cut reply: the next sound is the answer to the interruption.
+        let heardInterruption = try #require(call.log.firstTime { $0 == .heard("wait a moment") })
+        #expect(!call.sink.audioFrameTimes.contains { $0 > lastFrameOfCutReply && $0 < heardInterruption })
+        #expect(!call.sink.clearTimes.isEmpty, "the far end is told to drop what it buffered")
+
+        let history = await call.pipeline.history
+        #expect(history.prefix(3) == [
+            ChatMessage(.user, "what is on the agenda today"), ChatMessage(.assistant, cut.text),
+            ChatMessage(.user, "wait a moment"),
+        ])
+    }
+
+    @Test("a cough while the agent speaks does not interrupt it")
+    func coughIsNotAnInterruption() async throws {
+        let call = try await OfflineConversation()
+        try await call.participant.say("What is on the agenda today?")
+        await call.participant.listen(for: .seconds(8)) { call.sink.audioFrameTimes.count > 60 }
+        var noise = SystemRandomNumberGenerator()
+        let cough = (0..<4).map { _ in AudioFrame((0..<PCM.samplesPerFrame).map { _ in Int16.random(in: -9000...9000, using: &noise) }) }
+        await call.participant.stream(cough)
+        await call.participant.listen(for: .seconds(12)) { !call.log.said.isEmpty }
+        await call.stop()
+
+        #expect(call.log.said.count == 1)
+        #expect(call.log.said.first?.interrupted == false)
+        #expect(call.log.heard == ["what is on the agenda today"])
+    }
+}

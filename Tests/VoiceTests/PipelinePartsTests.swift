@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+import Synchronization
+import VoicePipeline
+
+@Suite("Voice pipeline parts")
+struct PipelinePartsTests {
+    @Test("sentences leave the aggregator as soon as they end, not at abbreviations or decimals")
+    func sentenceAggregation() {
+        var aggregator = SentenceAggregator()
+        var sentences: [String] = []
+        for delta in ["Hello", " there.", " Dr. Smith", " spent 3.5", " million! Is", " that", " right?", " Yes"] {
+            sentences += aggregator.add(delta)
+        }
+        #expect(sentences == ["Hello there.", "Dr. Smith spent 3.5 million!", "Is that right?"])
+        #expect(aggregator.flush() == "Yes")
+        #expect(aggregator.flush() == nil)
+    }
+
+    @Test("a turn ending on a conjunction or an article sounds unfinished; acknowledgements are backchannel")
+    func turnPolicy() {
+        let policy = TurnPolicy()
+        #expect(!policy.soundsComplete("i think we should"))
+        #expect(!policy.soundsComplete("the budget and"))
+        #expect(policy.soundsComplete("review the budget first"))
+        #expect(policy.isBackchannel("mm-hm"))
+        #expect(policy.isBackchannel("yeah right"))
+        #expect(!policy.isBackchannel("wait a moment"))
+    }
+
+    @Test("voice activity starts on the first loud frame and ends after the release time")
+    func voiceActivity() {
+        var detector = VoiceActivityDetector(thresholdDBFS: -45, release: .milliseconds(200))
+        let loud = AudioFrame(Array(repeating: 3000, count: PCM.samplesPerFrame))
+        #expect(detector.process(.silence) == nil)
+        #expect(detector.process(loud) == .started)
+        #expect(detector.process(loud) == nil)
+        for _ in 0..<9 { #expect(detector.process(.silence) == nil) }
+        #expect(detector.process(.silence) == .stopped(voiced: .milliseconds(40)))
+    }
+
+    @Test("resampling 22 050 Hz to 16 kHz keeps the duration, across chunk boundaries")
+    func resampling() {
+        var resampler = Resampler(from: 22_050, to: 16_000)
+        let second = (0..<22_050).map { Int16(10_000 * sin(Double($0) * 2 * .pi * 440 / 22_050)) }
+        var output: [Int16] = []
+        for start in stride(from: 0, to: second.count, by: 1000) {
+            output += resampler.process(Array(second[start..<min(start + 1000, second.count)]))
+        }
+        #expect(abs(output.count - 16_000) <= 2)
+        // Still a 440 Hz tone: about 880 zero crossings a second.
+        let crossings = zip(output, output.dropFirst()).filter { ($0 < 0) != ($1 < 0) }.count
+        #expect(abs(crossings - 880) <= 4)
+    }
+
+    @Test("a full channel holds its sender until the consumer takes an element")
+    func boundedChannelBackpressure() async {
+        let channel = BoundedChannel<Int>(capacity: 2)
+        let sent = Counter()
+        let producer = Task {
+            for value in 0..<5 {
+                await channel.send(value)
+                sent.increment()
+            }
+            channel.finish()
+        }
+        try? await Task.sleep(for: .milliseconds(100))
+        #expect(sent.value == 2)
+        var received: [Int] = []
+        for await value in channel { received.append(value) }
+        await producer.value
+        #expect(received == [0, 1, 2, 3, 4])
+    }
+
+    @Test("phonemes become mouth shapes, with repeated shapes merged")
+    func visemes() {
+        let chunk = SpeechChunk(
+            samples: [], words: [],
+            phonemes: [("h", 0), ("@", 800), ("l", 1600), ("oU", 2400), ("_", 4000), ("m", 4800), ("b", 5600)]
+                .map { SpokenPhoneme(symbol: $0.0, sampleOffset: $0.1) })
+        #expect(Visemes.cues(for: chunk).map(\.viseme) == ["kk", "E", "nn", "O", "sil", "PP"])
+        #expect(Visemes.cues(for: chunk).last?.offsetMilliseconds == 300)
+    }
+}
+
+final class Counter: Sendable {
+    private let count = Mutex(0)
+    func increment() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
+}
+
