@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
         .package(url: "https://github.com/jpsim/Yams", "5.0.0"..<"7.0.0"),
     ],
     targets: [
@@ -123,11 +124,19 @@ let package = Package(
             name: "VoicePipeline", dependencies: ["LanguageModel", .product(name: "Logging", package: "swift-log")],
             path: "Services/realtime-worker/Pipeline", swiftSettings: swiftSettings),
         .target(
-            name: "SpeechEngines", dependencies: ["VoicePipeline", "CESpeak", "CPocketSphinx"],
+            name: "SpeechEngines",
+            dependencies: [
+                "VoicePipeline", "CESpeak", "CPocketSphinx", "HTTPClient",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ],
             path: "Services/realtime-worker/Engines", swiftSettings: swiftSettings),
         .executableTarget(
             name: "RealtimeWorker",
-            dependencies: ["Shared", "Delivery", "Runtime", "Store", "VoicePipeline", "SpeechEngines", "LanguageModel"],
+            dependencies: [
+                "Shared", "Delivery", "Runtime", "Store", "VoicePipeline", "SpeechEngines", "LanguageModel",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            ],
             path: "Services/realtime-worker", exclude: ["Pipeline", "Engines"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "MonitoringWorker", dependencies: ["Shared", "Delivery", "Runtime", "Store"],
