@@ -35,7 +35,7 @@ public struct LocalResponder: ChatModel {
     /// The whole answer, as `stream` delivers it.
     public static func answer(to request: ChatRequest) -> String {
         let question = request.messages.last(where: { $0.role == .user })?.content ?? ""
-        let facts = request.messages.filter { $0.role == .system }.flatMap { facts(in: $0.content) }
+        let facts = request.messages.filter { $0.role == .system }.flatMap { Self.facts(in: $0.content) }
         let asked = contentWords(question)
         let best = facts
             .map { fact in (fact, contentWords(fact.label + " " + fact.value).intersection(asked).count) }
