@@ -24,7 +24,10 @@ final class TokenDeadline: Sendable {
         while true {
             let (due, allowed) = state.withLock { ($0.due, $0.allowed) }
             if ContinuousClock.now >= due { return allowed }
-            try await Task.sleep(until: due, clock: .continuous)
+            // A token arriving while this sleeps moves the deadline to `idle` after it, which
+            // may come before `due`: waking within `idle` of now never misses it (and a tiny
+            // `idle` must not make this spin).
+            try await Task.sleep(until: min(due, .now + max(idle, .milliseconds(5))), clock: .continuous)
         }
     }
 }
