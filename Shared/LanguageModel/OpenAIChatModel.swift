@@ -117,7 +117,8 @@ public struct OpenAIChatModel: ChatModel {
             }
         }
         try Task.checkCancellation()
-        throw ChatModelError.malformedStream(endpoint: endpoint, detail: "the stream ended without data: [DONE], so the answer may be cut short")
+        throw ChatModelError.malformedStream(
+            endpoint: endpoint, detail: "the stream ended without data: [DONE], so the answer may be cut short")
     }
 
     private func outboundRequest(for request: ChatRequest) throws -> OutboundRequest {
@@ -140,7 +141,8 @@ public struct OpenAIChatModel: ChatModel {
             throw ChatModelError.malformedStream(endpoint: endpoint, detail: "an event is not a chat-completion chunk: \(data.prefix(200))")
         }
         if let error = chunk.error {
-            throw ChatModelError.rejected(endpoint: endpoint, status: status, message: withoutKey(error.message ?? "an error without a message"))
+            let message = withoutKey(error.message ?? "an error without a message")
+            throw ChatModelError.rejected(endpoint: endpoint, status: status, message: message)
         }
         return chunk.choices?.first?.delta?.content
     }
@@ -160,7 +162,7 @@ public struct OpenAIChatModel: ChatModel {
 
     /// The client's own timeout is the request timeout: reported as the chat model's.
     private func translated(_ error: any Error) -> any Error {
-        if case .timedOut = error as? HTTPClientError { return ChatModelError.timedOut(endpoint: endpoint, after: configuration.requestTimeout) }
-        return error
+        guard case .timedOut = error as? HTTPClientError else { return error }
+        return ChatModelError.timedOut(endpoint: endpoint, after: configuration.requestTimeout)
     }
 }
