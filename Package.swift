@@ -184,7 +184,7 @@ let package = Package(
         .testTarget(
             name: "InfrastructureTests",
             dependencies: [
-                "Bus", "Store", "HTTPClient", "Delivery", "Runtime", "Shared", "Resilience", "TestSupport",
+                "Bus", "Store", "HTTPClient", "Delivery", "Runtime", "Shared", "Resilience", "TestSupport", "LanguageModel",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

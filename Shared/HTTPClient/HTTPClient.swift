@@ -10,7 +10,7 @@ import Resilience
 /// asynchronously in between.
 public final class HTTPClient: Sendable {
     private let retry: RetryPolicy
-    private let userAgent: String
+    let userAgent: String
     private let logger: Logger
     /// Paces every attempt, retries included, for APIs with request quotas.
     private let rateLimit: RateLimiter?
@@ -30,29 +30,39 @@ public final class HTTPClient: Sendable {
     /// Sends `request`, retrying transient failures per the policy, and returns the final
     /// response whatever its status.
     public func send(_ request: OutboundRequest) async throws -> OutboundResponse {
+        try await withRetries(request, attempt: { await perform(request) }, head: { ($0.status, $0.retryAfter()) })
+    }
+
+    /// Runs `attempt` until it gives a response the policy does not retry or fails in a way it
+    /// does not retry. `discard` releases a response that is retried.
+    func withRetries<Response: Sendable>(
+        _ request: OutboundRequest, attempt makeAttempt: () async throws -> Result<Response, HTTPClientError>,
+        head: (Response) -> (status: Int, retryAfter: Duration?), discard: (Response) -> Void = { _ in }
+    ) async throws -> Response {
         let backoff = Backoff(initial: retry.initialDelay, maximum: retry.maximumDelay)
         var attempt = 1
         while true {
             try await rateLimit?.acquire()
             let started = ContinuousClock.now
-            let outcome = await perform(request)
+            let outcome = try await makeAttempt()
             let elapsed = ContinuousClock.now - started
             let delay: Duration
             switch outcome {
             case .success(let response):
+                let (status, asked) = head(response)
                 logger.debug(
                     "http", metadata: ["method": "\(request.method)", "url": "\(redactedURL(request.url))",
-                                       "status": "\(response.status)", "elapsed": "\(elapsed)"])
-                let safeForAnyMethod = response.status == 429 || response.status == 503
-                guard attempt < retry.maxAttempts, retry.retryableStatuses.contains(response.status),
+                                       "status": "\(status)", "elapsed": "\(elapsed)"])
+                let safeForAnyMethod = status == 429 || status == 503
+                guard attempt < retry.maxAttempts, retry.retryableStatuses.contains(status),
                     safeForAnyMethod || request.isIdempotent
                 else { return response }
-                let asked = response.retryAfter()
                 if let asked, asked > retry.longestRetryAfter { return response }
+                discard(response)
                 delay = asked ?? backoff.delay(forAttempt: attempt)
                 logger.info(
                     "http request will be retried",
-                    metadata: ["url": "\(redactedURL(request.url))", "status": "\(response.status)", "delay": "\(delay)"])
+                    metadata: ["url": "\(redactedURL(request.url))", "status": "\(status)", "delay": "\(delay)"])
             case .failure(let error):
                 guard attempt < retry.maxAttempts, request.isIdempotent, Self.isTransient(error) else { throw error }
                 delay = backoff.delay(forAttempt: attempt)
@@ -98,7 +108,7 @@ private final class CurlTransfer {
     let request: OutboundRequest
     let userAgent: String
     var body: [UInt8] = []
-    var headers: [String: String] = [:]
+    var head = ResponseHeadParser()
 
     init(request: OutboundRequest, userAgent: String) {
         self.request = request
@@ -106,36 +116,12 @@ private final class CurlTransfer {
     }
 
     func run() -> Result<OutboundResponse, HTTPClientError> {
-        let scheme = URLComponents(string: request.url)?.scheme?.lowercased()
-        guard scheme == "http" || scheme == "https", let handle = curl_easy_init() else {
+        guard request.hasHTTPScheme, let handle = curl_easy_init() else {
             return .failure(.invalidURL(redactedURL(request.url)))
         }
         defer { curl_easy_cleanup(handle) }
-        var headerList: UnsafeMutablePointer<curl_slist>? = nil
+        let headerList = request.configure(handle, userAgent: userAgent, compressed: true)
         defer { curl_slist_free_all(headerList) }
-        for (name, value) in request.headers { headerList = curl_slist_append(headerList, "\(name): \(value)") }
-        // Without this, curl sends "Expect: 100-continue" for larger bodies and waits for it.
-        headerList = curl_slist_append(headerList, "Expect:")
-
-        let milliseconds = Int(request.timeout.components.seconds * 1000 + request.timeout.components.attoseconds / 1_000_000_000_000_000)
-        attache_curl_set_string(handle, CURLOPT_URL, request.url)
-        attache_curl_set_long(handle, CURLOPT_NOSIGNAL, 1)
-        attache_curl_set_long(handle, CURLOPT_TIMEOUT_MS, milliseconds)
-        attache_curl_set_long(handle, CURLOPT_CONNECTTIMEOUT_MS, min(milliseconds, 10_000))
-        attache_curl_set_string(handle, CURLOPT_USERAGENT, userAgent)
-        attache_curl_set_string(handle, CURLOPT_ACCEPT_ENCODING, "")
-        attache_curl_set_list(handle, CURLOPT_HTTPHEADER, headerList)
-        switch request.method.uppercased() {
-        case "GET": attache_curl_set_long(handle, CURLOPT_HTTPGET, 1)
-        case "HEAD": attache_curl_set_long(handle, CURLOPT_NOBODY, 1)
-        default: attache_curl_set_string(handle, CURLOPT_CUSTOMREQUEST, request.method.uppercased())
-        }
-        if let payload = request.body {
-            attache_curl_set_offset(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(payload.count))
-            payload.withUnsafeBytes { bytes in
-                _ = attache_curl_set_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress))
-            }
-        }
         let context = Unmanaged.passUnretained(self).toOpaque()
         attache_curl_set_callback(handle, CURLOPT_WRITEFUNCTION) { data, size, count, context in
             let transfer = Unmanaged<CurlTransfer>.fromOpaque(context!).takeUnretainedValue()
@@ -145,7 +131,7 @@ private final class CurlTransfer {
         attache_curl_set_pointer(handle, CURLOPT_WRITEDATA, context)
         attache_curl_set_callback(handle, CURLOPT_HEADERFUNCTION) { data, size, count, context in
             let transfer = Unmanaged<CurlTransfer>.fromOpaque(context!).takeUnretainedValue()
-            transfer.receivedHeaderLine(String(decoding: UnsafeRawBufferPointer(start: data, count: size * count), as: UTF8.self))
+            _ = transfer.head.receive(String(decoding: UnsafeRawBufferPointer(start: data, count: size * count), as: UTF8.self))
             return size * count
         }
         attache_curl_set_pointer(handle, CURLOPT_HEADERDATA, context)
@@ -158,16 +144,6 @@ private final class CurlTransfer {
         }
         var status = 0
         attache_curl_get_long(handle, CURLINFO_RESPONSE_CODE, &status)
-        return .success(OutboundResponse(status: status, headers: headers, body: body))
-    }
-
-    fileprivate func receivedHeaderLine(_ line: String) {
-        if line.hasPrefix("HTTP/") {
-            headers.removeAll()  // a new response (after 100 Continue or a redirect) starts over
-            return
-        }
-        guard let colon = line.firstIndex(of: ":") else { return }
-        let name = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
-        headers[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+        return .success(OutboundResponse(status: status, headers: head.headers, body: body))
     }
 }

@@ -92,7 +92,7 @@ public struct RetryPolicy: Sendable {
 
 /// A URL fit for logs: scheme, host and port only. Secrets travel in user info, in query
 /// strings, and in paths too (a calendar's "secret address" is …/private-<token>/basic.ics).
-func redactedURL(_ url: String) -> String {
+public func redactedURL(_ url: String) -> String {
     guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host else {
         return "(invalid URL)"
     }
