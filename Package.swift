@@ -75,6 +75,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
             ],
             path: "Shared/Runtime", swiftSettings: swiftSettings),
         .target(
@@ -121,7 +122,7 @@ let package = Package(
         // The voice pipeline and its engines are libraries, so that tests and the benchmark drive
         // a conversation in process.
         .target(
-            name: "VoicePipeline", dependencies: ["LanguageModel", .product(name: "Logging", package: "swift-log")],
+            name: "VoicePipeline", dependencies: ["LanguageModel", "Shared", .product(name: "Logging", package: "swift-log")],
             path: "Services/realtime-worker/Pipeline", swiftSettings: swiftSettings),
         .target(
             name: "SpeechEngines",
@@ -174,7 +175,7 @@ let package = Package(
         .testTarget(
             name: "VoiceTests",
             dependencies: [
-                "VoicePipeline", "SpeechEngines", "LanguageModel", "TestSupport",
+                "VoicePipeline", "SpeechEngines", "LanguageModel", "Shared", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
@@ -194,7 +195,9 @@ let package = Package(
             dependencies: [
                 "CalendarMonitor", "Classifier", "ClassificationRules", "PrepOrchestrator", "BotGateway", "RealtimeWorker",
                 "MonitoringWorker", "Shared", "Delivery", "Store", "Bus", "HTTPClient", "Runtime", "TestSupport",
+                "VoicePipeline", "SpeechEngines",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Yams", package: "Yams"),
             ],
             exclude: ["Fixtures"],

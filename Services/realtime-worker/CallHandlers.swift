@@ -4,96 +4,198 @@ import Logging
 import ServiceLifecycle
 import Shared
 import Store
+import VoicePipeline
 
-/// Follows the bot through the call: a pipeline opens when the bot starts recording, hears the
-/// transcript while the call lasts, and closes when the call ends, which publishes
-/// `call.completed` with the whole conversation. Turns are stored as they arrive, so a restart
-/// mid-call loses none of them.
+/// Follows the bot through the call. When it starts recording, this replica claims the session
+/// and opens a voice pipeline for it; the camera webpage's media connection then finds it here.
+/// When the call ends, the pipeline closes (its turns all stored) and `call.completed` carries
+/// the conversation. Whichever replica receives the end, the one that owns the call closes it.
 struct CallHandlers: Sendable {
-    let registry: PipelineRegistry
+    let calls: LiveCalls
+    let engines: VoiceEngines
+    let recorder: TurnRecorder
+    let instanceID: String
+    let mediaURL: String
+    /// How long the end of a call owned by another replica waits for it to close the pipeline,
+    /// after which that replica is taken to be gone and the call completes without it.
+    var ownerGrace: Duration = .seconds(30)
 
     func register(in routes: inout EventRoutes) {
+        routes.on(MeetingClassified.self, meetingClassified)
         routes.on(BotStatusChanged.self, statusChanged)
         routes.on(BotTranscriptReceived.self, transcriptReceived)
     }
 
-    func statusChanged(_ envelope: Envelope<BotStatusChanged>, _ context: HandlerContext) async throws {
-        let change = envelope.payload
-        let revisions = context.revisions
-        // The provider's timestamps order a bot's statuses: a late "recording" never reopens an
-        // ended call. Only the statuses acted on here are recorded.
-        let revision = Int(change.changedAt.timeIntervalSince1970 * 1_000_000)
-        switch change.status {
-        case .inCallRecording:
-            let sessionID = try await context.once { db -> UUID? in
-                guard try revisions.acceptNewer("bot-status", id: change.botID, revision: revision, on: db) else { return nil }
-                return try db.queryOne(
-                    """
-                    INSERT INTO realtime.sessions (id, meeting_id, bot_id, started_at) VALUES ($1, $2, $3, $4)
-                    ON CONFLICT (meeting_id, bot_id) DO NOTHING
-                    RETURNING id
-                    """, [UUID(), change.meetingID, change.botID, change.changedAt])?.uuid("id")
-            }
-            if let sessionID = sessionID ?? nil {
-                _ = await registry.open(sessionID: sessionID, meetingID: change.meetingID, botID: change.botID)
-                context.logger.info("call pipeline opened", metadata: ["meeting_id": "\(change.meetingID)"])
-            }
-        case .callEnded, .fatal:
-            let outbox = context.outbox
-            try await context.once { db in
-                guard try revisions.acceptNewer("bot-status", id: change.botID, revision: revision, on: db) else { return }
-                // A call whose start was never seen (its status still on its way) still ends,
-                // and is still reported.
-                guard let session = try db.queryOne(
-                    """
-                    INSERT INTO realtime.sessions (id, meeting_id, bot_id, started_at, ended_at) VALUES ($1, $2, $3, $4, $4)
-                    ON CONFLICT (meeting_id, bot_id) DO UPDATE SET ended_at = EXCLUDED.ended_at
-                    WHERE realtime.sessions.ended_at IS NULL
-                    RETURNING id, started_at
-                    """, [UUID(), change.meetingID, change.botID, change.changedAt])
-                else { return }  // completed already
-                let sessionID = try session.uuid("id")
-                let turns = try db.query(
-                    "SELECT role, speaker, text, spoken_at FROM realtime.turns WHERE session_id = $1 ORDER BY spoken_at, id",
-                    [sessionID]
-                ).map { row in
-                    CallTurn(
-                        role: CallTurn.Role(rawValue: try row.string("role")) ?? .participant,
-                        speaker: try row.string("speaker"), text: try row.string("text"), at: try row.date("spoken_at"))
-                }
-                try outbox.append(
-                    Envelope(
-                        CallCompleted(
-                            sessionID: sessionID, meetingID: change.meetingID, botID: change.botID,
-                            startedAt: try session.date("started_at"), endedAt: change.changedAt, turns: turns),
-                        causedBy: envelope), on: db)
-            }
-            await registry.remove(meetingID: change.meetingID)
-            context.logger.info("call pipeline closed", metadata: ["meeting_id": "\(change.meetingID)"])
-        default:
-            return
+    /// Keeps what the agent needs to know about the meeting, the newest revision only.
+    func meetingClassified(_ envelope: Envelope<MeetingClassified>, _ context: HandlerContext) async throws {
+        let meeting = envelope.payload.meeting
+        let meetingType = envelope.payload.meetingType
+        let participants = (meeting.organizer.map { [$0] } ?? []) + meeting.attendees
+        _ = try await context.once { db in
+            try db.execute(
+                """
+                INSERT INTO realtime.meetings (meeting_id, revision, title, description, starts_at, participants, meeting_type)
+                VALUES ($1, $2, $3, $4, $5, $6, $7)
+                ON CONFLICT (meeting_id) DO UPDATE SET
+                    revision = EXCLUDED.revision, title = EXCLUDED.title, description = EXCLUDED.description,
+                    starts_at = EXCLUDED.starts_at, participants = EXCLUDED.participants, meeting_type = EXCLUDED.meeting_type
+                WHERE realtime.meetings.revision < EXCLUDED.revision
+                """,
+                [meeting.meetingID, meeting.revision, meeting.title, meeting.description, meeting.start,
+                 try JSONBValue(participants.map { $0.name ?? $0.email }), meetingType])
         }
     }
 
+    func statusChanged(_ envelope: Envelope<BotStatusChanged>, _ context: HandlerContext) async throws {
+        switch envelope.payload.status {
+        case .inCallRecording: try await callStarted(envelope, context)
+        case .callEnded, .fatal: try await callEnded(envelope, context)
+        default: return
+        }
+    }
+
+    private func callStarted(_ envelope: Envelope<BotStatusChanged>, _ context: HandlerContext) async throws {
+        let change = envelope.payload
+        let revisions = context.revisions
+        // The provider's timestamps order a bot's statuses: a late "recording" never reopens an
+        // ended call (its session row exists, ended, so nothing is inserted).
+        let revision = Int(change.changedAt.timeIntervalSince1970 * 1_000_000)
+        let (instanceID, mediaURL) = (instanceID, mediaURL)
+        let claimed = try await context.once { db -> (session: UUID, meetingContext: MeetingContext)? in
+            guard try revisions.acceptNewer("bot-status", id: change.botID, revision: revision, on: db) else { return nil }
+            guard let session = try db.queryOne(
+                """
+                INSERT INTO realtime.sessions (id, meeting_id, bot_id, started_at, owner, media_url) VALUES ($1, $2, $3, $4, $5, $6)
+                ON CONFLICT (meeting_id, bot_id) DO NOTHING
+                RETURNING id
+                """, [UUID(), change.meetingID, change.botID, change.changedAt, instanceID, mediaURL])
+            else { return nil }
+            return (try session.uuid("id"), try Self.meetingContext(change.meetingID, on: db))
+        }
+        guard let claimed = claimed ?? nil else { return }
+        await open(session: claimed.session, meetingID: change.meetingID, botID: change.botID, context: claimed.meetingContext, logger: context.logger)
+    }
+
+    /// Opens the call's pipeline. A pipeline that cannot be built leaves the call without an
+    /// agent (the call itself goes on and is still reported), with the reason logged and stored.
+    func open(session: UUID, meetingID: UUID, botID: String, context meetingContext: MeetingContext, logger: Logger) async {
+        var logger = logger
+        logger[metadataKey: "meeting_id"] = "\(meetingID)"
+        let media = MediaRelay()
+        let reason: String
+        do {
+            let pipeline = try engines.pipeline(context: meetingContext, sink: media, logger: logger)
+            let call = LiveCall(sessionID: session, meetingID: meetingID, botID: botID, pipeline: pipeline, media: media)
+            guard await calls.add(call).isNew else { return }
+            do {
+                try await call.start(recorder: recorder)
+                logger.info("call pipeline opened", metadata: ["session_id": "\(session)"])
+                return
+            } catch {
+                await calls.remove(meetingID: meetingID)
+                reason = "the voice pipeline did not start: \(error)"
+            }
+        } catch {
+            reason = "\(error)"
+        }
+        logger.error("call pipeline not created; the call goes on without the agent", metadata: ["reason": "\(reason)"])
+        _ = try? await recorder.pool.withConnection { db in
+            try db.execute("UPDATE realtime.sessions SET skipped_reason = $2 WHERE id = $1", [session, reason])
+        }
+    }
+
+    private func callEnded(_ envelope: Envelope<BotStatusChanged>, _ context: HandlerContext) async throws {
+        let change = envelope.payload
+        // Ours: close it first, so that every turn it heard is stored before the report.
+        if let call = await calls.call(forMeeting: change.meetingID), call.botID == change.botID {
+            await calls.remove(meetingID: change.meetingID)
+            _ = try await context.pool.withConnection { db in
+                try db.execute("UPDATE realtime.sessions SET pipeline_closed_at = now() WHERE id = $1", [call.sessionID])
+            }
+            context.logger.info("call pipeline closed", metadata: ["meeting_id": "\(change.meetingID)"])
+        }
+        // The end is committed before anything else, so that a replica owning the call sees it.
+        // A call whose start was never seen (its status still on its way) still ends, and is
+        // still reported.
+        guard let session = try await context.pool.withConnection({ db in
+            try db.queryOne(
+                """
+                INSERT INTO realtime.sessions (id, meeting_id, bot_id, started_at, ended_at, end_seen_at) VALUES ($1, $2, $3, $4, $4, now())
+                ON CONFLICT (meeting_id, bot_id) DO UPDATE SET
+                    ended_at = COALESCE(realtime.sessions.ended_at, EXCLUDED.ended_at),
+                    end_seen_at = COALESCE(realtime.sessions.end_seen_at, now())
+                RETURNING id, owner, pipeline_closed_at IS NOT NULL AS closed,
+                          now() - end_seen_at > make_interval(secs => $5) AS owner_overdue
+                """, [UUID(), change.meetingID, change.botID, change.changedAt, Double(ownerGrace.components.seconds)])
+        }) else { return }
+        let owner = try session.optionalString("owner")
+        if let owner, owner != instanceID, try !session.bool("closed"), try !session.bool("owner_overdue") {
+            throw OwnerStillClosing(owner: owner, meetingID: change.meetingID)
+        }
+        let sessionID = try session.uuid("id")
+        let outbox = context.outbox
+        _ = try await context.once { db in
+            guard let completed = try db.queryOne(
+                """
+                UPDATE realtime.sessions SET completed_at = now() WHERE id = $1 AND completed_at IS NULL
+                RETURNING started_at, ended_at
+                """, [sessionID])
+            else { return }  // reported already
+            try outbox.append(
+                Envelope(
+                    CallCompleted(
+                        sessionID: sessionID, meetingID: change.meetingID, botID: change.botID,
+                        startedAt: try completed.date("started_at"), endedAt: try completed.date("ended_at"),
+                        turns: try Self.turns(of: sessionID, on: db)),
+                    causedBy: envelope), on: db)
+        }
+    }
+
+    /// A transcript from the meeting provider. Kept as the call's record when the agent's own
+    /// pipeline heard nothing (no media connection, or no pipeline).
     func transcriptReceived(_ envelope: Envelope<BotTranscriptReceived>, _ context: HandlerContext) async throws {
         let segment = envelope.payload
-        let turn = CallTurn(role: .participant, speaker: segment.speaker, text: segment.text, at: segment.spokenAt)
-        let stored = try await context.once { db -> Bool in
+        _ = try await context.once { db in
             guard let session = try db.queryOne(
-                "SELECT id, ended_at FROM realtime.sessions WHERE meeting_id = $1 AND bot_id = $2",
-                [segment.meetingID, segment.botID])
+                "SELECT id FROM realtime.sessions WHERE meeting_id = $1 AND bot_id = $2", [segment.meetingID, segment.botID])
             else {
                 // The status change that opens the session may still be on its way: retry later.
                 throw SessionNotOpenYet(meetingID: segment.meetingID)
             }
             try db.execute(
-                "INSERT INTO realtime.turns (session_id, role, speaker, text, spoken_at) VALUES ($1, $2, $3, $4, $5)",
-                [try session.uuid("id"), turn.role.rawValue, turn.speaker, turn.text, turn.at])
-            return try session.optionalDate("ended_at") == nil
+                "INSERT INTO realtime.turns (session_id, role, speaker, text, spoken_at, source) VALUES ($1, 'participant', $2, $3, $4, 'provider')",
+                [try session.uuid("id"), segment.speaker, segment.text, segment.spokenAt])
         }
-        if stored == true, let pipeline = await registry.pipeline(forMeeting: segment.meetingID) {
-            await pipeline.hear(turn)
+    }
+
+    /// The pipeline's turns if it heard anything, otherwise the provider's transcript.
+    static func turns(of session: UUID, on db: PostgresConnection) throws -> [CallTurn] {
+        try db.query(
+            """
+            SELECT role, speaker, text, spoken_at, interrupted, latency FROM realtime.turns
+            WHERE session_id = $1 AND source = (
+                CASE WHEN EXISTS (SELECT 1 FROM realtime.turns WHERE session_id = $1 AND source = 'pipeline')
+                THEN 'pipeline' ELSE 'provider' END)
+            ORDER BY spoken_at, id
+            """, [session]
+        ).map { row in
+            let role = CallTurn.Role(rawValue: try row.string("role")) ?? .participant
+            return CallTurn(
+                role: role, speaker: try row.string("speaker"), text: try row.string("text"), at: try row.date("spoken_at"),
+                interrupted: role == .agent ? try row.bool("interrupted") : nil,
+                latency: try row.optionalString("latency") == nil ? nil : row.decode(TurnLatency.self, column: "latency"))
         }
+    }
+
+    static func meetingContext(_ meetingID: UUID, on db: PostgresConnection) throws -> MeetingContext {
+        guard let meeting = try db.queryOne(
+            "SELECT title, description, starts_at, participants FROM realtime.meetings WHERE meeting_id = $1", [meetingID])
+        else { return MeetingContext(title: "this meeting") }
+        let description = try meeting.string("description").trimmingCharacters(in: .whitespacesAndNewlines)
+        return MeetingContext(
+            title: try meeting.string("title"), startsAt: try meeting.date("starts_at"),
+            participants: try meeting.decode([String].self, column: "participants"),
+            notes: description.isEmpty ? [] : ["Description: " + description.split(whereSeparator: \.isNewline).joined(separator: " ")])
     }
 }
 
@@ -102,15 +204,9 @@ struct SessionNotOpenYet: Error, CustomStringConvertible {
     var description: String { "no call session for meeting \(meetingID) yet" }
 }
 
-/// Closes every live pipeline when the service stops, so no call work outlives it.
-struct PipelineShutdown: Service {
-    let registry: PipelineRegistry
-    let logger: Logger
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        let live = await registry.liveMeetings
-        await registry.closeAll()
-        if !live.isEmpty { logger.info("closed live call pipelines at shutdown", metadata: ["count": "\(live.count)"]) }
-    }
+/// Retried: the replica that owns the call has not closed its pipeline yet.
+struct OwnerStillClosing: Error, CustomStringConvertible {
+    var owner: String
+    var meetingID: UUID
+    var description: String { "the call for meeting \(meetingID) is still open on replica \(owner)" }
 }

@@ -24,5 +24,32 @@ enum SessionsSchema {
                 spoken_at timestamptz NOT NULL);
             CREATE INDEX turns_by_session ON {schema}.turns (session_id, spoken_at);
             """),
+        Migration(
+            "0102_voice_pipeline",
+            """
+            ALTER TABLE {schema}.sessions
+                ADD COLUMN owner text,
+                ADD COLUMN media_url text,
+                ADD COLUMN skipped_reason text,
+                ADD COLUMN end_seen_at timestamptz,
+                ADD COLUMN pipeline_closed_at timestamptz,
+                ADD COLUMN completed_at timestamptz;
+            -- Calls that ended before this migration were reported already.
+            UPDATE {schema}.sessions SET completed_at = ended_at, end_seen_at = ended_at WHERE ended_at IS NOT NULL;
+
+            ALTER TABLE {schema}.turns
+                ADD COLUMN source text NOT NULL DEFAULT 'provider',
+                ADD COLUMN interrupted boolean NOT NULL DEFAULT false,
+                ADD COLUMN latency jsonb;
+
+            CREATE TABLE {schema}.meetings (
+                meeting_id uuid PRIMARY KEY,
+                revision integer NOT NULL,
+                title text NOT NULL,
+                description text NOT NULL,
+                starts_at timestamptz NOT NULL,
+                participants jsonb NOT NULL,
+                meeting_type text NOT NULL);
+            """),
     ]
 }

@@ -1,14 +1,27 @@
 import Delivery
+import HummingbirdWebSocket
 import Runtime
 
 await ServiceMain.run("realtime-worker") { environment, logger in
-    let common = try CommonConfiguration(service: "realtime-worker", defaultHTTPPort: 8085, environment: environment)
+    let configuration = try RealtimeConfiguration(environment)
+    let engines = try VoiceEngines(configuration)
+    for problem in engines.unavailable {
+        logger.warning("calls will go without the agent until this is fixed", metadata: ["problem": "\(problem)"])
+    }
     let runtime = try await ServiceRuntime.start(
-        common, schema: SessionsSchema.name, migrations: SessionsSchema.migrations, logger: logger)
-    let registry = PipelineRegistry()
+        configuration.common, schema: SessionsSchema.name, migrations: SessionsSchema.migrations, logger: logger)
+    let calls = LiveCalls()
+    let handlers = CallHandlers(
+        calls: calls, engines: engines,
+        recorder: TurnRecorder(pool: runtime.pool, agentName: configuration.voiceSettings.agentName, logger: logger),
+        instanceID: configuration.instanceID, mediaURL: configuration.publicURL)
     var routes = EventRoutes()
-    CallHandlers(registry: registry).register(in: &routes)
-    try await runtime.run([
-        runtime.outboxRelay(), PipelineShutdown(registry: registry, logger: logger), try runtime.consumer(routes),
-    ])
+    handlers.register(in: &routes)
+    let media = MediaRoutes(calls: calls, pool: runtime.pool, logger: logger)
+    try await runtime.run(
+        [runtime.outboxRelay(), CallReaper(calls: calls, pool: runtime.pool, logger: logger), try runtime.consumer(routes)],
+        server: .http1WebSocketUpgrade(webSocketRouter: media.webSocketRouter())
+    ) { router in
+        media.register(on: router)
+    }
 }

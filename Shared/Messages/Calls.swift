@@ -84,14 +84,54 @@ public struct CallTurn: Codable, Sendable, Equatable {
     public var speaker: String
     public var text: String
     public var at: Date
+    /// An agent turn a participant cut short: `text` is what the room heard.
+    public var interrupted: Bool?
+    /// How fast the agent answered, for agent turns that answer a participant.
+    public var latency: TurnLatency?
 
-    public init(role: Role, speaker: String, text: String, at: Date) {
+    public init(role: Role, speaker: String, text: String, at: Date, interrupted: Bool? = nil, latency: TurnLatency? = nil) {
         self.role = role
         self.speaker = speaker
         self.text = text
         self.at = at
+        self.interrupted = interrupted
+        self.latency = latency
     }
 }
+
+/// When each stage of one reply happened, measured from the end of the participant's speech.
+/// Milliseconds; nil for a stage the reply never reached.
+public struct TurnLatency: Sendable, Equatable, Codable {
+    public var sttFinal: Double?
+    public var llmFirstToken: Double?
+    public var firstSentence: Double?
+    public var ttsFirstAudio: Double?
+    /// Voice to voice: end of the participant's speech to the agent's first frame of sound out.
+    public var firstAudioOut: Double?
+    public var llmDone: Double?
+
+    public init(
+        sttFinal: Double? = nil, llmFirstToken: Double? = nil, firstSentence: Double? = nil,
+        ttsFirstAudio: Double? = nil, firstAudioOut: Double? = nil, llmDone: Double? = nil
+    ) {
+        self.sttFinal = sttFinal
+        self.llmFirstToken = llmFirstToken
+        self.firstSentence = firstSentence
+        self.ttsFirstAudio = ttsFirstAudio
+        self.firstAudioOut = firstAudioOut
+        self.llmDone = llmDone
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case sttFinal = "stt_final_ms"
+        case llmFirstToken = "llm_first_token_ms"
+        case firstSentence = "first_sentence_ms"
+        case ttsFirstAudio = "tts_first_audio_ms"
+        case firstAudioOut = "first_audio_out_ms"
+        case llmDone = "llm_done_ms"
+    }
+}
+
 
 /// A call the agent attended has ended; the transcript is complete.
 public struct CallCompleted: EventPayload {

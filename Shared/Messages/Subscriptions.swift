@@ -13,7 +13,7 @@ public enum Subscriptions {
             CalendarReauthorisationNeeded.messageType,
         ],
         "bot-gateway": [BotJoinRequested.messageType],
-        "realtime-worker": [BotStatusChanged.messageType, BotTranscriptReceived.messageType],
+        "realtime-worker": [MeetingClassified.messageType, BotStatusChanged.messageType, BotTranscriptReceived.messageType],
         "monitoring-worker": [CallCompleted.messageType],
     ]
 

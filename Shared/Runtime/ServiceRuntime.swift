@@ -2,6 +2,7 @@ import Bus
 import Delivery
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import Prometheus
 import Resilience
@@ -61,15 +62,17 @@ public struct ServiceRuntime: Sendable {
     }
 
     /// Runs `services` (consumers, loops, relays) with the operations server until shutdown.
-    /// `routes` lets a service add its own endpoints to the same server.
+    /// `routes` lets a service add its own endpoints to the same server, and `server` lets it
+    /// accept more than HTTP/1 requests on it (WebSocket upgrades).
     public func run(
-        _ services: [any Service], routes: (Router<BasicRequestContext>) -> Void = { _ in }
+        _ services: [any Service], server: HTTPServerBuilder = .http1(),
+        routes: (Router<BasicRequestContext>) -> Void = { _ in }
     ) async throws {
         let router = Router()
         OperationsRoutes.add(to: router, readiness: readiness, registry: registry)
         routes(router)
         let server = Application(
-            router: router,
+            router: router, server: server,
             configuration: .init(
                 address: .hostname(configuration.httpHost, port: configuration.httpPort),
                 serverName: configuration.service),

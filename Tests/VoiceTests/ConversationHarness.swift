@@ -4,6 +4,7 @@ import Logging
 import SpeechEngines
 import Synchronization
 import Testing
+import Shared
 import VoicePipeline
 
 /// Everything the pipeline sent to the meeting, with when it was sent.
@@ -118,9 +119,10 @@ struct OfflineConversation {
     let participant: Participant
     private let following: Task<Void, Never>
 
-    init(greets: Bool = false, chatModel: any ChatModel = LocalResponder(), configure: (inout VoiceConfiguration) -> Void = { _ in })
-        async throws
-    {
+    init(
+        greets: Bool = false, chatModel: any ChatModel = LocalResponder(), textToSpeech: (any TextToSpeech)? = nil,
+        logger: Logger = Logger(label: "voice-test"), configure: (inout VoiceConfiguration) -> Void = { _ in }
+    ) async throws {
         var configuration = VoiceConfiguration()
         configuration.greets = greets
         configure(&configuration)
@@ -129,14 +131,35 @@ struct OfflineConversation {
         pipeline = VoicePipeline(
             configuration: configuration, context: Self.context,
             speechToText: PocketSphinxRecognizer(configuration: recognition), chatModel: chatModel,
-            textToSpeech: try ESpeakSynthesizer(), sink: sink, logger: Logger(label: "voice-test"))
+            textToSpeech: try textToSpeech ?? ESpeakSynthesizer(), sink: sink, logger: logger)
         participant = try Participant(pipeline: pipeline)
         following = log.follow(pipeline)
         try await pipeline.start()
+        await pipeline.greet()
     }
 
     func stop() async {
         await pipeline.stop()
         await following.value
+    }
+}
+
+/// A speech engine whose first synthesis fails, as a cloud engine's might.
+final class FailingFirstSynthesis: TextToSpeech {
+    let engine: any TextToSpeech
+    private let calls = Mutex(0)
+    var name: String { "failing-first" }
+
+    init(_ engine: any TextToSpeech) { self.engine = engine }
+
+    struct Refused: Error {}
+
+    func synthesize(_ text: String) -> AsyncThrowingStream<SpeechChunk, any Error> {
+        let first = calls.withLock { count in
+            defer { count += 1 }
+            return count == 0
+        }
+        guard !first else { return AsyncThrowingStream { $0.finish(throwing: Refused()) } }
+        return engine.synthesize(text)
     }
 }

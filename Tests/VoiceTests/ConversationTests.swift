@@ -1,5 +1,7 @@
 import Foundation
 import LanguageModel
+import SpeechEngines
+import TestSupport
 import Testing
 import VoicePipeline
 
@@ -33,6 +35,19 @@ struct ConversationTests {
         #expect(llmDone > 0)
         let history = await call.pipeline.history
         #expect(history.map(\.role) == [.assistant, .user, .assistant])
+    }
+
+    @Test("a greeting the speech engine fails on is logged and skipped, and the call goes on")
+    func greetingFailure() async throws {
+        let logs = CapturedLogs()
+        let call = try await OfflineConversation(
+            greets: true, textToSpeech: FailingFirstSynthesis(try ESpeakSynthesizer()), logger: logs.logger)
+        try await call.participant.say("What is on the agenda today?")
+        await call.participant.listen(for: .seconds(12)) { !call.log.said.isEmpty }
+        await call.stop()
+        #expect(logs.all.contains("speech synthesis failed"))
+        #expect(call.log.said.map(\.text).count == 1)
+        #expect(call.log.said.first?.text.contains("budget review") == true)
     }
 
     @Test("no answer to a pause in mid-sentence, and one answer to the finished turn")

@@ -1,6 +1,7 @@
 import Foundation
 import LanguageModel
 import Logging
+import Shared
 
 public struct VoiceConfiguration: Sendable {
     public var agentName = "Attaché"
@@ -55,6 +56,7 @@ public actor VoicePipeline {
     private var reply: Reply?
     private var nextReplyID = 0
     private var agentPausedForSpeech = false
+    private var hasGreeted = false
     private var isStopped = false
 
     private struct Reply {
@@ -81,7 +83,7 @@ public actor VoicePipeline {
         (events, eventSink) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }
 
-    /// Opens recognition and greets the room. Throws if the speech-to-text engine cannot start.
+    /// Opens recognition. Throws if the speech-to-text engine cannot start.
     public func start() async throws {
         let transcription = try await speechToText.openStream()
         self.transcription = transcription
@@ -97,7 +99,14 @@ public actor VoicePipeline {
             }
         })
         backgroundTasks.append(Task { await self.readTranscripts(transcription) })
-        if configuration.greets { await startReply(.fixed(configuration.greeting), clock: nil, answering: nil) }
+    }
+
+    /// Introduces the agent, once per call, as soon as the room can hear it. Best effort: a
+    /// greeting the speech engine fails on is logged and skipped.
+    public func greet() async {
+        guard configuration.greets, !hasGreeted, !isStopped, transcription != nil else { return }
+        hasGreeted = true
+        await startReply(.fixed(configuration.greeting), clock: nil, answering: nil)
     }
 
     /// Stops everything the call runs; returns once no task of it is left.
@@ -107,6 +116,14 @@ public actor VoicePipeline {
         let stopping = reply
         reply = nil
         stopping?.task.cancel()
+        if let stopping {
+            // The call ended mid-reply: the record keeps what the room heard.
+            let heard = await playout.cut()
+            if !heard.text.isEmpty {
+                history.append(ChatMessage(.assistant, heard.text))
+                eventSink.yield(.said(heard.text, interrupted: heard.wasCut, latency: stopping.clock?.latency))
+            }
+        }
         audioToRecognizer.finish()
         await transcription?.close()
         await playout.shutdown()
@@ -273,8 +290,10 @@ public actor VoicePipeline {
         reply = nil
         agentPausedForSpeech = false
         let said = await playout.heardText
-        if !said.isEmpty { history.append(ChatMessage(.assistant, said)) }
-        eventSink.yield(.said(said, interrupted: false, latency: current.clock?.latency))
+        if !said.isEmpty {
+            history.append(ChatMessage(.assistant, said))
+            eventSink.yield(.said(said, interrupted: false, latency: current.clock?.latency))
+        }
         await react(.neutral, at: .now)
         // Speech that ended while the agent spoke may have finished a turn meanwhile.
         await endTurnIfFinished(requireCompleteSentence: true)

@@ -1,28 +1,5 @@
+import Shared
 import Synchronization
-
-/// When each stage of one reply happened, measured from the end of the participant's speech.
-/// Milliseconds; nil for a stage the reply never reached.
-public struct TurnLatency: Sendable, Equatable, Codable {
-    public var sttFinal: Double?
-    public var llmFirstToken: Double?
-    public var firstSentence: Double?
-    public var ttsFirstAudio: Double?
-    /// Voice to voice: end of the participant's speech to the agent's first frame of sound out.
-    public var firstAudioOut: Double?
-    public var llmDone: Double?
-
-    public init(
-        sttFinal: Double? = nil, llmFirstToken: Double? = nil, firstSentence: Double? = nil,
-        ttsFirstAudio: Double? = nil, firstAudioOut: Double? = nil, llmDone: Double? = nil
-    ) {
-        self.sttFinal = sttFinal
-        self.llmFirstToken = llmFirstToken
-        self.firstSentence = firstSentence
-        self.ttsFirstAudio = ttsFirstAudio
-        self.firstAudioOut = firstAudioOut
-        self.llmDone = llmDone
-    }
-}
 
 /// Stamps a reply's stages from the tasks that reach them; only the first stamp of each counts.
 final class ReplyClock: Sendable {

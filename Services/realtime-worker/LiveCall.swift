@@ -1,0 +1,99 @@
+import Foundation
+import Logging
+import Shared
+import Store
+import VoicePipeline
+
+/// A call in progress on this replica: its voice pipeline, the relay to its camera webpage, and
+/// the task that stores each turn as it happens (so that a crash mid-call loses none).
+actor LiveCall {
+    nonisolated let sessionID: UUID
+    nonisolated let meetingID: UUID
+    nonisolated let botID: String
+    nonisolated let pipeline: VoicePipeline
+    nonisolated let media: MediaRelay
+    private var recording: Task<Void, Never>?
+
+    init(sessionID: UUID, meetingID: UUID, botID: String, pipeline: VoicePipeline, media: MediaRelay) {
+        self.sessionID = sessionID
+        self.meetingID = meetingID
+        self.botID = botID
+        self.pipeline = pipeline
+        self.media = media
+    }
+
+    func start(recorder: TurnRecorder) async throws {
+        try await pipeline.start()
+        let (pipeline, sessionID) = (pipeline, sessionID)
+        recording = Task {
+            for await event in pipeline.events { await recorder.record(event, session: sessionID) }
+        }
+    }
+
+    /// Stops the pipeline and returns once every turn it produced is stored.
+    func close() async {
+        await pipeline.stop()
+        await recording?.value
+        recording = nil
+        media.disconnect()
+    }
+}
+
+/// Stores the pipeline's turns in realtime.turns.
+struct TurnRecorder: Sendable {
+    let pool: PostgresPool
+    let agentName: String
+    let logger: Logger
+
+    func record(_ event: PipelineEvent, session: UUID) async {
+        let turn: CallTurn
+        switch event {
+        case let .heard(text):
+            turn = CallTurn(role: .participant, speaker: "participant", text: text, at: Date())
+        case let .said(text, interrupted, latency):
+            guard !text.isEmpty else { return }
+            turn = CallTurn(role: .agent, speaker: agentName, text: text, at: Date(), interrupted: interrupted, latency: latency)
+        }
+        do {
+            let latency = try turn.latency.map { try JSONBValue($0) }
+            _ = try await pool.withConnection { db in
+                try db.execute(
+                    """
+                    INSERT INTO realtime.turns (session_id, role, speaker, text, spoken_at, source, interrupted, latency)
+                    VALUES ($1, $2, $3, $4, $5, 'pipeline', $6, $7)
+                    """,
+                    [session, turn.role.rawValue, turn.speaker, turn.text, turn.at, turn.interrupted ?? false, latency])
+            }
+        } catch {
+            logger.error("could not store a call turn", metadata: ["session_id": "\(session)", "error": "\(error)"])
+        }
+    }
+}
+
+/// The calls live on this replica, by meeting, so that a media connection finds its call.
+actor LiveCalls {
+    private var calls: [UUID: LiveCall] = [:]
+
+    /// Adds `call` unless the meeting already has one; returns the one that stays.
+    func add(_ call: LiveCall) -> (call: LiveCall, isNew: Bool) {
+        if let existing = calls[call.meetingID] { return (existing, false) }
+        calls[call.meetingID] = call
+        return (call, true)
+    }
+
+    func call(forMeeting meetingID: UUID) -> LiveCall? { calls[meetingID] }
+
+    func remove(meetingID: UUID) async {
+        await calls.removeValue(forKey: meetingID)?.close()
+    }
+
+    var liveMeetings: [UUID] { Array(calls.keys) }
+
+    func closeAll() async {
+        let closing = calls.values
+        calls.removeAll()
+        await withTaskGroup(of: Void.self) { group in
+            for call in closing { group.addTask { await call.close() } }
+        }
+    }
+}

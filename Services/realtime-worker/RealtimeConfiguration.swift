@@ -1,0 +1,66 @@
+import Foundation
+import Runtime
+import VoicePipeline
+
+/// The realtime worker's settings, read once at start.
+struct RealtimeConfiguration: Sendable {
+    enum SpeechToTextEngine: String, CaseIterable, Sendable { case pocketsphinx }
+    enum TextToSpeechEngine: String, CaseIterable, Sendable { case espeak }
+    enum ChatEngine: String, CaseIterable, Sendable { case local, openai }
+
+    var common: CommonConfiguration
+    /// This replica's name in session ownership.
+    var instanceID: String
+    /// Where camera webpages reach this replica (its media WebSocket and pages).
+    var publicURL: String
+    var speechToText: SpeechToTextEngine
+    /// Phrases the offline recogniser listens for, one per line (ATTACHE_STT_PHRASES_FILE).
+    var phrases: [String]
+    var textToSpeech: TextToSpeechEngine
+    var voice: String
+    var chat: ChatEngine
+    /// The OpenAI-compatible endpoint, when `chat` is openai. Its key may be missing: calls then
+    /// go without an agent, each with a log line saying why (see `VoiceEngines`).
+    var chatEndpoint: String
+    var chatModel: String
+    var chatAPIKey: String?
+    var voiceSettings: VoiceConfiguration
+
+    init(_ env: Environment) throws(ConfigurationError) {
+        common = try CommonConfiguration(service: "realtime-worker", defaultHTTPPort: 8085, environment: env)
+        let host = ProcessInfo.processInfo.hostName
+        instanceID = env.string("ATTACHE_INSTANCE_ID", default: "\(host)-\(ProcessInfo.processInfo.processIdentifier)")
+        publicURL = (try env.url("ATTACHE_REALTIME_PUBLIC_URL")?.absoluteString) ?? "http://127.0.0.1:\(common.httpPort)"
+        speechToText = try env.choice("ATTACHE_STT", default: .pocketsphinx)
+        phrases = try Self.phrases(env)
+        textToSpeech = try env.choice("ATTACHE_TTS", default: .espeak)
+        voice = env.string("ATTACHE_TTS_VOICE", default: "en-us+klatt")
+        chat = try env.choice("ATTACHE_LLM", default: .local)
+        chatEndpoint = (try env.url("ATTACHE_LLM_BASE_URL")?.absoluteString) ?? "https://api.openai.com/v1"
+        chatModel = env.string("ATTACHE_LLM_MODEL", default: "gpt-4o-mini")
+        chatAPIKey = env.optionalString("ATTACHE_LLM_API_KEY").flatMap { $0.isEmpty ? nil : $0 }
+        var voiceSettings = VoiceConfiguration()
+        voiceSettings.agentName = env.string("ATTACHE_AGENT_NAME", default: voiceSettings.agentName)
+        voiceSettings.company = env.string("ATTACHE_COMPANY_NAME", default: voiceSettings.company)
+        voiceSettings.turns.endpointing = .milliseconds(
+            try env.integer("ATTACHE_ENDPOINTING_MS", default: 300, in: 10...5000))
+        voiceSettings.turns.utteranceEnd = .milliseconds(
+            try env.integer("ATTACHE_UTTERANCE_END_MS", default: 1000, in: 1000...5000))
+        voiceSettings.turns.bargeInMinimumSpeech = .milliseconds(
+            try env.integer("ATTACHE_BARGE_IN_MIN_MS", default: 120, in: 20...2000))
+        self.voiceSettings = voiceSettings
+    }
+
+    private static func phrases(_ env: Environment) throws(ConfigurationError) -> [String] {
+        guard let path = env.optionalString("ATTACHE_STT_PHRASES_FILE") else { return [] }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ConfigurationError(setting: "ATTACHE_STT_PHRASES_FILE", problem: "cannot read \(path)")
+        }
+        let phrases = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        guard !phrases.isEmpty else {
+            throw ConfigurationError(setting: "ATTACHE_STT_PHRASES_FILE", problem: "\(path) has no phrases")
+        }
+        return phrases
+    }
+}

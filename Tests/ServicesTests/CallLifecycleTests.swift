@@ -1,0 +1,229 @@
+import Delivery
+import Foundation
+import HTTPClient
+import Hummingbird
+import HummingbirdWSClient
+import Logging
+@testable import RealtimeWorker
+import Runtime
+import Shared
+import SpeechEngines
+import Store
+import Synchronization
+import TestSupport
+import Testing
+import VoicePipeline
+
+/// The realtime worker's calls, in process against a real PostgreSQL: a pipeline per call on
+/// `in_call_recording`, reached through the media WebSocket, closed and reported on `call_ended`.
+@Suite("Call lifecycle", .serialized)
+struct CallLifecycleTests {
+    @Test("a call opens a voice pipeline that the media connection reaches; its end reports the whole conversation")
+    func callWithTheAgent() async throws {
+        let world = try await World()
+        defer { Task { await world.finish() } }
+        try await world.classify()
+        try await world.deliver(.inCallRecording)
+        #expect(await world.calls.call(forMeeting: world.meeting) != nil)
+
+        let owner = try await world.ownerLookup()
+        #expect(owner.status == 200)
+        #expect(owner.body.contains("\"owner\":\"replica-a\""))
+
+        let heard = Mutex<(frames: Int, texts: [String])>((0, []))
+        let participant = try ESpeakSynthesizer(voice: "en-us+klatt", wordsPerMinute: 160)
+        var question: [Int16] = []
+        for try await chunk in participant.synthesize("What is on the agenda today?") { question += chunk.samples }
+        // Then silence while the agent answers (about 7 s).
+        let questionFrames = PCM.frames(question) + Array(repeating: AudioFrame.silence, count: 450)
+        _ = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(world.port)/media/\(world.meeting)", logger: TestStack.logger) {
+            inbound, outbound, _ in
+            // The greeting first (about 2 s), then the question, in real time; then hang up.
+            let speaking = Task {
+                try await Task.sleep(for: .seconds(3))
+                let clock = ContinuousClock()
+                var deadline = clock.now
+                for frame in questionFrames {
+                    try await outbound.write(.binary(ByteBuffer(bytes: MediaWire.bytes(frame))))
+                    deadline += PCM.frameDuration
+                    try await clock.sleep(until: deadline)
+                }
+                try await outbound.close(.normalClosure, reason: nil)
+            }
+            for try await message in inbound.messages(maxSize: 1 << 16) {
+                switch message {
+                case .binary: heard.withLock { $0.frames += 1 }
+                case let .text(text): heard.withLock { $0.texts.append(text) }
+                }
+            }
+            try await speaking.value
+        }
+        #expect(heard.withLock { $0.frames } > 150, "the greeting and the answer were heard through the media connection")
+        #expect(heard.withLock { $0.texts }.contains { $0.contains("\"type\":\"visemes\"") })
+
+        try await world.deliver(.callEnded)
+        #expect(await world.calls.call(forMeeting: world.meeting) == nil)
+        let completed = try #require(try await world.callCompleted())
+        try #require(completed.turns.map(\.role) == [.agent, .participant, .agent])
+        #expect(completed.turns[0].text == "Hi, this is Attaché joining from Attaché.")
+        #expect(completed.turns[1].text == "what is on the agenda today")
+        #expect(completed.turns[2].text.contains("budget review"), "answered from the meeting's description")
+        let latency = try #require(completed.turns[2].latency)
+        #expect((latency.firstAudioOut ?? 0) > 0)
+        #expect(completed.turns[2].interrupted == false)
+    }
+
+    @Test("a cloud engine without credentials: no pipeline, a log line naming the setting, the call still reported")
+    func missingCredentials() async throws {
+        let logs = CapturedLogs()
+        let world = try await World(environment: ["ATTACHE_LLM": "openai"], logger: logs.logger)
+        defer { Task { await world.finish() } }
+        try await world.deliver(.inCallRecording)
+        #expect(await world.calls.call(forMeeting: world.meeting) == nil)
+        #expect(logs.all.contains("call pipeline not created"))
+        #expect(logs.all.contains("ATTACHE_LLM_API_KEY"))
+        #expect(try await world.ownerLookup().status == 404)
+        try await world.deliver(.callEnded)
+        #expect(try await world.callCompleted()?.turns == [])
+    }
+
+    @Test("a call whose end arrives before its start is reported once, and the late start does not reopen it")
+    func endBeforeStart() async throws {
+        let world = try await World()
+        defer { Task { await world.finish() } }
+        try await world.deliver(.callEnded, at: world.started.addingTimeInterval(1800))
+        try await world.deliver(.inCallRecording)  // a retry that lost the race
+        try await world.deliver(.callEnded, at: world.started.addingTimeInterval(1800))  // the provider resending
+        #expect(try await world.outboxTypes() == ["call.completed.v1"])
+        #expect(await world.calls.call(forMeeting: world.meeting) == nil, "no pipeline for a call that has ended")
+    }
+
+    @Test("the end of a call owned by another replica waits until that replica has closed it")
+    func endOfAnotherReplicasCall() async throws {
+        let world = try await World()
+        defer { Task { await world.finish() } }
+        try await world.pool.withConnection { db in
+            try db.execute(
+                "INSERT INTO realtime.sessions (id, meeting_id, bot_id, started_at, owner, media_url) VALUES ($1, $2, 'bot-1', $3, 'replica-b', 'http://b')",
+                [UUID(), world.meeting, world.started])
+        }
+        await #expect(throws: OwnerStillClosing.self) { try await world.deliver(.callEnded) }
+        #expect(try await world.outboxTypes() == [])
+        try await world.pool.withConnection { db in
+            try db.execute("UPDATE realtime.sessions SET pipeline_closed_at = now() WHERE meeting_id = $1", [world.meeting])
+        }
+        try await world.deliver(.callEnded)  // the retry
+        #expect(try await world.outboxTypes() == ["call.completed.v1"])
+    }
+
+    @Test("shutdown closes every live call and leaves nothing running")
+    func shutdownClosesEverything() async throws {
+        let world = try await World()
+        defer { Task { await world.finish() } }
+        try await world.deliver(.inCallRecording)
+        let call = try #require(await world.calls.call(forMeeting: world.meeting))
+        let (_, media) = call.media.connect()
+        await world.calls.closeAll()
+        #expect(await world.calls.liveMeetings.isEmpty)
+        // The pipeline has stopped: both loops below end (they would wait forever otherwise).
+        for await _ in media {}
+        for await _ in call.pipeline.events {}
+        let counted = Mutex(0)
+        let (_, after) = call.media.connect()
+        let listening = Task { for await _ in after { counted.withLock { $0 += 1 } } }
+        try await Task.sleep(for: .milliseconds(300))
+        listening.cancel()
+        #expect(counted.withLock { $0 } == 0, "no audio after shutdown")
+    }
+}
+
+/// One meeting's worth of realtime worker: database, handlers, media server.
+private struct World {
+    let databaseURL: String
+    let pool: PostgresPool
+    let calls = LiveCalls()
+    let handlers: CallHandlers
+    let outbox: Outbox
+    let meeting = UUID()
+    let started = Date(timeIntervalSince1970: 1_796_896_800)
+    let port: Int
+    let server: Task<Void, any Error>
+    let logger: Logger
+
+    init(environment: [String: String] = [:], logger: Logger = TestStack.logger) async throws {
+        databaseURL = try await TestDatabase.create()
+        pool = PostgresPool(url: databaseURL, size: 2)
+        self.logger = logger
+        try await Migrator.migrate(
+            pool, schema: SessionsSchema.name, migrations: DeliveryMigrations.all + SessionsSchema.migrations, logger: logger)
+        let phrases = FileManager.default.temporaryDirectory.appendingPathComponent("phrases-\(UUID()).txt")
+        try "what is on the agenda today\n".write(to: phrases, atomically: true, encoding: .utf8)
+        let configuration = try RealtimeConfiguration(
+            Environment(["ATTACHE_STT_PHRASES_FILE": phrases.path, "ATTACHE_INSTANCE_ID": "replica-a"].merging(environment) { $1 }))
+        outbox = try Outbox(schema: SessionsSchema.name)
+        let media = MediaRoutes(calls: calls, pool: pool, logger: logger)
+        let router = Router()
+        media.register(on: router)
+        let (ports, portFound) = AsyncStream<Int>.makeStream()
+        let app = Application(
+            router: router, server: .http1WebSocketUpgrade(webSocketRouter: media.webSocketRouter()),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { portFound.yield($0.localAddress?.port ?? 0) }, logger: logger)
+        server = Task { try await app.runService() }
+        var found = ports.makeAsyncIterator()
+        port = await found.next() ?? 0
+        handlers = CallHandlers(
+            calls: calls, engines: try VoiceEngines(configuration),
+            recorder: TurnRecorder(pool: pool, agentName: "Attaché", logger: logger), instanceID: "replica-a",
+            mediaURL: "http://127.0.0.1:\(port)")
+    }
+
+    func context(for envelopeID: UUID, _ type: MessageType) throws -> HandlerContext {
+        try HandlerContext(messageID: envelopeID, messageType: type, pool: pool, outbox: outbox, logger: logger)
+    }
+
+    func classify() async throws {
+        let snapshot = MeetingSnapshot(
+            meetingID: meeting, revision: 1, source: "ics", externalID: "qbr-1", title: "Quarterly budget review",
+            description: "Agenda: budget review, then the hiring plan", start: started, end: started.addingTimeInterval(3600),
+            organizer: Participant(email: "dana@example.com", name: "Dana"), attendees: [], conferenceURL: nil)
+        let envelope = Envelope(
+            tenantID: "acme", correlationID: meeting,
+            payload: MeetingClassified(
+                meeting: snapshot, meetingType: "qbr", rule: "qbr", matchedKeywords: ["quarterly"], prepTriggerAt: started,
+                reminderAt: started, botJoinAt: started, prepQuestions: []))
+        try await handlers.meetingClassified(envelope, try context(for: envelope.id, MeetingClassified.messageType))
+    }
+
+    func deliver(_ status: BotStatus, at date: Date? = nil) async throws {
+        let envelope = Envelope(
+            tenantID: "acme", correlationID: meeting,
+            payload: BotStatusChanged(
+                meetingID: meeting, botID: "bot-1", provider: "simulated", status: status, subCode: nil, changedAt: date ?? started))
+        try await handlers.statusChanged(envelope, try context(for: envelope.id, BotStatusChanged.messageType))
+    }
+
+    func ownerLookup() async throws -> (status: Int, body: String) {
+        let response = try await HTTPClient(retry: .none, logger: logger).send(
+            OutboundRequest(url: "http://127.0.0.1:\(port)/media/\(meeting)/owner"))
+        return (response.status, response.text)
+    }
+
+    func outboxTypes() async throws -> [String] {
+        try await pool.withConnection { db in
+            try db.query("SELECT message_type FROM realtime.outbox ORDER BY position").map { try $0.string("message_type") }
+        }
+    }
+
+    func callCompleted() async throws -> CallCompleted? {
+        try await pool.withConnection { db in
+            try db.queryOne("SELECT body FROM realtime.outbox WHERE message_type = 'call.completed.v1'")
+        }.map { row in try MessageCoding.decode(Envelope<CallCompleted>.self, from: Array(try row.string("body").utf8)).payload }
+    }
+
+    func finish() async {
+        await calls.closeAll()
+        server.cancel()
+        try? await TestDatabase.drop(databaseURL)
+    }
+}
