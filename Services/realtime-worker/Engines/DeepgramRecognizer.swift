@@ -164,12 +164,14 @@ private final class LastSent: Sendable {
 
 /// Deepgram's server messages, as far as the pipeline needs them.
 enum DeepgramMessage {
-    private struct Message: Decodable {
+    private struct Envelope: Decodable { var type: String }
+
+    // Only Results has an object `channel`; SpeechStarted and UtteranceEnd have an array there.
+    private struct Results: Decodable {
         struct Channel: Decodable {
             struct Alternative: Decodable { var transcript: String }
             var alternatives: [Alternative]
         }
-        var type: String
         var isFinal: Bool?
         var speechFinal: Bool?
         var channel: Channel?
@@ -178,12 +180,13 @@ enum DeepgramMessage {
     static func event(from json: String) -> TranscriptEvent? {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
-        guard let message = try? decoder.decode(Message.self, from: Data(json.utf8)) else { return nil }
-        switch message.type {
+        let data = Data(json.utf8)
+        switch (try? decoder.decode(Envelope.self, from: data))?.type {
         case "Results":
-            let transcript = message.channel?.alternatives.first?.transcript ?? ""
-            let speechFinal = message.speechFinal ?? false
-            guard message.isFinal ?? false else { return transcript.isEmpty ? nil : .interim(transcript) }
+            guard let results = try? decoder.decode(Results.self, from: data) else { return nil }
+            let transcript = results.channel?.alternatives.first?.transcript ?? ""
+            let speechFinal = results.speechFinal ?? false
+            guard results.isFinal ?? false else { return transcript.isEmpty ? nil : .interim(transcript) }
             // An empty final still matters when it is speech_final: it closes the turn whose
             // words came in earlier finals.
             if transcript.isEmpty, !speechFinal { return nil }

@@ -26,17 +26,17 @@ enum ElevenLabsMessages {
     static func initial(_ configuration: ElevenLabsSynthesizer.Configuration) -> String {
         struct VoiceSettings: Encodable {
             var stability: Double
-            var similarity_boost: Double
+            var similarityBoost: Double
             var speed: Double
         }
         struct Initial: Encodable {
             var text = " "
-            var voice_settings: VoiceSettings
+            var voiceSettings: VoiceSettings
         }
         return encode(
             Initial(
-                voice_settings: VoiceSettings(
-                    stability: configuration.stability, similarity_boost: configuration.similarityBoost, speed: configuration.speed)))
+                voiceSettings: VoiceSettings(
+                    stability: configuration.stability, similarityBoost: configuration.similarityBoost, speed: configuration.speed)))
     }
 
     /// Text to speak; ElevenLabs wants every piece to end with one space. `flush` makes it
@@ -71,7 +71,9 @@ enum ElevenLabsMessages {
     }
 
     private static func encode(_ value: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
         // Encoding plain strings, numbers and booleans cannot fail.
-        (try? String(decoding: JSONEncoder().encode(value), as: UTF8.self)) ?? "{}"
+        return (try? String(decoding: encoder.encode(value), as: UTF8.self)) ?? "{}"
     }
 }
