@@ -93,6 +93,7 @@ struct DeepgramRecognizerTests {
         #expect(description.contains("API key") && description.contains("401"))
         #expect(!description.contains(secret))
         #expect(!logs.all.contains(secret))
+        #expect(!String(describing: Self.recognizer(fake, key: secret).configuration).contains(secret))
     }
 
     @Test("a stream left without audio or KeepAlive is closed by Deepgram with 1011, and events throw it")
@@ -116,7 +117,7 @@ struct DeepgramRecognizerTests {
     @Test("KeepAlive more often than the idle timeout keeps a silent stream open")
     func keepAlive() async throws {
         var configuration = FakeDeepgram.Configuration()
-        configuration.idleTimeout = .milliseconds(400)
+        configuration.idleTimeout = .milliseconds(600)
         let fake = await FakeDeepgram(configuration: configuration)
         defer { fake.stop() }
         let stream = try await Self.recognizer(fake, keepAlive: .milliseconds(100)).openDeepgramStream()
@@ -128,7 +129,7 @@ struct DeepgramRecognizerTests {
         let (_, error) = await collected.value
         #expect(error == nil)
         let session = try #require(await fake.sessions.waitFor(1).first)
-        #expect(session.keepAlives >= 5)
+        #expect(session.keepAlives >= 6)
         #expect(session.closeCode == 1000 && session.closeStreamReceived)
     }
 

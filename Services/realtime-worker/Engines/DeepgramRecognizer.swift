@@ -8,7 +8,8 @@ import VoicePipeline
 /// Deepgram live streaming (`/v1/listen` over a WebSocket): linear16 audio in, Results out.
 /// The vocabulary of `TranscriptEvent` is Deepgram's own, so the mapping is one to one.
 public struct DeepgramRecognizer: SpeechToText {
-    public struct Configuration: Sendable {
+    /// Printing it shows everything but the key.
+    public struct Configuration: Sendable, CustomStringConvertible {
         public var baseURL = "wss://api.deepgram.com"
         public var apiKey: String
         public var model = "nova-3"
@@ -23,6 +24,10 @@ public struct DeepgramRecognizer: SpeechToText {
 
         public init(apiKey: String) {
             self.apiKey = apiKey
+        }
+
+        public var description: String {
+            "Deepgram(\(baseURL), model \(model), endpointing \(endpointing), utterance end \(utteranceEnd), key redacted)"
         }
     }
 

@@ -9,7 +9,8 @@ import VoicePipeline
 /// sentence from affecting the next, at the cost of a handshake (a few tens of milliseconds)
 /// per sentence.
 public struct ElevenLabsSynthesizer: TextToSpeech {
-    public struct Configuration: Sendable {
+    /// Printing it shows everything but the key.
+    public struct Configuration: Sendable, CustomStringConvertible {
         public var baseURL = "wss://api.elevenlabs.io"
         public var apiKey: String
         public var voiceID: String
@@ -21,6 +22,10 @@ public struct ElevenLabsSynthesizer: TextToSpeech {
         public init(apiKey: String, voiceID: String) {
             self.apiKey = apiKey
             self.voiceID = voiceID
+        }
+
+        public var description: String {
+            "ElevenLabs(\(baseURL), voice \(voiceID), model \(modelID), key redacted)"
         }
     }
 
@@ -103,7 +108,9 @@ public struct ElevenLabsSynthesizer: TextToSpeech {
                 await connection.close()
                 return
             case let .error(error)?:
+                // ElevenLabs closes after an error; closing too keeps a stalled server from holding the call.
                 serverError = error
+                await connection.close()
             case nil:
                 continue
             }
@@ -128,6 +135,8 @@ public enum ElevenLabsError: Error, Equatable, CustomStringConvertible {
     init(_ ending: WebSocketConnection.Ending, serverError: ElevenLabsMessages.ServerError?) {
         switch ending {
         case let .closed(code, reason):
+            // After an error message, a 1000 is the server answering our own close: not news.
+            let code = serverError != nil && code == 1000 ? nil : code
             self = .rejected(code: code, reason: serverError?.message ?? reason, error: serverError?.error)
         case let .dropped(reason):
             if let serverError {
