@@ -170,6 +170,7 @@ let package = Package(
             dependencies: [
                 "Bus", "Store", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             ],
             path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(

@@ -1,0 +1,61 @@
+import VoicePipeline
+
+/// Turns ElevenLabs' audio messages into speech chunks: base64 PCM (16 kHz, 16-bit little
+/// endian) into samples, and the per-character alignment into words at sample offsets.
+///
+/// ElevenLabs documents the alignment times as relative to the message's own audio, so a
+/// word's offset is its first character's start time, in samples, from the chunk's first
+/// sample. A word cut by a message boundary belongs to the chunk where it starts; its text is
+/// completed from the sentence that was sent, since the rest only comes in the next message.
+struct ElevenLabsChunkAssembler {
+    private let tokens: [String]
+    private var wordsStarted = 0
+    private var inWord = false
+    /// A byte of a sample split across messages.
+    private var pendingByte: UInt8?
+
+    init(text: String) {
+        tokens = text.split(whereSeparator: \.isWhitespace).map(String.init)
+    }
+
+    mutating func chunk(samples bytes: [UInt8], alignment: ElevenLabsMessages.NormalizedAlignment?) -> SpeechChunk {
+        SpeechChunk(samples: samples(bytes), words: alignment.map { words($0) } ?? [])
+    }
+
+    private mutating func samples(_ bytes: [UInt8]) -> [Int16] {
+        var bytes = bytes
+        if let pendingByte { bytes.insert(pendingByte, at: 0) }
+        pendingByte = bytes.count % 2 == 1 ? bytes.removeLast() : nil
+        return stride(from: 0, to: bytes.count, by: 2).map { index in
+            Int16(bitPattern: UInt16(bytes[index]) | UInt16(bytes[index + 1]) << 8)
+        }
+    }
+
+    private mutating func words(_ alignment: ElevenLabsMessages.NormalizedAlignment) -> [SpokenWord] {
+        var words: [SpokenWord] = []
+        var current: (text: String, offset: Int)?
+        for (index, character) in alignment.chars.enumerated() {
+            if character.allSatisfy(\.isWhitespace) {
+                if let word = current { words.append(SpokenWord(text: word.text, sampleOffset: word.offset)) }
+                current = nil
+                inWord = false
+            } else if current != nil {
+                current?.text += character
+            } else if !inWord, index < alignment.charStartTimesMs.count {
+                current = (character, alignment.charStartTimesMs[index] * PCM.sampleRate / 1000)
+                inWord = true
+                wordsStarted += 1
+            }
+        }
+        if let word = current { words.append(SpokenWord(text: completed(word.text), sampleOffset: word.offset)) }
+        return words
+    }
+
+    /// The sentence's word at the cut word's position, if it begins with what was heard of it
+    /// (normalisation may have spelled a number out, shifting positions).
+    private func completed(_ partial: String) -> String {
+        let index = wordsStarted - 1
+        guard tokens.indices.contains(index), tokens[index].lowercased().hasPrefix(partial.lowercased()) else { return partial }
+        return tokens[index]
+    }
+}

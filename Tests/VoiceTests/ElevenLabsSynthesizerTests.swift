@@ -1,0 +1,118 @@
+import Foundation
+@testable import SpeechEngines
+import Synchronization
+import TestSupport
+import Testing
+import VoicePipeline
+
+@Suite("ElevenLabs synthesizer, against a local fake of ElevenLabs stream-input")
+struct ElevenLabsSynthesizerTests {
+    static let sentence = "Good morning everyone, shall we look at the budget first?"
+
+    static func synthesizer(_ fake: FakeElevenLabs, key: String? = nil, logs: CapturedLogs? = nil) -> ElevenLabsSynthesizer {
+        var configuration = ElevenLabsSynthesizer.Configuration(apiKey: key ?? fake.configuration.apiKey, voiceID: "voice-1")
+        configuration.baseURL = fake.baseURL
+        return ElevenLabsSynthesizer(configuration: configuration, logger: logs?.logger ?? TestStack.logger)
+    }
+
+    static func chunks(of text: String, from synthesizer: ElevenLabsSynthesizer) async throws -> [(at: ContinuousClock.Instant, chunk: SpeechChunk)] {
+        var chunks: [(ContinuousClock.Instant, SpeechChunk)] = []
+        for try await chunk in synthesizer.synthesize(text) { chunks.append((.now, chunk)) }
+        return chunks
+    }
+
+    @Test("chunks arrive as they are generated: the first before the last has been sent")
+    func streaming() async throws {
+        var configuration = FakeElevenLabs.Configuration()
+        configuration.chunkInterval = .milliseconds(30)
+        let fake = await FakeElevenLabs(configuration: configuration)
+        defer { fake.stop() }
+        let chunks = try await Self.chunks(of: Self.sentence, from: Self.synthesizer(fake))
+        let session = try #require(await fake.sessions.waitFor(1).first)
+        #expect(chunks.count == session.audioMessagesSent && chunks.count > 10)
+        let lastSent = try #require(session.lastAudioSentAt)
+        #expect(try #require(chunks.first).at < lastSent - .milliseconds(100))
+        #expect(session.texts == [Self.sentence + " ", ""])
+        #expect(session.query["model_id"] == "eleven_flash_v2_5" && session.voiceID == "voice-1")
+        #expect(!session.closedByClientEarly && session.closeCode == nil)
+    }
+
+    @Test("samples decode exactly: the fake's tone, 60 ms a character")
+    func samples() async throws {
+        let fake = await FakeElevenLabs()
+        defer { fake.stop() }
+        let samples = try await Self.chunks(of: Self.sentence, from: Self.synthesizer(fake)).flatMap(\.chunk.samples)
+        #expect(samples.count == Self.sentence.count * 60 * 16)
+        #expect(samples == FakeElevenLabs.speech(for: Self.sentence))
+    }
+
+    @Test("words carry the sentence's text at the sample offsets of their first character")
+    func words() async throws {
+        let fake = await FakeElevenLabs()
+        defer { fake.stop() }
+        var words: [SpokenWord] = []
+        var chunkStart = 0
+        for (_, chunk) in try await Self.chunks(of: Self.sentence, from: Self.synthesizer(fake)) {
+            #expect(chunk.words.allSatisfy { $0.sampleOffset >= 0 && $0.sampleOffset < chunk.samples.count })
+            words += chunk.words.map { SpokenWord(text: $0.text, sampleOffset: chunkStart + $0.sampleOffset) }
+            chunkStart += chunk.samples.count
+        }
+        var expected: [SpokenWord] = []
+        var characterIndex = 0
+        for token in Self.sentence.split(separator: " ", omittingEmptySubsequences: false) {
+            expected.append(SpokenWord(text: String(token), sampleOffset: characterIndex * 60 * 16))
+            characterIndex += token.count + 1
+        }
+        #expect(words == expected)
+        #expect(zip(words, words.dropFirst()).allSatisfy { $0.sampleOffset < $1.sampleOffset })
+    }
+
+    @Test("a wrong key ends the synthesis with ElevenLabs' 1008 close and a clear error without the key")
+    func wrongKey() async throws {
+        let fake = await FakeElevenLabs()
+        defer { fake.stop() }
+        let logs = CapturedLogs()
+        let secret = "xi-secret-that-must-not-leak"
+        let error = await #expect(throws: ElevenLabsError.self) {
+            _ = try await Self.chunks(of: "Hello.", from: Self.synthesizer(fake, key: secret, logs: logs))
+        }
+        let description = String(describing: try #require(error))
+        #expect(description.contains("1008") && description.contains("API key"))
+        #expect(!description.contains(secret))
+        #expect(!logs.all.contains(secret))
+        #expect(try #require(await fake.sessions.waitFor(1).first).closeCode == 1008)
+    }
+
+    @Test("cancelling the consuming task closes the socket before the audio is complete")
+    func cancellation() async throws {
+        var configuration = FakeElevenLabs.Configuration()
+        configuration.chunkInterval = .milliseconds(50)
+        let fake = await FakeElevenLabs(configuration: configuration)
+        defer { fake.stop() }
+        let synthesizer = Self.synthesizer(fake)
+        let (firstChunk, gotFirst) = AsyncStream<Void>.makeStream()
+        let consumer = Task {
+            for try await _ in synthesizer.synthesize(Self.sentence) { gotFirst.yield() }
+        }
+        var signals = firstChunk.makeAsyncIterator()
+        _ = await signals.next()
+        consumer.cancel()
+        let session = try #require(await fake.sessions.waitFor(1).first)
+        #expect(session.closedByClientEarly)
+        #expect(session.audioMessagesSent < FakeElevenLabs.sampleCount(for: Self.sentence) / 1600)
+    }
+
+    @Test("a sample split across messages is put back together; a cut word is completed from the sentence")
+    func assembler() {
+        var assembler = ElevenLabsChunkAssembler(text: "hello world")
+        let first = assembler.chunk(
+            samples: [0x01, 0x00, 0x34],
+            alignment: .init(chars: ["h", "e", "l", "l", "o", " ", "w", "o"], charStartTimesMs: [0, 1, 2, 3, 4, 5, 6, 7]))
+        let second = assembler.chunk(
+            samples: [0x12, 0xFF, 0xFF], alignment: .init(chars: ["r", "l", "d"], charStartTimesMs: [0, 1, 2]))
+        #expect(first.samples == [1])
+        #expect(second.samples == [0x1234, -1])
+        #expect(first.words == [SpokenWord(text: "hello", sampleOffset: 0), SpokenWord(text: "world", sampleOffset: 96)])
+        #expect(second.words.isEmpty)
+    }
+}
