@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "bench-bus", targets: ["BenchBus"]),
         .executable(name: "bench-classifier", targets: ["BenchClassifier"]),
         .executable(name: "bench-calendar", targets: ["BenchCalendar"]),
+        .executable(name: "bench-realtime", targets: ["BenchRealtime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
@@ -156,6 +157,13 @@ let package = Package(
             dependencies: ["Bus", "Delivery", "Shared", "ClassificationRules", .product(name: "Logging", package: "swift-log")],
             path: "Tools/bench-classifier", swiftSettings: swiftSettings),
         .executableTarget(
+            name: "BenchRealtime",
+            dependencies: [
+                "VoicePipeline", "SpeechEngines", "LanguageModel", "Shared", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tools/bench-realtime", swiftSettings: swiftSettings),
+        .executableTarget(
             name: "BenchCalendar",
             dependencies: [
                 "CalendarMonitor", "Delivery", "Bus", "Store", "Shared", "HTTPClient", "Runtime", "Resilience",
@@ -168,7 +176,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "Bus", "Store", .product(name: "Logging", package: "swift-log"),
+                "Bus", "Store", "VoicePipeline", "SpeechEngines", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             ],

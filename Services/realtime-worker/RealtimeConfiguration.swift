@@ -4,8 +4,8 @@ import VoicePipeline
 
 /// The realtime worker's settings, read once at start.
 struct RealtimeConfiguration: Sendable {
-    enum SpeechToTextEngine: String, CaseIterable, Sendable { case pocketsphinx }
-    enum TextToSpeechEngine: String, CaseIterable, Sendable { case espeak }
+    enum SpeechToTextEngine: String, CaseIterable, Sendable { case pocketsphinx, deepgram }
+    enum TextToSpeechEngine: String, CaseIterable, Sendable { case espeak, elevenlabs }
     enum ChatEngine: String, CaseIterable, Sendable { case local, openai }
 
     var common: CommonConfiguration
@@ -19,11 +19,16 @@ struct RealtimeConfiguration: Sendable {
     var textToSpeech: TextToSpeechEngine
     var voice: String
     var chat: ChatEngine
-    /// The OpenAI-compatible endpoint, when `chat` is openai. Its key may be missing: calls then
-    /// go without an agent, each with a log line saying why (see `VoiceEngines`).
+    /// Cloud endpoints. Their keys may be missing: calls then go without an agent, each with a
+    /// log line naming the setting (see `VoiceEngines`).
     var chatEndpoint: String
     var chatModel: String
     var chatAPIKey: String?
+    var deepgramURL: String
+    var deepgramAPIKey: String?
+    var elevenLabsURL: String
+    var elevenLabsAPIKey: String?
+    var elevenLabsVoiceID: String
     var voiceSettings: VoiceConfiguration
 
     init(_ env: Environment) throws(ConfigurationError) {
@@ -38,7 +43,13 @@ struct RealtimeConfiguration: Sendable {
         chat = try env.choice("ATTACHE_LLM", default: .local)
         chatEndpoint = (try env.url("ATTACHE_LLM_BASE_URL")?.absoluteString) ?? "https://api.openai.com/v1"
         chatModel = env.string("ATTACHE_LLM_MODEL", default: "gpt-4o-mini")
-        chatAPIKey = env.optionalString("ATTACHE_LLM_API_KEY").flatMap { $0.isEmpty ? nil : $0 }
+        chatAPIKey = Self.secret("ATTACHE_LLM_API_KEY", env)
+        deepgramURL = (try env.url("ATTACHE_DEEPGRAM_URL")?.absoluteString) ?? "wss://api.deepgram.com"
+        deepgramAPIKey = Self.secret("ATTACHE_DEEPGRAM_API_KEY", env)
+        elevenLabsURL = (try env.url("ATTACHE_ELEVENLABS_URL")?.absoluteString) ?? "wss://api.elevenlabs.io"
+        elevenLabsAPIKey = Self.secret("ATTACHE_ELEVENLABS_API_KEY", env)
+        // ElevenLabs' "Rachel", a premade voice every account has.
+        elevenLabsVoiceID = env.string("ATTACHE_ELEVENLABS_VOICE_ID", default: "21m00Tcm4TlvDq8ikWAM")
         var voiceSettings = VoiceConfiguration()
         voiceSettings.agentName = env.string("ATTACHE_AGENT_NAME", default: voiceSettings.agentName)
         voiceSettings.company = env.string("ATTACHE_COMPANY_NAME", default: voiceSettings.company)
@@ -49,6 +60,10 @@ struct RealtimeConfiguration: Sendable {
         voiceSettings.turns.bargeInMinimumSpeech = .milliseconds(
             try env.integer("ATTACHE_BARGE_IN_MIN_MS", default: 120, in: 20...2000))
         self.voiceSettings = voiceSettings
+    }
+
+    private static func secret(_ name: String, _ env: Environment) -> String? {
+        env.optionalString(name).flatMap { $0.isEmpty ? nil : $0 }
     }
 
     private static func phrases(_ env: Environment) throws(ConfigurationError) -> [String] {

@@ -4,6 +4,7 @@ import Logging
 import SpeechEngines
 import Synchronization
 import Testing
+import TestSupport
 import Shared
 import VoicePipeline
 
@@ -55,52 +56,6 @@ final class EventLog: Sendable {
     }
 }
 
-/// A participant in the meeting: speaks eSpeak NG's voice into the pipeline in real time, a
-/// 20 ms frame every 20 ms, and silence between sentences, as a meeting's audio arrives.
-struct Participant {
-    let pipeline: VoicePipeline
-    let voice: ESpeakSynthesizer
-    private let clock = ContinuousClock()
-
-    init(pipeline: VoicePipeline) throws {
-        self.pipeline = pipeline
-        self.voice = try ESpeakSynthesizer(voice: "en-us+klatt", wordsPerMinute: 160)
-    }
-
-    /// Speaks `text`; returns when the first voiced frame went in.
-    @discardableResult
-    func say(_ text: String) async throws -> ContinuousClock.Instant {
-        var samples: [Int16] = []
-        for try await chunk in voice.synthesize(text) { samples += chunk.samples }
-        return await stream(PCM.frames(samples))
-    }
-
-    /// Streams frames in real time; returns when the first voiced one went in.
-    @discardableResult
-    func stream(_ frames: [AudioFrame]) async -> ContinuousClock.Instant {
-        var deadline = clock.now
-        var onset: ContinuousClock.Instant?
-        for frame in frames {
-            if onset == nil, frame.level >= -45 { onset = clock.now }
-            await pipeline.receive(frame)
-            deadline += PCM.frameDuration
-            try? await clock.sleep(until: deadline)
-        }
-        return onset ?? clock.now
-    }
-
-    /// Silence, as long as `duration`, or until `condition` holds (checked every frame).
-    func listen(for duration: Duration, until condition: () -> Bool = { false }) async {
-        let end = clock.now + duration
-        var deadline = clock.now
-        while clock.now < end, !condition() {
-            await pipeline.receive(.silence)
-            deadline += PCM.frameDuration
-            try? await clock.sleep(until: deadline)
-        }
-    }
-}
-
 /// A pipeline on the offline engines, with the meeting and vocabulary of these tests.
 struct OfflineConversation {
     static let phrases = [
@@ -116,7 +71,7 @@ struct OfflineConversation {
     let pipeline: VoicePipeline
     let sink = RecordingSink()
     let log = EventLog()
-    let participant: Participant
+    let participant: SpeakingParticipant
     private let following: Task<Void, Never>
 
     init(
@@ -132,7 +87,7 @@ struct OfflineConversation {
             configuration: configuration, context: Self.context,
             speechToText: PocketSphinxRecognizer(configuration: recognition), chatModel: chatModel,
             textToSpeech: try textToSpeech ?? ESpeakSynthesizer(), sink: sink, logger: logger)
-        participant = try Participant(pipeline: pipeline)
+        participant = try SpeakingParticipant(pipeline: pipeline)
         following = log.follow(pipeline)
         try await pipeline.start()
         await pipeline.greet()

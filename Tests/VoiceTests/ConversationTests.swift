@@ -2,6 +2,7 @@ import Foundation
 import LanguageModel
 import SpeechEngines
 import TestSupport
+
 import Testing
 import VoicePipeline
 

@@ -17,6 +17,14 @@ struct PipelinePartsTests {
         #expect(aggregator.flush() == nil)
     }
 
+    @Test("a sentence ending a delta leaves at once, unless its full stop may be a decimal point")
+    func sentenceLeavesWithoutWaiting() {
+        var aggregator = SentenceAggregator()
+        #expect(aggregator.add("We are on track.") == ["We are on track."])
+        #expect(aggregator.add(" It grew 3.") == [])
+        #expect(aggregator.add("5 percent.") == ["It grew 3.5 percent."])
+    }
+
     @Test("a turn ending on a conjunction or an article sounds unfinished; acknowledgements are backchannel")
     func turnPolicy() {
         let policy = TurnPolicy()

@@ -28,15 +28,19 @@ public struct SentenceAggregator: Sendable {
 
     private static let abbreviations: Set<String> = ["mr", "mrs", "ms", "dr", "vs", "etc", "e.g", "i.e", "inc", "st"]
 
-    /// Just past a terminator that is followed by white space and does not end an abbreviation
-    /// or sit inside a number ("3.5"). A terminator at the very end waits for the next delta,
-    /// which may turn out to be a digit.
+    /// Just past a terminator that is followed by white space (or ends the text so far) and
+    /// does not end an abbreviation or sit inside a number ("3.5"). Only a full stop after a
+    /// digit waits for the next delta, which may continue the number: every other sentence
+    /// leaves at once, because each token's wait here is added to the agent's response time.
     private func firstSentenceEnd(in text: String) -> String.Index? {
         var index = text.startIndex
         while index < text.endIndex {
             let character = text[index]
             let next = text.index(after: index)
-            if ".!?".contains(character) || character.isNewline, next < text.endIndex, text[next].isWhitespace {
+            let atEnd = next == text.endIndex
+            let mayContinueNumber = character == "." && atEnd && index > text.startIndex
+                && text[text.index(before: index)].isNumber
+            if ".!?".contains(character) || character.isNewline, atEnd ? !mayContinueNumber : text[next].isWhitespace {
                 if character == "." {
                     let word = text[..<index].split(whereSeparator: \.isWhitespace).last.map { $0.lowercased() } ?? ""
                     if Self.abbreviations.contains(word) || (word.count == 1 && word.first?.isLetter == true) {

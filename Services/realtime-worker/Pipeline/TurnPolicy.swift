@@ -10,6 +10,9 @@ public struct TurnPolicy: Sendable {
     /// Speech over the agent that lasts this long interrupts it. Between the two the agent
     /// pauses, and carries on if the speech was only "mm-hm" or "yeah".
     public var bargeInConfirmation: Duration = .milliseconds(450)
+    /// Silence the pipeline itself must hear before it takes a closed utterance as the end of
+    /// the turn: a guard against a speaker who resumed while the result was on its way.
+    public var turnEndSilence: Duration = .milliseconds(60)
 
     public init() {}
 

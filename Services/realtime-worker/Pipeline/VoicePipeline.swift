@@ -50,6 +50,8 @@ public actor VoicePipeline {
     private var voiceActivity: VoiceActivityDetector
     /// Final transcripts of the turn being spoken.
     private var pendingTranscript: [String] = []
+    /// Recognition has closed an utterance; the turn ends once the pipeline hears silence too.
+    private var utteranceClosed = false
     private var lastVoicedAt: ContinuousClock.Instant?
     private var stretchStartedAt: ContinuousClock.Instant?
     private var lastReactionAt: ContinuousClock.Instant?
@@ -142,12 +144,22 @@ public actor VoicePipeline {
         let now = ContinuousClock.now
         await audioToRecognizer.send(frame)
         let change = voiceActivity.process(frame)
-        if voiceActivity.lastFrameVoiced { lastVoicedAt = now + PCM.frameDuration }
+        if voiceActivity.lastFrameVoiced {
+            lastVoicedAt = now + PCM.frameDuration
+            // Speaking again: a closed utterance no longer ends the turn; the next one will.
+            utteranceClosed = false
+        }
         switch change {
         case .started: await speechStarted(at: now)
         case .stopped: await speechStopped()
         case nil: if voiceActivity.isSpeaking { await speechContinues(at: now) }
         }
+        if utteranceClosed { await endTurnIfFinished(requireCompleteSentence: true) }
+    }
+
+    /// Cuts the agent short, as a participant talking over it would (a host muting the bot).
+    public func stopSpeaking() async {
+        await interrupt()
     }
 
     // MARK: Turn taking
@@ -195,7 +207,6 @@ public actor VoicePipeline {
             agentPausedForSpeech = false
             await playout.resume()
         }
-        await endTurnIfFinished(requireCompleteSentence: true)
     }
 
     private func readTranscripts(_ transcription: any TranscriptionStream) async {
@@ -212,7 +223,10 @@ public actor VoicePipeline {
             let text = text.trimmingCharacters(in: .whitespaces)
             if !text.isEmpty { pendingTranscript.append(text) }
             if agentPausedForSpeech, !text.isEmpty, !configuration.turns.isBackchannel(text) { await interrupt() }
-            if endOfSpeech { await endTurnIfFinished(requireCompleteSentence: true) }
+            if endOfSpeech {
+                utteranceClosed = true
+                await endTurnIfFinished(requireCompleteSentence: true)
+            }
         case .utteranceEnd:
             await endTurnIfFinished(requireCompleteSentence: false)
         case .speechStarted, .interim:
@@ -223,9 +237,10 @@ public actor VoicePipeline {
     /// Ends the participant's turn when recognition has closed it and they are silent. A turn
     /// that stops mid-sentence waits for the utterance-end gap.
     private func endTurnIfFinished(requireCompleteSentence: Bool) async {
-        guard !pendingTranscript.isEmpty, !voiceActivity.isSpeaking else { return }
+        guard !pendingTranscript.isEmpty, isSilent else { return }
         let text = pendingTranscript.joined(separator: " ")
         if requireCompleteSentence, !configuration.turns.soundsComplete(text) { return }
+        utteranceClosed = false
         if reply != nil {
             if configuration.turns.isBackchannel(text) {
                 pendingTranscript = []
@@ -240,6 +255,12 @@ public actor VoicePipeline {
         clock.mark(.sttFinal)
         await react(.thinking, at: .now)
         await startReply(.model, clock: clock, answering: text)
+    }
+
+    private var isSilent: Bool {
+        guard !voiceActivity.lastFrameVoiced else { return false }
+        guard let lastVoicedAt else { return true }
+        return lastVoicedAt.duration(to: .now) >= configuration.turns.turnEndSilence
     }
 
     /// The participant took the floor: the reply stops where the room stopped hearing it.

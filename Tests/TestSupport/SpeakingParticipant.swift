@@ -1,0 +1,49 @@
+import SpeechEngines
+import VoicePipeline
+
+/// A participant in the meeting: speaks eSpeak NG's voice into the pipeline in real time, a
+/// 20 ms frame every 20 ms, and silence between sentences, as a meeting's audio arrives.
+public struct SpeakingParticipant {
+    public let pipeline: VoicePipeline
+    public let voice: ESpeakSynthesizer
+    private let clock = ContinuousClock()
+
+    public init(pipeline: VoicePipeline) throws {
+        self.pipeline = pipeline
+        self.voice = try ESpeakSynthesizer(voice: "en-us+klatt", wordsPerMinute: 160)
+    }
+
+    /// Speaks `text`; returns when the first voiced frame went in.
+    @discardableResult
+    public func say(_ text: String) async throws -> ContinuousClock.Instant {
+        var samples: [Int16] = []
+        for try await chunk in voice.synthesize(text) { samples += chunk.samples }
+        return await stream(PCM.frames(samples))
+    }
+
+    /// Streams frames in real time; returns when the first voiced one went in.
+    @discardableResult
+    public func stream(_ frames: [AudioFrame]) async -> ContinuousClock.Instant {
+        var deadline = clock.now
+        var onset: ContinuousClock.Instant?
+        for frame in frames {
+            if onset == nil, frame.level >= -45 { onset = clock.now }
+            await pipeline.receive(frame)
+            deadline += PCM.frameDuration
+            try? await clock.sleep(until: deadline)
+        }
+        return onset ?? clock.now
+    }
+
+    /// Silence, as long as `duration`, or until `condition` holds (checked every frame).
+    public func listen(for duration: Duration, until condition: () -> Bool = { false }) async {
+        let end = clock.now + duration
+        var deadline = clock.now
+        while clock.now < end, !condition() {
+            await pipeline.receive(.silence)
+            deadline += PCM.frameDuration
+            try? await clock.sleep(until: deadline)
+        }
+    }
+}
+
