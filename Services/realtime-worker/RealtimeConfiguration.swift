@@ -35,7 +35,12 @@ struct RealtimeConfiguration: Sendable {
         common = try CommonConfiguration(service: "realtime-worker", defaultHTTPPort: 8085, environment: env)
         let host = ProcessInfo.processInfo.hostName
         instanceID = env.string("ATTACHE_INSTANCE_ID", default: "\(host)-\(ProcessInfo.processInfo.processIdentifier)")
-        publicURL = (try env.url("ATTACHE_REALTIME_PUBLIC_URL")?.absoluteString) ?? "http://127.0.0.1:\(common.httpPort)"
+        // Replicas scaled from one definition (docker compose --scale) share their settings:
+        // "{hostname}" becomes each one's own name, by which the others' pages reach it.
+        let publicURLSetting = "ATTACHE_REALTIME_PUBLIC_URL"
+        let ownPublicURL = env.optionalString(publicURLSetting)?.replacingOccurrences(of: "{hostname}", with: host)
+        publicURL = (try Environment(ownPublicURL.map { [publicURLSetting: $0] } ?? [:]).url(publicURLSetting)?.absoluteString)
+            ?? "http://127.0.0.1:\(common.httpPort)"
         speechToText = try env.choice("ATTACHE_STT", default: .pocketsphinx)
         phrases = try Self.phrases(env)
         textToSpeech = try env.choice("ATTACHE_TTS", default: .espeak)

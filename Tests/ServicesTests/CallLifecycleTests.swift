@@ -227,3 +227,13 @@ private struct World {
         try? await TestDatabase.drop(databaseURL)
     }
 }
+
+@Suite("Realtime configuration")
+struct RealtimeConfigurationTests {
+    @Test("replicas scaled from one definition each publish their own address for the media connection")
+    func publicURLPerReplica() throws {
+        let configuration = try RealtimeConfiguration(Environment(["ATTACHE_REALTIME_PUBLIC_URL": "http://{hostname}:8080"]))
+        #expect(configuration.publicURL == "http://\(ProcessInfo.processInfo.hostName):8080")
+        #expect(try RealtimeConfiguration(Environment([:])).publicURL == "http://127.0.0.1:8085")
+    }
+}

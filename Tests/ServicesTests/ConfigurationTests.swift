@@ -29,6 +29,10 @@ struct ConfigurationTests {
         Case(service: "bot-gateway", environment: ["ATTACHE_MEETING_PROVIDER": "zoom"], named: ["ATTACHE_MEETING_PROVIDER", "simulated"]),
         Case(service: "bot-gateway", environment: ["ATTACHE_PUBLIC_URL": "https://gateway.example.com"], named: ["ATTACHE_WEBHOOK_SECRET", "ATTACHE_PUBLIC_URL"]),
         Case(service: "classifier", environment: ["ATTACHE_LOG_LEVEL": "loud"], named: ["ATTACHE_LOG_LEVEL"]),
+        Case(service: "realtime-worker", environment: ["ATTACHE_STT": "whisper"], named: ["ATTACHE_STT", "pocketsphinx", "deepgram"]),
+        Case(service: "realtime-worker", environment: ["ATTACHE_STT_PHRASES_FILE": "/nonexistent/phrases.txt"], named: ["ATTACHE_STT_PHRASES_FILE"]),
+        Case(service: "realtime-worker", environment: ["ATTACHE_UTTERANCE_END_MS": "500"], named: ["ATTACHE_UTTERANCE_END_MS"]),
+        Case(service: "realtime-worker", environment: ["ATTACHE_REALTIME_PUBLIC_URL": "ws//{hostname}"], named: ["ATTACHE_REALTIME_PUBLIC_URL"]),
     ]
 
     @Test("a bad setting stops the service with status 78 and names it", arguments: cases)

@@ -744,7 +744,9 @@ struct DeploymentTests {
         // Build stage: the -dev libraries, then a release build with the Swift runtime linked in.
         let buildRuns = build.flatMap { $0.all("RUN") }.map(\.arguments)
         let buildWords = Set(buildRuns.flatMap(shellWords))
-        let missingDevPackages = ["librabbitmq-dev", "libpq-dev", "libcurl4-openssl-dev"].filter { !buildWords.contains($0) }
+        let missingDevPackages = [
+            "librabbitmq-dev", "libpq-dev", "libcurl4-openssl-dev", "libespeak-ng-dev", "libpocketsphinx-dev", "libsphinxbase-dev",
+        ].filter { !buildWords.contains($0) }
         #expect(missingDevPackages.isEmpty, "the build stage must apt-get install \(missingDevPackages)")
         // Each `swift build` command (up to the next ;, &&, ||, | or closing parenthesis),
         // except `--show-bin-path` queries, must link the Swift runtime statically.
@@ -772,7 +774,10 @@ struct DeploymentTests {
 
         // Runtime stage: only shared C libraries and what the health check needs.
         let runtimeWords = Set(runtime.all("RUN").flatMap { shellWords($0.arguments) })
-        let missingPackages = ["librabbitmq4", "libpq5", "libcurl4", "ca-certificates", "tzdata", "curl"]
+        let missingPackages = [
+            "librabbitmq4", "libpq5", "libcurl4", "libespeak-ng1", "espeak-ng-data", "libpocketsphinx3", "libsphinxbase3",
+            "pocketsphinx-en-us", "ca-certificates", "tzdata", "curl",
+        ]
             .filter { !runtimeWords.contains($0) }
         #expect(missingPackages.isEmpty, "the runtime stage must apt-get install \(missingPackages) (curl is the health check's)")
 
