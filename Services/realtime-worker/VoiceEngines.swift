@@ -22,24 +22,39 @@ struct VoiceEngines: Sendable {
             logger: logger)
     }
 
-    /// Cloud engines configured without their key, for a warning at start.
-    var unavailable: [EngineUnavailable] {
-        var missing: [EngineUnavailable] = []
-        if configuration.speechToText == .deepgram, configuration.deepgramAPIKey == nil {
-            missing.append(EngineUnavailable(engine: "ATTACHE_STT=deepgram", missing: "ATTACHE_DEEPGRAM_API_KEY"))
-        }
-        if configuration.textToSpeech == .elevenlabs, configuration.elevenLabsAPIKey == nil {
-            missing.append(EngineUnavailable(engine: "ATTACHE_TTS=elevenlabs", missing: "ATTACHE_ELEVENLABS_API_KEY"))
-        }
-        if configuration.chat == .openai, configuration.chatAPIKey == nil {
-            missing.append(EngineUnavailable(engine: "ATTACHE_LLM=openai", missing: "ATTACHE_LLM_API_KEY"))
-        }
-        return missing
+    /// A chosen cloud engine and the key it needs.
+    private struct CloudKey {
+        var engine: String
+        var setting: String
+        var value: String?
+        var chosen: Bool
     }
 
-    private func key(_ key: String?, engine: String, setting: String) throws(EngineUnavailable) -> String {
-        guard let key else { throw EngineUnavailable(engine: engine, missing: setting) }
-        return key
+    private var deepgramKey: CloudKey {
+        CloudKey(
+            engine: "ATTACHE_STT=deepgram", setting: "ATTACHE_DEEPGRAM_API_KEY", value: configuration.deepgramAPIKey,
+            chosen: configuration.speechToText == .deepgram)
+    }
+    private var elevenLabsKey: CloudKey {
+        CloudKey(
+            engine: "ATTACHE_TTS=elevenlabs", setting: "ATTACHE_ELEVENLABS_API_KEY", value: configuration.elevenLabsAPIKey,
+            chosen: configuration.textToSpeech == .elevenlabs)
+    }
+    private var chatKey: CloudKey {
+        CloudKey(
+            engine: "ATTACHE_LLM=openai", setting: "ATTACHE_LLM_API_KEY", value: configuration.chatAPIKey,
+            chosen: configuration.chat == .openai)
+    }
+
+    /// Cloud engines configured without their key, for a warning at start.
+    var unavailable: [EngineUnavailable] {
+        [deepgramKey, elevenLabsKey, chatKey].filter { $0.chosen && $0.value == nil }
+            .map { EngineUnavailable(engine: $0.engine, missing: $0.setting) }
+    }
+
+    private func require(_ key: CloudKey) throws(EngineUnavailable) -> String {
+        guard let value = key.value else { throw EngineUnavailable(engine: key.engine, missing: key.setting) }
+        return value
     }
 
     private func speechToText(logger: Logger) throws -> any SpeechToText {
@@ -53,7 +68,7 @@ struct VoiceEngines: Sendable {
             return PocketSphinxRecognizer(configuration: recognition)
         case .deepgram:
             var deepgram = DeepgramRecognizer.Configuration(
-                apiKey: try key(configuration.deepgramAPIKey, engine: "ATTACHE_STT=deepgram", setting: "ATTACHE_DEEPGRAM_API_KEY"))
+                apiKey: try require(deepgramKey))
             deepgram.baseURL = configuration.deepgramURL
             deepgram.endpointing = turns.endpointing
             deepgram.utteranceEnd = turns.utteranceEnd
@@ -67,7 +82,7 @@ struct VoiceEngines: Sendable {
             return try ESpeakSynthesizer(voice: configuration.voice)
         case .elevenlabs:
             var elevenLabs = ElevenLabsSynthesizer.Configuration(
-                apiKey: try key(configuration.elevenLabsAPIKey, engine: "ATTACHE_TTS=elevenlabs", setting: "ATTACHE_ELEVENLABS_API_KEY"),
+                apiKey: try require(elevenLabsKey),
                 voiceID: configuration.elevenLabsVoiceID)
             elevenLabs.baseURL = configuration.elevenLabsURL
             return ElevenLabsSynthesizer(configuration: elevenLabs, logger: logger)
@@ -79,7 +94,7 @@ struct VoiceEngines: Sendable {
         case .local:
             return LocalResponder()
         case .openai:
-            let apiKey = try key(configuration.chatAPIKey, engine: "ATTACHE_LLM=openai", setting: "ATTACHE_LLM_API_KEY")
+            let apiKey = try require(chatKey)
             return OpenAIChatModel(
                 configuration: .init(baseURL: configuration.chatEndpoint, apiKey: apiKey, model: configuration.chatModel),
                 logger: logger)
