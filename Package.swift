@@ -115,7 +115,8 @@ let package = Package(
         .executableTarget(
             name: "BotGateway",
             dependencies: [
-                "Shared", "Delivery", "Runtime", "Store", "HTTPClient",
+                "Shared", "Delivery", "Runtime", "Store", "HTTPClient", "VoicePipeline", "SpeechEngines",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -17,6 +17,8 @@ struct GatewayConfiguration: Sendable {
         (publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL) + WebhookReceiver.path
     }
     var simulatedCallLength: Duration
+    /// The realtime worker the simulated meeting's camera joins, to speak with the agent.
+    var simulatedCameraRealtimeURL: String?
     /// Google Calendar push notifications; nil (route not served) without ATTACHE_GOOGLE_CHANNEL_SECRET.
     var googlePush: GooglePushReceiver.Settings?
 
@@ -45,6 +47,7 @@ struct GatewayConfiguration: Sendable {
         }
         self.publicURL = (publicURL ?? URL(string: "http://127.0.0.1:\(common.httpPort)")!).absoluteString
         simulatedCallLength = try env.seconds("ATTACHE_SIMULATED_CALL_SECONDS", default: 12, in: 1...3600)
+        simulatedCameraRealtimeURL = try env.url("ATTACHE_SIMULATED_CAMERA_REALTIME_URL")?.absoluteString
         googlePush = try GooglePushReceiver.Settings(env)
     }
 }

@@ -14,17 +14,24 @@ final class SimulatedMeeting: MeetingBotProvider, Service {
     private let secret: WebhookSecret
     private let callLength: Duration
     private let http: HTTPClient
+    /// When set, the call is also spoken: participants talk with the agent through its media
+    /// connection. Without it, the call is only transcribed, as before.
+    private let camera: SimulatedCamera?
     private let logger: Logger
     /// Bots already created, by idempotency key: asking twice starts one call.
     private let created = Mutex<[UUID: String]>([:])
     private let requests: AsyncStream<(botID: String, request: BotJoinRequested)>
     private let enqueue: AsyncStream<(botID: String, request: BotJoinRequested)>.Continuation
 
-    init(webhookURL: String, secret: WebhookSecret, callLength: Duration, http: HTTPClient, logger: Logger) {
+    init(
+        webhookURL: String, secret: WebhookSecret, callLength: Duration, http: HTTPClient, camera: SimulatedCamera? = nil,
+        logger: Logger
+    ) {
         self.webhookURL = webhookURL
         self.secret = secret
         self.callLength = callLength
         self.http = http
+        self.camera = camera
         self.logger = logger
         (requests, enqueue) = AsyncStream.makeStream()
     }
@@ -67,12 +74,21 @@ final class SimulatedMeeting: MeetingBotProvider, Service {
             try await sendStatus("joining_call", botID: botID, metadata: metadata)
             try await Task.sleep(for: .milliseconds(700))
             try await sendStatus("in_call_recording", botID: botID, metadata: metadata)
-            let gap = callLength / (Self.script.count + 1)
-            for (speaker, line) in Self.script {
+            if let camera {
+                let attended = try await camera.attend(meetingID: request.meetingID, lines: Self.script.map(\.line)) { index in
+                    let (speaker, line) = Self.script[index]
+                    try await self.sendTranscript(line, speaker: speaker, botID: botID, metadata: metadata, callStart: started)
+                }
+                logger.info(
+                    "simulated call spoken", metadata: ["bot_id": "\(botID)", "agent_audio_frames": "\(attended.agentFrames)"])
+            } else {
+                let gap = callLength / (Self.script.count + 1)
+                for (speaker, line) in Self.script {
+                    try await Task.sleep(for: gap)
+                    try await sendTranscript(line, speaker: speaker, botID: botID, metadata: metadata, callStart: started)
+                }
                 try await Task.sleep(for: gap)
-                try await sendTranscript(line, speaker: speaker, botID: botID, metadata: metadata, callStart: started)
             }
-            try await Task.sleep(for: gap)
             try await sendStatus("call_ended", botID: botID, metadata: metadata)
             try await Task.sleep(for: .milliseconds(300))
             try await sendStatus("done", botID: botID, metadata: metadata)

@@ -1,14 +1,19 @@
 import Delivery
 import HTTPClient
 import Runtime
+import SpeechEngines
 
 await ServiceMain.run("bot-gateway") { environment, logger in
     let configuration = try GatewayConfiguration(environment)
     let runtime = try await ServiceRuntime.start(
         configuration.common, schema: GatewaySchema.name, migrations: GatewaySchema.migrations, logger: logger)
+    let http = HTTPClient(logger: logger)
+    let camera = try configuration.simulatedCameraRealtimeURL.map { url in
+        SimulatedCamera(realtimeURL: url, voice: try ESpeakSynthesizer(voice: "en-us+klatt", wordsPerMinute: 160), http: http, logger: logger)
+    }
     let simulated = SimulatedMeeting(
         webhookURL: configuration.webhookURL, secret: configuration.webhookSecret,
-        callLength: configuration.simulatedCallLength, http: HTTPClient(logger: logger), logger: logger)
+        callLength: configuration.simulatedCallLength, http: http, camera: camera, logger: logger)
     let receiver = WebhookReceiver(
         secret: configuration.webhookSecret, pool: runtime.pool, outbox: runtime.outbox, provider: simulated.name,
         logger: logger)

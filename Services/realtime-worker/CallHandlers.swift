@@ -191,11 +191,13 @@ struct CallHandlers: Sendable {
         guard let meeting = try db.queryOne(
             "SELECT title, description, starts_at, participants FROM realtime.meetings WHERE meeting_id = $1", [meetingID])
         else { return MeetingContext(title: "this meeting") }
-        let description = try meeting.string("description").trimmingCharacters(in: .whitespacesAndNewlines)
+        // Links (the conference URL, usually) are no use read aloud.
+        let description = try meeting.string("description").split(whereSeparator: \.isWhitespace)
+            .filter { !$0.hasPrefix("http://") && !$0.hasPrefix("https://") }.joined(separator: " ")
         return MeetingContext(
             title: try meeting.string("title"), startsAt: try meeting.date("starts_at"),
             participants: try meeting.decode([String].self, column: "participants"),
-            notes: description.isEmpty ? [] : ["Description: " + description.split(whereSeparator: \.isNewline).joined(separator: " ")])
+            notes: description.isEmpty ? [] : ["Description: " + description])
     }
 }
 

@@ -41,20 +41,9 @@ final class MediaRelay: MediaSink {
 }
 
 /// The media connection's wire format: meeting audio in and agent audio out as binary
-/// messages of 16 kHz mono little-endian 16-bit PCM; avatar cues as JSON text messages.
+/// messages of 16 kHz mono little-endian 16-bit PCM (`AudioFrame.littleEndianBytes`,
+/// `PCMReframer`); avatar cues as JSON text messages.
 enum MediaWire {
-    static func bytes(_ frame: AudioFrame) -> [UInt8] {
-        frame.samples.withUnsafeBufferPointer { samples in
-            var bytes = [UInt8](repeating: 0, count: samples.count * 2)
-            for (index, sample) in samples.enumerated() {
-                let value = UInt16(bitPattern: sample.littleEndian)
-                bytes[index * 2] = UInt8(value & 0xff)
-                bytes[index * 2 + 1] = UInt8(value >> 8)
-            }
-            return bytes
-        }
-    }
-
     static func json(_ media: MediaOut) -> String? {
         let object: [String: Any]
         switch media {
@@ -66,25 +55,5 @@ enum MediaWire {
         }
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return nil }
         return String(decoding: data, as: UTF8.self)
-    }
-
-    /// Cuts incoming audio, in messages of any length, into the pipeline's 20 ms frames.
-    struct Reframer {
-        private var pending: [Int16] = []
-        private var oddByte: UInt8?
-
-        mutating func frames(from bytes: some Sequence<UInt8>) -> [AudioFrame] {
-            for byte in bytes {
-                if let low = oddByte {
-                    pending.append(Int16(bitPattern: UInt16(low) | UInt16(byte) << 8))
-                    oddByte = nil
-                } else {
-                    oddByte = byte
-                }
-            }
-            let whole = pending.count / PCM.samplesPerFrame * PCM.samplesPerFrame
-            defer { pending.removeFirst(whole) }
-            return PCM.frames(Array(pending[..<whole]))
-        }
     }
 }

@@ -66,14 +66,14 @@ struct MediaRoutes: Sendable {
                 group.addTask {
                     for await media in outgoing {
                         if case let .audio(frame) = media {
-                            try await outbound.write(.binary(ByteBuffer(bytes: MediaWire.bytes(frame))))
+                            try await outbound.write(.binary(ByteBuffer(bytes: frame.littleEndianBytes)))
                         } else if let text = MediaWire.json(media) {
                             try await outbound.write(.text(text))
                         }
                     }
                 }
                 group.addTask {
-                    var reframer = MediaWire.Reframer()
+                    var reframer = PCMReframer()
                     for try await message in inbound.messages(maxSize: Self.largestMessage) {
                         guard case let .binary(buffer) = message else { continue }
                         for frame in reframer.frames(from: buffer.readableBytesView) { await call.pipeline.receive(frame) }

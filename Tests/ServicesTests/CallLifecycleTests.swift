@@ -44,7 +44,7 @@ struct CallLifecycleTests {
                 let clock = ContinuousClock()
                 var deadline = clock.now
                 for frame in questionFrames {
-                    try await outbound.write(.binary(ByteBuffer(bytes: MediaWire.bytes(frame))))
+                    try await outbound.write(.binary(ByteBuffer(bytes: frame.littleEndianBytes)))
                     deadline += PCM.frameDuration
                     try await clock.sleep(until: deadline)
                 }

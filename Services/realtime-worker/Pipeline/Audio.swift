@@ -30,6 +30,17 @@ public struct AudioFrame: Sendable, Equatable {
     public init(_ samples: [Int16]) { self.samples = samples }
     public static var silence: AudioFrame { AudioFrame(Array(repeating: 0, count: PCM.samplesPerFrame)) }
 
+    /// The media connection's form of a frame: little-endian 16-bit samples.
+    public var littleEndianBytes: [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: samples.count * 2)
+        for (index, sample) in samples.enumerated() {
+            let value = UInt16(bitPattern: sample)
+            bytes[index * 2] = UInt8(value & 0xff)
+            bytes[index * 2 + 1] = UInt8(value >> 8)
+        }
+        return bytes
+    }
+
     /// Root-mean-square level in dBFS (-inf for digital silence).
     public var level: Double {
         guard !samples.isEmpty else { return -.infinity }
@@ -72,5 +83,28 @@ public struct Resampler: Sendable {
         position -= Double(input.count)
         previous = input[input.count - 1]
         return output
+    }
+}
+
+/// Cuts little-endian 16-bit PCM arriving in pieces of any length (WebSocket messages) into
+/// whole 20 ms frames, keeping the remainder, odd bytes included, for the next piece.
+public struct PCMReframer: Sendable {
+    private var pending: [Int16] = []
+    private var oddByte: UInt8?
+
+    public init() {}
+
+    public mutating func frames(from bytes: some Sequence<UInt8>) -> [AudioFrame] {
+        for byte in bytes {
+            if let low = oddByte {
+                pending.append(Int16(bitPattern: UInt16(low) | UInt16(byte) << 8))
+                oddByte = nil
+            } else {
+                oddByte = byte
+            }
+        }
+        let whole = pending.count / PCM.samplesPerFrame * PCM.samplesPerFrame
+        defer { pending.removeFirst(whole) }
+        return PCM.frames(Array(pending[..<whole]))
     }
 }

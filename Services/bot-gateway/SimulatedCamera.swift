@@ -1,0 +1,109 @@
+import Foundation
+import HTTPClient
+import Hummingbird
+import HummingbirdWSClient
+import Logging
+import SpeechEngines
+import Synchronization
+import VoicePipeline
+
+/// The simulated meeting's stand-in for the bot's camera webpage: it joins the call's media
+/// connection at the realtime worker (asking which replica owns the call, as the page does),
+/// speaks the participants' lines into it with eSpeak NG in real time, and listens to the
+/// agent, so that a demo call holds a real spoken conversation with no browser and no account.
+struct SimulatedCamera: Sendable {
+    /// The realtime worker's address (any replica).
+    let realtimeURL: String
+    let voice: ESpeakSynthesizer
+    let http: HTTPClient
+    let logger: Logger
+
+    struct Attended: Sendable {
+        var agentFrames = 0
+        var interruptions = 0
+    }
+
+    /// Speaks `lines` into the call, each after the agent has fallen silent, and hangs up.
+    func attend(meetingID: UUID, lines: [String], beforeEachLine: @escaping @Sendable (Int) async throws -> Void) async throws
+        -> Attended
+    {
+        let mediaURL = try await ownerURL(meetingID)
+        let heard = AgentListener()
+        let speech = try await lines.asyncMap { line in
+            var samples: [Int16] = []
+            for try await chunk in voice.synthesize(line) { samples += chunk.samples }
+            return PCM.frames(samples)
+        }
+        let socketURL = mediaURL.replacingOccurrences(of: "http", with: "ws", options: .anchored) + "/media/\(meetingID.uuidString.lowercased())"
+        _ = try await WebSocketClient.connect(url: socketURL, logger: logger) { inbound, outbound, _ in
+            let speaking = Task {
+                let clock = ContinuousClock()
+                var deadline = clock.now
+                func send(_ frame: AudioFrame) async throws {
+                    try await outbound.write(.binary(ByteBuffer(bytes: frame.littleEndianBytes)))
+                    deadline += PCM.frameDuration
+                    try await clock.sleep(until: deadline)
+                }
+                // Silence, as a quiet room sends, until the agent has said nothing for a second.
+                func waitForQuiet(atMost limit: Duration) async throws {
+                    let end = clock.now + limit
+                    repeat { try await send(.silence) } while clock.now < end
+                        && heard.lastFrame.withLock { $0 }.duration(to: clock.now) < .seconds(1)
+                }
+                try await waitForQuiet(atMost: .seconds(6))  // the greeting
+                for (index, frames) in speech.enumerated() {
+                    try await beforeEachLine(index)
+                    for frame in frames { try await send(frame) }
+                    for _ in 0..<25 { try await send(.silence) }
+                    try await waitForQuiet(atMost: .seconds(15))
+                }
+                try await outbound.close(.normalClosure, reason: nil)
+            }
+            for try await message in inbound.messages(maxSize: 1 << 16) {
+                switch message {
+                case .binary:
+                    heard.attended.withLock { $0.agentFrames += 1 }
+                    heard.lastFrame.withLock { $0 = .now }
+                case let .text(text) where text.contains("\"type\":\"clear\""):
+                    heard.attended.withLock { $0.interruptions += 1 }
+                case .text:
+                    break
+                }
+            }
+            try await speaking.value
+        }
+        return heard.attended.withLock { $0 }
+    }
+
+    /// What the camera heard of the agent, shared by the task that speaks and the loop that listens.
+    private final class AgentListener: Sendable {
+        let attended = Mutex(Attended())
+        let lastFrame = Mutex(ContinuousClock.now)
+    }
+
+    /// Where the call's media connection lives, as the page learns it; the realtime worker
+    /// may not have opened the call yet when the bot starts recording.
+    private func ownerURL(_ meetingID: UUID) async throws -> String {
+        let url = realtimeURL.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/media/\(meetingID.uuidString.lowercased())/owner"
+        for _ in 0..<50 {
+            let response = try await http.send(OutboundRequest(url: url, timeout: .seconds(5)))
+            if response.isSuccess, let owner = try? response.decode([String: String].self), let media = owner["media_url"] {
+                return media.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw SimulatedCameraError(description: "no live call for meeting \(meetingID) at \(redactedURL(url)) after 10 s")
+    }
+}
+
+struct SimulatedCameraError: Error, CustomStringConvertible {
+    var description: String
+}
+
+extension Array {
+    fileprivate func asyncMap<T>(_ transform: (Element) async throws -> T) async throws -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
+    }
+}
