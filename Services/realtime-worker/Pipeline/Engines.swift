@@ -92,3 +92,26 @@ public enum MediaOut: Sendable, Equatable {
 public protocol MediaSink: Sendable {
     func send(_ media: MediaOut) async
 }
+
+/// A cloud avatar: a service that renders the agent's face, voice and lip sync itself from the
+/// text it is given, and streams the video to a room that the camera webpage joins. It replaces
+/// our speech and visemes for the agent's replies rather than following them, so all it takes is
+/// the text of each sentence. The embedded avatar needs none of this: it draws the viseme
+/// timeline derived from our own speech, with nothing to open or keep alive.
+public protocol Avatar: Sendable {
+    var name: String { get }
+    /// One session a call: the service bills and limits by open sessions.
+    func openSession() async throws -> any AvatarSession
+}
+
+/// One call's cloud avatar.
+public protocol AvatarSession: Sendable {
+    /// Has the avatar say `text` word for word, after what it was given before. Calls are meant
+    /// to be made one after another, each awaited, so that sentences keep their order.
+    func speak(_ text: String) async throws
+    /// Stops what the avatar is saying now (the participant barged in).
+    func interrupt() async throws
+    /// Ends the session, so that it stops counting against the service's limits. It does not
+    /// throw: the call is over either way, and a failure is only logged.
+    func close() async
+}

@@ -1,0 +1,194 @@
+import Logging
+import VoicePipeline
+
+/// One call's HeyGen avatar. It outlives HeyGen's own sessions, which end at a duration limit:
+/// before the limit it opens and starts the next session (make before break), sends every task
+/// after that to the new one, announces the new room on `rotations`, and stops the old session
+/// once the task it was speaking, if any, has been answered. A sentence in flight at the
+/// rotation is thus said to the end in the old room, and the next sentence in the new one;
+/// the page should switch rooms on the announcement. Opening the next session needs one free
+/// session under the account's concurrency limit; while that fails, the old session goes on
+/// and the rotation is tried again every `rotationRetryInterval`.
+///
+/// Between tasks it sends `streaming.keep_alive`, so that HeyGen's idle timeout does not end the
+/// avatar while the agent only listens.
+public actor HeyGenAvatarSession: AvatarSession {
+    /// The current session's LiveKit room, for the camera webpage to join.
+    public private(set) var room: HeyGenRoom
+    /// The room of each session a rotation starts, as soon as it has started. Finishes on `close`.
+    public nonisolated let rotations: AsyncStream<HeyGenRoom>
+
+    private let rotationsInput: AsyncStream<HeyGenRoom>.Continuation
+    private let api: HeyGenStreamingAPI
+    private let configuration: HeyGenAvatar.Configuration
+    private let logger: Logger
+    private var rotationDue: ContinuousClock.Instant
+    /// Sessions started and not yet stopped: the current one, and during a rotation the old one.
+    private var openSessions: Set<String>
+    /// Tasks and interrupts awaiting HeyGen's answer, by session.
+    private var inFlight: [String: Int] = [:]
+    private var drainWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
+    private var lastActivity = ContinuousClock.now
+    private var isClosed = false
+    private var timers: [Task<Void, Never>] = []
+
+    private init(
+        _ started: HeyGenStreamingAPI.StartedSession, openedAt: ContinuousClock.Instant, api: HeyGenStreamingAPI,
+        configuration: HeyGenAvatar.Configuration, logger: Logger
+    ) {
+        room = started.room
+        (rotations, rotationsInput) = AsyncStream.makeStream()
+        self.api = api
+        self.configuration = configuration
+        self.logger = logger
+        rotationDue = Self.rotationTime(started, openedAt: openedAt, configuration: configuration)
+        openSessions = [started.room.sessionID]
+    }
+
+    static func open(api: HeyGenStreamingAPI, configuration: HeyGenAvatar.Configuration, logger: Logger) async throws
+        -> HeyGenAvatarSession
+    {
+        let openedAt = ContinuousClock.now
+        let started = try await api.openSession()
+        let session = HeyGenAvatarSession(started, openedAt: openedAt, api: api, configuration: configuration, logger: logger)
+        await session.startTimers()
+        logger.info("heygen session started", metadata: ["session": "\(started.room.sessionID)"])
+        return session
+    }
+
+    deinit {
+        // The timers hold the session weakly, so they end with it; HeyGen then ends the session
+        // at its idle timeout. `close` stops it at once.
+        for timer in timers { timer.cancel() }
+    }
+
+    public func speak(_ text: String) async throws {
+        guard !isClosed else { throw HeyGenError.closed }
+        let sessionID = room.sessionID
+        try await tracked(on: sessionID) { try await api.speak(text, session: sessionID) }
+    }
+
+    /// Interrupts the current session, and during a rotation the old one too if it is still
+    /// speaking its last sentence.
+    public func interrupt() async throws {
+        guard !isClosed else { throw HeyGenError.closed }
+        let current = room.sessionID
+        for sessionID in inFlight.keys where sessionID != current {
+            do {
+                try await api.interrupt(sessionID)
+            } catch {
+                logger.warning("could not interrupt the old heygen session", metadata: ["session": "\(sessionID)", "error": "\(error)"])
+            }
+        }
+        try await tracked(on: current) { try await api.interrupt(current) }
+    }
+
+    public func close() async {
+        guard !isClosed else { return }
+        isClosed = true
+        // A rotation waiting for the old session's last sentence need not wait any more.
+        for waiters in drainWaiters.values { for waiter in waiters { waiter.resume() } }
+        drainWaiters = [:]
+        for timer in timers { timer.cancel() }
+        for timer in timers { await timer.value }
+        for sessionID in openSessions.sorted() { await stop(sessionID) }
+        rotationsInput.finish()
+    }
+
+    // MARK: Requests in flight
+
+    private func tracked(on sessionID: String, _ request: () async throws -> Void) async throws {
+        inFlight[sessionID, default: 0] += 1
+        lastActivity = .now
+        defer { requestEnded(on: sessionID) }
+        try await request()
+    }
+
+    private func requestEnded(on sessionID: String) {
+        lastActivity = .now
+        let remaining = (inFlight[sessionID] ?? 1) - 1
+        inFlight[sessionID] = remaining > 0 ? remaining : nil
+        guard remaining <= 0 else { return }
+        for waiter in drainWaiters.removeValue(forKey: sessionID) ?? [] { waiter.resume() }
+    }
+
+    /// Returns once no request to `sessionID` awaits an answer.
+    private func drained(_ sessionID: String) async {
+        guard !isClosed, inFlight[sessionID] != nil else { return }
+        await withCheckedContinuation { drainWaiters[sessionID, default: []].append($0) }
+    }
+
+    // MARK: Rotation and keep-alive
+
+    private func startTimers() {
+        timers.append(Task { [weak self] in
+            while let due = await self?.rotationDue {
+                do { try await Task.sleep(until: due, clock: .continuous) } catch { return }
+                await self?.rotate()
+            }
+        })
+        timers.append(Task { [weak self, interval = configuration.keepAliveInterval] in
+            while let idleSince = await self?.lastActivity {
+                do { try await Task.sleep(until: idleSince + interval, clock: .continuous) } catch { return }
+                await self?.keepAliveIfIdle(for: interval)
+            }
+        })
+    }
+
+    private func rotate() async {
+        let old = room
+        let openedAt = ContinuousClock.now
+        let next: HeyGenStreamingAPI.StartedSession
+        do {
+            next = try await api.openSession()
+        } catch {
+            guard !isClosed else { return }
+            logger.warning(
+                "could not open the next heygen session; the current one goes on until its limit",
+                metadata: ["session": "\(old.sessionID)", "error": "\(error)", "retry_in": "\(configuration.rotationRetryInterval)"])
+            rotationDue = .now + configuration.rotationRetryInterval
+            return
+        }
+        openSessions.insert(next.room.sessionID)
+        guard !isClosed else { return }  // `close` stops it with the others
+        room = next.room
+        rotationDue = Self.rotationTime(next, openedAt: openedAt, configuration: configuration)
+        lastActivity = .now
+        rotationsInput.yield(next.room)
+        logger.info("heygen session rotated", metadata: ["old": "\(old.sessionID)", "new": "\(next.room.sessionID)"])
+        await drained(old.sessionID)
+        await stop(old.sessionID)
+    }
+
+    private func keepAliveIfIdle(for interval: Duration) async {
+        guard !isClosed, ContinuousClock.now - lastActivity >= interval else { return }
+        // A task still being answered is the avatar speaking: activity enough.
+        lastActivity = .now
+        guard inFlight.isEmpty else { return }
+        do {
+            try await api.keepAlive(room.sessionID)
+        } catch {
+            logger.warning("heygen keep-alive failed", metadata: ["session": "\(room.sessionID)", "error": "\(error)"])
+        }
+    }
+
+    private func stop(_ sessionID: String) async {
+        guard openSessions.remove(sessionID) != nil else { return }
+        do {
+            try await api.stop(sessionID)
+            logger.info("heygen session stopped", metadata: ["session": "\(sessionID)"])
+        } catch HeyGenError.sessionGone {
+            logger.debug("heygen had already ended the session", metadata: ["session": "\(sessionID)"])
+        } catch {
+            logger.warning("could not stop a heygen session", metadata: ["session": "\(sessionID)", "error": "\(error)"])
+        }
+    }
+
+    /// Counted from before `streaming.new` was sent, so that HeyGen's clock cannot be ahead.
+    private static func rotationTime(
+        _ started: HeyGenStreamingAPI.StartedSession, openedAt: ContinuousClock.Instant, configuration: HeyGenAvatar.Configuration
+    ) -> ContinuousClock.Instant {
+        let limit = min(configuration.maximumSessionDuration, started.reportedLimit ?? configuration.maximumSessionDuration)
+        return openedAt + limit - min(configuration.rotationMargin, limit / 2)
+    }
+}
