@@ -44,18 +44,20 @@ struct SimulatedCamera: Sendable {
                     deadline += PCM.frameDuration
                     try await clock.sleep(until: deadline)
                 }
-                // Silence, as a quiet room sends, until the agent has said nothing for a second.
-                func waitForQuiet(atMost limit: Duration) async throws {
+                // Silence, as a quiet room sends, until the agent has spoken and then said
+                // nothing for a second.
+                func waitForAnswer(atMost limit: Duration) async throws {
                     let end = clock.now + limit
+                    let framesBefore = heard.attended.withLock { $0.agentFrames }
                     repeat { try await send(.silence) } while clock.now < end
-                        && heard.lastFrame.withLock { $0 }.duration(to: clock.now) < .seconds(1)
+                        && (heard.attended.withLock { $0.agentFrames } == framesBefore
+                            || heard.lastFrame.withLock { $0 }.duration(to: clock.now) < .seconds(1))
                 }
-                try await waitForQuiet(atMost: .seconds(6))  // the greeting
+                try await waitForAnswer(atMost: .seconds(8))  // the greeting
                 for (index, frames) in speech.enumerated() {
                     try await beforeEachLine(index)
                     for frame in frames { try await send(frame) }
-                    for _ in 0..<25 { try await send(.silence) }
-                    try await waitForQuiet(atMost: .seconds(15))
+                    try await waitForAnswer(atMost: .seconds(15))
                 }
                 try await outbound.close(.normalClosure, reason: nil)
             }

@@ -191,9 +191,16 @@ struct CallHandlers: Sendable {
         guard let meeting = try db.queryOne(
             "SELECT title, description, starts_at, participants FROM realtime.meetings WHERE meeting_id = $1", [meetingID])
         else { return MeetingContext(title: "this meeting") }
-        // Links (the conference URL, usually) are no use read aloud.
-        let description = try meeting.string("description").split(whereSeparator: \.isWhitespace)
-            .filter { !$0.hasPrefix("http://") && !$0.hasPrefix("https://") }.joined(separator: " ")
+        // Links (the conference URL, usually, with its "Join:") are no use read aloud.
+        var words: [Substring] = []
+        for word in try meeting.string("description").split(whereSeparator: \.isWhitespace) {
+            if word.hasPrefix("http://") || word.hasPrefix("https://") {
+                if words.last?.hasSuffix(":") == true { words.removeLast() }
+            } else {
+                words.append(word)
+            }
+        }
+        let description = words.joined(separator: " ")
         return MeetingContext(
             title: try meeting.string("title"), startsAt: try meeting.date("starts_at"),
             participants: try meeting.decode([String].self, column: "participants"),

@@ -123,6 +123,13 @@ public final class FakeHeyGen: Sendable {
 
     public func stop() { server.stop() }
 
+    /// Ends a session on HeyGen's side, as its duration limit or idle timeout would.
+    public func end(session id: String) {
+        store.state.withLock { state in
+            if let index = state.sessions.firstIndex(where: { $0.id == id }) { state.sessions[index].stopped = true }
+        }
+    }
+
     // A valid header name, so the initializer cannot fail.
     private static let apiKeyHeader = HTTPField.Name("X-Api-Key")!
 

@@ -96,13 +96,19 @@ private final class CollectedSynthesis {
         var resampler = Resampler(from: sampleRate, to: PCM.sampleRate)
         let samplesPerMillisecond = PCM.sampleRate / 1000
         // eSpeak reports words by character position; the text's own words keep their punctuation.
+        // eSpeak reports no event for some words ("not" in "do not"): such a word is taken to
+        // start with the word before it, so that what the room heard never loses a word.
         let tokens = Self.tokens(of: text)
-        var spoken: [SpokenWord] = []
-        var used = Set<Int>()
+        var starts = [Int?](repeating: nil, count: tokens.count)
         for word in words {
-            guard let index = tokens.lastIndex(where: { $0.start <= word.characterOffset }), !used.contains(index) else { continue }
-            used.insert(index)
-            spoken.append(SpokenWord(text: tokens[index].text, sampleOffset: word.milliseconds * samplesPerMillisecond))
+            guard let index = tokens.lastIndex(where: { $0.start <= word.characterOffset }), starts[index] == nil else { continue }
+            starts[index] = word.milliseconds * samplesPerMillisecond
+        }
+        var spoken: [SpokenWord] = []
+        var previous = 0
+        for (token, start) in zip(tokens, starts) {
+            previous = max(previous, start ?? previous)
+            spoken.append(SpokenWord(text: token.text, sampleOffset: previous))
         }
         return SpeechChunk(
             samples: resampler.process(samples), words: spoken,

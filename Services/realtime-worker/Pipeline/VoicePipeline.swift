@@ -59,6 +59,7 @@ public actor VoicePipeline {
     private var nextReplyID = 0
     private var agentPausedForSpeech = false
     private var hasGreeted = false
+    private var greetingRequested = false
     private var isStopped = false
 
     private struct Reply {
@@ -101,12 +102,18 @@ public actor VoicePipeline {
             }
         })
         backgroundTasks.append(Task { await self.readTranscripts(transcription) })
+        if greetingRequested { await greet() }
     }
 
     /// Introduces the agent, once per call, as soon as the room can hear it. Best effort: a
     /// greeting the speech engine fails on is logged and skipped.
     public func greet() async {
-        guard configuration.greets, !hasGreeted, !isStopped, transcription != nil else { return }
+        guard configuration.greets, !hasGreeted, !isStopped else { return }
+        // The room may be connected before recognition has started: greet once it has.
+        guard transcription != nil else {
+            greetingRequested = true
+            return
+        }
         hasGreeted = true
         await startReply(.fixed(configuration.greeting), clock: nil, answering: nil)
     }
