@@ -108,10 +108,7 @@ struct CallHandlers: Sendable {
         let change = envelope.payload
         // Ours: close it first, so that every turn it heard is stored before the report.
         if let call = await calls.call(forMeeting: change.meetingID), call.botID == change.botID {
-            await calls.remove(meetingID: change.meetingID)
-            _ = try await context.pool.withConnection { db in
-                try db.execute("UPDATE realtime.sessions SET pipeline_closed_at = now() WHERE id = $1", [call.sessionID])
-            }
+            try await calls.closeEnded(meetingID: change.meetingID, recordingIn: context.pool)
             context.logger.info("call pipeline closed", metadata: ["meeting_id": "\(change.meetingID)"])
         }
         // The end is committed before anything else, so that a replica owning the call sees it.

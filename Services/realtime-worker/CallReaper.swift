@@ -34,12 +34,7 @@ struct CallReaper: Service {
                 ).map { try $0.uuid("meeting_id") }
             }
             for meetingID in ended {
-                await calls.remove(meetingID: meetingID)
-                _ = try await pool.withConnection { db in
-                    try db.execute(
-                        "UPDATE realtime.sessions SET pipeline_closed_at = now() WHERE meeting_id = $1 AND pipeline_closed_at IS NULL",
-                        [meetingID])
-                }
+                try await calls.closeEnded(meetingID: meetingID, recordingIn: pool)
                 logger.info("call pipeline closed", metadata: ["meeting_id": "\(meetingID)"])
             }
         } catch {

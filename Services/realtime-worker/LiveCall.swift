@@ -87,6 +87,18 @@ actor LiveCalls {
         await calls.removeValue(forKey: meetingID)?.close()
     }
 
+    /// Closes an ended call (every turn it heard stored) and records that its pipeline is
+    /// closed, which lets whichever replica reports the call go ahead.
+    func closeEnded(meetingID: UUID, recordingIn pool: PostgresPool) async throws {
+        guard let call = calls.removeValue(forKey: meetingID) else { return }
+        await call.close()
+        _ = try await pool.withConnection { db in
+            try db.execute(
+                "UPDATE realtime.sessions SET pipeline_closed_at = now() WHERE id = $1 AND pipeline_closed_at IS NULL",
+                [call.sessionID])
+        }
+    }
+
     var liveMeetings: [UUID] { Array(calls.keys) }
 
     func closeAll() async {

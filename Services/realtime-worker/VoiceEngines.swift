@@ -7,11 +7,12 @@ import VoicePipeline
 /// Builds each call's voice pipeline from the configured engines.
 struct VoiceEngines: Sendable {
     let configuration: RealtimeConfiguration
+    /// eSpeak NG is one synthesizer per process: built (and its voice checked) once, at start.
+    private let espeak: ESpeakSynthesizer?
 
-    /// Checks at start what can be checked once: the offline engines load and the voice exists.
     init(_ configuration: RealtimeConfiguration) throws {
         self.configuration = configuration
-        if configuration.textToSpeech == .espeak { _ = try ESpeakSynthesizer(voice: configuration.voice) }
+        espeak = configuration.textToSpeech == .espeak ? try ESpeakSynthesizer(voice: configuration.voice) : nil
     }
 
     /// Throws `EngineUnavailable` when a configured cloud engine has no credentials.
@@ -79,7 +80,7 @@ struct VoiceEngines: Sendable {
     private func textToSpeech(logger: Logger) throws -> any TextToSpeech {
         switch configuration.textToSpeech {
         case .espeak:
-            return try ESpeakSynthesizer(voice: configuration.voice)
+            return try espeak ?? ESpeakSynthesizer(voice: configuration.voice)
         case .elevenlabs:
             var elevenLabs = ElevenLabsSynthesizer.Configuration(
                 apiKey: try require(elevenLabsKey),

@@ -22,12 +22,6 @@ struct HeyGenAvatarTests {
         return try await FakeHeyGen(configuration: configuration)
     }
 
-    /// Polls `condition` until it holds, at most `timeout`.
-    static func waitUntil(_ timeout: Duration = .seconds(5), _ condition: () -> Bool) async {
-        let deadline = ContinuousClock.now + timeout
-        while !condition(), ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
-    }
-
     @Test("speak sends repeat tasks with our exact text, in order, to the session it started")
     func speak() async throws {
         let fake = try await Self.fake()
@@ -54,7 +48,7 @@ struct HeyGenAvatarTests {
         defer { fake.stop() }
         let session = try await Self.avatar(fake).open()
         let speaking = Task { try await session.speak("A long answer that the participant cuts short.") }
-        await Self.waitUntil { fake.tasks.count == 1 }
+        try await eventually("the task", within: .seconds(5)) { fake.tasks.count == 1 }
         let interrupted = ContinuousClock.now
         try await session.interrupt()
         try await speaking.value
@@ -107,7 +101,7 @@ struct HeyGenAvatarTests {
         var rotations = session.rotations.makeAsyncIterator()
         let first = await session.room
         try await session.speak("Before the rotation.")
-        await Self.waitUntil { !fake.calls(.stop).isEmpty }
+        try await eventually("the old session stopped", within: .seconds(5)) { !fake.calls(.stop).isEmpty }
 
         let second = await session.room
         let announced = await rotations.next()
@@ -146,7 +140,7 @@ struct HeyGenAvatarTests {
         }.open()
         let first = await session.room
         try await session.speak("A sentence that is still being said when the rotation comes.")
-        await Self.waitUntil { !fake.calls(.stop).isEmpty }
+        try await eventually("the old session stopped", within: .seconds(5)) { !fake.calls(.stop).isEmpty }
         let task = try #require(fake.calls(.task).first)
         let newStarted = try #require(fake.calls(.start).last)
         let oldStopped = try #require(fake.calls(.stop).first)
@@ -225,7 +219,7 @@ struct HeyGenAvatarTests {
         let session = try await Self.avatar(fake) { $0.keepAliveInterval = .milliseconds(200) }.open()
         try await session.speak("Speaking for longer than the keep-alive interval.")
         #expect(fake.calls(.keepAlive).isEmpty)
-        await Self.waitUntil { fake.calls(.keepAlive).count >= 2 }
+        try await eventually("two keep-alives", within: .seconds(5)) { fake.calls(.keepAlive).count >= 2 }
         let keepAlives = fake.calls(.keepAlive)
         #expect(keepAlives.count >= 2)
         #expect(keepAlives.allSatisfy { $0.sessionID == fake.sessions.first?.id })

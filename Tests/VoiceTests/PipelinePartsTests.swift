@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import Synchronization
+import TestSupport
 import VoicePipeline
 
 @Suite("Voice pipeline parts")
@@ -91,9 +91,4 @@ struct PipelinePartsTests {
     }
 }
 
-final class Counter: Sendable {
-    private let count = Mutex(0)
-    func increment() { count.withLock { $0 += 1 } }
-    var value: Int { count.withLock { $0 } }
-}
 

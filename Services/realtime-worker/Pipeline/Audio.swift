@@ -10,11 +10,6 @@ public enum PCM {
         .microseconds(Int64(count) * 1_000_000 / Int64(sampleRate))
     }
 
-    public static func samples(in duration: Duration) -> Int {
-        Int(duration.components.seconds) * sampleRate
-            + Int(duration.components.attoseconds / 1_000_000_000_000) * sampleRate / 1_000_000
-    }
-
     /// Cuts samples into whole frames; the last frame is padded with silence.
     public static func frames(_ samples: [Int16]) -> [AudioFrame] {
         stride(from: 0, to: samples.count, by: samplesPerFrame).map { start in
