@@ -149,7 +149,7 @@ private func collectSynthesis(
         case espeakEVENT_PHONEME:
             var name = [CChar](repeating: 0, count: 9)
             attache_espeak_phoneme_name(event, &name)
-            collected.phonemes.append((String(cString: name), Int(event.pointee.audio_position)))
+            collected.phonemes.append((String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), Int(event.pointee.audio_position)))
         default:
             break
         }
