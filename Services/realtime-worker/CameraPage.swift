@@ -1,7 +1,9 @@
 /// The page the meeting bot shows as its camera (Recall.ai's Output Media loads a URL like
 /// this one). It hears the meeting through getUserMedia, which in the bot's browser is the
 /// meeting's audio; sends it as 16 kHz PCM; plays the agent's voice; and draws the avatar,
-/// moving its mouth on the viseme cues and its head on the reactions.
+/// moving its mouth on the viseme cues and its head on the reactions. With a cloud avatar, it
+/// shows the avatar's LiveKit room instead (video and voice both come from there), joining each
+/// new room a rotation announces and leaving the old one when its session ends.
 enum CameraPage {
     static let html = #"""
     <!doctype html>
@@ -12,6 +14,7 @@ enum CameraPage {
     <style>
       html, body { margin: 0; height: 100%; background: #1d2230; color: #dfe6f3; font: 14px system-ui, sans-serif; }
       canvas { display: block; margin: 0 auto; }
+      video { position: fixed; inset: 0; width: 100%; height: 100%; object-fit: cover; background: #1d2230; }
       #status { position: fixed; bottom: 8px; left: 12px; opacity: .7; }
     </style>
     </head>
@@ -90,6 +93,40 @@ enum CameraPage {
       input.connect(tap); tap.connect(audio.destination);
     }
 
+    // ---- a cloud avatar's room: LiveKit's browser SDK, loaded only when a room is announced
+    const LIVEKIT_SDK = "https://cdn.jsdelivr.net/npm/livekit-client@2/dist/livekit-client.umd.min.js";
+    const rooms = new Map();    // "url token" -> LiveKit room, for the current session and one ending
+    function loadSDK() {
+      if (window.LivekitClient) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const script = document.createElement("script");
+        script.src = LIVEKIT_SDK; script.onload = resolve; script.onerror = () => reject(new Error("cannot load " + LIVEKIT_SDK));
+        document.head.appendChild(script);
+      });
+    }
+    async function joinAvatarRoom(url, token) {
+      const key = url + " " + token;
+      if (rooms.has(key)) return;     // the same room again, after a reconnect of this page
+      await loadSDK();
+      const room = new LivekitClient.Room({ adaptiveStream: true });
+      const elements = [];
+      room.on(LivekitClient.RoomEvent.TrackSubscribed, (track) => {
+        // The newest room's video is appended last, so it covers the one whose session is ending.
+        const element = track.attach();
+        elements.push(element); document.body.appendChild(element);
+        if (track.kind === "video") canvas.style.display = "none";
+      });
+      room.on(LivekitClient.RoomEvent.Disconnected, () => {
+        // The old session stopped after its last sentence (a rotation), or the call ended.
+        rooms.delete(key);
+        elements.forEach((element) => element.remove());
+        if (rooms.size === 0) canvas.style.display = "block";
+      });
+      rooms.set(key, room);
+      try { await room.connect(url, token); status("in the call, avatar live"); }
+      catch (e) { rooms.delete(key); status("avatar room unreachable: " + e); }
+    }
+
     async function connect() {
       const reply = await fetch(`/media/${meeting}/owner`);
       if (!reply.ok) { status("no live call for this meeting yet; retrying"); setTimeout(connect, 2000); return; }
@@ -103,6 +140,7 @@ enum CameraPage {
         if (message.type === "visemes") lipSync(message.cues);
         else if (message.type === "reaction") { reaction = message.reaction; reactionSince = performance.now(); }
         else if (message.type === "clear") clear();
+        else if (message.type === "avatar_room") joinAvatarRoom(message.url, message.token).catch((e) => status("no avatar: " + e));
       };
       socket.onclose = () => { status("disconnected; reconnecting"); setTimeout(connect, 1000); };
     }

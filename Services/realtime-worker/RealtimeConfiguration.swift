@@ -7,6 +7,9 @@ struct RealtimeConfiguration: Sendable {
     enum SpeechToTextEngine: String, CaseIterable, Sendable { case pocketsphinx, deepgram }
     enum TextToSpeechEngine: String, CaseIterable, Sendable { case espeak, elevenlabs }
     enum ChatEngine: String, CaseIterable, Sendable { case local, openai }
+    /// `visemes`: the page draws a face from our own speech's phonemes; `heygen`: HeyGen renders
+    /// the agent, voice and all, in a LiveKit room the page shows.
+    enum AvatarEngine: String, CaseIterable, Sendable { case visemes, heygen }
 
     var common: CommonConfiguration
     /// This replica's name in session ownership.
@@ -29,6 +32,12 @@ struct RealtimeConfiguration: Sendable {
     var elevenLabsURL: String
     var elevenLabsAPIKey: String?
     var elevenLabsVoiceID: String
+    var avatar: AvatarEngine
+    var heyGenURL: String
+    var heyGenAPIKey: String?
+    /// nil lets HeyGen choose; the voice, nil, is the avatar's own.
+    var heyGenAvatarID: String?
+    var heyGenVoiceID: String?
     var voiceSettings: VoiceConfiguration
 
     init(_ env: Environment) throws(ConfigurationError) {
@@ -55,6 +64,11 @@ struct RealtimeConfiguration: Sendable {
         elevenLabsAPIKey = Self.secret("ATTACHE_ELEVENLABS_API_KEY", env)
         // ElevenLabs' "Rachel", a premade voice every account has.
         elevenLabsVoiceID = env.string("ATTACHE_ELEVENLABS_VOICE_ID", default: "21m00Tcm4TlvDq8ikWAM")
+        avatar = try env.choice("ATTACHE_AVATAR", default: .visemes)
+        heyGenURL = (try env.url("ATTACHE_HEYGEN_URL")?.absoluteString) ?? "https://api.heygen.com"
+        heyGenAPIKey = Self.secret("ATTACHE_HEYGEN_API_KEY", env)
+        heyGenAvatarID = Self.secret("ATTACHE_HEYGEN_AVATAR_ID", env)
+        heyGenVoiceID = Self.secret("ATTACHE_HEYGEN_VOICE_ID", env)
         var voiceSettings = VoiceConfiguration()
         voiceSettings.agentName = env.string("ATTACHE_AGENT_NAME", default: voiceSettings.agentName)
         voiceSettings.company = env.string("ATTACHE_COMPANY_NAME", default: voiceSettings.company)

@@ -19,8 +19,8 @@ struct VoiceEngines: Sendable {
     func pipeline(context: MeetingContext, sink: any MediaSink, logger: Logger) throws -> VoicePipeline {
         VoicePipeline(
             configuration: configuration.voiceSettings, context: context, speechToText: try speechToText(logger: logger),
-            chatModel: try chatModel(logger: logger), textToSpeech: try textToSpeech(logger: logger), sink: sink,
-            logger: logger)
+            chatModel: try chatModel(logger: logger), textToSpeech: try textToSpeech(logger: logger),
+            avatar: try avatar(logger: logger), sink: sink, logger: logger)
     }
 
     /// A chosen cloud engine and the key it needs.
@@ -47,9 +47,15 @@ struct VoiceEngines: Sendable {
             chosen: configuration.chat == .openai)
     }
 
+    private var heyGenKey: CloudKey {
+        CloudKey(
+            engine: "ATTACHE_AVATAR=heygen", setting: "ATTACHE_HEYGEN_API_KEY", value: configuration.heyGenAPIKey,
+            chosen: configuration.avatar == .heygen)
+    }
+
     /// Cloud engines configured without their key, for a warning at start.
     var unavailable: [EngineUnavailable] {
-        [deepgramKey, elevenLabsKey, chatKey].filter { $0.chosen && $0.value == nil }
+        [deepgramKey, elevenLabsKey, chatKey, heyGenKey].filter { $0.chosen && $0.value == nil }
             .map { EngineUnavailable(engine: $0.engine, missing: $0.setting) }
     }
 
@@ -87,6 +93,19 @@ struct VoiceEngines: Sendable {
                 voiceID: configuration.elevenLabsVoiceID)
             elevenLabs.baseURL = configuration.elevenLabsURL
             return ElevenLabsSynthesizer(configuration: elevenLabs, logger: logger)
+        }
+    }
+
+    /// nil for the embedded avatar, which needs nothing opened: the page draws it from the visemes.
+    private func avatar(logger: Logger) throws -> (any Avatar)? {
+        switch configuration.avatar {
+        case .visemes:
+            return nil
+        case .heygen:
+            var heyGen = HeyGenAvatar.Configuration(apiKey: try require(heyGenKey), avatarID: configuration.heyGenAvatarID)
+            heyGen.baseURL = configuration.heyGenURL
+            heyGen.voiceID = configuration.heyGenVoiceID
+            return HeyGenAvatar(configuration: heyGen, logger: logger)
         }
     }
 

@@ -73,18 +73,55 @@ struct CallLifecycleTests {
         #expect(completed.turns[2].interrupted == false)
     }
 
-    @Test("a cloud engine without credentials: no pipeline, a log line naming the setting, the call still reported")
-    func missingCredentials() async throws {
+    @Test(
+        "a cloud engine without credentials: no pipeline, a log line naming the setting, the call still reported",
+        arguments: [
+            ("ATTACHE_LLM", "openai", "ATTACHE_LLM_API_KEY"), ("ATTACHE_STT", "deepgram", "ATTACHE_DEEPGRAM_API_KEY"),
+            ("ATTACHE_TTS", "elevenlabs", "ATTACHE_ELEVENLABS_API_KEY"), ("ATTACHE_AVATAR", "heygen", "ATTACHE_HEYGEN_API_KEY"),
+        ])
+    func missingCredentials(setting: String, engine: String, key: String) async throws {
         let logs = CapturedLogs()
-        let world = try await World(environment: ["ATTACHE_LLM": "openai"], logger: logs.logger)
+        let world = try await World(environment: [setting: engine], logger: logs.logger)
         defer { Task { await world.finish() } }
         try await world.deliver(.inCallRecording)
         #expect(await world.calls.call(forMeeting: world.meeting) == nil)
         #expect(logs.all.contains("call pipeline not created"))
-        #expect(logs.all.contains("ATTACHE_LLM_API_KEY"))
+        #expect(logs.all.contains(key))
         #expect(try await world.ownerLookup().status == 404)
         try await world.deliver(.callEnded)
         #expect(try await world.callCompleted()?.turns == [])
+    }
+
+    @Test("with the HeyGen avatar, the page is told the avatar's room and the avatar greets the call")
+    func heyGenAvatar() async throws {
+        let heyGen = try await FakeHeyGen()
+        defer { heyGen.stop() }
+        let world = try await World(environment: [
+            "ATTACHE_AVATAR": "heygen", "ATTACHE_HEYGEN_URL": heyGen.baseURL, "ATTACHE_HEYGEN_API_KEY": heyGen.configuration.apiKey,
+        ])
+        defer { Task { await world.finish() } }
+        try await world.classify()
+        try await world.deliver(.inCallRecording)
+        let announced = Mutex<String?>(nil)
+        _ = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(world.port)/media/\(world.meeting)", logger: TestStack.logger) {
+            inbound, outbound, _ in
+            for try await message in inbound.messages(maxSize: 1 << 16) {
+                guard case let .text(text) = message, text.contains("\"type\":\"avatar_room\"") else { continue }
+                announced.withLock { $0 = text }
+                break
+            }
+            try await eventually("the greeting handed to HeyGen", within: .seconds(5)) { !heyGen.tasks.isEmpty }
+            try await outbound.close(.normalClosure, reason: nil)
+        }
+        let session = try #require(heyGen.sessions.first)
+        let room = try JSONSerialization.jsonObject(with: Data(try #require(announced.withLock { $0 }).utf8)) as? [String: String]
+        #expect(room == ["type": "avatar_room", "url": session.url, "token": session.accessToken])
+        #expect(heyGen.tasks.map(\.text) == ["Hi, this is Attaché joining from Attaché."])
+
+        try await world.deliver(.callEnded)
+        #expect(heyGen.sessions.first?.stopped == true, "the avatar session ends with the call")
+        let completed = try #require(try await world.callCompleted())
+        #expect(completed.turns.map(\.text) == ["Hi, this is Attaché joining from Attaché."])
     }
 
     @Test("a call whose end arrives before its start is reported once, and the late start does not reopen it")
@@ -102,14 +139,14 @@ struct CallLifecycleTests {
     func endOfAnotherReplicasCall() async throws {
         let world = try await World()
         defer { Task { await world.finish() } }
-        try await world.pool.withConnection { db in
+        _ = try await world.pool.withConnection { db in
             try db.execute(
                 "INSERT INTO realtime.sessions (id, meeting_id, bot_id, started_at, owner, media_url) VALUES ($1, $2, 'bot-1', $3, 'replica-b', 'http://b')",
                 [UUID(), world.meeting, world.started])
         }
         await #expect(throws: OwnerStillClosing.self) { try await world.deliver(.callEnded) }
         #expect(try await world.outboxTypes() == [])
-        try await world.pool.withConnection { db in
+        _ = try await world.pool.withConnection { db in
             try db.execute("UPDATE realtime.sessions SET pipeline_closed_at = now() WHERE meeting_id = $1", [world.meeting])
         }
         try await world.deliver(.callEnded)  // the retry

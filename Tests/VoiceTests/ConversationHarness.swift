@@ -28,6 +28,10 @@ final class RecordingSink: MediaSink {
         sent.withLock { $0.compactMap { if case let .reaction(reaction) = $0.media { reaction } else { nil } } }
     }
 
+    var avatarRooms: [AvatarRoom] {
+        sent.withLock { $0.compactMap { if case let .avatarRoom(room) = $0.media { room } else { nil } } }
+    }
+
     var visemes: [VisemeCue] {
         sent.withLock { $0.flatMap { entry -> [VisemeCue] in if case let .visemes(cues) = entry.media { cues } else { [] } } }
     }
@@ -76,7 +80,7 @@ struct OfflineConversation {
 
     init(
         greets: Bool = false, chatModel: any ChatModel = LocalResponder(), textToSpeech: (any TextToSpeech)? = nil,
-        logger: Logger = Logger(label: "voice-test"), configure: (inout VoiceConfiguration) -> Void = { _ in }
+        avatar: (any Avatar)? = nil, logger: Logger = Logger(label: "voice-test"), configure: (inout VoiceConfiguration) -> Void = { _ in }
     ) async throws {
         var configuration = VoiceConfiguration()
         configuration.greets = greets
@@ -86,7 +90,7 @@ struct OfflineConversation {
         pipeline = VoicePipeline(
             configuration: configuration, context: Self.context,
             speechToText: PocketSphinxRecognizer(configuration: recognition), chatModel: chatModel,
-            textToSpeech: try textToSpeech ?? ESpeakSynthesizer(), sink: sink, logger: logger)
+            textToSpeech: try textToSpeech ?? ESpeakSynthesizer(), avatar: avatar, sink: sink, logger: logger)
         participant = try SpeakingParticipant(pipeline: pipeline)
         following = log.follow(pipeline)
         try await pipeline.start()

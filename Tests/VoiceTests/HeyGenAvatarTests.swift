@@ -22,19 +22,21 @@ struct HeyGenAvatarTests {
         return try await FakeHeyGen(configuration: configuration)
     }
 
-    @Test("speak sends repeat tasks with our exact text, in order, to the session it started")
+    @Test("speak sends repeat tasks with our exact text, in order, to the session it started, and tells how long each is said")
     func speak() async throws {
-        let fake = try await Self.fake()
+        let fake = try await Self.fake { $0.syncTaskDuration = .milliseconds(30) }
         defer { fake.stop() }
         let session = try await Self.avatar(fake).open()
         let sentences = ["Good morning everyone.", "  Shall we look at the budget first? ", "Zoë’s “draft” — 3 × 4 & <done> 👍"]
-        for sentence in sentences { try await session.speak(sentence) }
+        var durations: [Duration?] = []
+        for sentence in sentences { durations.append(try await session.speak(sentence)) }
         let room = await session.room
         #expect(fake.tasks.map(\.text) == sentences)
+        #expect(durations == Array(repeating: .milliseconds(30), count: sentences.count))
         #expect(fake.tasks.allSatisfy { $0.taskType == "repeat" && $0.taskMode == "sync" && $0.sessionID == room.sessionID })
         let created = try #require(fake.sessions.first)
         #expect(fake.sessions.count == 1 && created.started && !created.stopped)
-        #expect(room == HeyGenRoom(sessionID: created.id, url: created.url, accessToken: created.accessToken))
+        #expect(room == AvatarRoom(sessionID: created.id, url: created.url, accessToken: created.accessToken))
         #expect(created.request["version"] == "v2" && created.request["avatar_id"] == "avatar-1")
         #expect(created.request["video_encoding"] == "H264" && created.request["activity_idle_timeout"] == "120")
         #expect(fake.calls.map(\.endpoint) == [.new, .start, .task, .task, .task])
@@ -51,7 +53,7 @@ struct HeyGenAvatarTests {
         try await eventually("the task", within: .seconds(5)) { fake.tasks.count == 1 }
         let interrupted = ContinuousClock.now
         try await session.interrupt()
-        try await speaking.value
+        _ = try await speaking.value
         #expect(ContinuousClock.now - interrupted < .seconds(2))
         let room = await session.room
         #expect(fake.calls(.interrupt).map(\.sessionID) == [room.sessionID])
@@ -109,7 +111,7 @@ struct HeyGenAvatarTests {
         #expect(second.sessionID != first.sessionID)
         let created = fake.sessions
         try #require(created.count == 2)
-        #expect(second == HeyGenRoom(sessionID: created[1].id, url: created[1].url, accessToken: created[1].accessToken))
+        #expect(second == AvatarRoom(sessionID: created[1].id, url: created[1].url, accessToken: created[1].accessToken))
         #expect(created[1].createdAt - created[0].createdAt < .seconds(3))
         let newStarted = try #require(fake.calls(.start).last)
         let oldStopped = try #require(fake.calls(.stop).first)

@@ -14,11 +14,11 @@ import VoicePipeline
 /// avatar while the agent only listens.
 public actor HeyGenAvatarSession: AvatarSession {
     /// The current session's LiveKit room, for the camera webpage to join.
-    public private(set) var room: HeyGenRoom
+    public private(set) var room: AvatarRoom
     /// The room of each session a rotation starts, as soon as it has started. Finishes on `close`.
-    public nonisolated let rotations: AsyncStream<HeyGenRoom>
+    public nonisolated let rotations: AsyncStream<AvatarRoom>
 
-    private let rotationsInput: AsyncStream<HeyGenRoom>.Continuation
+    private let rotationsInput: AsyncStream<AvatarRoom>.Continuation
     private let api: HeyGenStreamingAPI
     private let configuration: HeyGenAvatar.Configuration
     private let logger: Logger
@@ -62,10 +62,11 @@ public actor HeyGenAvatarSession: AvatarSession {
         for timer in timers { timer.cancel() }
     }
 
-    public func speak(_ text: String) async throws {
+    @discardableResult
+    public func speak(_ text: String) async throws -> Duration? {
         guard !isClosed else { throw HeyGenError.closed }
         let sessionID = room.sessionID
-        try await tracked(on: sessionID) { try await api.speak(text, session: sessionID) }
+        return try await tracked(on: sessionID) { try await api.speak(text, session: sessionID) }
     }
 
     /// Interrupts the current session, and during a rotation the old one too if it is still
@@ -97,11 +98,11 @@ public actor HeyGenAvatarSession: AvatarSession {
 
     // MARK: Requests in flight
 
-    private func tracked(on sessionID: String, _ request: () async throws -> Void) async throws {
+    private func tracked<Result>(on sessionID: String, _ request: () async throws -> Result) async throws -> Result {
         inFlight[sessionID, default: 0] += 1
         lastActivity = .now
         defer { requestEnded(on: sessionID) }
-        try await request()
+        return try await request()
     }
 
     private func requestEnded(on sessionID: String) {

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPClient
+import VoicePipeline
 
 /// The Streaming API v1 endpoints this engine calls, each a POST with a JSON body.
 enum HeyGenEndpoint: String, Sendable {
@@ -11,23 +12,6 @@ enum HeyGenEndpoint: String, Sendable {
     case stop = "streaming.stop"
 }
 
-/// Where the camera webpage watches a HeyGen session: HeyGen's LiveKit server and a client token
-/// for the session's room (`url` and `access_token` of `streaming.new`).
-public struct HeyGenRoom: Sendable, Equatable, CustomStringConvertible {
-    public var sessionID: String
-    public var url: String
-    /// Lets whoever holds it watch the session: hand it to the page, keep it out of logs.
-    public var accessToken: String
-
-    public init(sessionID: String, url: String, accessToken: String) {
-        self.sessionID = sessionID
-        self.url = url
-        self.accessToken = accessToken
-    }
-
-    public var description: String { "HeyGen session \(sessionID) in LiveKit room at \(url) (token redacted)" }
-}
-
 /// HeyGen's Streaming API v1 as the server-side flow uses it: the backend holds the API key and
 /// sends it as `X-Api-Key` on every call. (`streaming.create_token` exists so that a browser can
 /// make these calls without the key; the browser here only joins the LiveKit room.)
@@ -37,7 +21,7 @@ struct HeyGenStreamingAPI: Sendable {
 
     /// A started session and how long HeyGen lets it run.
     struct StartedSession: Sendable {
-        var room: HeyGenRoom
+        var room: AvatarRoom
         /// `session_duration_limit` as `streaming.new` reported it, when it did.
         var reportedLimit: Duration?
     }
@@ -55,10 +39,16 @@ struct HeyGenStreamingAPI: Sendable {
         return session
     }
 
-    /// Has the avatar say `text` as given (`task_type: "repeat"`: no HeyGen model in between).
-    func speak(_ text: String, session sessionID: String) async throws {
+    /// Has the avatar say `text` as given (`task_type: "repeat"`: no HeyGen model in between);
+    /// returns how long the avatar speaks it (`duration_ms`), when HeyGen says.
+    func speak(_ text: String, session sessionID: String) async throws -> Duration? {
         let body = TaskBody(sessionID: sessionID, text: text, taskMode: configuration.taskMode.rawValue)
-        try await post(.task, body, sessionID: sessionID, timeout: configuration.taskTimeout)
+        let response = try await post(.task, body, sessionID: sessionID, timeout: configuration.taskTimeout)
+        // The speech happened whatever the answer's body: a body without the figure is no failure.
+        guard let milliseconds = (try? response.decode(TaskEnvelope.self))?.data?.durationMs, milliseconds.isFinite,
+            milliseconds >= 0
+        else { return nil }
+        return .milliseconds(min(milliseconds, 3_600_000))
     }
 
     func interrupt(_ sessionID: String) async throws {
@@ -87,7 +77,7 @@ struct HeyGenStreamingAPI: Sendable {
                 endpoint: HeyGenEndpoint.newSession.rawValue, detail: "data.session_id, data.url or data.access_token is missing")
         }
         return StartedSession(
-            room: HeyGenRoom(sessionID: data.sessionID, url: data.url, accessToken: data.accessToken),
+            room: AvatarRoom(sessionID: data.sessionID, url: data.url, accessToken: data.accessToken),
             reportedLimit: data.sessionDurationLimit.flatMap { $0.isFinite && $0 > 0 ? .seconds(min($0, 86_400)) : nil })
     }
 
@@ -173,6 +163,14 @@ struct HeyGenStreamingAPI: Sendable {
 
     private struct Envelope: Decodable {
         var data: SessionData?
+    }
+
+    private struct TaskEnvelope: Decodable {
+        struct TaskData: Decodable {
+            var durationMs: Double?
+            enum CodingKeys: String, CodingKey { case durationMs = "duration_ms" }
+        }
+        var data: TaskData?
     }
 
     private struct SessionData: Decodable {

@@ -86,6 +86,8 @@ public enum MediaOut: Sendable, Equatable {
     case visemes([VisemeCue])
     case reaction(AvatarReaction)
     case clear
+    /// A cloud avatar's room for the page to show (again on each rotation to a new room).
+    case avatarRoom(AvatarRoom)
 }
 
 /// Where a call's outgoing media goes (the camera webpage's WebSocket, or a test).
@@ -104,11 +106,35 @@ public protocol Avatar: Sendable {
     func openSession() async throws -> any AvatarSession
 }
 
+/// Where the camera webpage watches a cloud avatar: the service's LiveKit server and a viewer
+/// token for the session's room.
+public struct AvatarRoom: Sendable, Equatable, CustomStringConvertible {
+    public var sessionID: String
+    public var url: String
+    /// Lets whoever holds it watch the session: hand it to the page, keep it out of logs.
+    public var accessToken: String
+
+    public init(sessionID: String, url: String, accessToken: String) {
+        self.sessionID = sessionID
+        self.url = url
+        self.accessToken = accessToken
+    }
+
+    public var description: String { "avatar session \(sessionID) in LiveKit room at \(url) (token redacted)" }
+}
+
 /// One call's cloud avatar.
 public protocol AvatarSession: Sendable {
-    /// Has the avatar say `text` word for word, after what it was given before. Calls are meant
-    /// to be made one after another, each awaited, so that sentences keep their order.
-    func speak(_ text: String) async throws
+    /// The room the avatar is shown in now.
+    var room: AvatarRoom { get async }
+    /// Each room the session moves to later (the service limits a session's duration); the page
+    /// should switch to it. Finishes when the session closes.
+    var rotations: AsyncStream<AvatarRoom> { get }
+    /// Has the avatar say `text` word for word, after what it was given before, and returns how
+    /// long the saying takes when the service tells. Calls are meant to be made one after
+    /// another, each awaited, so that sentences keep their order.
+    @discardableResult
+    func speak(_ text: String) async throws -> Duration?
     /// Stops what the avatar is saying now (the participant barged in).
     func interrupt() async throws
     /// Ends the session, so that it stops counting against the service's limits. It does not

@@ -2,12 +2,6 @@
 /// much of it has been heard: when speech is cut short, the words whose sound started before
 /// the cut are what the room heard.
 actor Playout {
-    /// What one utterance put in front of the room.
-    struct Heard: Sendable {
-        var text: String
-        var wasCut: Bool
-    }
-
     private let sink: any MediaSink
     private let clock = ContinuousClock()
     private var frames: [AudioFrame] = []
@@ -85,12 +79,12 @@ actor Playout {
 
     /// Cuts the utterance: nothing more of it is sent, the far end drops what it buffered, and
     /// the answer is what the room heard.
-    func cut() async -> Heard {
+    func cut() async -> HeardSpeech {
         let wasCut = nextFrame < frames.count
         discardQueued()
         isPaused = false
         if wasCut { await sink.send(.clear) }
-        return Heard(text: heardText, wasCut: wasCut)
+        return HeardSpeech(text: heardText, wasCut: wasCut)
     }
 
     /// The words of the current utterance played so far.

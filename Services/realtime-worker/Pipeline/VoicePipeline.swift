@@ -29,19 +29,22 @@ public enum PipelineEvent: Sendable, Equatable {
 /// and avatar cues go out to the sink. Inside, stages run as tasks joined by bounded channels:
 /// recognition runs beside the audio; each reply is a model stage, a speech stage and a playout
 /// stage, so that the first sentence is spoken while the model still writes the rest, and a
-/// participant who talks over the agent cancels all three at once.
+/// participant who talks over the agent cancels all three at once. With a cloud avatar, the
+/// avatar takes the place of speech and playout: it is handed each sentence and speaks it in its
+/// own room, which the sink is told of.
 public actor VoicePipeline {
     private let configuration: VoiceConfiguration
     private let context: MeetingContext
     private let speechToText: any SpeechToText
     private let chatModel: any ChatModel
-    private let textToSpeech: any TextToSpeech
+    private let avatar: (any Avatar)?
     private let sink: any MediaSink
     private let logger: Logger
 
     public nonisolated let events: AsyncStream<PipelineEvent>
     private let eventSink: AsyncStream<PipelineEvent>.Continuation
-    private let playout: Playout
+    /// The agent's own speech until `start` has opened the cloud avatar, if there is one.
+    private var voice: any AgentVoice
     private let audioToRecognizer = BoundedChannel<AudioFrame>(capacity: 50)
     private var transcription: (any TranscriptionStream)?
     private var backgroundTasks: [Task<Void, Never>] = []
@@ -72,25 +75,28 @@ public actor VoicePipeline {
 
     public init(
         configuration: VoiceConfiguration, context: MeetingContext, speechToText: any SpeechToText,
-        chatModel: any ChatModel, textToSpeech: any TextToSpeech, sink: any MediaSink, logger: Logger
+        chatModel: any ChatModel, textToSpeech: any TextToSpeech, avatar: (any Avatar)? = nil, sink: any MediaSink,
+        logger: Logger
     ) {
         self.configuration = configuration
         self.context = context
         self.speechToText = speechToText
         self.chatModel = chatModel
-        self.textToSpeech = textToSpeech
+        self.avatar = avatar
         self.sink = sink
         self.logger = logger
-        self.playout = Playout(sink: sink)
+        voice = SpokenVoice(textToSpeech: textToSpeech, sink: sink, logger: logger)
         self.voiceActivity = VoiceActivityDetector(thresholdDBFS: configuration.voiceThresholdDBFS)
         (events, eventSink) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }
 
-    /// Opens recognition. Throws if the speech-to-text engine cannot start.
+    /// Opens recognition, and the cloud avatar if there is one. Throws if the speech-to-text
+    /// engine cannot start; an avatar that cannot is logged, and the agent speaks with its own voice.
     public func start() async throws {
         let transcription = try await speechToText.openStream()
         self.transcription = transcription
-        await playout.start()
+        if let avatar { await openAvatar(avatar) }
+        await voice.start()
         let audio = audioToRecognizer
         let logger = logger
         backgroundTasks.append(Task {
@@ -118,6 +124,24 @@ public actor VoicePipeline {
         await startReply(.fixed(configuration.greeting), clock: nil, answering: nil)
     }
 
+    private func openAvatar(_ avatar: any Avatar) async {
+        let session: any AvatarSession
+        do {
+            session = try await avatar.openSession()
+        } catch {
+            logger.error(
+                "the avatar could not be opened; the agent speaks with its own voice",
+                metadata: ["avatar": "\(avatar.name)", "error": "\(error)"])
+            return
+        }
+        voice = AvatarVoice(session: session, logger: logger)
+        let sink = sink
+        await sink.send(.avatarRoom(await session.room))
+        backgroundTasks.append(Task {
+            for await room in session.rotations { await sink.send(.avatarRoom(room)) }
+        })
+    }
+
     /// Stops everything the call runs; returns once no task of it is left.
     public func stop() async {
         guard !isStopped else { return }
@@ -127,7 +151,7 @@ public actor VoicePipeline {
         stopping?.task.cancel()
         if let stopping {
             // The call ended mid-reply: the record keeps what the room heard.
-            let heard = await playout.cut()
+            let heard = await voice.cut()
             if !heard.text.isEmpty {
                 history.append(ChatMessage(.assistant, heard.text))
                 eventSink.yield(.said(heard.text, interrupted: heard.wasCut, latency: stopping.clock?.latency))
@@ -135,7 +159,7 @@ public actor VoicePipeline {
         }
         audioToRecognizer.finish()
         await transcription?.close()
-        await playout.shutdown()
+        await voice.shutdown()
         await stopping?.task.value
         for task in backgroundTasks {
             task.cancel()
@@ -178,10 +202,10 @@ public actor VoicePipeline {
             return
         }
         // Still thinking, nothing said yet: the participant had not finished. Their turn goes on.
-        if current.answering != nil, await !playout.hasSounded {
+        if current.answering != nil, await !voice.hasSounded {
             current.task.cancel()
             reply = nil
-            _ = await playout.cut()
+            _ = await voice.cut()
             if let answering = current.answering {
                 if history.last == ChatMessage(.user, answering) { history.removeLast() }
                 pendingTranscript.insert(answering, at: 0)
@@ -191,7 +215,7 @@ public actor VoicePipeline {
     }
 
     private func speechContinues(at now: ContinuousClock.Instant) async {
-        guard reply != nil, await playout.hasSounded else {
+        guard reply != nil, await voice.hasSounded else {
             if reply == nil, let since = lastReactionAt ?? stretchStartedAt, since.duration(to: now) >= configuration.nodInterval {
                 await react(.nod, at: now)
             }
@@ -200,7 +224,7 @@ public actor VoicePipeline {
         let policy = configuration.turns
         if !agentPausedForSpeech, voiceActivity.voiced >= policy.bargeInMinimumSpeech {
             agentPausedForSpeech = true
-            await playout.pause()
+            await voice.pause()
             logger.debug("participant speaking over the agent; agent paused")
         }
         if agentPausedForSpeech, voiceActivity.voiced >= policy.bargeInConfirmation {
@@ -212,7 +236,7 @@ public actor VoicePipeline {
         // Too short to take the floor: a cough or an "mm-hm". The agent carries on.
         if agentPausedForSpeech, reply != nil {
             agentPausedForSpeech = false
-            await playout.resume()
+            await voice.resume()
         }
     }
 
@@ -276,7 +300,7 @@ public actor VoicePipeline {
         reply = nil
         agentPausedForSpeech = false
         current.task.cancel()
-        let heard = await playout.cut()
+        let heard = await voice.cut()
         if !heard.text.isEmpty { history.append(ChatMessage(.assistant, heard.text)) }
         eventSink.yield(.said(heard.text, interrupted: true, latency: current.clock?.latency))
         logger.info("agent interrupted", metadata: ["heard_words": "\(heard.text.split(separator: " ").count)"])
@@ -297,12 +321,11 @@ public actor VoicePipeline {
     private func startReply(_ script: Script, clock: ReplyClock?, answering: String?) async {
         nextReplyID += 1
         let id = nextReplyID
-        await playout.begin(onFirstFrame: { instant in clock?.mark(.firstAudioOut, at: instant) })
+        await voice.begin(clock: clock)
         let request = ChatRequest(
             messages: [ChatMessage(.system, context.systemPrompt(agentName: configuration.agentName, company: configuration.company))]
                 + history)
-        let stages = ReplyStages(
-            chatModel: chatModel, textToSpeech: textToSpeech, playout: playout, clock: clock, logger: logger)
+        let stages = ReplyStages(chatModel: chatModel, voice: voice, clock: clock, logger: logger)
         let task = Task {
             switch script {
             case .model: await stages.run(.model(request))
@@ -317,7 +340,7 @@ public actor VoicePipeline {
         guard let current = reply, current.id == id else { return }
         reply = nil
         agentPausedForSpeech = false
-        let said = await playout.heardText
+        let said = await voice.heardText
         if !said.isEmpty {
             history.append(ChatMessage(.assistant, said))
             eventSink.yield(.said(said, interrupted: false, latency: current.clock?.latency))
@@ -328,36 +351,25 @@ public actor VoicePipeline {
     }
 }
 
-/// A reply's three stages, joined by bounded channels: the model's text becomes sentences,
-/// sentences become speech, speech is played. Cancelling the task that runs them stops all three.
+/// A reply's stages, joined by a bounded channel: the model's text becomes sentences, which the
+/// voice says (for the agent's own voice, two stages more: speech, then playout). Cancelling the
+/// task that runs them stops them all.
 struct ReplyStages: Sendable {
     enum Source: Sendable {
         case model(ChatRequest)
         case fixed(String)
     }
 
-    private struct Speech: Sendable {
-        var chunk: SpeechChunk
-        /// The sentence, on its first chunk.
-        var text: String?
-    }
-
     let chatModel: any ChatModel
-    let textToSpeech: any TextToSpeech
-    let playout: Playout
+    let voice: any AgentVoice
     let clock: ReplyClock?
     let logger: Logger
 
     func run(_ source: Source) async {
         let sentences = BoundedChannel<String>(capacity: 4)
-        let speech = BoundedChannel<Speech>(capacity: 8)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await think(source, into: sentences) }
-            group.addTask { await speak(sentences, into: speech) }
-            group.addTask {
-                for await piece in speech { await playout.enqueue(piece.chunk, text: piece.text) }
-                if !Task.isCancelled { await playout.drained() }
-            }
+            group.addTask { await voice.say(sentences, clock: clock) }
         }
     }
 
@@ -385,24 +397,5 @@ struct ReplyStages: Sendable {
             }
         }
         if let rest = aggregator.flush() { _ = await emit(rest) }
-    }
-
-    private func speak(_ sentences: BoundedChannel<String>, into speech: BoundedChannel<Speech>) async {
-        defer { speech.finish() }
-        for await sentence in sentences {
-            do {
-                var first = true
-                for try await chunk in textToSpeech.synthesize(sentence) {
-                    clock?.mark(.ttsFirstAudio)
-                    guard await speech.send(Speech(chunk: chunk, text: first ? sentence : nil)) else { return }
-                    first = false
-                }
-            } catch where !Task.isCancelled {
-                // Best effort: the sentence is skipped, the call goes on.
-                logger.error("speech synthesis failed", metadata: ["engine": "\(textToSpeech.name)", "error": "\(error)"])
-            } catch {
-                return
-            }
-        }
     }
 }
