@@ -22,6 +22,7 @@ struct CallHandlers: Sendable {
 
     func register(in routes: inout EventRoutes) {
         routes.on(MeetingClassified.self, meetingClassified)
+        routes.on(PrepMaterialsReady.self, prepMaterialsReady)
         routes.on(BotStatusChanged.self, statusChanged)
         routes.on(BotTranscriptReceived.self, transcriptReceived)
     }
@@ -43,6 +44,24 @@ struct CallHandlers: Sendable {
                 """,
                 [meeting.meetingID, meeting.revision, meeting.title, meeting.description, meeting.start,
                  try JSONBValue(participants.map { $0.name ?? $0.email }), meetingType])
+        }
+    }
+
+    /// Keeps the newest generation of the meeting's prep materials, for calls that start later.
+    func prepMaterialsReady(_ envelope: Envelope<PrepMaterialsReady>, _ context: HandlerContext) async throws {
+        let materials = envelope.payload
+        _ = try await context.once { db in
+            try db.execute(
+                """
+                INSERT INTO realtime.prep_materials (meeting_id, generated_at, agenda, question_bank, notes)
+                VALUES ($1, $2, $3, $4, $5)
+                ON CONFLICT (meeting_id) DO UPDATE SET
+                    generated_at = EXCLUDED.generated_at, agenda = EXCLUDED.agenda,
+                    question_bank = EXCLUDED.question_bank, notes = EXCLUDED.notes
+                WHERE realtime.prep_materials.generated_at < EXCLUDED.generated_at
+                """,
+                [materials.meetingID, materials.generatedAt, try JSONBValue(materials.agenda),
+                 try JSONBValue(materials.questionBank), try JSONBValue(materials.notes)])
         }
     }
 
@@ -185,23 +204,38 @@ struct CallHandlers: Sendable {
     }
 
     static func meetingContext(_ meetingID: UUID, on db: PostgresConnection) throws -> MeetingContext {
-        guard let meeting = try db.queryOne(
+        var context = MeetingContext(title: "this meeting")
+        if let meeting = try db.queryOne(
             "SELECT title, description, starts_at, participants FROM realtime.meetings WHERE meeting_id = $1", [meetingID])
-        else { return MeetingContext(title: "this meeting") }
-        // Links (the conference URL, usually, with its "Join:") are no use read aloud.
+        {
+            context.title = try meeting.string("title")
+            context.startsAt = try meeting.date("starts_at")
+            context.participants = try meeting.decode([String].self, column: "participants")
+            let description = spokenDescription(try meeting.string("description"))
+            if !description.isEmpty { context.notes.append("Description: " + description) }
+        }
+        if let materials = try db.queryOne(
+            "SELECT agenda, question_bank, notes FROM realtime.prep_materials WHERE meeting_id = $1", [meetingID])
+        {
+            context.agenda = try materials.decode([String].self, column: "agenda")
+            let questions = try materials.decode([String].self, column: "question_bank")
+            if !questions.isEmpty { context.notes.append("Questions to raise: " + questions.joined(separator: " ")) }
+            context.notes += try materials.decode([PrepMaterialsReady.Note].self, column: "notes").map { "\($0.label): \($0.text)" }
+        }
+        return context
+    }
+
+    /// Links (the conference URL, usually, with its "Join:") are no use read aloud.
+    private static func spokenDescription(_ description: String) -> String {
         var words: [Substring] = []
-        for word in try meeting.string("description").split(whereSeparator: \.isWhitespace) {
+        for word in description.split(whereSeparator: \.isWhitespace) {
             if word.hasPrefix("http://") || word.hasPrefix("https://") {
                 if words.last?.hasSuffix(":") == true { words.removeLast() }
             } else {
                 words.append(word)
             }
         }
-        let description = words.joined(separator: " ")
-        return MeetingContext(
-            title: try meeting.string("title"), startsAt: try meeting.date("starts_at"),
-            participants: try meeting.decode([String].self, column: "participants"),
-            notes: description.isEmpty ? [] : ["Description: " + description])
+        return words.joined(separator: " ")
     }
 }
 

@@ -51,5 +51,15 @@ enum SessionsSchema {
                 participants jsonb NOT NULL,
                 meeting_type text NOT NULL);
             """),
+        Migration(
+            "0103_prep_materials",
+            """
+            CREATE TABLE {schema}.prep_materials (
+                meeting_id uuid PRIMARY KEY,
+                generated_at timestamptz NOT NULL,
+                agenda jsonb NOT NULL,
+                question_bank jsonb NOT NULL,
+                notes jsonb NOT NULL);
+            """),
     ]
 }

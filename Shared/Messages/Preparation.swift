@@ -58,3 +58,46 @@ public struct BotJoinRequested: EventPayload {
         self.meetingEnd = meetingEnd
     }
 }
+
+/// The preparation workflow's materials for a meeting, for the agent to know in the call. A
+/// later generation replaces an earlier one whole.
+public struct PrepMaterialsReady: EventPayload {
+    public static let messageType = MessageType("prep.materials.ready", version: 1)
+
+    /// An answer the owner gave to a prep question, or a fact the workflow gathered.
+    public struct Note: Sendable, Codable, Equatable {
+        public var label: String
+        public var text: String
+        public init(label: String, text: String) {
+            self.label = label
+            self.text = text
+        }
+    }
+
+    public var workflowID: UUID
+    public var meetingID: UUID
+    public var generatedAt: Date
+    public var agenda: [String]
+    /// Questions the meeting should get answered.
+    public var questionBank: [String]
+    public var notes: [Note]
+
+    enum CodingKeys: String, CodingKey {
+        case agenda, notes
+        case workflowID = "workflow_id"
+        case meetingID = "meeting_id"
+        case generatedAt = "generated_at"
+        case questionBank = "question_bank"
+    }
+
+    public init(
+        workflowID: UUID, meetingID: UUID, generatedAt: Date, agenda: [String], questionBank: [String], notes: [Note]
+    ) {
+        self.workflowID = workflowID
+        self.meetingID = meetingID
+        self.generatedAt = generatedAt
+        self.agenda = agenda
+        self.questionBank = questionBank
+        self.notes = notes
+    }
+}

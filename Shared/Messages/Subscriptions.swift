@@ -13,7 +13,10 @@ public enum Subscriptions {
             CalendarReauthorisationNeeded.messageType,
         ],
         "bot-gateway": [BotJoinRequested.messageType],
-        "realtime-worker": [MeetingClassified.messageType, BotStatusChanged.messageType, BotTranscriptReceived.messageType],
+        "realtime-worker": [
+            MeetingClassified.messageType, PrepMaterialsReady.messageType, BotStatusChanged.messageType,
+            BotTranscriptReceived.messageType,
+        ],
         "monitoring-worker": [CallCompleted.messageType],
     ]
 

@@ -3,6 +3,7 @@ import Foundation
 import HTTPClient
 import Hummingbird
 import HummingbirdWSClient
+import LanguageModel
 import Logging
 @testable import RealtimeWorker
 import Runtime
@@ -124,6 +125,35 @@ struct CallLifecycleTests {
         #expect(completed.turns.map(\.text) == ["Hi, this is Attaché joining from Attaché."])
     }
 
+    @Test("prep materials join the meeting's context for the agent; an older generation does not replace a newer one")
+    func prepMaterialsInContext() async throws {
+        let world = try await World()
+        defer { Task { await world.finish() } }
+        try await world.classify()
+        let newer = PrepMaterialsReady(
+            workflowID: UUID(), meetingID: world.meeting, generatedAt: world.started.addingTimeInterval(-3600),
+            agenda: ["last quarter's numbers", "the hiring plan"], questionBank: ["Who owns the hiring plan?"],
+            notes: [PrepMaterialsReady.Note(label: "Goal", text: "agree the hiring plan")])
+        var older = newer
+        older.generatedAt = world.started.addingTimeInterval(-7200)
+        older.agenda = ["an agenda since replaced"]
+        try await world.prepare(newer)
+        try await world.prepare(older)
+
+        let context = try await world.pool.withConnection { db in try CallHandlers.meetingContext(world.meeting, on: db) }
+        #expect(context.title == "Quarterly budget review")
+        #expect(context.agenda == ["last quarter's numbers", "the hiring plan"])
+        #expect(context.notes == [
+            "Description: Agenda: budget review, then the hiring plan", "Questions to raise: Who owns the hiring plan?",
+            "Goal: agree the hiring plan",
+        ])
+        let prompt = context.systemPrompt(agentName: "Attaché", company: "Acme")
+        #expect(prompt.contains("Agenda: last quarter's numbers, then the hiring plan"))
+        #expect(LocalResponder.answer(to: ChatRequest(messages: [
+            ChatMessage(.system, prompt), ChatMessage(.user, "what is our goal"),
+        ])).contains("agree the hiring plan"))
+    }
+
     @Test("a call whose end arrives before its start is reported once, and the late start does not reopen it")
     func endBeforeStart() async throws {
         let world = try await World()
@@ -230,6 +260,11 @@ private struct World {
                 meeting: snapshot, meetingType: "qbr", rule: "qbr", matchedKeywords: ["quarterly"], prepTriggerAt: started,
                 reminderAt: started, botJoinAt: started, prepQuestions: []))
         try await handlers.meetingClassified(envelope, try context(for: envelope.id, MeetingClassified.messageType))
+    }
+
+    func prepare(_ materials: PrepMaterialsReady) async throws {
+        let envelope = Envelope(tenantID: "acme", correlationID: meeting, payload: materials)
+        try await handlers.prepMaterialsReady(envelope, try context(for: envelope.id, PrepMaterialsReady.messageType))
     }
 
     func deliver(_ status: BotStatus, at date: Date? = nil) async throws {

@@ -33,6 +33,7 @@ struct ConfigurationTests {
         Case(service: "realtime-worker", environment: ["ATTACHE_STT_PHRASES_FILE": "/nonexistent/phrases.txt"], named: ["ATTACHE_STT_PHRASES_FILE"]),
         Case(service: "realtime-worker", environment: ["ATTACHE_UTTERANCE_END_MS": "500"], named: ["ATTACHE_UTTERANCE_END_MS"]),
         Case(service: "realtime-worker", environment: ["ATTACHE_REALTIME_PUBLIC_URL": "ws//{hostname}"], named: ["ATTACHE_REALTIME_PUBLIC_URL"]),
+        Case(service: "realtime-worker", environment: ["ATTACHE_AVATAR": "sadtalker"], named: ["ATTACHE_AVATAR", "visemes", "heygen"]),
     ]
 
     @Test("a bad setting stops the service with status 78 and names it", arguments: cases)

@@ -90,6 +90,17 @@ struct WireFormatTests {
             fixture: "prep.notification.sent.v1")
     }
 
+    @Test func prepMaterialsReady() throws {
+        try check(
+            Self.envelope(
+                PrepMaterialsReady(
+                    workflowID: Self.workflowID, meetingID: Self.meetingID, generatedAt: Self.start.addingTimeInterval(-86_400),
+                    agenda: ["Last week's actions", "Hiring plan"], questionBank: ["Who owns the hiring plan?"],
+                    notes: [PrepMaterialsReady.Note(label: "Goal", text: "agree the hiring plan")]),
+                id: "00000000-0000-4000-8000-00000000000f"),
+            fixture: "prep.materials.ready.v1")
+    }
+
     @Test func botJoinRequested() throws {
         try check(
             Self.envelope(
