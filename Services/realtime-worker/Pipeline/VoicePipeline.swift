@@ -134,6 +134,11 @@ public actor VoicePipeline {
                 metadata: ["avatar": "\(avatar.name)", "error": "\(error)"])
             return
         }
+        guard !isStopped else {
+            // The call ended while the avatar was opening: its session must not outlive the call.
+            await session.close()
+            return
+        }
         voice = AvatarVoice(session: session, logger: logger)
         let sink = sink
         await sink.send(.avatarRoom(await session.room))
