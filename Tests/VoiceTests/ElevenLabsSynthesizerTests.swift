@@ -15,10 +15,44 @@ struct ElevenLabsSynthesizerTests {
         return ElevenLabsSynthesizer(configuration: configuration, logger: logs?.logger ?? TestStack.logger)
     }
 
-    static func chunks(of text: String, from synthesizer: ElevenLabsSynthesizer) async throws -> [(at: ContinuousClock.Instant, chunk: SpeechChunk)] {
+    static func chunks(of text: String, from synthesizer: some TextToSpeech) async throws -> [(at: ContinuousClock.Instant, chunk: SpeechChunk)] {
         var chunks: [(ContinuousClock.Instant, SpeechChunk)] = []
         for try await chunk in synthesizer.synthesize(text) { chunks.append((.now, chunk)) }
         return chunks
+    }
+
+    /// Starts consuming `text` and returns once the first chunk is in (or the synthesis ended).
+    static func startConsuming(_ text: String, from synthesizer: some TextToSpeech) async -> Task<Void, any Error> {
+        let (firstChunk, gotFirst) = AsyncStream<Void>.makeStream()
+        let consumer = Task {
+            defer { gotFirst.finish() }
+            for try await _ in synthesizer.synthesize(text) { gotFirst.yield() }
+        }
+        var signals = firstChunk.makeAsyncIterator()
+        _ = await signals.next()
+        return consumer
+    }
+
+    /// The chunks' words, at offsets from the first chunk's start.
+    static func wordsFromStart(of chunks: [SpeechChunk]) -> [SpokenWord] {
+        var words: [SpokenWord] = []
+        var chunkStart = 0
+        for chunk in chunks {
+            words += chunk.words.map { SpokenWord(text: $0.text, sampleOffset: chunkStart + $0.sampleOffset) }
+            chunkStart += chunk.samples.count
+        }
+        return words
+    }
+
+    /// Where the fakes start each word of `sentence`: at its first character, 60 ms a character.
+    static func expectedWords(of sentence: String) -> [SpokenWord] {
+        var expected: [SpokenWord] = []
+        var characterIndex = 0
+        for token in sentence.split(separator: " ", omittingEmptySubsequences: false) {
+            expected.append(SpokenWord(text: String(token), sampleOffset: characterIndex * 60 * 16))
+            characterIndex += token.count + 1
+        }
+        return expected
     }
 
     @Test("chunks arrive as they are generated: the first before the last has been sent")
@@ -50,20 +84,12 @@ struct ElevenLabsSynthesizerTests {
     func words() async throws {
         let fake = await FakeElevenLabs()
         defer { fake.stop() }
-        var words: [SpokenWord] = []
-        var chunkStart = 0
-        for (_, chunk) in try await Self.chunks(of: Self.sentence, from: Self.synthesizer(fake)) {
+        let chunks = try await Self.chunks(of: Self.sentence, from: Self.synthesizer(fake)).map(\.chunk)
+        for chunk in chunks {
             #expect(chunk.words.allSatisfy { $0.sampleOffset >= 0 && $0.sampleOffset < chunk.samples.count })
-            words += chunk.words.map { SpokenWord(text: $0.text, sampleOffset: chunkStart + $0.sampleOffset) }
-            chunkStart += chunk.samples.count
         }
-        var expected: [SpokenWord] = []
-        var characterIndex = 0
-        for token in Self.sentence.split(separator: " ", omittingEmptySubsequences: false) {
-            expected.append(SpokenWord(text: String(token), sampleOffset: characterIndex * 60 * 16))
-            characterIndex += token.count + 1
-        }
-        #expect(words == expected)
+        let words = Self.wordsFromStart(of: chunks)
+        #expect(words == Self.expectedWords(of: Self.sentence))
         #expect(zip(words, words.dropFirst()).allSatisfy { $0.sampleOffset < $1.sampleOffset })
     }
 
@@ -89,13 +115,7 @@ struct ElevenLabsSynthesizerTests {
         configuration.chunkInterval = .milliseconds(50)
         let fake = await FakeElevenLabs(configuration: configuration)
         defer { fake.stop() }
-        let synthesizer = Self.synthesizer(fake)
-        let (firstChunk, gotFirst) = AsyncStream<Void>.makeStream()
-        let consumer = Task {
-            for try await _ in synthesizer.synthesize(Self.sentence) { gotFirst.yield() }
-        }
-        var signals = firstChunk.makeAsyncIterator()
-        _ = await signals.next()
+        let consumer = await Self.startConsuming(Self.sentence, from: Self.synthesizer(fake))
         consumer.cancel()
         let session = try #require(await fake.sessions.waitFor(1).first)
         #expect(session.closedByClientEarly)

@@ -3,8 +3,7 @@ import VoicePipeline
 /// Turns ElevenLabs' audio messages into speech chunks: base64 PCM (16 kHz, 16-bit little
 /// endian) into samples, and the per-character alignment into words at sample offsets.
 ///
-/// ElevenLabs documents the alignment times as relative to the message's own audio, so a
-/// word's offset is its first character's start time, in samples, from the chunk's first
+/// A word's offset is its first character's start time, in samples from the chunk's first
 /// sample. A word cut by a message boundary belongs to the chunk where it starts; its text is
 /// completed from the sentence that was sent, since the rest only comes in the next message.
 struct ElevenLabsChunkAssembler {
@@ -13,13 +12,33 @@ struct ElevenLabsChunkAssembler {
     private var inWord = false
     /// A byte of a sample split across messages.
     private var pendingByte: UInt8?
+    /// Where the next chunk's first sample is in the whole generation.
+    private var samplesSoFar = 0
 
     init(text: String) {
         tokens = text.split(whereSeparator: \.isWhitespace).map(String.init)
     }
 
+    /// A WebSocket message, whose alignment times ElevenLabs documents as relative to the
+    /// message's own audio.
     mutating func chunk(samples bytes: [UInt8], alignment: ElevenLabsMessages.NormalizedAlignment?) -> SpeechChunk {
-        SpeechChunk(samples: samples(bytes), words: alignment.map { words($0) } ?? [])
+        let starts = alignment?.charStartTimesMs.map { $0 * PCM.sampleRate / 1000 } ?? []
+        return chunk(bytes, characters: alignment?.chars ?? [], startSamples: starts)
+    }
+
+    /// A line of the HTTP stream with timestamps, whose times count from the start of the whole
+    /// generation (ElevenLabs' example concatenates them as they come), in seconds.
+    mutating func chunk(samples bytes: [UInt8], characters: [String], startSecondsFromGenerationStart seconds: [Double]) -> SpeechChunk {
+        let first = samplesSoFar
+        // A character timed a hair before the chunk (rounding) starts with it.
+        let starts = seconds.map { max(0, Int(($0 * Double(PCM.sampleRate)).rounded()) - first) }
+        return chunk(bytes, characters: characters, startSamples: starts)
+    }
+
+    private mutating func chunk(_ bytes: [UInt8], characters: [String], startSamples: [Int]) -> SpeechChunk {
+        let samples = samples(bytes)
+        samplesSoFar += samples.count
+        return SpeechChunk(samples: samples, words: words(characters, startSamples: startSamples))
     }
 
     private mutating func samples(_ bytes: [UInt8]) -> [Int16] {
@@ -31,18 +50,18 @@ struct ElevenLabsChunkAssembler {
         }
     }
 
-    private mutating func words(_ alignment: ElevenLabsMessages.NormalizedAlignment) -> [SpokenWord] {
+    private mutating func words(_ characters: [String], startSamples: [Int]) -> [SpokenWord] {
         var words: [SpokenWord] = []
         var current: (text: String, offset: Int)?
-        for (index, character) in alignment.chars.enumerated() {
+        for (index, character) in characters.enumerated() {
             if character.allSatisfy(\.isWhitespace) {
                 if let word = current { words.append(SpokenWord(text: word.text, sampleOffset: word.offset)) }
                 current = nil
                 inWord = false
             } else if current != nil {
                 current?.text += character
-            } else if !inWord, index < alignment.charStartTimesMs.count {
-                current = (character, alignment.charStartTimesMs[index] * PCM.sampleRate / 1000)
+            } else if !inWord, index < startSamples.count {
+                current = (character, startSamples[index])
                 inWord = true
                 wordsStarted += 1
             }

@@ -21,22 +21,27 @@ enum ElevenLabsMessages {
         var charDurationsMs: [Int]?
     }
 
+    /// The voice settings of both the WebSocket's first message and the HTTP request.
+    struct VoiceSettings: Encodable {
+        var stability: Double
+        var similarityBoost: Double
+        var speed: Double
+
+        init(_ configuration: ElevenLabsSynthesizer.Configuration) {
+            stability = configuration.stability
+            similarityBoost = configuration.similarityBoost
+            speed = configuration.speed
+        }
+    }
+
     /// The first message opens the input: its text must be a single space. The key travels in
     /// the `xi-api-key` header, not in this message.
     static func initial(_ configuration: ElevenLabsSynthesizer.Configuration) -> String {
-        struct VoiceSettings: Encodable {
-            var stability: Double
-            var similarityBoost: Double
-            var speed: Double
-        }
         struct Initial: Encodable {
             var text = " "
             var voiceSettings: VoiceSettings
         }
-        return encode(
-            Initial(
-                voiceSettings: VoiceSettings(
-                    stability: configuration.stability, similarityBoost: configuration.similarityBoost, speed: configuration.speed)))
+        return encode(Initial(voiceSettings: VoiceSettings(configuration)))
     }
 
     /// Text to speak; ElevenLabs wants every piece to end with one space. `flush` makes it
@@ -70,7 +75,8 @@ enum ElevenLabsMessages {
         return message.isFinal == true ? .final : nil
     }
 
-    private static func encode(_ value: some Encodable) -> String {
+    /// JSON with ElevenLabs' snake_case keys.
+    static func encode(_ value: some Encodable) -> String {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         // Encoding plain strings, numbers and booleans cannot fail.

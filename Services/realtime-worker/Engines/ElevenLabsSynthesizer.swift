@@ -40,19 +40,9 @@ public struct ElevenLabsSynthesizer: TextToSpeech {
 
     /// Chunks come out as ElevenLabs sends them. Cancelling the consuming task closes the socket.
     public func synthesize(_ text: String) -> AsyncThrowingStream<SpeechChunk, any Error> {
-        let (stream, output) = AsyncThrowingStream<SpeechChunk, any Error>.makeStream()
-        let task = Task { [configuration, logger] in
-            do {
-                try await Self.run(text, configuration: configuration, logger: logger, into: output)
-                output.finish()
-            } catch {
-                output.finish(throwing: error)
-            }
+        .produced { [configuration, logger] output in
+            try await Self.run(text, configuration: configuration, logger: logger, into: output)
         }
-        output.onTermination = { termination in
-            if case .cancelled = termination { task.cancel() }
-        }
-        return stream
     }
 
     static func streamURL(_ configuration: Configuration) -> String {
@@ -120,60 +110,5 @@ public struct ElevenLabsSynthesizer: TextToSpeech {
         // A normal close without isFinal still ends a complete generation.
         if WebSocketConnection.isNormal(ending), serverError == nil { return }
         throw ElevenLabsError(ending, serverError: serverError)
-    }
-}
-
-/// What went wrong talking to ElevenLabs. Descriptions say what to check; they never contain the key.
-public enum ElevenLabsError: Error, Equatable, CustomStringConvertible {
-    /// The WebSocket upgrade was refused; `status` is the HTTP status ElevenLabs gives these credentials.
-    case handshakeRefused(status: Int?)
-    case unreachable(baseURL: String, reason: String)
-    /// ElevenLabs ended the stream with an error (message) or a close code before the audio was complete.
-    case rejected(code: Int?, reason: String, error: String?)
-    case connectionLost(String)
-
-    init(_ ending: WebSocketConnection.Ending, serverError: ElevenLabsMessages.ServerError?) {
-        switch ending {
-        case let .closed(code, reason):
-            // After an error message, a 1000 is the server answering our own close: not news.
-            let code = serverError != nil && code == 1000 ? nil : code
-            self = .rejected(code: code, reason: serverError?.message ?? reason, error: serverError?.error)
-        case let .dropped(reason):
-            if let serverError {
-                self = .rejected(code: nil, reason: serverError.message, error: serverError.error)
-            } else {
-                self = .connectionLost(reason)
-            }
-        }
-    }
-
-    public var description: String {
-        switch self {
-        case .handshakeRefused(status: 401?):
-            "ElevenLabs rejected the API key (HTTP 401): check that the configured xi-api-key is current"
-        case let .handshakeRefused(status: status?):
-            "ElevenLabs refused the WebSocket upgrade (HTTP \(status)): check the voice ID, the model ID and the output format"
-        case .handshakeRefused(status: nil):
-            "ElevenLabs refused the WebSocket upgrade and did not say why: check the API key, the voice ID and the base URL"
-        case let .unreachable(baseURL, reason):
-            "could not reach ElevenLabs at \(baseURL): \(reason); check the network and the base URL"
-        case let .rejected(code, reason, error):
-            "ElevenLabs ended the synthesis" + (code.map { " with close code \($0)" } ?? "") + ": \(reason)"
-                + (error.map { " [\($0)]" } ?? "") + Self.advice(code: code, reason: reason + " " + (error ?? ""))
-        case let .connectionLost(reason):
-            "the connection to ElevenLabs was lost before the audio was complete: \(reason)"
-        }
-    }
-
-    private static func advice(code: Int?, reason: String) -> String {
-        let reason = reason.lowercased()
-        if reason.contains("api key") || reason.contains("api_key") || reason.contains("unauthorized") {
-            return "; check that the configured xi-api-key is current"
-        }
-        if reason.contains("quota") || reason.contains("credits") {
-            return "; the account's character quota is used up: upgrade the plan or wait for the quota to reset"
-        }
-        if code == 1008 { return "; ElevenLabs closes with 1008 for a bad key, an exhausted quota or a malformed message" }
-        return ""
     }
 }
