@@ -6,6 +6,9 @@ import VoicePipeline
 struct RealtimeConfiguration: Sendable {
     enum SpeechToTextEngine: String, CaseIterable, Sendable { case pocketsphinx, deepgram }
     enum TextToSpeechEngine: String, CaseIterable, Sendable { case espeak, elevenlabs }
+    /// ElevenLabs' WebSocket input stream, or its HTTP stream (with timestamps): one request a
+    /// sentence either way.
+    enum ElevenLabsTransport: String, CaseIterable, Sendable { case websocket, http }
     enum ChatEngine: String, CaseIterable, Sendable { case local, openai }
     /// `visemes`: the page draws a face from our own speech's phonemes; `heygen`: HeyGen renders
     /// the agent, voice and all, in a LiveKit room the page shows.
@@ -32,6 +35,7 @@ struct RealtimeConfiguration: Sendable {
     var elevenLabsURL: String
     var elevenLabsAPIKey: String?
     var elevenLabsVoiceID: String
+    var elevenLabsTransport: ElevenLabsTransport
     var avatar: AvatarEngine
     var heyGenURL: String
     var heyGenAPIKey: String?
@@ -58,12 +62,13 @@ struct RealtimeConfiguration: Sendable {
         chatEndpoint = (try env.url("ATTACHE_LLM_BASE_URL")?.absoluteString) ?? "https://api.openai.com/v1"
         chatModel = env.string("ATTACHE_LLM_MODEL", default: "gpt-4o-mini")
         chatAPIKey = Self.secret("ATTACHE_LLM_API_KEY", env)
-        deepgramURL = (try env.url("ATTACHE_DEEPGRAM_URL")?.absoluteString) ?? "wss://api.deepgram.com"
+        deepgramURL = (try env.url("ATTACHE_DEEPGRAM_URL", schemes: Self.streamingSchemes)?.absoluteString) ?? "wss://api.deepgram.com"
         deepgramAPIKey = Self.secret("ATTACHE_DEEPGRAM_API_KEY", env)
-        elevenLabsURL = (try env.url("ATTACHE_ELEVENLABS_URL")?.absoluteString) ?? "wss://api.elevenlabs.io"
+        elevenLabsURL = (try env.url("ATTACHE_ELEVENLABS_URL", schemes: Self.streamingSchemes)?.absoluteString) ?? "wss://api.elevenlabs.io"
         elevenLabsAPIKey = Self.secret("ATTACHE_ELEVENLABS_API_KEY", env)
         // ElevenLabs' "Rachel", a premade voice every account has.
         elevenLabsVoiceID = env.string("ATTACHE_ELEVENLABS_VOICE_ID", default: "21m00Tcm4TlvDq8ikWAM")
+        elevenLabsTransport = try env.choice("ATTACHE_ELEVENLABS_TRANSPORT", default: .websocket)
         avatar = try env.choice("ATTACHE_AVATAR", default: .visemes)
         heyGenURL = (try env.url("ATTACHE_HEYGEN_URL")?.absoluteString) ?? "https://api.heygen.com"
         heyGenAPIKey = Self.secret("ATTACHE_HEYGEN_API_KEY", env)
@@ -80,6 +85,10 @@ struct RealtimeConfiguration: Sendable {
             try env.integer("ATTACHE_BARGE_IN_MIN_MS", default: 120, in: 20...2000))
         self.voiceSettings = voiceSettings
     }
+
+    /// Streaming engines' base URLs: WebSocket ones, or their HTTP forms, which the WebSocket
+    /// client takes as well (and ElevenLabs' HTTP transport needs).
+    private static let streamingSchemes = ["wss", "ws", "https", "http"]
 
     private static func secret(_ name: String, _ env: Environment) -> String? {
         env.optionalString(name).flatMap { $0.isEmpty ? nil : $0 }

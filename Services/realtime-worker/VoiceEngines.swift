@@ -92,7 +92,10 @@ struct VoiceEngines: Sendable {
                 apiKey: try require(elevenLabsKey),
                 voiceID: configuration.elevenLabsVoiceID)
             elevenLabs.baseURL = configuration.elevenLabsURL
-            return ElevenLabsSynthesizer(configuration: elevenLabs, logger: logger)
+            switch configuration.elevenLabsTransport {
+            case .websocket: return ElevenLabsSynthesizer(configuration: elevenLabs, logger: logger)
+            case .http: return ElevenLabsHTTPSynthesizer(configuration: elevenLabs, logger: logger)
+            }
         }
     }
 

@@ -76,13 +76,14 @@ public struct Environment: Sendable {
         return numbers.map { .milliseconds($0) }
     }
 
-    /// An http(s) URL with a host.
-    public func url(_ name: String, default fallback: String? = nil) throws(ConfigurationError) -> URL? {
+    /// A URL with a host, in one of `schemes`.
+    public func url(
+        _ name: String, default fallback: String? = nil, schemes: [String] = ["http", "https"]
+    ) throws(ConfigurationError) -> URL? {
         guard let text = values[name] ?? fallback else { return nil }
-        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
-            url.host != nil
-        else {
-            throw ConfigurationError(setting: name, problem: "must be an http(s) URL, not '\(text)'")
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), schemes.contains(scheme), url.host != nil else {
+            let kinds = schemes.joined(separator: ", ")
+            throw ConfigurationError(setting: name, problem: "must be a URL (\(kinds)), not '\(text)'")
         }
         return url
     }

@@ -93,6 +93,42 @@ struct CallLifecycleTests {
         #expect(try await world.callCompleted()?.turns == [])
     }
 
+    @Test("ElevenLabs over either transport speaks the greeting into the media connection", arguments: ["websocket", "http"])
+    func elevenLabsGreeting(transport: String) async throws {
+        let webSocketFake = try await FakeElevenLabs()
+        let httpFake = try await FakeElevenLabsHTTP()
+        defer {
+            webSocketFake.stop()
+            httpFake.stop()
+        }
+        let baseURL = transport == "http" ? httpFake.baseURL : webSocketFake.baseURL
+        let world = try await World(environment: [
+            "ATTACHE_TTS": "elevenlabs", "ATTACHE_ELEVENLABS_TRANSPORT": transport, "ATTACHE_ELEVENLABS_URL": baseURL,
+            "ATTACHE_ELEVENLABS_API_KEY": httpFake.configuration.apiKey,
+        ])
+        defer { Task { await world.finish() } }
+        try await world.classify()
+        try await world.deliver(.inCallRecording)
+        let frames = Mutex(0)
+        _ = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(world.port)/media/\(world.meeting)", logger: TestStack.logger) {
+            inbound, outbound, _ in
+            for try await message in inbound.messages(maxSize: 1 << 16) {
+                guard case .binary = message else { continue }
+                // Half a second of the greeting is enough to know it is being heard.
+                if frames.withLock({ $0 += 1; return $0 }) >= 25 { break }
+            }
+            try await outbound.close(.normalClosure, reason: nil)
+        }
+        let greeting = "Hi, this is Attaché joining from Attaché."
+        // Each fake records a request once it has answered it whole.
+        let spoken = transport == "http"
+            ? await httpFake.exchanges.waitFor(1).compactMap(\.text)
+            : await webSocketFake.sessions.waitFor(1).flatMap(\.texts).map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty }
+        #expect(spoken == [greeting])
+        #expect(frames.withLock { $0 } >= 25)
+    }
+
     @Test("with the HeyGen avatar, the page is told the avatar's room and the avatar greets the call")
     func heyGenAvatar() async throws {
         let heyGen = try await FakeHeyGen()

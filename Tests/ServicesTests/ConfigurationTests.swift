@@ -34,6 +34,8 @@ struct ConfigurationTests {
         Case(service: "realtime-worker", environment: ["ATTACHE_UTTERANCE_END_MS": "500"], named: ["ATTACHE_UTTERANCE_END_MS"]),
         Case(service: "realtime-worker", environment: ["ATTACHE_REALTIME_PUBLIC_URL": "ws//{hostname}"], named: ["ATTACHE_REALTIME_PUBLIC_URL"]),
         Case(service: "realtime-worker", environment: ["ATTACHE_AVATAR": "sadtalker"], named: ["ATTACHE_AVATAR", "visemes", "heygen"]),
+        Case(service: "realtime-worker", environment: ["ATTACHE_ELEVENLABS_TRANSPORT": "grpc"], named: ["ATTACHE_ELEVENLABS_TRANSPORT", "websocket", "http"]),
+        Case(service: "realtime-worker", environment: ["ATTACHE_DEEPGRAM_URL": "ftp://api.deepgram.com"], named: ["ATTACHE_DEEPGRAM_URL", "wss"]),
     ]
 
     @Test("a bad setting stops the service with status 78 and names it", arguments: cases)
