@@ -88,7 +88,7 @@ struct DeliveryHarness {
     func tearDown() async throws {
         await publisher.close()
         let schema = schema
-        try await pool.withConnection { try $0.execute("DROP SCHEMA \(schema) CASCADE") }
+        _ = try await pool.withConnection { try $0.execute("DROP SCHEMA \(schema) CASCADE") }
         let queues = queues
         try await AdminChannel.run(broker) { channel in
             defer { channel.close() }
@@ -112,7 +112,7 @@ struct DeliveryTests {
         let consumer = try harness.consumer { routes in
             routes.on(Ping.self) { envelope, context in
                 calls.record(envelope.payload.text)
-                try await context.once { db in
+                _ = try await context.once { db in
                     try db.execute("INSERT INTO \(schema).effects VALUES ($1)", [envelope.payload.text])
                 }
             }
@@ -203,7 +203,7 @@ struct DeliveryTests {
             routes.on(Ping.self) { envelope, context in
                 calls.record("attempt after \(context.previousFailures) failures")
                 guard healed.withLock({ $0 }) else { throw Flaky() }
-                try await context.once { db in
+                _ = try await context.once { db in
                     try db.execute("INSERT INTO \(schema).effects VALUES ($1)", [envelope.payload.text])
                 }
             }
@@ -275,7 +275,7 @@ struct GracefulShutdownTests {
             routes.on(Ping.self) { envelope, context in
                 started.record(envelope.payload.text)
                 try await Task.sleep(for: .milliseconds(400))  // slow work, in flight when shutdown begins
-                try await context.once { db in
+                _ = try await context.once { db in
                     try db.execute("INSERT INTO \(schema).effects VALUES ($1)", [envelope.payload.text])
                 }
             }

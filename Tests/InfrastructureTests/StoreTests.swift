@@ -29,7 +29,7 @@ struct StoreTests {
         #expect(try found.bool("flag"))
         #expect(try found.optionalString("note") == nil)
         #expect(throws: PostgresError.self) { try found.string("note") }
-        try await pool.withConnection { try $0.execute("DROP SCHEMA \(schema) CASCADE") }
+        _ = try await pool.withConnection { try $0.execute("DROP SCHEMA \(schema) CASCADE") }
     }
 
     @Test("an error inside a transaction rolls back everything it wrote")
@@ -48,7 +48,7 @@ struct StoreTests {
         }
         let count = try await pool.withConnection { try $0.queryOne("SELECT count(*) AS n FROM \(schema).t")!.int("n") }
         #expect(count == 0)
-        try await pool.withConnection { try $0.execute("DROP SCHEMA \(schema) CASCADE") }
+        _ = try await pool.withConnection { try $0.execute("DROP SCHEMA \(schema) CASCADE") }
     }
 
     @Test("replicas migrating at the same moment apply each migration exactly once")
@@ -76,7 +76,7 @@ struct StoreTests {
             try db.query("SELECT entry FROM \(schema).log ORDER BY entry").map { try $0.string("entry") }
         }
         #expect(entries == ["more", "seeded"])
-        try await pool.withConnection { try $0.execute("DROP SCHEMA \(schema) CASCADE") }
+        _ = try await pool.withConnection { try $0.execute("DROP SCHEMA \(schema) CASCADE") }
     }
 
     @Test("a failed migration names itself and leaves nothing half-applied")
@@ -94,6 +94,6 @@ struct StoreTests {
             try db.queryOne("SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'a'", [schema])!.int("n")
         }
         #expect(tables == 0)
-        try await pool.withConnection { try $0.execute("DROP SCHEMA \(schema) CASCADE") }
+        _ = try await pool.withConnection { try $0.execute("DROP SCHEMA \(schema) CASCADE") }
     }
 }

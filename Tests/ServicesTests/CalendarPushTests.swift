@@ -19,7 +19,7 @@ struct CalendarPushTests {
             tenantID: "acme", owner: "alex@example.com", kind: .google, name: "Work", settings: ConnectionSettings(calendarID: "primary", channelID: "channel-1"))
         let other = try await store.ensure(
             tenantID: "acme", owner: "sam@example.com", kind: .google, name: "Sam's work", settings: ConnectionSettings(calendarID: "primary", channelID: "channel-2"))
-        try await pool.withConnection { try $0.execute("UPDATE calendar.connections SET next_sync_at = now() + interval '1 hour'") }
+        _ = try await pool.withConnection { try $0.execute("UPDATE calendar.connections SET next_sync_at = now() + interval '1 hour'") }
         let wakeup = WakeSignal()
         let handler = CalendarPushHandler(wakeup: wakeup)
         func push(_ state: String, channel: String = "channel-1") async throws {

@@ -95,7 +95,7 @@ struct CallLifecycleTests {
 
     @Test("ElevenLabs over either transport speaks the greeting into the media connection", arguments: ["websocket", "http"])
     func elevenLabsGreeting(transport: String) async throws {
-        let webSocketFake = try await FakeElevenLabs()
+        let webSocketFake = await FakeElevenLabs()
         let httpFake = try await FakeElevenLabsHTTP()
         defer {
             webSocketFake.stop()

@@ -87,7 +87,7 @@ extension ConnectCommandTests {
 
         // The password stopped working and the connection was stopped…
         let pool = PostgresPool(url: url, size: 1)
-        try await pool.withConnection { db in
+        _ = try await pool.withConnection { db in
             try db.execute("UPDATE calendar.connections SET status = 'needs_reauth', consecutive_failures = 3, last_error = 'refused'")
         }
         // …until the owner connects it again.

@@ -14,7 +14,7 @@ public final class FakeServer: Sendable {
         let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { portContinuation.yield($0.localAddress?.port ?? 0) }, logger: TestStack.logger)
+            onServerRunning: { portContinuation.yield($0.localAddress?.port ?? 0) }, logger: TestStack.fakeServerLogger)
         task = Task { try await app.runService() }
         var ports = portStream.makeAsyncIterator()
         port = await ports.next() ?? 0

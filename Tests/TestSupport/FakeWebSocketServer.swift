@@ -28,7 +28,7 @@ public final class FakeWebSocketServer: Sendable {
                 await upgrade(request)
             },
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { portContinuation.yield($0.localAddress?.port ?? 0) }, logger: TestStack.logger)
+            onServerRunning: { portContinuation.yield($0.localAddress?.port ?? 0) }, logger: TestStack.fakeServerLogger)
         task = Task { try await app.runService() }
         var ports = portStream.makeAsyncIterator()
         port = await ports.next() ?? 0

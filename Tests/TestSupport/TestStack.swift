@@ -46,6 +46,16 @@ public enum TestStack {
         logger.logLevel = ProcessInfo.processInfo.environment["ATTACHE_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         return logger
     }()
+
+    /// For the fake vendors' servers. Stopping one cancels it with connections still open, which
+    /// HummingbirdCore reports at error level ("Waiting on child channel"); that is the test
+    /// ending, not a fault, and a fake's real faults show as its tests' failures. An explicit
+    /// ATTACHE_TEST_LOG_LEVEL shows everything again.
+    public static let fakeServerLogger: Logger = {
+        var logger = Logger(label: "fake-server")
+        logger.logLevel = ProcessInfo.processInfo.environment["ATTACHE_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
+        return logger
+    }()
 }
 
 public struct TimedOut: Error, CustomStringConvertible {
