@@ -199,19 +199,43 @@ struct HeyGenAvatarTests {
         await second.close()
     }
 
-    @Test("a session HeyGen has ended fails the next sentence with sessionGone")
+    @Test("a session HeyGen ended early is replaced by a new one, which says the sentence and is announced")
     func sessionGone() async throws {
         let fake = try await Self.fake()
         defer { fake.stop() }
         let session = try await Self.avatar(fake).open()
-        let sessionID = await session.room.sessionID
-        fake.end(session: sessionID)
+        let lost = await session.room.sessionID
+        fake.end(session: lost)
+        try await session.speak("Still here.")
+        var rotations = session.rotations.makeAsyncIterator()
+        let announced = try #require(await rotations.next())
+
+        let replacement = try #require(fake.sessions.last)
+        #expect(fake.sessions.count == 2 && replacement.id != lost && replacement.started)
+        #expect(announced == AvatarRoom(sessionID: replacement.id, url: replacement.url, accessToken: replacement.accessToken))
+        #expect(await session.room == announced)
+        #expect(fake.tasks.map(\.sessionID) == [replacement.id] && fake.tasks.map(\.text) == ["Still here."])
+        await session.close()
+        #expect(fake.calls(.stop).map(\.sessionID) == [replacement.id], "the lost session is not stopped again")
+    }
+
+    @Test("when no session can replace the one HeyGen ended, the sentence fails with the reason")
+    func sessionGoneAtConcurrencyLimit() async throws {
+        let fake = try await Self.fake { $0.maxConcurrentSessions = 1 }
+        defer { fake.stop() }
+        let session = try await Self.avatar(fake).open()
+        let lost = await session.room.sessionID
+        fake.end(session: lost)
+        // Another call takes the account's only session meanwhile.
+        let other = try await Self.avatar(fake).open()
         let error = await #expect(throws: HeyGenError.self) { try await session.speak("Too late.") }
-        guard case .sessionGone(endpoint: "streaming.task", sessionID: sessionID, code: 400006, _)? = error else {
-            Issue.record("expected sessionGone, got \(String(describing: error))")
+        guard case .concurrencyLimit? = error else {
+            Issue.record("expected concurrencyLimit, got \(String(describing: error))")
             return
         }
+        #expect(await session.room.sessionID == lost)
         await session.close()
+        await other.close()
     }
 
     @Test("keep-alives go out while the avatar is idle, and not while it speaks")

@@ -11,7 +11,8 @@ import VoicePipeline
 /// and the rotation is tried again every `rotationRetryInterval`.
 ///
 /// Between tasks it sends `streaming.keep_alive`, so that HeyGen's idle timeout does not end the
-/// avatar while the agent only listens.
+/// avatar while the agent only listens. A session HeyGen ends early anyway is replaced when the
+/// next sentence finds it gone, and the new room announced like a rotation's.
 public actor HeyGenAvatarSession: AvatarSession {
     /// The current session's LiveKit room, for the camera webpage to join.
     public private(set) var room: AvatarRoom
@@ -31,6 +32,8 @@ public actor HeyGenAvatarSession: AvatarSession {
     private var lastActivity = ContinuousClock.now
     private var isClosed = false
     private var timers: [Task<Void, Never>] = []
+    /// Opening a session in place of one HeyGen ended, while it is under way.
+    private var replacing: Task<Void, any Error>?
 
     private init(
         _ started: HeyGenStreamingAPI.StartedSession, openedAt: ContinuousClock.Instant, api: HeyGenStreamingAPI,
@@ -66,7 +69,15 @@ public actor HeyGenAvatarSession: AvatarSession {
     public func speak(_ text: String) async throws -> Duration? {
         guard !isClosed else { throw HeyGenError.closed }
         let sessionID = room.sessionID
-        return try await tracked(on: sessionID) { try await api.speak(text, session: sessionID) }
+        do {
+            return try await tracked(on: sessionID) { try await api.speak(text, session: sessionID) }
+        } catch HeyGenError.sessionGone {
+            // HeyGen ended the session before its time (an idle timeout, an outage on its side):
+            // the call still needs its avatar, so a new session takes over and says the sentence.
+            try await replace(lost: sessionID)
+            let next = room.sessionID
+            return try await tracked(on: next) { try await api.speak(text, session: next) }
+        }
     }
 
     /// Interrupts the current session, and during a rotation the old one too if it is still
@@ -137,6 +148,8 @@ public actor HeyGenAvatarSession: AvatarSession {
     }
 
     private func rotate() async {
+        // A replacement for a lost session moved the rotation later while the timer slept.
+        guard ContinuousClock.now >= rotationDue else { return }
         let old = room
         let openedAt = ContinuousClock.now
         let next: HeyGenStreamingAPI.StartedSession
@@ -159,6 +172,32 @@ public actor HeyGenAvatarSession: AvatarSession {
         logger.info("heygen session rotated", metadata: ["old": "\(old.sessionID)", "new": "\(next.room.sessionID)"])
         await drained(old.sessionID)
         await stop(old.sessionID)
+    }
+
+    /// Opens a session in place of `lost`, once however many requests found it gone.
+    private func replace(lost sessionID: String) async throws {
+        openSessions.remove(sessionID)
+        if let replacing { return try await replacing.value }
+        guard room.sessionID == sessionID else { return }
+        let replacing = Task { try await self.openReplacement(for: sessionID) }
+        self.replacing = replacing
+        defer { self.replacing = nil }
+        try await replacing.value
+    }
+
+    private func openReplacement(for lost: String) async throws {
+        let openedAt = ContinuousClock.now
+        let next = try await api.openSession()
+        openSessions.insert(next.room.sessionID)
+        guard !isClosed else {
+            await stop(next.room.sessionID)
+            throw HeyGenError.closed
+        }
+        room = next.room
+        rotationDue = Self.rotationTime(next, openedAt: openedAt, configuration: configuration)
+        lastActivity = .now
+        rotationsInput.yield(next.room)
+        logger.warning("heygen ended the session early; a new one took over", metadata: ["old": "\(lost)", "new": "\(next.room.sessionID)"])
     }
 
     private func keepAliveIfIdle(for interval: Duration) async {
