@@ -116,6 +116,9 @@ actor AvatarVoice: AgentVoice {
     private var reply = 0
     /// 150 words a minute, an ordinary speaking pace, until the avatar's own pace is known.
     private var pace: Duration = .milliseconds(400)
+    /// A sentence was handed over and not answered: the avatar may be saying it, whatever the
+    /// estimate, and a cancelled request does not stop it.
+    private var mayBeSpeaking = false
 
     init(session: any AvatarSession, logger: Logger) {
         self.session = session
@@ -144,15 +147,20 @@ actor AvatarVoice: AgentVoice {
                 words: words, startsAt: max(.now, utterances.last?.endsAt ?? .now), duration: pace * words.count))
             // Only this task appends to the reply's utterances, so the index holds while the reply does.
             let index = utterances.count - 1
+            mayBeSpeaking = true
             do {
                 let reported = try await session.speak(sentence)
-                guard reply == self.reply, let reported, !words.isEmpty else { continue }
+                guard reply == self.reply else { return }
+                mayBeSpeaking = false
+                guard let reported, !words.isEmpty else { continue }
                 pace = reported / words.count
                 utterances[index].duration = reported
             } catch where !Task.isCancelled {
                 // Best effort: the sentence is skipped, the call goes on.
                 logger.error("avatar could not say a sentence", metadata: ["error": "\(error)"])
-                if reply == self.reply { utterances.remove(at: index) }
+                guard reply == self.reply else { return }
+                mayBeSpeaking = false
+                utterances.remove(at: index)
             } catch {
                 return
             }
@@ -169,9 +177,10 @@ actor AvatarVoice: AgentVoice {
     func cut() async -> HeardSpeech {
         let now = ContinuousClock.now
         let heard = heardText(at: now)
-        let wasCut = utterances.contains { $0.endsAt > now }
+        let wasCut = mayBeSpeaking || utterances.contains { $0.endsAt > now }
         reply += 1
         utterances = []
+        mayBeSpeaking = false
         if wasCut {
             do { try await session.interrupt() } catch {
                 logger.error("could not interrupt the avatar", metadata: ["error": "\(error)"])
