@@ -10,14 +10,14 @@ public enum TestDatabase {
     public static func create() async throws -> String {
         let admin = try TestStack.databaseURL()
         let name = TestStack.uniqueName("db")
-        try await PostgresPool(url: admin, size: 1).withConnection { try $0.execute("CREATE DATABASE \(name)") }
+        _ = try await PostgresPool(url: admin, size: 1).withConnection { try $0.execute("CREATE DATABASE \(name)") }
         return replacingDatabase(in: admin, with: name)
     }
 
     public static func drop(_ url: String) async throws {
         guard let name = URLComponents(string: url)?.path.dropFirst(), name.hasPrefix("t_db_") else { return }
         let admin = try TestStack.databaseURL()
-        try await PostgresPool(url: admin, size: 1).withConnection {
+        _ = try await PostgresPool(url: admin, size: 1).withConnection {
             try $0.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
         }
     }
@@ -29,21 +29,28 @@ public enum TestDatabase {
     }
 }
 
-/// A TCP port nothing listens on right now, for a child process to bind.
+/// A TCP port nothing listens on right now, for a child process to bind. It comes from below
+/// the kernel's ephemeral range: a port from that range, free now, can be handed to any server
+/// in another test that binds port 0 before the child binds it.
 public func freePort() throws -> Int {
+    let ephemeralStart = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))
+        .flatMap { $0.split(whereSeparator: \.isWhitespace).first }.flatMap { Int($0) } ?? 32768
+    let candidates = 20000..<max(ephemeralStart, 20001)
+    for _ in 0..<100 {
+        let port = Int.random(in: candidates)
+        if canBind(port) { return port }
+    }
+    throw POSIXError(.EADDRINUSE)
+}
+
+private func canBind(_ port: Int) -> Bool {
     let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(descriptor) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    let bound = withUnsafePointer(to: &address) {
+    address.sin_port = UInt16(port).bigEndian
+    return withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard bound == 0 else { throw POSIXError(.EADDRINUSE) }
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-    }
-    return Int(UInt16(bigEndian: address.sin_port))
+    } == 0
 }
