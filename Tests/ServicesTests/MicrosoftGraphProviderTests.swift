@@ -324,17 +324,22 @@ struct MicrosoftGraphProviderTests {
 
     // MARK: - Links elsewhere
 
-    @Test("a stored delta link on another host is never followed: a full sync on the configured Graph instead")
-    func foreignDeltaLinkIsRefused() async throws {
-        var fixture = try await Fixture.make()
-        defer { fixture.graph.stop() }
-        Self.seedCalendar(fixture.graph)
-        let elsewhere = try await FakeServer { router, recorder in
+    /// A Graph-shaped server on another host, counting the requests that reach it.
+    static func graphElsewhere() async throws -> FakeServer {
+        try await FakeServer { router, recorder in
             router.get("/v1.0/me/calendarView/delta") { _, _ -> String in
                 _ = recorder.hit()
                 return "{\"value\": []}"
             }
         }
+    }
+
+    @Test("a stored delta link on another host is never followed: a full sync on the configured Graph instead")
+    func foreignDeltaLinkIsRefused() async throws {
+        var fixture = try await Fixture.make()
+        defer { fixture.graph.stop() }
+        Self.seedCalendar(fixture.graph)
+        let elsewhere = try await Self.graphElsewhere()
         defer { elsewhere.stop() }
         fixture.connection.cursor = MicrosoftGraphProvider.Cursor(
             deltaLink: elsewhere.url + "/v1.0/me/calendarView/delta?$deltatoken=abc", windowStart: Self.window.start,
@@ -353,12 +358,7 @@ struct MicrosoftGraphProviderTests {
         let fixture = try await Fixture.make(maxPageSize: 2)
         defer { fixture.graph.stop() }
         Self.seedCalendar(fixture.graph)
-        let elsewhere = try await FakeServer { router, recorder in
-            router.get("/v1.0/me/calendarView/delta") { _, _ -> String in
-                _ = recorder.hit()
-                return "{\"value\": []}"
-            }
-        }
+        let elsewhere = try await Self.graphElsewhere()
         defer { elsewhere.stop() }
         fixture.graph.sendLinks(toOrigin: elsewhere.url)
 

@@ -41,21 +41,20 @@ public enum TestStack {
         "t_\(base)_\(UUID().uuidString.prefix(8).lowercased())"
     }
 
-    public static let logger: Logger = {
-        var logger = Logger(label: "test")
-        logger.logLevel = ProcessInfo.processInfo.environment["ATTACHE_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
-        return logger
-    }()
+    public static let logger = logger(label: "test", unlessConfigured: .warning)
 
     /// For the fake vendors' servers. Stopping one cancels it with connections still open, which
     /// HummingbirdCore reports at error level ("Waiting on child channel"); that is the test
     /// ending, not a fault, and a fake's real faults show as its tests' failures. An explicit
     /// ATTACHE_TEST_LOG_LEVEL shows everything again.
-    public static let fakeServerLogger: Logger = {
-        var logger = Logger(label: "fake-server")
-        logger.logLevel = ProcessInfo.processInfo.environment["ATTACHE_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
+    public static let fakeServerLogger = logger(label: "fake-server", unlessConfigured: .critical)
+
+    /// ATTACHE_TEST_LOG_LEVEL, when set, decides for every test logger.
+    private static func logger(label: String, unlessConfigured level: Logger.Level) -> Logger {
+        var logger = Logger(label: label)
+        logger.logLevel = ProcessInfo.processInfo.environment["ATTACHE_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? level
         return logger
-    }()
+    }
 }
 
 public struct TimedOut: Error, CustomStringConvertible {

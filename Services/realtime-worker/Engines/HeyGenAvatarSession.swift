@@ -36,7 +36,7 @@ public actor HeyGenAvatarSession: AvatarSession {
     private var replacing: Task<Void, any Error>?
 
     private init(
-        _ started: HeyGenStreamingAPI.StartedSession, openedAt: ContinuousClock.Instant, api: HeyGenStreamingAPI,
+        _ started: HeyGenStreamingAPI.StartedSession, api: HeyGenStreamingAPI,
         configuration: HeyGenAvatar.Configuration, logger: Logger
     ) {
         room = started.room
@@ -44,16 +44,15 @@ public actor HeyGenAvatarSession: AvatarSession {
         self.api = api
         self.configuration = configuration
         self.logger = logger
-        rotationDue = Self.rotationTime(started, openedAt: openedAt, configuration: configuration)
+        rotationDue = Self.rotationTime(started, configuration: configuration)
         openSessions = [started.room.sessionID]
     }
 
     static func open(api: HeyGenStreamingAPI, configuration: HeyGenAvatar.Configuration, logger: Logger) async throws
         -> HeyGenAvatarSession
     {
-        let openedAt = ContinuousClock.now
         let started = try await api.openSession()
-        let session = HeyGenAvatarSession(started, openedAt: openedAt, api: api, configuration: configuration, logger: logger)
+        let session = HeyGenAvatarSession(started, api: api, configuration: configuration, logger: logger)
         await session.startTimers()
         logger.info("heygen session started", metadata: ["session": "\(started.room.sessionID)"])
         return session
@@ -151,10 +150,9 @@ public actor HeyGenAvatarSession: AvatarSession {
         // A replacement for a lost session moved the rotation later while the timer slept.
         guard ContinuousClock.now >= rotationDue else { return }
         let old = room
-        let openedAt = ContinuousClock.now
         let next: HeyGenStreamingAPI.StartedSession
         do {
-            next = try await api.openSession()
+            next = try await openNext()
         } catch {
             guard !isClosed else { return }
             logger.warning(
@@ -163,12 +161,8 @@ public actor HeyGenAvatarSession: AvatarSession {
             rotationDue = .now + configuration.rotationRetryInterval
             return
         }
-        openSessions.insert(next.room.sessionID)
-        guard !isClosed else { return }  // `close` stops it with the others
-        room = next.room
-        rotationDue = Self.rotationTime(next, openedAt: openedAt, configuration: configuration)
-        lastActivity = .now
-        rotationsInput.yield(next.room)
+        guard !isClosed else { return }  // `close`, waiting for this timer, stops it with the others
+        install(next)
         logger.info("heygen session rotated", metadata: ["old": "\(old.sessionID)", "new": "\(next.room.sessionID)"])
         await drained(old.sessionID)
         await stop(old.sessionID)
@@ -186,18 +180,29 @@ public actor HeyGenAvatarSession: AvatarSession {
     }
 
     private func openReplacement(for lost: String) async throws {
-        let openedAt = ContinuousClock.now
-        let next = try await api.openSession()
-        openSessions.insert(next.room.sessionID)
+        let next = try await openNext()
         guard !isClosed else {
+            // `close` does not wait for this task, so the session it missed is stopped here.
             await stop(next.room.sessionID)
             throw HeyGenError.closed
         }
+        install(next)
+        logger.warning("heygen ended the session early; a new one took over", metadata: ["old": "\(lost)", "new": "\(next.room.sessionID)"])
+    }
+
+    /// Opens and starts a session, counted among the open ones from then on.
+    private func openNext() async throws -> HeyGenStreamingAPI.StartedSession {
+        let next = try await api.openSession()
+        openSessions.insert(next.room.sessionID)
+        return next
+    }
+
+    /// Makes `next` the session that speaks, and announces its room.
+    private func install(_ next: HeyGenStreamingAPI.StartedSession) {
         room = next.room
-        rotationDue = Self.rotationTime(next, openedAt: openedAt, configuration: configuration)
+        rotationDue = Self.rotationTime(next, configuration: configuration)
         lastActivity = .now
         rotationsInput.yield(next.room)
-        logger.warning("heygen ended the session early; a new one took over", metadata: ["old": "\(lost)", "new": "\(next.room.sessionID)"])
     }
 
     private func keepAliveIfIdle(for interval: Duration) async {
@@ -226,9 +231,9 @@ public actor HeyGenAvatarSession: AvatarSession {
 
     /// Counted from before `streaming.new` was sent, so that HeyGen's clock cannot be ahead.
     private static func rotationTime(
-        _ started: HeyGenStreamingAPI.StartedSession, openedAt: ContinuousClock.Instant, configuration: HeyGenAvatar.Configuration
+        _ started: HeyGenStreamingAPI.StartedSession, configuration: HeyGenAvatar.Configuration
     ) -> ContinuousClock.Instant {
         let limit = min(configuration.maximumSessionDuration, started.reportedLimit ?? configuration.maximumSessionDuration)
-        return openedAt + limit - min(configuration.rotationMargin, limit / 2)
+        return started.openedAt + limit - min(configuration.rotationMargin, limit / 2)
     }
 }

@@ -24,6 +24,8 @@ struct HeyGenStreamingAPI: Sendable {
         var room: AvatarRoom
         /// `session_duration_limit` as `streaming.new` reported it, when it did.
         var reportedLimit: Duration?
+        /// When `streaming.new` was sent: the duration limit counts from no later than this.
+        var openedAt: ContinuousClock.Instant
     }
 
     /// `streaming.new` then `streaming.start`. A session that was created but could not be
@@ -64,6 +66,7 @@ struct HeyGenStreamingAPI: Sendable {
     }
 
     private func newSession() async throws -> StartedSession {
+        let openedAt = ContinuousClock.now
         let response = try await post(.newSession, NewSessionBody(configuration), sessionID: nil)
         let envelope: Envelope
         do {
@@ -78,7 +81,8 @@ struct HeyGenStreamingAPI: Sendable {
         }
         return StartedSession(
             room: AvatarRoom(sessionID: data.sessionID, url: data.url, accessToken: data.accessToken),
-            reportedLimit: data.sessionDurationLimit.flatMap { $0.isFinite && $0 > 0 ? .seconds(min($0, 86_400)) : nil })
+            reportedLimit: data.sessionDurationLimit.flatMap { $0.isFinite && $0 > 0 ? .seconds(min($0, 86_400)) : nil },
+            openedAt: openedAt)
     }
 
     @discardableResult
