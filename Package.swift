@@ -49,24 +49,24 @@ let package = Package(
             providers: [.apt(["libpocketsphinx-dev", "libsphinxbase-dev"])]),
 
         // Message schemas: the wire contract between services.
-        .target(name: "Shared", path: "Shared/Messages", swiftSettings: swiftSettings),
+        .target(name: "Shared", path: "Shared/Messages", exclude: ["README.md"], swiftSettings: swiftSettings),
 
         // Building blocks.
-        .target(name: "Resilience", path: "Shared/Resilience", swiftSettings: swiftSettings),
+        .target(name: "Resilience", path: "Shared/Resilience", exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "Bus", dependencies: ["CRabbitMQ", "Resilience", .product(name: "Logging", package: "swift-log")],
-            path: "Shared/Bus", swiftSettings: swiftSettings),
+            path: "Shared/Bus", exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "Store", dependencies: ["CLibPQ", "Resilience", .product(name: "Logging", package: "swift-log")],
-            path: "Shared/Store", swiftSettings: swiftSettings),
+            path: "Shared/Store", exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "HTTPClient", dependencies: ["CCurl", "Resilience", .product(name: "Logging", package: "swift-log")],
-            path: "Shared/HTTPClient", swiftSettings: swiftSettings),
+            path: "Shared/HTTPClient", exclude: ["README.md"], swiftSettings: swiftSettings),
         // Chat models (OpenAI-compatible streaming, and the embedded local responder): used by the
         // realtime voice pipeline and by prep materials.
         .target(
             name: "LanguageModel", dependencies: ["HTTPClient", .product(name: "Logging", package: "swift-log")],
-            path: "Shared/LanguageModel", swiftSettings: swiftSettings),
+            path: "Shared/LanguageModel", exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "Runtime",
             dependencies: [
@@ -78,7 +78,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
             ],
-            path: "Shared/Runtime", swiftSettings: swiftSettings),
+            path: "Shared/Runtime", exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "Delivery",
             dependencies: [
@@ -87,7 +87,20 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            path: "Shared/Delivery", swiftSettings: swiftSettings),
+            path: "Shared/Delivery", exclude: ["README.md"], swiftSettings: swiftSettings),
+
+        // The voice pipeline and its speech engines: used by realtime-worker, by bot-gateway's
+        // simulated meeting (which speaks), and by tests and the benchmark in process.
+        .target(
+            name: "VoicePipeline", dependencies: ["LanguageModel", "Shared", .product(name: "Logging", package: "swift-log")],
+            path: "Shared/VoicePipeline", exclude: ["README.md"], swiftSettings: swiftSettings),
+        .target(
+            name: "SpeechEngines",
+            dependencies: [
+                "VoicePipeline", "CESpeak", "CPocketSphinx", "HTTPClient",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ],
+            path: "Shared/SpeechEngines", exclude: ["README.md"], swiftSettings: swiftSettings),
 
         // The six services.
         // calendar-monitor's code is a library, so that benchmarks can drive its sync in process;
@@ -121,18 +134,6 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Services/bot-gateway", swiftSettings: swiftSettings),
-        // The voice pipeline and its engines are libraries, so that tests and the benchmark drive
-        // a conversation in process.
-        .target(
-            name: "VoicePipeline", dependencies: ["LanguageModel", "Shared", .product(name: "Logging", package: "swift-log")],
-            path: "Services/realtime-worker/Pipeline", swiftSettings: swiftSettings),
-        .target(
-            name: "SpeechEngines",
-            dependencies: [
-                "VoicePipeline", "CESpeak", "CPocketSphinx", "HTTPClient",
-                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
-            ],
-            path: "Services/realtime-worker/Engines", swiftSettings: swiftSettings),
         .executableTarget(
             name: "RealtimeWorker",
             dependencies: [
@@ -140,7 +141,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             ],
-            path: "Services/realtime-worker", exclude: ["Pipeline", "Engines"], swiftSettings: swiftSettings),
+            path: "Services/realtime-worker", swiftSettings: swiftSettings),
         .executableTarget(
             name: "MonitoringWorker", dependencies: ["Shared", "Delivery", "Runtime", "Store"],
             path: "Services/monitoring-worker", swiftSettings: swiftSettings),
