@@ -1,9 +1,29 @@
 import ClassificationRules
 import Foundation
 
-/// `classifier classify`: reads meetings as JSON lines on standard input and prints one
-/// classification per line, for trying a rules file before deploying it.
+/// `classifier classify [--now TIME]`: reads meetings as JSON lines on standard input and prints
+/// one classification per line, for trying a rules file before deploying it. `--now` (ISO 8601)
+/// replaces the clock, so that a trigger that has passed reads the same on any day.
 enum ClassifyCommand {
+    struct UsageError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// The time `--now` names, or the clock's when it is absent.
+    static func now(arguments: [String], clock: () -> Date = Date.init) throws(UsageError) -> Date {
+        switch arguments.count {
+        case 0:
+            return clock()
+        case 2 where arguments[0] == "--now":
+            guard let now = ISO8601DateFormatter().date(from: arguments[1]) else {
+                throw UsageError(description: "--now must be an ISO 8601 time such as 2026-12-01T09:00:00Z, not \(arguments[1])")
+            }
+            return now
+        default:
+            throw UsageError(description: "usage: classifier classify [--now 2026-12-01T09:00:00Z] < meetings.jsonl")
+        }
+    }
+
     struct Input: Decodable {
         var title: String
         var description: String?
@@ -32,14 +52,13 @@ enum ClassifyCommand {
 
     /// Returns the exit status: 0, or 1 if any line could not be read (reported on stderr, with
     /// its line number, and answered with an error object so that lines stay aligned).
-    static func run(rules: ClassificationRules, input: FileHandle = .standardInput) -> Int32 {
+    static func run(rules: ClassificationRules, now: Date, input: FileHandle = .standardInput) -> Int32 {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var status: Int32 = 0
-        let now = Date()
         for (index, line) in String(decoding: input.readDataToEndOfFile(), as: UTF8.self)
             .split(separator: "\n", omittingEmptySubsequences: false).enumerated()
         where !line.trimmingCharacters(in: .whitespaces).isEmpty {

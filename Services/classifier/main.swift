@@ -4,8 +4,15 @@ import Foundation
 import Runtime
 
 if CommandLine.arguments.dropFirst().first == "classify" {
+    let now: Date
     do {
-        exit(ClassifyCommand.run(rules: try ClassifierConfiguration.rules(Environment())))
+        now = try ClassifyCommand.now(arguments: Array(CommandLine.arguments.dropFirst(2)))
+    } catch {
+        FileHandle.standardError.write(Data("classifier: \(error)\n".utf8))
+        exit(64)
+    }
+    do {
+        exit(ClassifyCommand.run(rules: try ClassifierConfiguration.rules(Environment()), now: now))
     } catch {
         FileHandle.standardError.write(Data("classifier: configuration error: \(error)\n".utf8))
         exit(78)

@@ -78,29 +78,54 @@ struct ConfigurationTests {
         #expect(process.output.contains("prep_hour_before"), "\(process.output)")
     }
 
-    @Test("`classifier classify` reads meetings as JSON lines and prints one classification per line")
+    @Test("`classifier classify` reads meetings as JSON lines and prints one classification per line, as of `--now`")
     func classifyCommand() async throws {
         let input = FileManager.default.temporaryDirectory.appendingPathComponent("meetings-\(UUID().uuidString.prefix(6)).jsonl")
         try """
-            {"title": "Q3 QBR with Globex", "attendee_count": 6, "start": "2026-12-10T10:00:00Z"}
-            {"title": "Sam / Alex 1:1", "attendee_count": 2, "start": "2026-12-10T10:00:00Z"}
+            {"title": "Q3 QBR with Globex", "attendee_count": 24, "start": "2026-12-10T10:00:00Z"}
+            {"title": "Sam / Alex 1:1", "attendee_count": 2, "start": "2026-11-01T10:00:00Z"}
             not json
             {"title": "Lunch", "attendee_count": 9, "start": "2026-12-10T10:00:00Z"}
             """.write(to: input, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: input) }
+        let run = try await classify(input, arguments: "--now 2026-11-01T00:00:00Z")
+        #expect(run.status == 1, "a malformed line makes the exit status 1")
+        #expect(run.lines.count == 4, "one output line per input line")
+        #expect(run.lines[0].contains(#""type":"qbr""#))
+        #expect(run.lines[0].contains(#""prep_trigger_at":"2026-11-26T10:00:00Z""#), "336 hours before the start")
+        #expect(run.lines[1].contains(#""type":"one_on_one""#))
+        #expect(run.lines[1].contains(#""prep_trigger_at":"2026-11-01T00:00:00Z""#), "24 hours before has passed: now")
+        #expect(run.lines[2].contains(#""error""#))
+        #expect(run.lines[3].contains(#""type":"default""#))
+        #expect(run.errors.contains("line 3"))
+    }
+
+    @Test("`classifier classify` refuses a `--now` that is not a time, naming the option")
+    func classifyCommandBadNow() async throws {
+        let input = FileManager.default.temporaryDirectory.appendingPathComponent("meetings-\(UUID().uuidString.prefix(6)).jsonl")
+        try #"{"title": "Sam / Alex 1:1", "attendee_count": 2}"#.write(to: input, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: input) }
+        let run = try await classify(input, arguments: "--now yesterday")
+        #expect(run.status == 64)
+        #expect(run.lines.isEmpty)
+        #expect(run.errors.contains("--now must be an ISO 8601 time"))
+    }
+
+    /// Runs `classifier classify ARGUMENTS < input` from the repository root (where the shipped
+    /// rules file is found by its default path).
+    private func classify(_ input: URL, arguments: String) async throws -> (status: Int32, lines: [Substring], errors: String) {
         let classifier = try ServiceBinaries.path("classifier")
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let output = input.path + ".out", errors = input.path + ".err"
+        defer {
+            try? FileManager.default.removeItem(atPath: output)
+            try? FileManager.default.removeItem(atPath: errors)
+        }
         let status = try await ChildProcess.shell(
-            "cd '\(root.path)' && '\(classifier)' classify < '\(input.path)' > '\(input.path).out' 2> '\(input.path).err'")
-        let lines = try String(contentsOfFile: input.path + ".out", encoding: .utf8).split(separator: "\n")
-        defer { try? FileManager.default.removeItem(atPath: input.path + ".out"); try? FileManager.default.removeItem(atPath: input.path + ".err") }
-        #expect(status == 1, "a malformed line makes the exit status 1")
-        #expect(lines.count == 4, "one output line per input line")
-        #expect(lines[0].contains(#""type":"qbr""#))
-        #expect(lines[0].contains(#""prep_trigger_at":"2026-11-26T10:00:00Z""#), "336 hours before the start")
-        #expect(lines[1].contains(#""type":"one_on_one""#))
-        #expect(lines[2].contains(#""error""#))
-        #expect(lines[3].contains(#""type":"default""#))
-        #expect(try String(contentsOfFile: input.path + ".err", encoding: .utf8).contains("line 3"))
+            "cd '\(root.path)' && '\(classifier)' classify \(arguments) < '\(input.path)' > '\(output)' 2> '\(errors)'")
+        return (
+            status, try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n"),
+            try String(contentsOfFile: errors, encoding: .utf8)
+        )
     }
 }

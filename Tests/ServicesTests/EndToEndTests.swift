@@ -163,6 +163,8 @@ struct EndToEndTests {
         let format = Date.ISO8601FormatStyle().year().month().day().timeZone(separator: .omitted).time(includingFractionalSeconds: false)
             .dateTimeSeparator(.standard).timeSeparator(.omitted).dateSeparator(.omitted)
         func stamp(_ date: Date) -> String { date.formatted(format) }
+        // A staff meeting has at least 15 attendees (the shipped rules).
+        let team = (1...15).map { "ATTENDEE:mailto:member\($0)@example.com\r\n" }.joined()
         return """
             BEGIN:VCALENDAR\r
             VERSION:2.0\r
@@ -175,9 +177,7 @@ struct EndToEndTests {
             SUMMARY:Weekly staff meeting\r
             DESCRIPTION:Join: https://meet.google.com/abc-defg-hij\r
             ORGANIZER;CN=Alex Rivera:mailto:alex@example.com\r
-            ATTENDEE:mailto:sam@example.com\r
-            ATTENDEE:mailto:priya@example.com\r
-            END:VEVENT\r
+            \(team)END:VEVENT\r
             END:VCALENDAR\r
 
             """
