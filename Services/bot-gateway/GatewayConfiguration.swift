@@ -1,7 +1,9 @@
 import Foundation
 import Runtime
 
-struct GatewayConfiguration: Sendable {
+struct GatewayConfiguration: ServiceConfiguration {
+    static let identity = ServiceIdentity("bot-gateway", defaultHTTPPort: 8084)
+
     enum Provider: String, CaseIterable, Sendable {
         /// A local simulated meeting: the embedded default, no account needed.
         case simulated
@@ -23,7 +25,7 @@ struct GatewayConfiguration: Sendable {
     var googlePush: GooglePushReceiver.Settings?
 
     init(_ env: Environment) throws(ConfigurationError) {
-        common = try CommonConfiguration(service: "bot-gateway", defaultHTTPPort: 8084, environment: env)
+        common = try CommonConfiguration(for: Self.self, env)
         provider = try env.choice("ATTACHE_MEETING_PROVIDER", default: .simulated)
         let publicURL = try env.url("ATTACHE_PUBLIC_URL")
         if let secret = env.optionalString("ATTACHE_WEBHOOK_SECRET") {

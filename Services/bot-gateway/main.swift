@@ -3,8 +3,7 @@ import HTTPClient
 import Runtime
 import SpeechEngines
 
-await ServiceMain.run("bot-gateway") { environment, logger in
-    let configuration = try GatewayConfiguration(environment)
+await ServiceMain.run(GatewayConfiguration.self) { configuration, logger in
     let runtime = try await ServiceRuntime.start(
         configuration.common, schema: GatewaySchema.name, migrations: GatewaySchema.migrations, logger: logger)
     let http = HTTPClient(logger: logger)
@@ -22,7 +21,7 @@ await ServiceMain.run("bot-gateway") { environment, logger in
     let googlePush = configuration.googlePush.map {
         GooglePushReceiver(settings: $0, pool: runtime.pool, outbox: runtime.outbox, logger: logger)
     }
-    try await runtime.run([runtime.outboxRelay(), simulated, try runtime.consumer(routes)]) { router in
+    try await runtime.run(handling: routes, with: [simulated]) { router in
         receiver.register(on: router)
         googlePush?.register(on: router)
     }

@@ -12,8 +12,7 @@ package enum CalendarMonitorApp {
         if CommandLine.arguments.dropFirst().first == "connections" {
             exit(await ConnectionsCommand.run(Array(CommandLine.arguments.dropFirst(2))))
         }
-        await ServiceMain.run("calendar-monitor") { environment, logger in
-            let configuration = try CalendarMonitorConfiguration(environment)
+        await ServiceMain.run(CalendarMonitorConfiguration.self) { configuration, logger in
             let runtime = try await ServiceRuntime.start(
                 configuration.common, schema: MeetingsSchema.name, migrations: MeetingsSchema.migrations, logger: logger)
             let store = ConnectionStore(pool: runtime.pool, outbox: runtime.outbox, vault: configuration.vault)
@@ -38,7 +37,7 @@ package enum CalendarMonitorApp {
             let scheduler = SyncScheduler(
                 store: store, meetings: MeetingSync(pool: runtime.pool, outbox: runtime.outbox), providers: providers,
                 settings: configuration.scheduler, wakeup: wakeup, logger: logger)
-            try await runtime.run([runtime.outboxRelay(), scheduler, try runtime.consumer(routes)])
+            try await runtime.run(handling: routes, with: [scheduler])
         }
     }
 }

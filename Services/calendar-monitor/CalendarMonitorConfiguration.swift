@@ -1,7 +1,9 @@
 import Foundation
 import Runtime
 
-package struct CalendarMonitorConfiguration: Sendable {
+package struct CalendarMonitorConfiguration: ServiceConfiguration {
+    package static let identity = ServiceIdentity("calendar-monitor", defaultHTTPPort: 8081)
+
     /// A calendar to keep connected without an operator command: the embedded default's way
     /// to run with no setup (ATTACHE_CALENDAR_ICS).
     struct DefaultCalendar: Sendable {
@@ -11,7 +13,7 @@ package struct CalendarMonitorConfiguration: Sendable {
         var timeZone: String
     }
 
-    var common: CommonConfiguration
+    package var common: CommonConfiguration
     var defaultCalendar: DefaultCalendar?
     package var scheduler: SyncScheduler.Settings
     /// Each provider's own request budget, across all its connections in this replica.
@@ -23,7 +25,7 @@ package struct CalendarMonitorConfiguration: Sendable {
     package var google: GoogleCalendarSettings?
 
     package init(_ env: Environment) throws(ConfigurationError) {
-        common = try CommonConfiguration(service: "calendar-monitor", defaultHTTPPort: 8081, environment: env)
+        common = try CommonConfiguration(for: Self.self, env)
         let zone = env.string("ATTACHE_CALENDAR_TIMEZONE", default: "UTC")
         guard TimeZone(identifier: zone) != nil else {
             throw ConfigurationError(setting: "ATTACHE_CALENDAR_TIMEZONE", problem: "must be an IANA time zone such as Europe/Berlin, not '\(zone)'")

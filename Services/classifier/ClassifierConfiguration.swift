@@ -1,14 +1,16 @@
 import ClassificationRules
 import Runtime
 
-struct ClassifierConfiguration: Sendable {
+struct ClassifierConfiguration: ServiceConfiguration {
+    static let identity = ServiceIdentity("classifier", defaultHTTPPort: 8082)
+
     var common: CommonConfiguration
     var rules: ClassificationRules
     /// How long before the start the bot joins, so that it is in the room when people arrive.
     var botJoinLead: Duration
 
     init(_ env: Environment) throws(ConfigurationError) {
-        common = try CommonConfiguration(service: "classifier", defaultHTTPPort: 8082, environment: env)
+        common = try CommonConfiguration(for: Self.self, env)
         rules = try Self.rules(env)
         botJoinLead = .seconds(60 * (try env.integer("ATTACHE_BOT_JOIN_MINUTES_BEFORE", default: 2, in: 0...60)))
     }

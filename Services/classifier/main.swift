@@ -19,12 +19,11 @@ if CommandLine.arguments.dropFirst().first == "classify" {
     }
 }
 
-await ServiceMain.run("classifier") { environment, logger in
-    let configuration = try ClassifierConfiguration(environment)
+await ServiceMain.run(ClassifierConfiguration.self) { configuration, logger in
     let runtime = try await ServiceRuntime.start(
         configuration.common, schema: ClassificationsSchema.name, migrations: ClassificationsSchema.migrations,
         logger: logger)
     var routes = EventRoutes()
     ClassificationHandlers(rules: configuration.rules, botJoinLead: configuration.botJoinLead).register(in: &routes)
-    try await runtime.run([runtime.outboxRelay(), try runtime.consumer(routes)])
+    try await runtime.run(handling: routes)
 }

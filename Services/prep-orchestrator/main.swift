@@ -1,8 +1,7 @@
 import Delivery
 import Runtime
 
-await ServiceMain.run("prep-orchestrator") { environment, logger in
-    let configuration = try PrepConfiguration(environment)
+await ServiceMain.run(PrepConfiguration.self) { configuration, logger in
     let runtime = try await ServiceRuntime.start(
         configuration.common, schema: WorkflowSchema.name, migrations: WorkflowSchema.migrations, logger: logger)
     let wakeup = WakeSignal()
@@ -12,5 +11,5 @@ await ServiceMain.run("prep-orchestrator") { environment, logger in
     let timers = WorkflowTimers(
         pool: runtime.pool, outbox: runtime.outbox, wakeup: wakeup, botName: configuration.botName,
         pollInterval: configuration.timerPollInterval, logger: logger)
-    try await runtime.run([runtime.outboxRelay(), timers, try runtime.consumer(routes)])
+    try await runtime.run(handling: routes, with: [timers])
 }

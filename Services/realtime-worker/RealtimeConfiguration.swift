@@ -3,7 +3,9 @@ import Runtime
 import VoicePipeline
 
 /// The realtime worker's settings, read once at start.
-struct RealtimeConfiguration: Sendable {
+struct RealtimeConfiguration: ServiceConfiguration {
+    static let identity = ServiceIdentity("realtime-worker", defaultHTTPPort: 8085)
+
     enum SpeechToTextEngine: String, CaseIterable, Sendable { case pocketsphinx, deepgram }
     enum TextToSpeechEngine: String, CaseIterable, Sendable { case espeak, elevenlabs }
     /// ElevenLabs' WebSocket input stream, or its HTTP stream (with timestamps): one request a
@@ -45,7 +47,7 @@ struct RealtimeConfiguration: Sendable {
     var voiceSettings: VoiceConfiguration
 
     init(_ env: Environment) throws(ConfigurationError) {
-        common = try CommonConfiguration(service: "realtime-worker", defaultHTTPPort: 8085, environment: env)
+        common = try CommonConfiguration(for: Self.self, env)
         let host = ProcessInfo.processInfo.hostName
         instanceID = env.string("ATTACHE_INSTANCE_ID", default: "\(host)-\(ProcessInfo.processInfo.processIdentifier)")
         // Replicas scaled from one definition (docker compose --scale) share their settings:

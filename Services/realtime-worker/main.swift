@@ -2,8 +2,7 @@ import Delivery
 import HummingbirdWebSocket
 import Runtime
 
-await ServiceMain.run("realtime-worker") { environment, logger in
-    let configuration = try RealtimeConfiguration(environment)
+await ServiceMain.run(RealtimeConfiguration.self) { configuration, logger in
     let engines = try VoiceEngines(configuration)
     for problem in engines.unavailable {
         logger.warning("calls will go without the agent until this is fixed", metadata: ["problem": "\(problem)"])
@@ -19,7 +18,7 @@ await ServiceMain.run("realtime-worker") { environment, logger in
     handlers.register(in: &routes)
     let media = MediaRoutes(calls: calls, pool: runtime.pool, logger: logger)
     try await runtime.run(
-        [runtime.outboxRelay(), CallReaper(calls: calls, pool: runtime.pool, logger: logger), try runtime.consumer(routes)],
+        handling: routes, with: [CallReaper(calls: calls, pool: runtime.pool, logger: logger)],
         server: .http1WebSocketUpgrade(webSocketRouter: media.webSocketRouter())
     ) { router in
         media.register(on: router)

@@ -19,7 +19,7 @@ public struct CommonConfiguration: Sendable {
     public var retryDelays: [Duration]
     public var shutdownTimeout: Duration
 
-    public init(service: String, defaultHTTPPort: Int, environment env: Environment) throws(ConfigurationError) {
+    init(service: String, defaultHTTPPort: Int, environment env: Environment) throws(ConfigurationError) {
         self.service = service
         let heartbeat = try env.integer("ATTACHE_AMQP_HEARTBEAT_SECONDS", default: 30, in: 0...600)
         do {

@@ -47,8 +47,25 @@ public struct ServiceRuntime: Sendable {
         return runtime
     }
 
-    /// A consumer of this service's work queue running `routes`.
-    public func consumer(_ routes: EventRoutes) throws -> EventConsumer {
+    /// Handles `routes` from this service's queue, with `services` (loops, timers, a scheduler)
+    /// beside it and the operations server, until shutdown. `http` lets a service add its own
+    /// endpoints to that server, and `server` lets it accept more than HTTP/1 requests on it
+    /// (WebSocket upgrades). The publisher is closed however the run ends.
+    public func run(
+        handling routes: EventRoutes, with services: [any Service] = [], server: HTTPServerBuilder = .http1(),
+        http: (Router<BasicRequestContext>) -> Void = { _ in }
+    ) async throws {
+        do {
+            try await runGroup(consumer: try consumer(routes), services: services, server: server, http: http)
+        } catch {
+            await publisher.close()
+            throw error
+        }
+        await publisher.close()
+        logger.info("stopped")
+    }
+
+    private func consumer(_ routes: EventRoutes) throws -> EventConsumer {
         let consumer = try EventConsumer(
             queues: queues, routes: routes, broker: configuration.broker, publisher: publisher, pool: pool, outbox: outbox,
             prefetch: configuration.prefetch, maxAttempts: configuration.maxAttempts, logger: logger)
@@ -56,40 +73,31 @@ public struct ServiceRuntime: Sendable {
         return consumer
     }
 
-    public func outboxRelay() -> OutboxRelay {
-        OutboxRelay(
-            outbox: outbox, pool: pool, publisher: publisher, exchange: queues.eventsExchange, logger: logger)
-    }
-
-    /// Runs `services` (consumers, loops, relays) with the operations server until shutdown.
-    /// `routes` lets a service add its own endpoints to the same server, and `server` lets it
-    /// accept more than HTTP/1 requests on it (WebSocket upgrades).
-    public func run(
-        _ services: [any Service], server: HTTPServerBuilder = .http1(),
-        routes: (Router<BasicRequestContext>) -> Void = { _ in }
+    private func runGroup(
+        consumer: EventConsumer, services: [any Service], server: HTTPServerBuilder,
+        http: (Router<BasicRequestContext>) -> Void
     ) async throws {
         let router = Router()
         OperationsRoutes.add(to: router, readiness: readiness, registry: registry)
-        routes(router)
+        http(router)
         let server = Application(
             router: router, server: server,
             configuration: .init(
                 address: .hostname(configuration.httpHost, port: configuration.httpPort),
                 serverName: configuration.service),
             logger: logger)
-        // Started in order and shut down in reverse: first readiness turns false, then work
-        // stops, then the relay drains, and the HTTP server goes last.
+        let relay = OutboxRelay(
+            outbox: outbox, pool: pool, publisher: publisher, exchange: queues.eventsExchange, logger: logger)
+        // Started in order and shut down in reverse: first readiness turns false, then the
+        // consumer stops taking work, then the service's own loops stop, then the relay
+        // publishes what they committed, and the HTTP server goes last.
+        let ordered: [any Service] = [server, relay] + services + [consumer, ReadinessOnShutdown(readiness: readiness)]
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [.init(service: server)] + services.map { .init(service: $0) }
-                + [.init(service: ReadinessOnShutdown(readiness: readiness))],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger)
+            services: ordered.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout
         logger.info(
             "started", metadata: ["http": "\(configuration.httpHost):\(configuration.httpPort)", "broker": "\(configuration.broker)"])
         try await ServiceGroup(configuration: groupConfiguration).run()
-        await publisher.close()
-        logger.info("stopped")
     }
 
     private static func waitForDatabase(_ pool: PostgresPool, logger: Logger) async throws {

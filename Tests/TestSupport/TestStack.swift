@@ -57,6 +57,23 @@ public enum TestStack {
     }
 }
 
+/// Runs `body` with `resource`, then `tearDown`, also when `body` throws: a failing test still
+/// cleans up, and its cleanup ends before the test does (so it never overlaps the next one).
+/// The scoped helpers (`withDeliveryHarness { … }`, `withWorld { … }`) are built on it.
+public func using<Resource, Result>(
+    _ resource: Resource, tearDown: (Resource) async throws -> Void, _ body: (Resource) async throws -> Result
+) async throws -> Result {
+    let result: Result
+    do {
+        result = try await body(resource)
+    } catch {
+        try? await tearDown(resource)
+        throw error
+    }
+    try await tearDown(resource)
+    return result
+}
+
 public struct TimedOut: Error, CustomStringConvertible {
     public var what: String
     public var description: String { "timed out waiting for \(what)" }
