@@ -1,12 +1,68 @@
 import Bus
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
+/// One test's queue, and the publishers and consumers it opened: closed and deleted when the
+/// test ends, whether it passed or not.
+final class BusScope: Sendable {
+    let broker: AMQPConfiguration
+    let queue: String
+    private let publishers = Mutex<[Publisher]>([])
+    private let consumers = Mutex<[Consumer]>([])
+
+    init(broker: AMQPConfiguration, queue: String) {
+        self.broker = broker
+        self.queue = queue
+    }
+
+    var topology: Topology { Topology(queues: [.quorum(queue)]) }
+
+    func publisher(topology: Topology? = nil, timeout: Duration = .seconds(30)) -> Publisher {
+        let publisher = Publisher(configuration: broker, topology: topology ?? self.topology, timeout: timeout, logger: TestStack.logger)
+        publishers.withLock { $0.append(publisher) }
+        return publisher
+    }
+
+    func consumer(prefetch: UInt16 = 50) -> Consumer {
+        let consumer = Consumer(configuration: broker, queue: queue, topology: topology, prefetch: prefetch, logger: TestStack.logger)
+        consumers.withLock { $0.append(consumer) }
+        return consumer
+    }
+
+    func remaining(in queue: String? = nil) async throws -> Int {
+        let queue = queue ?? self.queue
+        return try await AdminChannel.run(broker) { channel in
+            defer { channel.close() }
+            return try channel.messageCount(queue: queue)
+        }
+    }
+
+    func deleteQueue() async throws {
+        let queue = queue
+        try await AdminChannel.run(broker) { channel in
+            defer { channel.close() }
+            try channel.deleteQueue(queue)
+        }
+    }
+
+    func tearDown() async throws {
+        for consumer in consumers.withLock({ $0 }) { await consumer.close() }
+        for publisher in publishers.withLock({ $0 }) { await publisher.close() }
+        try await deleteQueue()
+    }
+}
+
+func withBus<T>(
+    _ name: String, broker: AMQPConfiguration? = nil, _ body: (BusScope) async throws -> T
+) async throws -> T {
+    let scope = BusScope(broker: try broker ?? TestStack.broker(), queue: TestStack.uniqueName(name))
+    return try await using(scope, tearDown: { try await $0.tearDown() }, body)
+}
+
 @Suite("Bus over librabbitmq")
 struct BusTests {
-    let logger = TestStack.logger
-
     private func messages(_ count: Int, to queue: String) -> [OutgoingMessage] {
         (0..<count).map {
             OutgoingMessage(
@@ -15,151 +71,112 @@ struct BusTests {
         }
     }
 
-    private func remaining(in queue: String, broker: AMQPConfiguration) async throws -> Int {
-        try await AdminChannel.run(broker) { channel in
-            defer { channel.close() }
-            return try channel.messageCount(queue: queue)
-        }
-    }
-
-    private func delete(_ queue: String, broker: AMQPConfiguration) async throws {
-        try await AdminChannel.run(broker) { channel in
-            defer { channel.close() }
-            try channel.deleteQueue(queue)
-        }
-    }
-
     @Test("published messages arrive in order with their properties, and acks remove them")
     func publishConsumeAck() async throws {
-        let broker = try TestStack.broker()
-        let queue = TestStack.uniqueName("roundtrip")
-        let topology = Topology(queues: [.quorum(queue)])
-        let publisher = Publisher(configuration: broker, topology: topology, logger: logger)
-        let consumer = Consumer(configuration: broker, queue: queue, topology: topology, prefetch: 10, logger: logger)
+        try await withBus("roundtrip") { bus in
+            let publisher = bus.publisher()
+            let consumer = bus.consumer(prefetch: 10)
+            try await publisher.publishEventually(messages(25, to: bus.queue))
+            let received = try await consumer.messages.take(25)
+            await consumer.close()
 
-        try await publisher.publishEventually(messages(25, to: queue))
-        let received = try await consumer.messages.take(25)
-        await consumer.close()
-
-        #expect(received.map(\.messageID) == (0..<25).map { "id-\($0)" })
-        #expect(received.map { String(decoding: $0.body, as: UTF8.self) } == (0..<25).map { "message \($0)" })
-        #expect(received[7].headers["x-sequence"] == .int(7))
-        #expect(received[7].headers["x-note"] == .string("n7"))
-        #expect(received[7].type == "test.v1")
-        #expect(received.allSatisfy { !$0.redelivered })
-        #expect(try await remaining(in: queue, broker: broker) == 0)
-        await publisher.close()
-        try await delete(queue, broker: broker)
+            #expect(received.map(\.messageID) == (0..<25).map { "id-\($0)" })
+            #expect(received.map { String(decoding: $0.body, as: UTF8.self) } == (0..<25).map { "message \($0)" })
+            #expect(received[7].headers["x-sequence"] == .int(7))
+            #expect(received[7].headers["x-note"] == .string("n7"))
+            #expect(received[7].type == "test.v1")
+            #expect(received.allSatisfy { !$0.redelivered })
+            #expect(try await bus.remaining() == 0)
+        }
     }
 
     @Test("a message its consumer never acknowledged is redelivered after that consumer dies")
     func unackedIsRedelivered() async throws {
-        let broker = try TestStack.broker()
-        let queue = TestStack.uniqueName("redeliver")
-        let topology = Topology(queues: [.quorum(queue)])
-        let publisher = Publisher(configuration: broker, topology: topology, logger: logger)
-        try await publisher.publishEventually(messages(1, to: queue))
+        try await withBus("redeliver") { bus in
+            try await bus.publisher().publishEventually(messages(1, to: bus.queue))
 
-        let first = Consumer(configuration: broker, queue: queue, topology: topology, logger: logger)
-        let unacked = try await first.messages.take(1, ack: false)
-        #expect(unacked.first?.redelivered == false)
-        await first.close()  // its connection closes with the message still unacknowledged
+            let first = bus.consumer()
+            let unacked = try await first.messages.take(1, ack: false)
+            #expect(unacked.first?.redelivered == false)
+            await first.close()  // its connection closes with the message still unacknowledged
 
-        let second = Consumer(configuration: broker, queue: queue, topology: topology, logger: logger)
-        let redelivered = try await second.messages.take(1)
-        await second.close()
-        #expect(redelivered.first?.messageID == "id-0")
-        #expect(redelivered.first?.redelivered == true)
-        #expect(try await remaining(in: queue, broker: broker) == 0)
-        await publisher.close()
-        try await delete(queue, broker: broker)
+            let second = bus.consumer()
+            let redelivered = try await second.messages.take(1)
+            await second.close()
+            #expect(redelivered.first?.messageID == "id-0")
+            #expect(redelivered.first?.redelivered == true)
+            #expect(try await bus.remaining() == 0)
+        }
     }
 
     @Test("prefetch bounds how many unacknowledged messages a consumer holds")
     func prefetchIsBounded() async throws {
-        let broker = try TestStack.broker()
-        let queue = TestStack.uniqueName("prefetch")
-        let topology = Topology(queues: [.quorum(queue)])
-        let publisher = Publisher(configuration: broker, topology: topology, logger: logger)
-        try await publisher.publishEventually(messages(30, to: queue))
-        let consumer = Consumer(configuration: broker, queue: queue, topology: topology, prefetch: 5, logger: logger)
-        let held = try await consumer.messages.take(5, ack: false)
-        try await Task.sleep(for: .milliseconds(500))
-        // The broker keeps the other 25 ready until some of the 5 are acknowledged.
-        #expect(try await remaining(in: queue, broker: broker) == 25)
-        held.forEach { $0.ack() }
-        _ = try await consumer.messages.take(25)
-        await consumer.close()
-        #expect(try await remaining(in: queue, broker: broker) == 0)
-        await publisher.close()
-        try await delete(queue, broker: broker)
+        try await withBus("prefetch") { bus in
+            try await bus.publisher().publishEventually(messages(30, to: bus.queue))
+            let consumer = bus.consumer(prefetch: 5)
+            let held = try await consumer.messages.take(5, ack: false)
+            // Time for the broker to send more, if it would: a slow machine only makes that likelier.
+            try await Task.sleep(for: .milliseconds(500))
+            // The broker keeps the other 25 ready until some of the 5 are acknowledged.
+            #expect(try await bus.remaining() == 25)
+            held.forEach { $0.ack() }
+            _ = try await consumer.messages.take(25)
+            await consumer.close()
+            #expect(try await bus.remaining() == 0)
+        }
     }
 
     @Test("a consumer whose queue is deleted redeclares it and goes on consuming")
     func consumerRecoversFromDeletedQueue() async throws {
-        let broker = try TestStack.broker()
-        let queue = TestStack.uniqueName("deleted")
-        let topology = Topology(queues: [.quorum(queue)])
-        let publisher = Publisher(configuration: broker, topology: Topology(), logger: logger)
-        let consumer = Consumer(configuration: broker, queue: queue, topology: topology, logger: logger)
-        try await eventually("consumer connected") { consumer.isConnected }
-        try await delete(queue, broker: broker)
-        try await eventually("queue redeclared") {
-            (try? await self.remaining(in: queue, broker: broker)) != nil && consumer.isConnected
+        try await withBus("deleted") { bus in
+            let publisher = bus.publisher(topology: Topology())
+            let consumer = bus.consumer()
+            try await eventually("consumer connected") { consumer.isConnected }
+            try await bus.deleteQueue()
+            try await eventually("queue redeclared") { (try? await bus.remaining()) != nil && consumer.isConnected }
+            try await publisher.publishEventually(messages(3, to: bus.queue))
+            #expect(try await consumer.messages.take(3).count == 3)
         }
-        try await publisher.publishEventually(messages(3, to: queue))
-        let received = try await consumer.messages.take(3)
-        #expect(received.count == 3)
-        await consumer.close()
-        await publisher.close()
-        try await delete(queue, broker: broker)
     }
 
     @Test("publisher and consumer survive a broker restart: they reconnect, redeclare and go on")
     func survivesBrokerRestart() async throws {
-        let broker = try TestStack.chaosBroker()
         try await TestStack.chaos("start-rabbitmq")
-        let queue = TestStack.uniqueName("restart")
-        let topology = Topology(queues: [.quorum(queue)])
-        let publisher = Publisher(configuration: broker, topology: topology, timeout: .seconds(5), logger: logger)
-        let consumer = Consumer(configuration: broker, queue: queue, topology: topology, logger: logger)
+        try await using((), tearDown: { _ in try await TestStack.chaos("stop-rabbitmq") }) { _ in
+            try await withBus("restart", broker: try TestStack.chaosBroker()) { bus in
+                let publisher = bus.publisher(timeout: .seconds(5))
+                let consumer = bus.consumer()
+                try await publisher.publishEventually(messages(1, to: bus.queue))
+                #expect(try await consumer.messages.take(1).first?.messageID == "id-0")
 
-        try await publisher.publishEventually(messages(1, to: queue))
-        #expect(try await consumer.messages.take(1).first?.messageID == "id-0")
+                try await TestStack.chaos("restart-rabbitmq")
 
-        try await TestStack.chaos("restart-rabbitmq")
-
-        try await publisher.publishEventually(
-            [OutgoingMessage(exchange: "", routingKey: queue, body: Array("after".utf8), messageID: "after-restart")])
-        let received = try await consumer.messages.take(1, within: .seconds(60))
-        #expect(received.first?.messageID == "after-restart")
-        #expect(publisher.isConnected)
-        #expect(consumer.isConnected)
-        await consumer.close()
-        await publisher.close()
-        try await TestStack.chaos("stop-rabbitmq")
+                try await publisher.publishEventually(
+                    [OutgoingMessage(exchange: "", routingKey: bus.queue, body: Array("after".utf8), messageID: "after-restart")])
+                let received = try await consumer.messages.take(1, within: .seconds(60))
+                #expect(received.first?.messageID == "after-restart")
+                #expect(publisher.isConnected)
+                #expect(consumer.isConnected)
+            }
+        }
     }
-}
 
-extension BusTests {
     @Test("a mandatory message no queue takes fails its publish instead of vanishing")
     func mandatoryUnroutableFails() async throws {
-        let broker = try TestStack.broker()
-        let queue = TestStack.uniqueName("mandatory")
-        let publisher = Publisher(configuration: broker, topology: Topology(queues: [.quorum(queue)]), logger: logger)
-        let missing = TestStack.uniqueName("missing")
-        await #expect {
-            try await publisher.publish(OutgoingMessage(exchange: "", routingKey: missing, body: [1], mandatory: true))
-        } throws: { error in
-            guard case .unroutable(let routingKey, _) = error as? BusError else { return false }
-            return routingKey == missing
+        try await withBus("mandatory") { bus in
+            let publisher = bus.publisher()
+            let missing = TestStack.uniqueName("missing")
+            await #expect {
+                try await publisher.publish(OutgoingMessage(exchange: "", routingKey: missing, body: [1], mandatory: true))
+            } throws: { error in
+                guard case .unroutable(let routingKey, _) = error as? BusError else { return false }
+                return routingKey == missing
+            }
+            // Without the flag the broker drops it and confirms: why retry and park copies set it.
+            try await publisher.publish(OutgoingMessage(exchange: "", routingKey: missing, body: [1]))
+            // And the publisher goes on working.
+            try await publisher.publishEventually([OutgoingMessage(exchange: "", routingKey: bus.queue, body: [2], mandatory: true)])
+            #expect(try await bus.remaining() == 1)
         }
-        // Without the flag the broker drops it and confirms: why retry and park copies set it.
-        try await publisher.publish(OutgoingMessage(exchange: "", routingKey: missing, body: [1]))
-        // And the publisher goes on working.
-        try await publisher.publishEventually([OutgoingMessage(exchange: "", routingKey: queue, body: [2], mandatory: true)])
-        #expect(try await remaining(in: queue, broker: broker) == 1)
-        await publisher.close()
-        try await delete(queue, broker: broker)
     }
 }

@@ -3,97 +3,104 @@ import Store
 import TestSupport
 import Testing
 
+/// A schema name no other test uses and a pool for `body`; the schema is dropped afterwards.
+private func withSchema<T>(
+    _ name: String, poolSize: Int = 1, _ body: (PostgresPool, String) async throws -> T
+) async throws -> T {
+    let pool = PostgresPool(url: try TestStack.databaseURL(), size: poolSize)
+    let schema = TestStack.uniqueName(name)
+    return try await using((pool, schema), tearDown: { pool, schema in
+        _ = try await pool.withConnection { try $0.execute("DROP SCHEMA IF EXISTS \(schema) CASCADE") }
+    }) { try await body($0.0, $0.1) }
+}
+
 @Suite("Store over libpq")
 struct StoreTests {
     @Test("values travel as parameters: hostile text is stored literally and every type round-trips")
     func parametersRoundTrip() async throws {
-        let pool = PostgresPool(url: try TestStack.databaseURL(), size: 2)
-        let schema = TestStack.uniqueName("store")
-        let hostile = "Robert'); DROP TABLE \(schema).things; --"
-        let id = UUID()
-        let when = Date(timeIntervalSince1970: 1_795_000_000.123456)
-        let row = try await pool.transaction { db in
-            try db.execute("CREATE SCHEMA \(schema)")
-            try db.execute(
-                "CREATE TABLE \(schema).things (id uuid, name text, at timestamptz, n bigint, flag boolean, note text)")
-            try db.execute(
-                "INSERT INTO \(schema).things VALUES ($1, $2, $3, $4, $5, $6)",
-                [id, hostile, when, 9_007_199_254_740_993 as Int, true, nil as String?])
-            return try db.queryOne("SELECT * FROM \(schema).things WHERE name = $1", [hostile])
+        try await withSchema("store", poolSize: 2) { pool, schema in
+            let hostile = "Robert'); DROP TABLE \(schema).things; --"
+            let id = UUID()
+            let when = Date(timeIntervalSince1970: 1_795_000_000.123456)
+            let row = try await pool.transaction { db in
+                try db.execute("CREATE SCHEMA \(schema)")
+                try db.execute(
+                    "CREATE TABLE \(schema).things (id uuid, name text, at timestamptz, n bigint, flag boolean, note text)")
+                try db.execute(
+                    "INSERT INTO \(schema).things VALUES ($1, $2, $3, $4, $5, $6)",
+                    [id, hostile, when, 9_007_199_254_740_993 as Int, true, nil as String?])
+                return try db.queryOne("SELECT * FROM \(schema).things WHERE name = $1", [hostile])
+            }
+            let found = try #require(row)
+            #expect(try found.uuid("id") == id)
+            #expect(try found.string("name") == hostile)
+            #expect(abs(try found.date("at").timeIntervalSince(when)) < 0.000_001)
+            #expect(try found.int("n") == 9_007_199_254_740_993)
+            #expect(try found.bool("flag"))
+            #expect(try found.optionalString("note") == nil)
+            #expect(throws: PostgresError.self) { try found.string("note") }
         }
-        let found = try #require(row)
-        #expect(try found.uuid("id") == id)
-        #expect(try found.string("name") == hostile)
-        #expect(abs(try found.date("at").timeIntervalSince(when)) < 0.000_001)
-        #expect(try found.int("n") == 9_007_199_254_740_993)
-        #expect(try found.bool("flag"))
-        #expect(try found.optionalString("note") == nil)
-        #expect(throws: PostgresError.self) { try found.string("note") }
-        _ = try await pool.withConnection { try $0.execute("DROP SCHEMA \(schema) CASCADE") }
     }
 
     @Test("an error inside a transaction rolls back everything it wrote")
     func transactionRollsBack() async throws {
-        let pool = PostgresPool(url: try TestStack.databaseURL(), size: 2)
-        let schema = TestStack.uniqueName("rollback")
-        try await pool.withConnection { db in
-            try db.execute("CREATE SCHEMA \(schema)")
-            try db.execute("CREATE TABLE \(schema).t (n int PRIMARY KEY)")
-        }
-        await #expect(throws: PostgresError.self) {
-            try await pool.transaction { db in
-                try db.execute("INSERT INTO \(schema).t VALUES (1)")
-                try db.execute("INSERT INTO \(schema).t VALUES (1)")  // duplicate key
+        try await withSchema("rollback", poolSize: 2) { pool, schema in
+            try await pool.withConnection { db in
+                try db.execute("CREATE SCHEMA \(schema)")
+                try db.execute("CREATE TABLE \(schema).t (n int PRIMARY KEY)")
             }
+            await #expect(throws: PostgresError.self) {
+                try await pool.transaction { db in
+                    try db.execute("INSERT INTO \(schema).t VALUES (1)")
+                    try db.execute("INSERT INTO \(schema).t VALUES (1)")  // duplicate key
+                }
+            }
+            let count = try await pool.withConnection { try $0.queryOne("SELECT count(*) AS n FROM \(schema).t")!.int("n") }
+            #expect(count == 0)
         }
-        let count = try await pool.withConnection { try $0.queryOne("SELECT count(*) AS n FROM \(schema).t")!.int("n") }
-        #expect(count == 0)
-        _ = try await pool.withConnection { try $0.execute("DROP SCHEMA \(schema) CASCADE") }
     }
 
     @Test("replicas migrating at the same moment apply each migration exactly once")
     func migrationsApplyOnce() async throws {
-        let url = try TestStack.databaseURL()
-        let schema = TestStack.uniqueName("migrate")
-        let migrations = [
-            Migration("0001_create", "CREATE TABLE {schema}.log (entry text); CREATE TABLE {schema}.other (x int);"),
-            Migration("0002_seed", "INSERT INTO {schema}.log VALUES ('seeded')"),
-        ]
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<4 {
-                group.addTask {
-                    try await Migrator.migrate(PostgresPool(url: url, size: 1), schema: schema, migrations: migrations, logger: TestStack.logger)
+        try await withSchema("migrate") { pool, schema in
+            let url = try TestStack.databaseURL()
+            let migrations = [
+                Migration("0001_create", "CREATE TABLE {schema}.log (entry text); CREATE TABLE {schema}.other (x int);"),
+                Migration("0002_seed", "INSERT INTO {schema}.log VALUES ('seeded')"),
+            ]
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        try await Migrator.migrate(PostgresPool(url: url, size: 1), schema: schema, migrations: migrations, logger: TestStack.logger)
+                    }
                 }
+                try await group.waitForAll()
             }
-            try await group.waitForAll()
+            // A later start with one more migration applies only that one.
+            try await Migrator.migrate(
+                PostgresPool(url: url, size: 1), schema: schema,
+                migrations: migrations + [Migration("0003_more", "INSERT INTO {schema}.log VALUES ('more')")], logger: TestStack.logger)
+            let entries = try await pool.withConnection { db in
+                try db.query("SELECT entry FROM \(schema).log ORDER BY entry").map { try $0.string("entry") }
+            }
+            #expect(entries == ["more", "seeded"])
         }
-        // A later start with one more migration applies only that one.
-        try await Migrator.migrate(
-            PostgresPool(url: url, size: 1), schema: schema,
-            migrations: migrations + [Migration("0003_more", "INSERT INTO {schema}.log VALUES ('more')")], logger: TestStack.logger)
-        let pool = PostgresPool(url: url, size: 1)
-        let entries = try await pool.withConnection { db in
-            try db.query("SELECT entry FROM \(schema).log ORDER BY entry").map { try $0.string("entry") }
-        }
-        #expect(entries == ["more", "seeded"])
-        _ = try await pool.withConnection { try $0.execute("DROP SCHEMA \(schema) CASCADE") }
     }
 
     @Test("a failed migration names itself and leaves nothing half-applied")
     func failedMigrationIsAtomic() async throws {
-        let pool = PostgresPool(url: try TestStack.databaseURL(), size: 1)
-        let schema = TestStack.uniqueName("badmigration")
-        let bad = Migration("0001_broken", "CREATE TABLE {schema}.a (x int); CREATE TABLE {schema}.a (x int);")
-        do {
-            try await Migrator.migrate(pool, schema: schema, migrations: [bad], logger: TestStack.logger)
-            Issue.record("the broken migration was accepted")
-        } catch let error as MigrationError {
-            #expect(error.migration == "0001_broken")
+        try await withSchema("badmigration", poolSize: 1) { pool, schema in
+            let bad = Migration("0001_broken", "CREATE TABLE {schema}.a (x int); CREATE TABLE {schema}.a (x int);")
+            do {
+                try await Migrator.migrate(pool, schema: schema, migrations: [bad], logger: TestStack.logger)
+                Issue.record("the broken migration was accepted")
+            } catch let error as MigrationError {
+                #expect(error.migration == "0001_broken")
+            }
+            let tables = try await pool.withConnection { db in
+                try db.queryOne("SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'a'", [schema])!.int("n")
+            }
+            #expect(tables == 0)
         }
-        let tables = try await pool.withConnection { db in
-            try db.queryOne("SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'a'", [schema])!.int("n")
-        }
-        #expect(tables == 0)
-        _ = try await pool.withConnection { try $0.execute("DROP SCHEMA \(schema) CASCADE") }
     }
 }
