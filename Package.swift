@@ -201,17 +201,40 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings),
+        // One test target per service, and one for the whole system (its binaries, the end-to-end
+        // run, the deployment files).
+        .testTarget(
+            name: "ClassifierTests",
+            dependencies: ["Classifier", "ClassificationRules", "Shared", "Delivery", "Store", "TestSupport"],
+            resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PrepOrchestratorTests", dependencies: ["PrepOrchestrator", "Shared", "Delivery", "Store", "TestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "BotGatewayTests", dependencies: ["BotGateway", "Shared", "Delivery", "Store", "HTTPClient", "TestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "RealtimeWorkerTests",
+            dependencies: [
+                "RealtimeWorker", "Shared", "Delivery", "Store", "HTTPClient", "Runtime", "LanguageModel", "VoicePipeline",
+                "SpeechEngines", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SystemTests",
+            dependencies: [
+                "BotGateway", "Bus", "Delivery", "Store", "HTTPClient", "TestSupport",
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "ServicesTests",
             dependencies: [
-                "CalendarMonitor", "Classifier", "ClassificationRules", "PrepOrchestrator", "BotGateway", "RealtimeWorker",
-                "MonitoringWorker", "Shared", "Delivery", "Store", "Bus", "HTTPClient", "Runtime", "TestSupport",
-                "VoicePipeline", "SpeechEngines",
+                "CalendarMonitor", "Shared", "Delivery", "Store", "Bus", "HTTPClient", "Runtime", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
-                .product(name: "Yams", package: "Yams"),
             ],
-            exclude: ["Fixtures"],
             swiftSettings: swiftSettings),
     ]
 )

@@ -25,6 +25,14 @@ public enum TestStack {
 
     public static func databaseURL() throws -> String { try variable("ATTACHE_TEST_DATABASE_URL") }
 
+    /// The repository's root folder, for tests of the files it ships (deploy/config, compose…).
+    /// Found from this file's place in it: <root>/Tests/TestSupport/TestStack.swift.
+    public static let repositoryRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The classification rules the classifier ships with.
+    public static let shippedRulesPath = repositoryRoot.appendingPathComponent("deploy/config/classifier-rules.yaml").path
+
     /// A broker of its own that a test may stop and restart (see scripts/test).
     public static func chaosBroker() throws -> AMQPConfiguration {
         try AMQPConfiguration(url: try variable("ATTACHE_TEST_CHAOS_AMQP_URL"), heartbeatSeconds: 5)

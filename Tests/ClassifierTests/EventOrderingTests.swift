@@ -54,9 +54,7 @@ struct EventOrderingTests {
         try await Migrator.migrate(
             pool, schema: ClassificationsSchema.name, migrations: DeliveryMigrations.all + ClassificationsSchema.migrations,
             logger: TestStack.logger)
-        let rules = try ClassificationRules.load(
-            fileAt: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().appendingPathComponent("deploy/config/classifier-rules.yaml").path)
+        let rules = try ClassificationRules.load(fileAt: TestStack.shippedRulesPath)
         let classifier = Classifier(pool: pool, outbox: try Outbox(schema: ClassificationsSchema.name), handlers: ClassificationHandlers(rules: rules))
 
         // Moved from 10:00 (revision 1) to 11:00 (revision 2); the 10:00 upsert arrives last.

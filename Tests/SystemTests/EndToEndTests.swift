@@ -29,7 +29,7 @@ struct EndToEndTests {
         let specific: [String: [String: String]] = [
             "calendar-monitor": ["ATTACHE_CALENDAR_ICS": folder.appendingPathComponent("team.ics").path],
             "classifier": [
-                "ATTACHE_CLASSIFIER_RULES": Self.repository.appendingPathComponent("deploy/config/classifier-rules.yaml").path,
+                "ATTACHE_CLASSIFIER_RULES": TestStack.shippedRulesPath,
                 "ATTACHE_BOT_JOIN_MINUTES_BEFORE": "2",
             ],
             "prep-orchestrator": ["ATTACHE_TIMER_POLL_MS": "100"],
@@ -155,9 +155,6 @@ struct EndToEndTests {
         }
         #expect(receipts == ["msg_resent"], "forged and not-yet-known webhooks leave no trace; a resent one is kept once")
     }
-
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
 
     func calendar(start: Date) -> String {
         let format = Date.ISO8601FormatStyle().year().month().day().timeZone(separator: .omitted).time(includingFractionalSeconds: false)

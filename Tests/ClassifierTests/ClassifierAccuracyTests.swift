@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Classifier
@@ -14,21 +15,10 @@ import Testing
 // so a 4-person "Leadership sync" is labelled `default`. Where a label and the shipped file
 // disagree, the design decides which one to change. The figure is a regression bar for the
 // shipped file and the matcher, not an estimate for unseen calendars.
-//
-// ServicesTests has no resources configured, so both files are read by path, found from
-// this file's location (<repo>/Tests/ServicesTests/…).
 
-private let servicesTestsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+private let accuracyRulesPath = TestStack.shippedRulesPath
 
-private let accuracyRulesPath = servicesTestsDirectory
-    .deletingLastPathComponent()
-    .deletingLastPathComponent()
-    .appendingPathComponent("deploy/config/classifier-rules.yaml")
-    .path
-
-private let labelledMeetingsPath = servicesTestsDirectory
-    .appendingPathComponent("Fixtures/labelled-meetings.jsonl")
-    .path
+private let labelledMeetingsPath = Bundle.module.path(forResource: "labelled-meetings", ofType: "jsonl", inDirectory: "Fixtures")!
 
 /// The bar the shipped rules must clear, and the smallest sample a type may have for its
 /// share of the accuracy to mean anything.

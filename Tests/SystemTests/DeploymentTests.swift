@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import Yams
 
@@ -9,11 +10,7 @@ import Yams
 
 // MARK: - Repository layout
 
-/// <repo>, found from this file's location (<repo>/Tests/ServicesTests/DeploymentTests.swift).
-private let repositoryRoot = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent()
-    .deletingLastPathComponent()
-    .deletingLastPathComponent()
+private let repositoryRoot = TestStack.repositoryRoot
 
 private let composePath = "docker-compose.yml"
 private let dockerfilePath = "deploy/Dockerfile"

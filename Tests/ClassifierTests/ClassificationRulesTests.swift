@@ -1,17 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Classifier
 @testable import ClassificationRules
 
-/// The rules file the classifier ships with: <repo>/deploy/config/classifier-rules.yaml,
-/// found from this file's location (<repo>/Tests/ServicesTests/…).
-private let shippedRulesPath = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent()
-    .deletingLastPathComponent()
-    .deletingLastPathComponent()
-    .appendingPathComponent("deploy/config/classifier-rules.yaml")
-    .path
+private let shippedRulesPath = TestStack.shippedRulesPath
 
 private let now = Date(timeIntervalSince1970: 1_795_000_000)  // 2026-11-18, a fixed "now"
 
