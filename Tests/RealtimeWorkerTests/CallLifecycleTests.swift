@@ -21,57 +21,63 @@ import VoicePipeline
 struct CallLifecycleTests {
     @Test("a call opens a voice pipeline that the media connection reaches; its end reports the whole conversation")
     func callWithTheAgent() async throws {
-        let world = try await World()
-        defer { Task { await world.finish() } }
-        try await world.classify()
-        try await world.deliver(.inCallRecording)
-        #expect(await world.calls.call(forMeeting: world.meeting) != nil)
+        try await withWorld { world in
+            try await world.classify()
+            try await world.deliver(.inCallRecording)
+            #expect(await world.calls.call(forMeeting: world.meeting) != nil)
 
-        let owner = try await world.ownerLookup()
-        #expect(owner.status == 200)
-        #expect(owner.body.contains("\"owner\":\"replica-a\""))
+            let owner = try await world.ownerLookup()
+            #expect(owner.status == 200)
+            #expect(owner.body.contains("\"owner\":\"replica-a\""))
 
-        let heard = Mutex<(frames: Int, texts: [String])>((0, []))
-        let participant = try ESpeakSynthesizer(voice: "en-us+klatt", wordsPerMinute: 160)
-        var question: [Int16] = []
-        for try await chunk in participant.synthesize("What is on the agenda today?") { question += chunk.samples }
-        // Then silence while the agent answers (about 7 s).
-        let questionFrames = PCM.frames(question) + Array(repeating: AudioFrame.silence, count: 450)
-        _ = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(world.port)/media/\(world.meeting)", logger: TestStack.logger) {
-            inbound, outbound, _ in
-            // The greeting first (about 2 s), then the question, in real time; then hang up.
-            let speaking = Task {
-                try await Task.sleep(for: .seconds(3))
-                let clock = ContinuousClock()
-                var deadline = clock.now
-                for frame in questionFrames {
-                    try await outbound.write(.binary(ByteBuffer(bytes: frame.littleEndianBytes)))
-                    deadline += PCM.frameDuration
-                    try await clock.sleep(until: deadline)
+            let heard = Mutex<(frames: Int, texts: [String])>((0, []))
+            let repliesSaid = Counter()
+            let participant = try ESpeakSynthesizer(voice: "en-us+klatt", wordsPerMinute: 160)
+            var question: [Int16] = []
+            for try await chunk in participant.synthesize("What is on the agenda today?") { question += chunk.samples }
+            let questionFrames = PCM.frames(question)
+            _ = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(world.port)/media/\(world.meeting)", logger: TestStack.logger) {
+                inbound, outbound, _ in
+                // In real time, as a meeting would: the question once the greeting has been said,
+                // then silence until the answer has been said; then hang up. The agent turns
+                // neutral each time it has finished saying something.
+                let speaking = Task {
+                    let clock = ContinuousClock()
+                    var deadline = clock.now
+                    func send(_ frame: AudioFrame) async throws {
+                        try await outbound.write(.binary(ByteBuffer(bytes: frame.littleEndianBytes)))
+                        deadline += PCM.frameDuration
+                        try await clock.sleep(until: deadline)
+                    }
+                    while repliesSaid.value < 1 { try await send(.silence) }
+                    for frame in questionFrames { try await send(frame) }
+                    while repliesSaid.value < 2 { try await send(.silence) }
+                    try await outbound.close(.normalClosure, reason: nil)
                 }
-                try await outbound.close(.normalClosure, reason: nil)
-            }
-            for try await message in inbound.messages(maxSize: 1 << 16) {
-                switch message {
-                case .binary: heard.withLock { $0.frames += 1 }
-                case let .text(text): heard.withLock { $0.texts.append(text) }
+                for try await message in inbound.messages(maxSize: 1 << 16) {
+                    switch message {
+                    case .binary: heard.withLock { $0.frames += 1 }
+                    case let .text(text):
+                        heard.withLock { $0.texts.append(text) }
+                        if text.contains(#""reaction":"neutral""#) { repliesSaid.increment() }
+                    }
                 }
+                try await speaking.value
             }
-            try await speaking.value
+            #expect(heard.withLock { $0.frames } > 150, "the greeting and the answer were heard through the media connection")
+            #expect(heard.withLock { $0.texts }.contains { $0.contains("\"type\":\"visemes\"") })
+
+            try await world.deliver(.callEnded)
+            #expect(await world.calls.call(forMeeting: world.meeting) == nil)
+            let completed = try #require(try await world.callCompleted())
+            try #require(completed.turns.map(\.role) == [.agent, .participant, .agent])
+            #expect(completed.turns[0].text == "Hi, this is Attaché joining from Attaché.")
+            #expect(completed.turns[1].text == "what is on the agenda today")
+            #expect(completed.turns[2].text.contains("budget review"), "answered from the meeting's description")
+            let latency = try #require(completed.turns[2].latency)
+            #expect((latency.firstAudioOut ?? 0) > 0)
+            #expect(completed.turns[2].interrupted == false)
         }
-        #expect(heard.withLock { $0.frames } > 150, "the greeting and the answer were heard through the media connection")
-        #expect(heard.withLock { $0.texts }.contains { $0.contains("\"type\":\"visemes\"") })
-
-        try await world.deliver(.callEnded)
-        #expect(await world.calls.call(forMeeting: world.meeting) == nil)
-        let completed = try #require(try await world.callCompleted())
-        try #require(completed.turns.map(\.role) == [.agent, .participant, .agent])
-        #expect(completed.turns[0].text == "Hi, this is Attaché joining from Attaché.")
-        #expect(completed.turns[1].text == "what is on the agenda today")
-        #expect(completed.turns[2].text.contains("budget review"), "answered from the meeting's description")
-        let latency = try #require(completed.turns[2].latency)
-        #expect((latency.firstAudioOut ?? 0) > 0)
-        #expect(completed.turns[2].interrupted == false)
     }
 
     @Test(
@@ -82,15 +88,15 @@ struct CallLifecycleTests {
         ])
     func missingCredentials(setting: String, engine: String, key: String) async throws {
         let logs = CapturedLogs()
-        let world = try await World(environment: [setting: engine], logger: logs.logger)
-        defer { Task { await world.finish() } }
-        try await world.deliver(.inCallRecording)
-        #expect(await world.calls.call(forMeeting: world.meeting) == nil)
-        #expect(logs.all.contains("call pipeline not created"))
-        #expect(logs.all.contains(key))
-        #expect(try await world.ownerLookup().status == 404)
-        try await world.deliver(.callEnded)
-        #expect(try await world.callCompleted()?.turns == [])
+        try await withWorld(environment: [setting: engine], logger: logs.logger) { world in
+            try await world.deliver(.inCallRecording)
+            #expect(await world.calls.call(forMeeting: world.meeting) == nil)
+            #expect(logs.all.contains("call pipeline not created"))
+            #expect(logs.all.contains(key))
+            #expect(try await world.ownerLookup().status == 404)
+            try await world.deliver(.callEnded)
+            #expect(try await world.callCompleted()?.turns == [])
+        }
     }
 
     @Test("ElevenLabs over either transport speaks the greeting into the media connection", arguments: ["websocket", "http"])
@@ -102,142 +108,149 @@ struct CallLifecycleTests {
             httpFake.stop()
         }
         let baseURL = transport == "http" ? httpFake.baseURL : webSocketFake.baseURL
-        let world = try await World(environment: [
+        try await withWorld(environment: [
             "ATTACHE_TTS": "elevenlabs", "ATTACHE_ELEVENLABS_TRANSPORT": transport, "ATTACHE_ELEVENLABS_URL": baseURL,
             "ATTACHE_ELEVENLABS_API_KEY": httpFake.configuration.apiKey,
-        ])
-        defer { Task { await world.finish() } }
-        try await world.classify()
-        try await world.deliver(.inCallRecording)
-        let frames = Mutex(0)
-        _ = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(world.port)/media/\(world.meeting)", logger: TestStack.logger) {
-            inbound, outbound, _ in
-            for try await message in inbound.messages(maxSize: 1 << 16) {
-                guard case .binary = message else { continue }
-                // Half a second of the greeting is enough to know it is being heard.
-                if frames.withLock({ $0 += 1; return $0 }) >= 25 { break }
+        ]) { world in
+            try await world.classify()
+            try await world.deliver(.inCallRecording)
+            let frames = Mutex(0)
+            _ = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(world.port)/media/\(world.meeting)", logger: TestStack.logger) {
+                inbound, outbound, _ in
+                for try await message in inbound.messages(maxSize: 1 << 16) {
+                    guard case .binary = message else { continue }
+                    // Half a second of the greeting is enough to know it is being heard.
+                    if frames.withLock({ $0 += 1; return $0 }) >= 25 { break }
+                }
+                try await outbound.close(.normalClosure, reason: nil)
             }
-            try await outbound.close(.normalClosure, reason: nil)
+            let greeting = "Hi, this is Attaché joining from Attaché."
+            // Each fake records a request once it has answered it whole.
+            let spoken = transport == "http"
+                ? await httpFake.exchanges.waitFor(1).compactMap(\.text)
+                : await webSocketFake.sessions.waitFor(1).flatMap(\.texts).map { $0.trimmingCharacters(in: .whitespaces) }
+                    .filter { !$0.isEmpty }
+            #expect(spoken == [greeting])
+            #expect(frames.withLock { $0 } >= 25)
         }
-        let greeting = "Hi, this is Attaché joining from Attaché."
-        // Each fake records a request once it has answered it whole.
-        let spoken = transport == "http"
-            ? await httpFake.exchanges.waitFor(1).compactMap(\.text)
-            : await webSocketFake.sessions.waitFor(1).flatMap(\.texts).map { $0.trimmingCharacters(in: .whitespaces) }
-                .filter { !$0.isEmpty }
-        #expect(spoken == [greeting])
-        #expect(frames.withLock { $0 } >= 25)
     }
 
     @Test("with the HeyGen avatar, the page is told the avatar's room and the avatar greets the call")
     func heyGenAvatar() async throws {
         let heyGen = try await FakeHeyGen()
         defer { heyGen.stop() }
-        let world = try await World(environment: [
+        try await withWorld(environment: [
             "ATTACHE_AVATAR": "heygen", "ATTACHE_HEYGEN_URL": heyGen.baseURL, "ATTACHE_HEYGEN_API_KEY": heyGen.configuration.apiKey,
-        ])
-        defer { Task { await world.finish() } }
-        try await world.classify()
-        try await world.deliver(.inCallRecording)
-        let announced = Mutex<String?>(nil)
-        _ = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(world.port)/media/\(world.meeting)", logger: TestStack.logger) {
-            inbound, outbound, _ in
-            for try await message in inbound.messages(maxSize: 1 << 16) {
-                guard case let .text(text) = message, text.contains("\"type\":\"avatar_room\"") else { continue }
-                announced.withLock { $0 = text }
-                break
+        ]) { world in
+            try await world.classify()
+            try await world.deliver(.inCallRecording)
+            let announced = Mutex<String?>(nil)
+            _ = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(world.port)/media/\(world.meeting)", logger: TestStack.logger) {
+                inbound, outbound, _ in
+                for try await message in inbound.messages(maxSize: 1 << 16) {
+                    guard case let .text(text) = message, text.contains("\"type\":\"avatar_room\"") else { continue }
+                    announced.withLock { $0 = text }
+                    break
+                }
+                try await eventually("the greeting handed to HeyGen") { !heyGen.tasks.isEmpty }
+                try await outbound.close(.normalClosure, reason: nil)
             }
-            try await eventually("the greeting handed to HeyGen", within: .seconds(5)) { !heyGen.tasks.isEmpty }
-            try await outbound.close(.normalClosure, reason: nil)
-        }
-        let session = try #require(heyGen.sessions.first)
-        let room = try JSONSerialization.jsonObject(with: Data(try #require(announced.withLock { $0 }).utf8)) as? [String: String]
-        #expect(room == ["type": "avatar_room", "url": session.url, "token": session.accessToken])
-        #expect(heyGen.tasks.map(\.text) == ["Hi, this is Attaché joining from Attaché."])
+            let session = try #require(heyGen.sessions.first)
+            let room = try JSONSerialization.jsonObject(with: Data(try #require(announced.withLock { $0 }).utf8)) as? [String: String]
+            #expect(room == ["type": "avatar_room", "url": session.url, "token": session.accessToken])
+            #expect(heyGen.tasks.map(\.text) == ["Hi, this is Attaché joining from Attaché."])
 
-        try await world.deliver(.callEnded)
-        #expect(heyGen.sessions.first?.stopped == true, "the avatar session ends with the call")
-        let completed = try #require(try await world.callCompleted())
-        #expect(completed.turns.map(\.text) == ["Hi, this is Attaché joining from Attaché."])
+            try await world.deliver(.callEnded)
+            #expect(heyGen.sessions.first?.stopped == true, "the avatar session ends with the call")
+            let completed = try #require(try await world.callCompleted())
+            #expect(completed.turns.map(\.text) == ["Hi, this is Attaché joining from Attaché."])
+        }
     }
 
     @Test("prep materials join the meeting's context for the agent; an older generation does not replace a newer one")
     func prepMaterialsInContext() async throws {
-        let world = try await World()
-        defer { Task { await world.finish() } }
-        try await world.classify()
-        let newer = PrepMaterialsReady(
-            workflowID: UUID(), meetingID: world.meeting, generatedAt: world.started.addingTimeInterval(-3600),
-            agenda: ["last quarter's numbers", "the hiring plan"], questionBank: ["Who owns the hiring plan?"],
-            notes: [PrepMaterialsReady.Note(label: "Goal", text: "agree the hiring plan")])
-        var older = newer
-        older.generatedAt = world.started.addingTimeInterval(-7200)
-        older.agenda = ["an agenda since replaced"]
-        try await world.prepare(newer)
-        try await world.prepare(older)
+        try await withWorld { world in
+            try await world.classify()
+            let newer = PrepMaterialsReady(
+                workflowID: UUID(), meetingID: world.meeting, generatedAt: world.started.addingTimeInterval(-3600),
+                agenda: ["last quarter's numbers", "the hiring plan"], questionBank: ["Who owns the hiring plan?"],
+                notes: [PrepMaterialsReady.Note(label: "Goal", text: "agree the hiring plan")])
+            var older = newer
+            older.generatedAt = world.started.addingTimeInterval(-7200)
+            older.agenda = ["an agenda since replaced"]
+            try await world.prepare(newer)
+            try await world.prepare(older)
 
-        let context = try await world.pool.withConnection { db in try CallHandlers.meetingContext(world.meeting, on: db) }
-        #expect(context.title == "Quarterly budget review")
-        #expect(context.agenda == ["last quarter's numbers", "the hiring plan"])
-        #expect(context.notes == [
-            "Description: Agenda: budget review, then the hiring plan", "Questions to raise: Who owns the hiring plan?",
-            "Goal: agree the hiring plan",
-        ])
-        let prompt = context.systemPrompt(agentName: "Attaché", company: "Acme")
-        #expect(prompt.contains("Agenda: last quarter's numbers, then the hiring plan"))
-        #expect(LocalResponder.answer(to: ChatRequest(messages: [
-            ChatMessage(.system, prompt), ChatMessage(.user, "what is our goal"),
-        ])).contains("agree the hiring plan"))
+            let context = try await world.pool.withConnection { db in try CallHandlers.meetingContext(world.meeting, on: db) }
+            #expect(context.title == "Quarterly budget review")
+            #expect(context.agenda == ["last quarter's numbers", "the hiring plan"])
+            #expect(context.notes == [
+                "Description: Agenda: budget review, then the hiring plan", "Questions to raise: Who owns the hiring plan?",
+                "Goal: agree the hiring plan",
+            ])
+            let prompt = context.systemPrompt(agentName: "Attaché", company: "Acme")
+            #expect(prompt.contains("Agenda: last quarter's numbers, then the hiring plan"))
+            #expect(LocalResponder.answer(to: ChatRequest(messages: [
+                ChatMessage(.system, prompt), ChatMessage(.user, "what is our goal"),
+            ])).contains("agree the hiring plan"))
+        }
     }
 
     @Test("a call whose end arrives before its start is reported once, and the late start does not reopen it")
     func endBeforeStart() async throws {
-        let world = try await World()
-        defer { Task { await world.finish() } }
-        try await world.deliver(.callEnded, at: world.started.addingTimeInterval(1800))
-        try await world.deliver(.inCallRecording)  // a retry that lost the race
-        try await world.deliver(.callEnded, at: world.started.addingTimeInterval(1800))  // the provider resending
-        #expect(try await world.outboxTypes() == ["call.completed.v1"])
-        #expect(await world.calls.call(forMeeting: world.meeting) == nil, "no pipeline for a call that has ended")
+        try await withWorld { world in
+            try await world.deliver(.callEnded, at: world.started.addingTimeInterval(1800))
+            try await world.deliver(.inCallRecording)  // a retry that lost the race
+            try await world.deliver(.callEnded, at: world.started.addingTimeInterval(1800))  // the provider resending
+            #expect(try await world.outboxTypes() == ["call.completed.v1"])
+            #expect(await world.calls.call(forMeeting: world.meeting) == nil, "no pipeline for a call that has ended")
+        }
     }
 
     @Test("the end of a call owned by another replica waits until that replica has closed it")
     func endOfAnotherReplicasCall() async throws {
-        let world = try await World()
-        defer { Task { await world.finish() } }
-        _ = try await world.pool.withConnection { db in
-            try db.execute(
-                "INSERT INTO realtime.sessions (id, meeting_id, bot_id, started_at, owner, media_url) VALUES ($1, $2, 'bot-1', $3, 'replica-b', 'http://b')",
-                [UUID(), world.meeting, world.started])
+        try await withWorld { world in
+            _ = try await world.pool.withConnection { db in
+                try db.execute(
+                    "INSERT INTO realtime.sessions (id, meeting_id, bot_id, started_at, owner, media_url) VALUES ($1, $2, 'bot-1', $3, 'replica-b', 'http://b')",
+                    [UUID(), world.meeting, world.started])
+            }
+            await #expect(throws: OwnerStillClosing.self) { try await world.deliver(.callEnded) }
+            #expect(try await world.outboxTypes() == [])
+            _ = try await world.pool.withConnection { db in
+                try db.execute("UPDATE realtime.sessions SET pipeline_closed_at = now() WHERE meeting_id = $1", [world.meeting])
+            }
+            try await world.deliver(.callEnded)  // the retry
+            #expect(try await world.outboxTypes() == ["call.completed.v1"])
         }
-        await #expect(throws: OwnerStillClosing.self) { try await world.deliver(.callEnded) }
-        #expect(try await world.outboxTypes() == [])
-        _ = try await world.pool.withConnection { db in
-            try db.execute("UPDATE realtime.sessions SET pipeline_closed_at = now() WHERE meeting_id = $1", [world.meeting])
-        }
-        try await world.deliver(.callEnded)  // the retry
-        #expect(try await world.outboxTypes() == ["call.completed.v1"])
     }
 
     @Test("shutdown closes every live call and leaves nothing running")
     func shutdownClosesEverything() async throws {
-        let world = try await World()
-        defer { Task { await world.finish() } }
-        try await world.deliver(.inCallRecording)
-        let call = try #require(await world.calls.call(forMeeting: world.meeting))
-        let (_, media) = call.media.connect()
-        await world.calls.closeAll()
-        #expect(await world.calls.liveMeetings.isEmpty)
-        // The pipeline has stopped: both loops below end (they would wait forever otherwise).
-        for await _ in media {}
-        for await _ in call.pipeline.events {}
-        let counted = Mutex(0)
-        let (_, after) = call.media.connect()
-        let listening = Task { for await _ in after { counted.withLock { $0 += 1 } } }
-        try await Task.sleep(for: .milliseconds(300))
-        listening.cancel()
-        #expect(counted.withLock { $0 } == 0, "no audio after shutdown")
+        try await withWorld { world in
+            try await world.deliver(.inCallRecording)
+            let call = try #require(await world.calls.call(forMeeting: world.meeting))
+            let (_, media) = call.media.connect()
+            await world.calls.closeAll()
+            #expect(await world.calls.liveMeetings.isEmpty)
+            // The pipeline has stopped: both loops below end (they would wait forever otherwise).
+            for await _ in media {}
+            for await _ in call.pipeline.events {}
+            let counted = Mutex(0)
+            let (_, after) = call.media.connect()
+            let listening = Task { for await _ in after { counted.withLock { $0 += 1 } } }
+            try await Task.sleep(for: .milliseconds(300))
+            listening.cancel()
+            #expect(counted.withLock { $0 } == 0, "no audio after shutdown")
+        }
     }
+}
+
+/// Runs `body` with a world of its own, closed (calls, server, database) when it ends.
+private func withWorld<T>(
+    environment: [String: String] = [:], logger: Logger = TestStack.logger, _ body: (World) async throws -> T
+) async throws -> T {
+    try await using(try await World(environment: environment, logger: logger), tearDown: { await $0.finish() }, body)
 }
 
 /// One meeting's worth of realtime worker: database, handlers, media server.
@@ -252,6 +265,7 @@ private struct World {
     let port: Int
     let server: Task<Void, any Error>
     let logger: Logger
+    let phrases: URL
 
     init(environment: [String: String] = [:], logger: Logger = TestStack.logger) async throws {
         databaseURL = try await TestDatabase.create()
@@ -259,7 +273,7 @@ private struct World {
         self.logger = logger
         try await Migrator.migrate(
             pool, schema: SessionsSchema.name, migrations: DeliveryMigrations.all + SessionsSchema.migrations, logger: logger)
-        let phrases = FileManager.default.temporaryDirectory.appendingPathComponent("phrases-\(UUID()).txt")
+        phrases = FileManager.default.temporaryDirectory.appendingPathComponent("phrases-\(UUID()).txt")
         try "what is on the agenda today\n".write(to: phrases, atomically: true, encoding: .utf8)
         let configuration = try RealtimeConfiguration(
             Environment(["ATTACHE_STT_PHRASES_FILE": phrases.path, "ATTACHE_INSTANCE_ID": "replica-a"].merging(environment) { $1 }))
@@ -271,7 +285,7 @@ private struct World {
         let app = Application(
             router: router, server: .http1WebSocketUpgrade(webSocketRouter: media.webSocketRouter()),
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { portFound.yield($0.localAddress?.port ?? 0) }, logger: logger)
+            onServerRunning: { portFound.yield($0.localAddress?.port ?? 0) }, logger: TestStack.fakeServerLogger)
         server = Task { try await app.runService() }
         var found = ports.makeAsyncIterator()
         port = await found.next() ?? 0
@@ -332,6 +346,8 @@ private struct World {
     func finish() async {
         await calls.closeAll()
         server.cancel()
+        _ = await server.result
+        try? FileManager.default.removeItem(at: phrases)
         try? await TestDatabase.drop(databaseURL)
     }
 }

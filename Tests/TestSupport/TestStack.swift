@@ -105,7 +105,7 @@ public func within<T: Sendable>(
 
 /// Polls `condition` until it holds or `limit` passes.
 public func eventually(
-    _ what: String, within limit: Duration = .seconds(20), _ condition: @escaping @Sendable () async throws -> Bool
+    _ what: String, within limit: Duration = .seconds(60), _ condition: @escaping @Sendable () async throws -> Bool
 ) async throws {
     try await within(limit, what) {
         while try await !condition() { try await Task.sleep(for: .milliseconds(50)) }
@@ -114,7 +114,7 @@ public func eventually(
 
 extension AsyncStream where Element == InboundMessage {
     /// The next `count` messages, acknowledged unless told otherwise.
-    public func take(_ count: Int, ack: Bool = true, within limit: Duration = .seconds(20)) async throws -> [InboundMessage] {
+    public func take(_ count: Int, ack: Bool = true, within limit: Duration = .seconds(60)) async throws -> [InboundMessage] {
         try await within(limit, "\(count) messages") {
             var received: [InboundMessage] = []
             for await message in self {
@@ -152,7 +152,7 @@ public final class MessageCollector: Sendable {
     public var messages: [InboundMessage] { received.messages.withLock { $0 } }
 
     /// Waits until at least `count` messages have arrived and returns all of them.
-    public func wait(for count: Int, within limit: Duration = .seconds(20)) async throws -> [InboundMessage] {
+    public func wait(for count: Int, within limit: Duration = .seconds(60)) async throws -> [InboundMessage] {
         try await eventually("\(count) messages", within: limit) { self.messages.count >= count }
         return messages
     }
