@@ -30,31 +30,31 @@ struct BotJoinTests {
 
     @Test("a join request retried after a lost answer gets the same bot, not a second one")
     func retriedRequestGetsTheSameBot() async throws {
-        let url = try await TestDatabase.create()
-        let pool = PostgresPool(url: url, size: 2)
-        try await Migrator.migrate(pool, schema: GatewaySchema.name, migrations: DeliveryMigrations.all + GatewaySchema.migrations, logger: TestStack.logger)
-        let provider = FlakyProvider()
-        let handler = BotJoinHandler(provider: provider)
-        let outbox = try Outbox(schema: GatewaySchema.name)
-        let envelope = Envelope(
-            tenantID: "acme", correlationID: UUID(),
-            payload: BotJoinRequested(
-                meetingID: UUID(), workflowID: UUID(), meetingURL: "https://meet.google.com/abc-defg-hij", botName: "Attaché",
-                meetingTitle: "Weekly staff meeting", meetingStart: Date(), meetingEnd: Date().addingTimeInterval(1800)))
-        func deliver() async throws {
-            try await handler.joinRequested(
-                envelope,
-                try HandlerContext(messageID: envelope.id, messageType: BotJoinRequested.messageType, pool: pool, outbox: outbox, logger: TestStack.logger))
-        }
-        await #expect(throws: URLError.self) { try await deliver() }
-        try await deliver()  // the retry
-        try await deliver()  // a duplicate delivery afterwards
+        try await TestDatabase.with { url in
+            let pool = PostgresPool(url: url, size: 2)
+            try await Migrator.migrate(pool, schema: GatewaySchema.name, migrations: DeliveryMigrations.all + GatewaySchema.migrations, logger: TestStack.logger)
+            let provider = FlakyProvider()
+            let handler = BotJoinHandler(provider: provider)
+            let outbox = try Outbox(schema: GatewaySchema.name)
+            let envelope = Envelope(
+                tenantID: "acme", correlationID: UUID(),
+                payload: BotJoinRequested(
+                    meetingID: UUID(), workflowID: UUID(), meetingURL: "https://meet.google.com/abc-defg-hij", botName: "Attaché",
+                    meetingTitle: "Weekly staff meeting", meetingStart: Date(), meetingEnd: Date().addingTimeInterval(1800)))
+            func deliver() async throws {
+                try await handler.joinRequested(
+                    envelope,
+                    try HandlerContext(messageID: envelope.id, messageType: BotJoinRequested.messageType, pool: pool, outbox: outbox, logger: TestStack.logger))
+            }
+            await #expect(throws: URLError.self) { try await deliver() }
+            try await deliver()  // the retry
+            try await deliver()  // a duplicate delivery afterwards
 
-        let keys = provider.keys.withLock { $0 }
-        #expect(keys.count == 2, "the duplicate finds the bot recorded and does not ask again")
-        #expect(Set(keys).count == 1, "the retry asks with the same idempotency key")
-        let bots = try await pool.withConnection { db in try db.query("SELECT bot_id FROM gateway.bots").map { try $0.string("bot_id") } }
-        #expect(bots == ["bot-1"])
-        try await TestDatabase.drop(url)
+            let keys = provider.keys.withLock { $0 }
+            #expect(keys.count == 2, "the duplicate finds the bot recorded and does not ask again")
+            #expect(Set(keys).count == 1, "the retry asks with the same idempotency key")
+            let bots = try await pool.withConnection { db in try db.query("SELECT bot_id FROM gateway.bots").map { try $0.string("bot_id") } }
+            #expect(bots == ["bot-1"])
+        }
     }
 }

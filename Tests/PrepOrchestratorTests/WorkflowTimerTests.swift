@@ -30,28 +30,28 @@ struct WorkflowTimerTests {
 
     @Test("steps that come due too late to help are skipped with their reason; due ones fire once")
     func lateStepsAreSkipped() async throws {
-        let url = try await TestDatabase.create()
-        let pool = PostgresPool(url: url, size: 2)
-        try await Migrator.migrate(pool, schema: WorkflowSchema.name, migrations: DeliveryMigrations.all + WorkflowSchema.migrations, logger: TestStack.logger)
-        let timers = WorkflowTimers(
-            pool: pool, outbox: try Outbox(schema: WorkflowSchema.name), wakeup: WakeSignal(), botName: "Attaché",
-            pollInterval: .seconds(1), logger: TestStack.logger)
-        try await insertWorkflow(start: Date().addingTimeInterval(-3600 * 5), on: pool)  // ended hours ago
-        try await insertWorkflow(start: Date().addingTimeInterval(-600), on: pool)  // started 10 minutes ago
-        try await insertWorkflow(start: Date().addingTimeInterval(3600), on: pool)  // in an hour
-        #expect(try await timers.fireDueTimers() == 6)
-        #expect(try await timers.fireDueTimers() == 0, "a fired step never fires again")
+        try await TestDatabase.with { url in
+            let pool = PostgresPool(url: url, size: 2)
+            try await Migrator.migrate(pool, schema: WorkflowSchema.name, migrations: DeliveryMigrations.all + WorkflowSchema.migrations, logger: TestStack.logger)
+            let timers = WorkflowTimers(
+                pool: pool, outbox: try Outbox(schema: WorkflowSchema.name), wakeup: WakeSignal(), botName: "Attaché",
+                pollInterval: .seconds(1), logger: TestStack.logger)
+            try await insertWorkflow(start: Date().addingTimeInterval(-3600 * 5), on: pool)  // ended hours ago
+            try await insertWorkflow(start: Date().addingTimeInterval(-600), on: pool)  // started 10 minutes ago
+            try await insertWorkflow(start: Date().addingTimeInterval(3600), on: pool)  // in an hour
+            #expect(try await timers.fireDueTimers() == 6)
+            #expect(try await timers.fireDueTimers() == 0, "a fired step never fires again")
 
-        let (outcomes, published) = try await pool.withConnection { db in
-            (try db.query("SELECT step, outcome FROM prep.timers ORDER BY step, outcome").map { "\(try $0.string("step")): \(try $0.string("outcome"))" },
-             try db.query("SELECT message_type FROM prep.outbox ORDER BY message_type").map { try $0.string("message_type") })
+            let (outcomes, published) = try await pool.withConnection { db in
+                (try db.query("SELECT step, outcome FROM prep.timers ORDER BY step, outcome").map { "\(try $0.string("step")): \(try $0.string("outcome"))" },
+                 try db.query("SELECT message_type FROM prep.outbox ORDER BY message_type").map { try $0.string("message_type") })
+            }
+            #expect(outcomes == [
+                "request_bot_join: done", "request_bot_join: done", "request_bot_join: skipped: the meeting has already ended",
+                "send_prep_notification: done", "send_prep_notification: skipped: the meeting has already started",
+                "send_prep_notification: skipped: the meeting has already started",
+            ])
+            #expect(published == ["bot.join.requested.v1", "bot.join.requested.v1", "prep.notification.sent.v1"])
         }
-        #expect(outcomes == [
-            "request_bot_join: done", "request_bot_join: done", "request_bot_join: skipped: the meeting has already ended",
-            "send_prep_notification: done", "send_prep_notification: skipped: the meeting has already started",
-            "send_prep_notification: skipped: the meeting has already started",
-        ])
-        #expect(published == ["bot.join.requested.v1", "bot.join.requested.v1", "prep.notification.sent.v1"])
-        try await TestDatabase.drop(url)
     }
 }

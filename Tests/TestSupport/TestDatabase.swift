@@ -14,6 +14,11 @@ public enum TestDatabase {
         return replacingDatabase(in: admin, with: name)
     }
 
+    /// Runs `body` with a database of its own, dropped afterwards whatever happens.
+    public static func with<T>(_ body: (String) async throws -> T) async throws -> T {
+        try await using(try await create(), tearDown: { try await drop($0) }, body)
+    }
+
     public static func drop(_ url: String) async throws {
         guard let name = URLComponents(string: url)?.path.dropFirst(), name.hasPrefix("t_db_") else { return }
         let admin = try TestStack.databaseURL()
