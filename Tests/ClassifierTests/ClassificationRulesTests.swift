@@ -34,7 +34,7 @@ private func rulesError(_ yaml: String, source: String = "team-rules.yaml") -> R
 
 @Suite("Classifier: shipped rules file")
 struct ClassifierShippedRulesTests {
-    @Test func shippedFileLoadsWithTheDocumentedTypesAndTimings() throws {
+    @Test("the shipped file loads with the documented types and preparation times") func shippedFileLoadsWithTheDocumentedTypesAndTimings() throws {
         let rules = try loadShippedRules()
         let hoursByType = Dictionary(uniqueKeysWithValues: rules.meetingTypes.map { ($0.name, $0.prepHoursBefore) })
         #expect(hoursByType == [
@@ -70,7 +70,7 @@ struct ClassifierShippedRulesTests {
         #expect(try type("incident_review").attendeeCount == nil)
     }
 
-    @Test(arguments: [
+    @Test("each shipped type is reachable with a realistic title", arguments: [
         ("Postmortem: checkout outage on 14 Nov", "", 6, "incident_review"),
         ("Payments incident review", "Timeline and follow-ups", 4, "incident_review"),
         ("SEV1 retro", "", 3, "incident_review"),
@@ -92,7 +92,7 @@ struct ClassifierShippedRulesTests {
         #expect(result.meetingType == expected, "\(title) → \(result.rule)")
     }
 
-    @Test func keywordsMatchOnWordBoundariesOnly() throws {
+    @Test("keywords match on word boundaries only") func keywordsMatchOnWordBoundariesOnly() throws {
         let rules = try loadShippedRules()
         #expect(rules.classify(meeting("SEV-2 review: payments", attendees: 4), now: now).meetingType == "incident_review")
         #expect(rules.classify(meeting("Several vendor demos", attendees: 4), now: now).meetingType == "default")
@@ -103,7 +103,7 @@ struct ClassifierShippedRulesTests {
             .meetingType == "qbr", "a phrase wrapped across lines in the description still matches")
     }
 
-    @Test func higherPriorityWinsAndTheReasonNamesTheRunnerUp() throws {
+    @Test("the higher priority wins, and the reason names the runner-up") func higherPriorityWinsAndTheReasonNamesTheRunnerUp() throws {
         let rules = try loadShippedRules()
         // Matches leadership_meeting ("leadership", 80) and staff_meeting ("staff meeting", 50).
         let result = rules.classify(meeting("Leadership staff meeting", attendees: 20), now: now)
@@ -112,14 +112,14 @@ struct ClassifierShippedRulesTests {
         #expect(result.rule.contains("also matched staff_meeting"))
     }
 
-    @Test func oneOnOneNeedsExactlyTwoAttendees() throws {
+    @Test("a 1:1 needs exactly two attendees") func oneOnOneNeedsExactlyTwoAttendees() throws {
         let rules = try loadShippedRules()
         #expect(rules.classify(meeting("Sam / Alex 1:1", attendees: 2), now: now).meetingType == "one_on_one")
         #expect(rules.classify(meeting("Sam / Alex 1:1", attendees: 3), now: now).meetingType == "default")
         #expect(rules.classify(meeting("Sam / Alex 1:1", attendees: 1), now: now).meetingType == "default")
     }
 
-    @Test func classificationCarriesTheTypesPrepSettings() throws {
+    @Test("a classification carries its type's preparation settings") func classificationCarriesTheTypesPrepSettings() throws {
         let rules = try loadShippedRules()
         let result = rules.classify(meeting("Checkout post-mortem", attendees: 5), now: now)
         let incident = try #require(rules.meetingTypes.first { $0.name == "incident_review" })
@@ -131,7 +131,7 @@ struct ClassifierShippedRulesTests {
         #expect(result.rule.hasPrefix("incident_review: keywords [post-mortem]"))
     }
 
-    @Test func defaultExplainsThatNothingElseMatched() throws {
+    @Test("the default explains that nothing else matched") func defaultExplainsThatNothingElseMatched() throws {
         let result = try loadShippedRules().classify(meeting("Dentist", attendees: 1), now: now)
         #expect(result.meetingType == "default")
         #expect(result.rule == "default: no other meeting type matched")
@@ -167,7 +167,7 @@ private let tieRules = """
 
 @Suite("Classifier: matching")
 struct ClassifierMatchingTests {
-    @Test func equalPriorityGoesToTheTypeEarlierInTheFile() throws {
+    @Test("equal priority goes to the type earlier in the file") func equalPriorityGoesToTheTypeEarlierInTheFile() throws {
         let rules = try ClassificationRules.parse(yaml: tieRules, source: "tie.yaml")
         #expect(rules.classify(meeting("Weekly sync", attendees: 4), now: now).meetingType == "customer_call")
 
@@ -179,12 +179,12 @@ struct ClassifierMatchingTests {
         #expect(swappedRules.classify(meeting("Weekly sync", attendees: 4), now: now).meetingType == "internal_sync")
     }
 
-    @Test func higherPriorityWinsEvenWhenLaterInTheFile() throws {
+    @Test("a higher priority wins even when later in the file") func higherPriorityWinsEvenWhenLaterInTheFile() throws {
         let rules = try ClassificationRules.parse(yaml: tieRules, source: "tie.yaml")
         #expect(rules.classify(meeting("Board sync", attendees: 4), now: now).meetingType == "board")
     }
 
-    @Test func typeWithOnlyAttendeeConditionsMatchesOnHeadcount() throws {
+    @Test("a type with only attendee conditions matches on headcount") func typeWithOnlyAttendeeConditionsMatchesOnHeadcount() throws {
         let rules = try ClassificationRules.parse(yaml: tieRules, source: "tie.yaml")
         let big = rules.classify(meeting("Quarterly kickoff", attendees: 25), now: now)
         #expect(big.meetingType == "large_meeting")
@@ -193,7 +193,7 @@ struct ClassifierMatchingTests {
         #expect(rules.classify(meeting("Quarterly kickoff", attendees: 19), now: now).meetingType == "default")
     }
 
-    @Test func keywordsAreCaseInsensitiveAndMayContainPunctuation() {
+    @Test("keywords are case-insensitive and may contain punctuation") func keywordsAreCaseInsensitiveAndMayContainPunctuation() {
         #expect(KeywordMatcher.contains(keyword: "QBR", in: "q3 qbr prep"))
         #expect(KeywordMatcher.contains(keyword: "1:1", in: "Sam / Alex 1:1"))
         #expect(KeywordMatcher.contains(keyword: "1:1", in: "1:1, Sam/Alex"))
@@ -213,7 +213,7 @@ struct ClassifierMatchingTests {
 
 @Suite("Classifier: prep and reminder times")
 struct ClassifierPrepTimingTests {
-    @Test func prepStartsTheConfiguredHoursBeforeTheMeeting() throws {
+    @Test("preparation starts the configured hours before the meeting") func prepStartsTheConfiguredHoursBeforeTheMeeting() throws {
         let rules = try loadShippedRules()
         let start = now.addingTimeInterval(10 * 24 * 3600)
         let result = rules.classify(MeetingFacts(title: "Sam / Alex 1:1", description: "", attendeeCount: 2, start: start), now: now)
@@ -221,14 +221,14 @@ struct ClassifierPrepTimingTests {
         #expect(result.reminderAt == start.addingTimeInterval(-2 * 3600))
     }
 
-    @Test func qbrPrepStartsTwoWeeksAhead() throws {
+    @Test("a QBR's preparation starts two weeks ahead") func qbrPrepStartsTwoWeeksAhead() throws {
         let rules = try loadShippedRules()
         let start = now.addingTimeInterval(20 * 24 * 3600)
         let result = rules.classify(MeetingFacts(title: "Q4 QBR", description: "", attendeeCount: 24, start: start), now: now)
         #expect(result.prepTriggerAt == start.addingTimeInterval(-14 * 24 * 3600))
     }
 
-    @Test func prepWhoseStartHasPassedBeginsNow() throws {
+    @Test("preparation whose start has passed begins now") func prepWhoseStartHasPassedBeginsNow() throws {
         let rules = try loadShippedRules()
         // Booked three hours ahead, but a 1:1 wants 24 hours: prepare immediately.
         let start = now.addingTimeInterval(3 * 3600)
@@ -237,7 +237,7 @@ struct ClassifierPrepTimingTests {
         #expect(result.reminderAt == start.addingTimeInterval(-2 * 3600))
     }
 
-    @Test func prepExactlyAtTheBoundaryIsNotMovedToNow() throws {
+    @Test("preparation due exactly now is not moved") func prepExactlyAtTheBoundaryIsNotMovedToNow() throws {
         let rules = try loadShippedRules()
         let start = now.addingTimeInterval(24 * 3600)
         let result = rules.classify(MeetingFacts(title: "Sam / Alex 1:1", description: "", attendeeCount: 2, start: start), now: now)
@@ -348,12 +348,12 @@ private let invalidRulesCases: [InvalidClassifierRulesCase] = [
 
 @Suite("Classifier: rules validation")
 struct ClassifierRulesValidationTests {
-    @Test func theValidBaseFileLoads() throws {
+    @Test("the valid base file loads") func theValidBaseFileLoads() throws {
         let rules = try ClassificationRules.parse(yaml: validRules, source: "team-rules.yaml")
         #expect(rules.meetingTypes.map(\.name) == ["incident_review", "default"])
     }
 
-    @Test(arguments: invalidRulesCases)
+    @Test("an invalid file is rejected, naming the file, the line and the rule", arguments: invalidRulesCases)
     func invalidFilesAreRejectedWithFileLineAndRule(_ testCase: InvalidClassifierRulesCase) throws {
         let error = try #require(rulesError(testCase.yaml), "\(testCase.label) should have been rejected")
         #expect(error.file == "team-rules.yaml")
@@ -363,7 +363,7 @@ struct ClassifierRulesValidationTests {
         #expect(error.description.hasPrefix("team-rules.yaml:\(testCase.line): [\(testCase.rule)] "), "\(error)")
     }
 
-    @Test func problemsOutsideAnyMeetingTypeNameTheFileAndLine() throws {
+    @Test("problems outside any meeting type name the file and line") func problemsOutsideAnyMeetingTypeNameTheFileAndLine() throws {
         let missingReminder = try #require(rulesError(validRules(replacingLine: 2, with: "  reminder_hour_before: 2")))
         #expect(missingReminder.description == "team-rules.yaml:2: unknown key `reminder_hour_before` in `defaults`; did you mean `reminder_hours_before`?")
 
@@ -375,14 +375,14 @@ struct ClassifierRulesValidationTests {
         #expect(empty.message.contains("empty"))
     }
 
-    @Test func unreadableFileNamesThePath() throws {
+    @Test("an unreadable file names its path") func unreadableFileNamesThePath() throws {
         let path = "/nonexistent/attache/classifier-rules.yaml"
         let error = try #require(throws: RulesError.self) { try ClassificationRules.load(fileAt: path) }
         #expect(error.file == path)
         #expect(error.description.contains(path))
     }
 
-    @Test func loadFromDiskReportsThePathInErrors() throws {
+    @Test("a file loaded from disk reports its path in errors") func loadFromDiskReportsThePathInErrors() throws {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("classifier-rules-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -143,7 +143,7 @@ struct AccuracyReport {
 
 @Suite("Classifier: accuracy on labelled meetings")
 struct ClassifierAccuracyTests {
-    @Test func shippedRulesClassifyTheLabelledMeetingsAccurately() throws {
+    @Test("the shipped rules classify the labelled meetings with at least 95 % accuracy") func shippedRulesClassifyTheLabelledMeetingsAccurately() throws {
         let rules = try ClassificationRules.load(fileAt: accuracyRulesPath)
         let meetings = try loadLabelledMeetings()
         let report = AccuracyReport(rules: rules, meetings: meetings)
@@ -156,7 +156,7 @@ struct ClassifierAccuracyTests {
             "accuracy \(report.correct)/\(report.total) is below \(minimumAccuracy); see the MISS lines above")
     }
 
-    @Test func labelledSetIsLargeEnoughAndUsesOnlyKnownTypes() throws {
+    @Test("the labelled set is large enough and uses only known types") func labelledSetIsLargeEnoughAndUsesOnlyKnownTypes() throws {
         let rules = try ClassificationRules.load(fileAt: accuracyRulesPath)
         let meetings = try loadLabelledMeetings()
         let known = Set(rules.meetingTypes.map(\.name))
@@ -212,7 +212,7 @@ private func titleMeeting(_ title: String, _ description: String, attendees: Int
 
 @Suite("Classifier: the title outranks the description")
 struct ClassifierTitleFirstTests {
-    @Test func aTitleMatchSetsAsideHigherPriorityTypesFoundOnlyInTheDescription() throws {
+    @Test("a title match sets aside higher-priority types found only in the description") func aTitleMatchSetsAsideHigherPriorityTypesFoundOnlyInTheDescription() throws {
         let rules = try ClassificationRules.parse(yaml: titleRules, source: "title.yaml")
         let result = rules.classify(titleMeeting("Weekly sync", "3. Prep for the board pack"), now: accuracyNow)
         #expect(result.meetingType == "internal_sync")
@@ -220,21 +220,21 @@ struct ClassifierTitleFirstTests {
         #expect(result.rule == "internal_sync: keywords [sync]; set aside board (keywords only in the description)")
     }
 
-    @Test func theDescriptionDecidesWhenTheTitleMatchesNothing() throws {
+    @Test("the description decides when the title matches nothing") func theDescriptionDecidesWhenTheTitleMatchesNothing() throws {
         let rules = try ClassificationRules.parse(yaml: titleRules, source: "title.yaml")
         let result = rules.classify(titleMeeting("Tuesday 10am", "Board pack review"), now: accuracyNow)
         #expect(result.meetingType == "board")
         #expect(result.rule == "board: keywords [board] (in the description; the title matched no keywords)")
     }
 
-    @Test func priorityStillDecidesAmongTypesFoundInTheTitle() throws {
+    @Test("priority still decides among types found in the title") func priorityStillDecidesAmongTypesFoundInTheTitle() throws {
         let rules = try ClassificationRules.parse(yaml: titleRules, source: "title.yaml")
         let result = rules.classify(titleMeeting("Board sync", "sync notes"), now: accuracyNow)
         #expect(result.meetingType == "board")
         #expect(result.rule == "board: keywords [board]; also matched internal_sync (lower priority or later in file)")
     }
 
-    @Test func attendeeOnlyTypesAreNeitherSetAsideNorDoTheySetOthersAside() throws {
+    @Test("attendee-only types are neither set aside nor set others aside") func attendeeOnlyTypesAreNeitherSetAsideNorDoTheySetOthersAside() throws {
         let rules = try ClassificationRules.parse(yaml: titleRules, source: "title.yaml")
         // No keyword in the title: the description's "board" still counts, and outranks.
         #expect(rules.classify(titleMeeting("Kickoff", "Board pack", attendees: 25), now: accuracyNow).meetingType == "board")
@@ -245,7 +245,7 @@ struct ClassifierTitleFirstTests {
         #expect(result.rule.contains("set aside board"))
     }
 
-    @Test func shippedRulesKeepAMeetingWhatItsTitleSays() throws {
+    @Test("the shipped rules keep a meeting what its title says") func shippedRulesKeepAMeetingWhatItsTitleSays() throws {
         let rules = try ClassificationRules.load(fileAt: accuracyRulesPath)
         func type(_ title: String, _ description: String, _ attendees: Int) -> String {
             rules.classify(titleMeeting(title, description, attendees: attendees), now: accuracyNow).meetingType

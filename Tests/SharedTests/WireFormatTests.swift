@@ -42,7 +42,7 @@ struct WireFormatTests {
             "the encoding of \(P.messageType) differs from \(name).json:\n\(encoded)")
     }
 
-    @Test func meetingUpserted() throws {
+    @Test("meeting.upserted.v1 matches its golden file both ways") func meetingUpserted() throws {
         try check(
             Self.envelope(
                 MeetingUpserted(meeting: Self.meeting, isNew: false, changedFields: ["start", "attendees"]),
@@ -50,7 +50,7 @@ struct WireFormatTests {
             fixture: "meeting.upserted.v1")
     }
 
-    @Test func meetingCancelled() throws {
+    @Test("meeting.cancelled.v1 matches its golden file both ways") func meetingCancelled() throws {
         try check(
             Self.envelope(
                 MeetingCancelled(
@@ -60,7 +60,7 @@ struct WireFormatTests {
             fixture: "meeting.cancelled.v1")
     }
 
-    @Test func meetingClassified() throws {
+    @Test("meeting.classified.v1 matches its golden file both ways") func meetingClassified() throws {
         try check(
             Self.envelope(
                 MeetingClassified(
@@ -72,7 +72,7 @@ struct WireFormatTests {
             fixture: "meeting.classified.v1")
     }
 
-    @Test func classificationCancelled() throws {
+    @Test("classification.cancelled.v1 matches its golden file both ways") func classificationCancelled() throws {
         try check(
             Self.envelope(
                 ClassificationCancelled(meetingID: Self.meetingID, meetingRevision: 4, reason: "cancelled in the calendar"),
@@ -80,7 +80,7 @@ struct WireFormatTests {
             fixture: "classification.cancelled.v1")
     }
 
-    @Test func prepNotificationSent() throws {
+    @Test("prep.notification.sent.v1 matches its golden file both ways") func prepNotificationSent() throws {
         try check(
             Self.envelope(
                 PrepNotificationSent(
@@ -90,7 +90,7 @@ struct WireFormatTests {
             fixture: "prep.notification.sent.v1")
     }
 
-    @Test func prepMaterialsReady() throws {
+    @Test("prep.materials.ready.v1 matches its golden file both ways") func prepMaterialsReady() throws {
         try check(
             Self.envelope(
                 PrepMaterialsReady(
@@ -101,7 +101,7 @@ struct WireFormatTests {
             fixture: "prep.materials.ready.v1")
     }
 
-    @Test func botJoinRequested() throws {
+    @Test("bot.join.requested.v1 matches its golden file both ways") func botJoinRequested() throws {
         try check(
             Self.envelope(
                 BotJoinRequested(
@@ -111,7 +111,7 @@ struct WireFormatTests {
             fixture: "bot.join.requested.v1")
     }
 
-    @Test func botStatusChanged() throws {
+    @Test("bot.status.changed.v1 matches its golden file both ways") func botStatusChanged() throws {
         try check(
             Self.envelope(
                 BotStatusChanged(
@@ -121,7 +121,7 @@ struct WireFormatTests {
             fixture: "bot.status.changed.v1")
     }
 
-    @Test func botTranscriptReceived() throws {
+    @Test("bot.transcript.received.v1 matches its golden file both ways") func botTranscriptReceived() throws {
         try check(
             Self.envelope(
                 BotTranscriptReceived(
@@ -131,7 +131,7 @@ struct WireFormatTests {
             fixture: "bot.transcript.received.v1")
     }
 
-    @Test func callCompleted() throws {
+    @Test("call.completed.v1 matches its golden file both ways") func callCompleted() throws {
         try check(
             Self.envelope(
                 CallCompleted(
@@ -145,7 +145,7 @@ struct WireFormatTests {
             fixture: "call.completed.v1")
     }
 
-    @Test func monitoringResult() throws {
+    @Test("monitoring.result.v1 matches its golden file both ways") func monitoringResult() throws {
         try check(
             Self.envelope(
                 MonitoringResultRecorded(
@@ -155,7 +155,7 @@ struct WireFormatTests {
             fixture: "monitoring.result.v1")
     }
 
-    @Test func calendarPushReceived() throws {
+    @Test("calendar.push.received.v1 matches its golden file both ways") func calendarPushReceived() throws {
         try check(
             Self.envelope(
                 CalendarPushReceived(
@@ -165,7 +165,7 @@ struct WireFormatTests {
             fixture: "calendar.push.received.v1")
     }
 
-    @Test func calendarReauthorisationNeeded() throws {
+    @Test("calendar.reauthorisation.needed.v1 matches its golden file both ways") func calendarReauthorisationNeeded() throws {
         try check(
             Self.envelope(
                 CalendarReauthorisationNeeded(
