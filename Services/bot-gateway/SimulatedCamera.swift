@@ -37,12 +37,11 @@ struct SimulatedCamera: Sendable {
         let socketURL = mediaURL.replacingOccurrences(of: "http", with: "ws", options: .anchored) + "/media/\(meetingID.uuidString.lowercased())"
         _ = try await WebSocketClient.connect(url: socketURL, logger: logger) { inbound, outbound, _ in
             let speaking = Task {
-                let clock = ContinuousClock()
-                var deadline = clock.now
+                var pacer = FramePacer()
+                let clock = pacer.clock
                 func send(_ frame: AudioFrame) async throws {
                     try await outbound.write(.binary(ByteBuffer(bytes: frame.littleEndianBytes)))
-                    deadline += PCM.frameDuration
-                    try await clock.sleep(until: deadline)
+                    try await pacer.wait()
                 }
                 // Silence, as a quiet room sends, until the agent has spoken and then said
                 // nothing for a second.

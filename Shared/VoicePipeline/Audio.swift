@@ -20,6 +20,25 @@ public enum PCM {
     }
 }
 
+/// Paces audio at the rate it plays, as a microphone or a speaker does: each `wait()` returns
+/// one frame after the previous one, measured from the start, so that a late wake-up is made
+/// up rather than added to every later frame.
+public struct FramePacer: Sendable {
+    public let clock = ContinuousClock()
+    private var deadline: ContinuousClock.Instant
+
+    public init() { deadline = clock.now }
+
+    /// Waits until the next frame is due.
+    public mutating func wait() async throws {
+        deadline += PCM.frameDuration
+        try await clock.sleep(until: deadline)
+    }
+
+    /// Starts again from now, after a pause.
+    public mutating func restart() { deadline = clock.now }
+}
+
 public struct AudioFrame: Sendable, Equatable {
     public var samples: [Int16]
     public init(_ samples: [Int16]) { self.samples = samples }

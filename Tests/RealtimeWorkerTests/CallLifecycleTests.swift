@@ -42,12 +42,10 @@ struct CallLifecycleTests {
                 // then silence until the answer has been said; then hang up. The agent turns
                 // neutral each time it has finished saying something.
                 let speaking = Task {
-                    let clock = ContinuousClock()
-                    var deadline = clock.now
+                    var pacer = FramePacer()
                     func send(_ frame: AudioFrame) async throws {
                         try await outbound.write(.binary(ByteBuffer(bytes: frame.littleEndianBytes)))
-                        deadline += PCM.frameDuration
-                        try await clock.sleep(until: deadline)
+                        try await pacer.wait()
                     }
                     while repliesSaid.value < 1 { try await send(.silence) }
                     for frame in questionFrames { try await send(frame) }
