@@ -183,6 +183,14 @@ let package = Package(
             ],
             path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(
+            name: "CalendarMonitorTests",
+            dependencies: [
+                "CalendarMonitor", "Delivery", "Store", "Shared", "HTTPClient", "Runtime", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(
             name: "VoiceTests",
             dependencies: [
                 "VoicePipeline", "SpeechEngines", "LanguageModel", "Shared", "TestSupport",

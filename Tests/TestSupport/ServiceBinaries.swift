@@ -1,11 +1,10 @@
 import Foundation
-import TestSupport
 
 /// The built service executables, run as the operator would run them.
-enum ServiceBinaries {
-    static let all = ["calendar-monitor", "classifier", "prep-orchestrator", "bot-gateway", "realtime-worker", "monitoring-worker"]
+public enum ServiceBinaries {
+    public static let all = ["calendar-monitor", "classifier", "prep-orchestrator", "bot-gateway", "realtime-worker", "monitoring-worker"]
 
-    static func path(_ name: String) throws -> String {
+    public static func path(_ name: String) throws -> String {
         let path = try TestStack.variable("ATTACHE_TEST_BIN_DIR") + "/" + name
         guard FileManager.default.isExecutableFile(atPath: path) else {
             throw TestStack.NotStarted(variable: "ATTACHE_TEST_BIN_DIR (no executable \(path): run ./scripts/test, which builds it)")
@@ -13,12 +12,12 @@ enum ServiceBinaries {
         return path
     }
 
-    static func logPath(_ name: String) -> String {
+    public static func logPath(_ name: String) -> String {
         FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(8)).log").path
     }
 
     /// Starts a service with exactly `environment` (plus PATH and HOME).
-    static func start(_ name: String, environment: [String: String]) throws -> ChildProcess {
+    public static func start(_ name: String, environment: [String: String]) throws -> ChildProcess {
         var environment = environment
         let parent = ProcessInfo.processInfo.environment
         environment["PATH"] = parent["PATH"]
