@@ -91,14 +91,15 @@ let package = Package(
 
         // The six services.
         // calendar-monitor's code is a library, so that benchmarks can drive its sync in process;
-        // main.swift is the executable.
+        // main.swift is the executable. iCalendar reading is a library of its own, on Foundation only.
+        .target(name: "ICalendar", path: "Services/calendar-monitor/ICalendar", swiftSettings: swiftSettings),
         .target(
             name: "CalendarMonitor",
             dependencies: [
-                "Shared", "Delivery", "Runtime", "Store", "HTTPClient", "Resilience",
+                "ICalendar", "Shared", "Delivery", "Runtime", "Store", "HTTPClient", "Resilience",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            path: "Services/calendar-monitor", exclude: ["main.swift"], swiftSettings: swiftSettings),
+            path: "Services/calendar-monitor", exclude: ["main.swift", "ICalendar"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "CalendarMonitorService", dependencies: ["CalendarMonitor", "Delivery", "HTTPClient", "Resilience", "Runtime"],
             path: "Services/calendar-monitor", sources: ["main.swift"], swiftSettings: swiftSettings),
@@ -185,7 +186,7 @@ let package = Package(
         .testTarget(
             name: "CalendarMonitorTests",
             dependencies: [
-                "CalendarMonitor", "Delivery", "Store", "Shared", "HTTPClient", "Runtime", "TestSupport",
+                "CalendarMonitor", "ICalendar", "Delivery", "Store", "Shared", "HTTPClient", "Runtime", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],

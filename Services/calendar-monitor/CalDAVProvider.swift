@@ -1,5 +1,6 @@
 import Foundation
 import HTTPClient
+import ICalendar
 
 /// A CalDAV calendar (RFC 4791), read with collection synchronisation (RFC 6578).
 ///

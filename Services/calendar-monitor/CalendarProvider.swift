@@ -1,4 +1,5 @@
 import Foundation
+import ICalendar
 
 package enum ProviderKind: String, Codable, Sendable, CaseIterable {
     case ics, caldav, google, microsoft

@@ -1,4 +1,5 @@
 import Foundation
+import ICalendar
 
 /// One page of `events.list` (https://developers.google.com/calendar/api/v3/reference/events/list).
 struct EventsPage: Decodable, Sendable {

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPClient
+import ICalendar
 
 /// The embedded default calendar: an iCalendar file, or a URL (a calendar's "secret address").
 /// Every sync reads the whole calendar and expands its recurrences in the window; for a URL the

@@ -1,5 +1,6 @@
 import Delivery
 import Foundation
+import ICalendar
 import Logging
 import Shared
 import Store

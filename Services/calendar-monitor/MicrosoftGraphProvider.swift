@@ -1,5 +1,6 @@
 import Foundation
 import HTTPClient
+import ICalendar
 
 /// The signed-in user's primary Outlook calendar (Microsoft 365, Exchange Online, Outlook.com)
 /// through Microsoft Graph delta query on a calendar view:

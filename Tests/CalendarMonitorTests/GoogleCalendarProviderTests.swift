@@ -1,6 +1,7 @@
 @testable import CalendarMonitor
 import Foundation
 import HTTPClient
+import ICalendar
 import Logging
 import Synchronization
 import TestSupport

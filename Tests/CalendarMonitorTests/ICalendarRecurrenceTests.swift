@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import CalendarMonitor
+@testable import ICalendar
 
 // MARK: - Helpers
 

@@ -1,6 +1,7 @@
 @testable import CalendarMonitor
 import Delivery
 import Foundation
+import ICalendar
 import Shared
 import Store
 import TestSupport

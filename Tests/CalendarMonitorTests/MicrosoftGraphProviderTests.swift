@@ -1,6 +1,7 @@
 @testable import CalendarMonitor
 import Foundation
 import HTTPClient
+import ICalendar
 import Runtime
 import TestSupport
 import Testing

@@ -3,7 +3,7 @@ import Foundation
 /// Exchange and Outlook write Windows zone names (`TZID:W. Europe Standard Time`) instead of
 /// IANA identifiers, and Foundation only knows IANA. This maps the common ones, following the
 /// "001" (primary) territory of CLDR's windowsZones table.
-enum WindowsTimeZones {
+public enum WindowsTimeZones {
     static let ianaByWindowsName: [String: String] = [
         // Americas
         "Dateline Standard Time": "Etc/GMT+12",
@@ -81,7 +81,7 @@ enum WindowsTimeZones {
     /// style path such as `/mozilla.org/20050126_1/Europe/Berlin`. Returns nil when none of
     /// these fits, so the caller can fall back to the calendar owner's zone instead of
     /// rejecting the event.
-    static func timeZone(forTZID tzid: String) -> TimeZone? {
+    public static func timeZone(forTZID tzid: String) -> TimeZone? {
         let trimmed = tzid.trimmingCharacters(in: .whitespaces)
         guard !trimmed.isEmpty else { return nil }
         if let windows = ianaIdentifier(forWindowsName: trimmed), let zone = TimeZone(identifier: windows) {

@@ -3,15 +3,15 @@ import Foundation
 /// RFC 5545 (iCalendar) reading, as Google Calendar, Outlook/Exchange and CalDAV servers
 /// actually write it. This file turns text into a tree of components and properties; turning
 /// VEVENTs into `CalendarEvent`s lives in CalendarEvent.swift.
-enum ICalendar {}
+public enum ICalendar {}
 
 /// A problem that makes a calendar unreadable. `line` is the 1-based physical line in the
 /// text as received, so it can be found in the raw feed.
-struct ICalendarError: Error, CustomStringConvertible, Equatable {
-    var line: Int
-    var message: String
+public struct ICalendarError: Error, CustomStringConvertible, Equatable {
+    public var line: Int
+    public var message: String
 
-    var description: String { "iCalendar line \(line): \(message)" }
+    public var description: String { "iCalendar line \(line): \(message)" }
 }
 
 /// One content line after unfolding, e.g. `ATTENDEE;CN="Doe, Jane":mailto:jane@example.com`.

@@ -2,7 +2,7 @@ import Foundation
 
 /// Finds the join link of a video meeting (Zoom, Google Meet, Microsoft Teams, Webex) in
 /// free text, so the meeting bot knows where to go.
-enum ConferenceLink {
+public enum ConferenceLink {
     /// Vendor properties that carry the join link on their own, searched after URL, LOCATION
     /// and DESCRIPTION. Google writes X-GOOGLE-CONFERENCE; Exchange/Outlook write the Teams
     /// link in X-MICROSOFT-SKYPETEAMSMEETINGURL and a third-party provider's link in
@@ -17,7 +17,7 @@ enum ConferenceLink {
     /// The first join link in `texts`, searched in order; within one text the leftmost link
     /// wins. Returns the link as written, minus trailing punctuation that belongs to the
     /// surrounding prose or markup (`>`, `)`, `.`, `,` …).
-    static func find(in texts: [String]) -> String? {
+    public static func find(in texts: [String]) -> String? {
         for text in texts {
             for candidate in urlCandidates(in: text) where isJoinLink(candidate) {
                 return candidate

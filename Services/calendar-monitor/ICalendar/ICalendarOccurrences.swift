@@ -44,7 +44,7 @@ extension ICalendar {
     ///
     /// - Parameter defaultTimeZone: used for floating times, all-day dates and TZIDs nothing
     ///   resolves. Pass the calendar owner's zone.
-    static func occurrences(from text: String, window: DateInterval, defaultTimeZone: TimeZone = .gmt) throws
+    public static func occurrences(from text: String, window: DateInterval, defaultTimeZone: TimeZone = .gmt) throws
         -> [CalendarEvent]
     {
         struct Parsed {
