@@ -101,7 +101,7 @@ struct ICalRecurrenceRule: Sendable, Equatable {
                 guard let count = Int(value), count >= 1 else { throw invalid("COUNT must be a positive integer") }
                 rule.count = count
             case "UNTIL":
-                guard let parsed = ICalLocalDateTime.parse(value), parsed.value.date.isValid else {
+                guard let parsed = ICalLocalDateTime.parse(value) else {
                     throw invalid("UNTIL=\(value) is not a DATE or DATE-TIME")
                 }
                 if parsed.isDateOnly {

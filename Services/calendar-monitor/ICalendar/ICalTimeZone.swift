@@ -1,144 +1,5 @@
 import Foundation
 
-// MARK: - Wall-clock dates and times
-
-/// A calendar date with no zone attached: what `20261124`, or the date part of
-/// `20261124T100000`, says. Recurrence rules are defined on such wall-clock values (a weekly
-/// 10:00 meeting stays at 10:00 across a DST change), so expansion works on these and only
-/// converts to instants at the end. The arithmetic is plain proleptic-Gregorian integer
-/// arithmetic (H. Hinnant's days-from-civil), which is fast and independent of Foundation's
-/// Calendar (whose Gregorian calendar turns Julian before 1582 — irrelevant for meetings).
-struct ICalLocalDate: Hashable, Comparable, Sendable, CustomStringConvertible {
-    var year: Int
-    var month: Int
-    var day: Int
-
-    init(year: Int, month: Int, day: Int) {
-        self.year = year
-        self.month = month
-        self.day = day
-    }
-
-    /// Days since 1970-01-01.
-    init(dayNumber: Int) {
-        let z = dayNumber + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-        month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-        year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-    }
-
-    /// Days since 1970-01-01 (negative before).
-    var dayNumber: Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
-
-    /// 0 = Monday … 6 = Sunday (1970-01-01 was a Thursday).
-    var weekday: Int { ((dayNumber + 3) % 7 + 7) % 7 }
-
-    /// 1 for 1 January.
-    var dayOfYear: Int { dayNumber - ICalLocalDate(year: year, month: 1, day: 1).dayNumber + 1 }
-
-    func adding(days: Int) -> ICalLocalDate { days == 0 ? self : ICalLocalDate(dayNumber: dayNumber + days) }
-
-    static func isLeapYear(_ year: Int) -> Bool { (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 }
-
-    static func daysIn(year: Int) -> Int { isLeapYear(year) ? 366 : 365 }
-
-    static func daysIn(month: Int, year: Int) -> Int {
-        switch month {
-        case 2: isLeapYear(year) ? 29 : 28
-        case 4, 6, 9, 11: 30
-        default: 31
-        }
-    }
-
-    var isValid: Bool { (1...12).contains(month) && day >= 1 && day <= Self.daysIn(month: month, year: year) }
-
-    static func < (lhs: ICalLocalDate, rhs: ICalLocalDate) -> Bool {
-        (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)
-    }
-
-    var description: String {
-        String(format: "%04d-%02d-%02d", year, month, day)
-    }
-}
-
-/// A wall-clock date and time with no zone attached.
-struct ICalLocalDateTime: Hashable, Comparable, Sendable, CustomStringConvertible {
-    var date: ICalLocalDate
-    var hour = 0
-    var minute = 0
-    var second = 0
-
-    init(date: ICalLocalDate, hour: Int = 0, minute: Int = 0, second: Int = 0) {
-        self.date = date
-        self.hour = hour
-        self.minute = minute
-        self.second = second
-    }
-
-    /// Seconds since 1970-01-01T00:00:00 on this wall clock, as though it were UTC.
-    init(secondsSinceEpoch: Int64) {
-        let days = Int((secondsSinceEpoch >= 0 ? secondsSinceEpoch : secondsSinceEpoch - 86_399) / 86_400)
-        let secondOfDay = Int(secondsSinceEpoch - Int64(days) * 86_400)
-        date = ICalLocalDate(dayNumber: days)
-        hour = secondOfDay / 3600
-        minute = secondOfDay % 3600 / 60
-        second = secondOfDay % 60
-    }
-
-    var secondsSinceEpoch: Int64 {
-        Int64(date.dayNumber) * 86_400 + Int64(hour * 3600 + minute * 60 + second)
-    }
-
-    static func < (lhs: ICalLocalDateTime, rhs: ICalLocalDateTime) -> Bool {
-        (lhs.date, lhs.hour, lhs.minute, lhs.second) < (rhs.date, rhs.hour, rhs.minute, rhs.second)
-    }
-
-    var description: String {
-        date.description + String(format: "T%02d:%02d:%02d", hour, minute, second)
-    }
-
-    /// The shape of an RFC 5545 DATE (`20261124`) or DATE-TIME (`20261124T100000`, optionally
-    /// with a trailing `Z`). Checks field ranges but not the length of the month, which the
-    /// callers check with the calendar they convert with. A leap second (:60) reads as :59, as
-    /// in `ICalendar.dateValue`.
-    static func parse(_ raw: String) -> (value: ICalLocalDateTime, isDateOnly: Bool, isUTC: Bool)? {
-        let characters = Array(raw.trimmingCharacters(in: .whitespaces))
-        func number(_ range: Range<Int>) -> Int? {
-            let slice = characters[range]
-            guard slice.allSatisfy({ $0.isASCII && $0.isWholeNumber }) else { return nil }
-            return Int(String(slice))
-        }
-        guard characters.count == 8 || characters.count == 15 || characters.count == 16,
-              let year = number(0..<4), let month = number(4..<6), let day = number(6..<8),
-              (1...12).contains(month), (1...31).contains(day)
-        else { return nil }
-        let date = ICalLocalDate(year: year, month: month, day: day)
-        if characters.count == 8 { return (ICalLocalDateTime(date: date), true, false) }
-
-        guard characters[8] == "T" || characters[8] == "t",
-              let hour = number(9..<11), let minute = number(11..<13), let second = number(13..<15),
-              (0...23).contains(hour), (0...59).contains(minute), (0...60).contains(second)
-        else { return nil }
-        let isUTC = characters.count == 16
-        if isUTC, characters[15] != "Z" && characters[15] != "z" { return nil }
-        return (ICalLocalDateTime(date: date, hour: hour, minute: minute, second: min(second, 59)), false, isUTC)
-    }
-}
-
-// MARK: - Zones
-
 /// The zone a DATE-TIME is written in: one Foundation knows (IANA, a mapped Windows name, UTC,
 /// or the default zone for floating times and unknown names), or one defined only by the
 /// calendar's own VTIMEZONE block (Outlook's "Customized Time Zone" and friends).
@@ -148,9 +9,9 @@ enum ICalZone: Sendable, Equatable {
 
     /// The instant a wall-clock time names in this zone.
     ///
-    /// Foundation zones resolve exactly like `ICalendar.dateValue` always has (Foundation's
-    /// Calendar, which moves a time inside a DST gap forward), so an expanded first instance
-    /// equals the event's DTSTART to the second. Custom zones follow RFC 5545 §3.3.5.
+    /// Foundation zones resolve with Foundation's Calendar, which moves a time inside a DST gap
+    /// forward; custom zones follow RFC 5545 §3.3.5. Event dates and expanded instances both
+    /// come from here, so an expanded first instance equals the event's DTSTART to the second.
     func date(from local: ICalLocalDateTime) -> Date {
         switch self {
         case .foundation(let timeZone):
@@ -186,28 +47,6 @@ enum ICalZone: Sendable, Equatable {
         case .custom(let zone):
             TimeZone(secondsFromGMT: zone.offset(atUnixSeconds: Int64(date.timeIntervalSince1970.rounded(.down))))
                 ?? fallback
-        }
-    }
-}
-
-extension ICalDuration {
-    /// Like `added(to:in:)` for a `TimeZone`, for any zone: days and weeks are nominal (on the
-    /// zone's wall clock), hours, minutes and seconds exact.
-    func added(to date: Date, in zone: ICalZone) -> Date {
-        switch zone {
-        case .foundation(let timeZone):
-            return added(to: date, in: timeZone)
-        case .custom:
-            let sign = isNegative ? -1 : 1
-            let nominalDays = sign * (weeks * 7 + days)
-            var afterDays = date
-            if nominalDays != 0 {
-                var local = zone.local(from: date)
-                local.date = local.date.adding(days: nominalDays)
-                afterDays = zone.date(from: local)
-            }
-            let exactSeconds = Double(hours) * 3600 + Double(minutes) * 60 + Double(seconds)
-            return afterDays.addingTimeInterval(Double(sign) * exactSeconds)
         }
     }
 }
@@ -295,7 +134,7 @@ struct ICalVTimeZone: Sendable, Equatable {
 
         for observance in component.components where observance.name == "STANDARD" || observance.name == "DAYLIGHT" {
             guard let startProperty = observance.property("DTSTART"),
-                  let start = ICalLocalDateTime.parse(startProperty.value), start.value.date.isValid,
+                  let start = ICalLocalDateTime.parse(startProperty.value),
                   let from = observance.property("TZOFFSETFROM").flatMap({ Self.parseOffset($0.value) }),
                   let to = observance.property("TZOFFSETTO").flatMap({ Self.parseOffset($0.value) })
             else { return nil }
@@ -328,7 +167,7 @@ struct ICalVTimeZone: Sendable, Equatable {
                 // PERIOD values make no sense for an onset; only their start would count.
                 for value in rdate.value.split(separator: ",") {
                     let text = value.split(separator: "/").first.map(String.init) ?? ""
-                    guard let parsed = ICalLocalDateTime.parse(text), parsed.value.date.isValid else { continue }
+                    guard let parsed = ICalLocalDateTime.parse(text) else { continue }
                     var local = parsed.value
                     if parsed.isDateOnly {
                         local.hour = start.value.hour
@@ -349,7 +188,7 @@ struct ICalVTimeZone: Sendable, Equatable {
         let text = raw.trimmingCharacters(in: .whitespaces)
         guard let sign = text.first, sign == "+" || sign == "-" else { return nil }
         let digits = Array(text.dropFirst())
-        guard digits.count == 4 || digits.count == 6, digits.allSatisfy({ $0.isASCII && $0.isWholeNumber }) else {
+        guard digits.count == 4 || digits.count == 6, digits.allSatisfy(\.isASCIIDigitForICal) else {
             return nil
         }
         let hours = Int(String(digits[0..<2]))!

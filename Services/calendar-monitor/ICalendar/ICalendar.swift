@@ -2,7 +2,7 @@ import Foundation
 
 /// RFC 5545 (iCalendar) reading, as Google Calendar, Outlook/Exchange and CalDAV servers
 /// actually write it. This file turns text into a tree of components and properties; turning
-/// VEVENTs into `CalendarEvent`s lives in CalendarEvent.swift.
+/// VEVENTs into `CalendarEvent`s lives in ICalendarEvents.swift.
 public enum ICalendar {}
 
 /// A problem that makes a calendar unreadable. `line` is the 1-based physical line in the
