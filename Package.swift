@@ -102,7 +102,12 @@ let package = Package(
             path: "Services/calendar-monitor", exclude: ["main.swift", "ICalendar"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "CalendarMonitorService", dependencies: ["CalendarMonitor", "Delivery", "HTTPClient", "Resilience", "Runtime"],
-            path: "Services/calendar-monitor", sources: ["main.swift"], swiftSettings: swiftSettings),
+            path: "Services/calendar-monitor",
+            exclude: [
+                "ICalendar", "Providers", "Sync", "CalendarMonitorApp.swift", "CalendarMonitorConfiguration.swift",
+                "ConnectionsCommand.swift",
+            ],
+            sources: ["main.swift"], swiftSettings: swiftSettings),
         // The rules engine is a library of its own so that benchmarks can run it in process.
         .target(
             name: "ClassificationRules", dependencies: [.product(name: "Yams", package: "Yams")],

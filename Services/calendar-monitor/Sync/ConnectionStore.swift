@@ -38,21 +38,13 @@ package struct ConnectionStore: Sendable {
         }
     }
 
-    /// When the next connection falls due, if any is active.
-    func nextDue() async throws -> Date? {
-        try await pool.withConnection { db in
-            try db.queryOne("SELECT min(next_sync_at) AS next FROM calendar.connections WHERE status = 'active'")?
-                .optionalDate("next")
-        }
-    }
-
     func recordSuccess(
         _ connection: CalendarConnection, cursor: String?, credentials: ConnectionCredentials?,
         settings: ConnectionSettings?, nextSyncIn: Duration
     ) async throws {
         let sealed = try credentials.map { try seal($0, for: connection.id) }
         let settings = try settings.map { try JSONBValue($0) }
-        try await pool.withConnection { db in
+        _ = try await pool.withConnection { db in
             try db.execute(
                 """
                 UPDATE calendar.connections SET cursor = $2, sealed_credentials = COALESCE($3, sealed_credentials),
