@@ -39,7 +39,8 @@ private func expand(
 
 @Suite("iCalendar: recurrence rules")
 struct ICalendarRecurrenceRuleTests {
-    @Test func weeklyOnMondayWednesdayFridayWithCount() throws {
+    @Test("weekly on Monday, Wednesday and Friday with COUNT")
+    func weeklyOnMondayWednesdayFridayWithCount() throws {
         let text = series(
             "UID:mwf@example.com", "SUMMARY:Standup", "DTSTART:20261102T090000Z", "DTEND:20261102T091500Z",
             "RRULE:FREQ=WEEKLY;BYDAY=MO,WE,FR;COUNT=5")
@@ -53,7 +54,8 @@ struct ICalendarRecurrenceRuleTests {
         #expect(occurrences.allSatisfy { $0.recurrenceRule == "FREQ=WEEKLY;BYDAY=MO,WE,FR;COUNT=5" })
     }
 
-    @Test func weeklyWithUntilIncludesAnInstanceExactlyAtUntil() throws {
+    @Test("a weekly rule's UNTIL includes an instance exactly at UNTIL")
+    func weeklyWithUntilIncludesAnInstanceExactlyAtUntil() throws {
         // 10:00 Berlin in November is 09:00Z, so UNTIL=…T090000Z is the 13 November instance itself.
         let text = series(
             "UID:mwf-until", "DTSTART;TZID=Europe/Berlin:20261102T100000", "DURATION:PT30M",
@@ -64,7 +66,8 @@ struct ICalendarRecurrenceRuleTests {
             "2026-11-09T09:00:00Z", "2026-11-11T09:00:00Z", "2026-11-13T09:00:00Z")))
     }
 
-    @Test func untilAsDateOrFloatingTimeIsReadOnTheEventsWallClock() throws {
+    @Test("an UNTIL given as a DATE or a floating time is read on the event's wall clock")
+    func untilAsDateOrFloatingTimeIsReadOnTheEventsWallClock() throws {
         // A DATE UNTIL on a timed series keeps that whole day (Outlook and hand-written files).
         let dateUntil = series(
             "UID:u", "DTSTART;TZID=Europe/Berlin:20261102T180000", "RRULE:FREQ=DAILY;UNTIL=20261104")
@@ -77,13 +80,16 @@ struct ICalendarRecurrenceRuleTests {
             .map(\.start) == (try instants("2026-11-02T14:00:00Z", "2026-11-03T14:00:00Z")))
     }
 
-    @Test func monthlyOnTheSecondTuesday() throws {
+    @Test("monthly on the second Tuesday")
+    func monthlyOnTheSecondTuesday() throws {
         let text = series("UID:2tu", "DTSTART:20260113T150000Z", "RRULE:FREQ=MONTHLY;BYDAY=2TU;COUNT=4")
         #expect(try expand(text, from: "2026-01-01T00:00:00Z", to: "2027-01-01T00:00:00Z").map(\.start) == (try instants(
             "2026-01-13T15:00:00Z", "2026-02-10T15:00:00Z", "2026-03-10T15:00:00Z", "2026-04-14T15:00:00Z")))
     }
 
-    @Test(arguments: ["FREQ=MONTHLY;BYDAY=-1FR;COUNT=6", "FREQ=MONTHLY;BYDAY=FR;BYSETPOS=-1;COUNT=6"])
+    @Test(
+        "monthly on the last Friday, by BYDAY=-1FR or by BYSETPOS=-1",
+        arguments: ["FREQ=MONTHLY;BYDAY=-1FR;COUNT=6", "FREQ=MONTHLY;BYDAY=FR;BYSETPOS=-1;COUNT=6"])
     func monthlyOnTheLastFriday(rule: String) throws {
         let text = series("UID:lastfri", "DTSTART:20260130T150000Z", "RRULE:\(rule)")
         #expect(try expand(text, from: "2026-01-01T00:00:00Z", to: "2027-01-01T00:00:00Z").map(\.start) == (try instants(
@@ -91,7 +97,8 @@ struct ICalendarRecurrenceRuleTests {
             "2026-04-24T15:00:00Z", "2026-05-29T15:00:00Z", "2026-06-26T15:00:00Z")))
     }
 
-    @Test func monthlyOnThe31stSkipsShortMonthsInsteadOfMovingTheMeeting() throws {
+    @Test("monthly on the 31st skips short months instead of moving the meeting")
+    func monthlyOnThe31stSkipsShortMonthsInsteadOfMovingTheMeeting() throws {
         let text = series("UID:31", "DTSTART:20260131T090000Z", "RRULE:FREQ=MONTHLY;BYMONTHDAY=31;COUNT=7")
         #expect(try expand(text, from: "2026-01-01T00:00:00Z", to: "2028-01-01T00:00:00Z").map(\.start) == (try instants(
             "2026-01-31T09:00:00Z", "2026-03-31T09:00:00Z", "2026-05-31T09:00:00Z", "2026-07-31T09:00:00Z",
@@ -103,7 +110,8 @@ struct ICalendarRecurrenceRuleTests {
             "2026-01-31T09:00:00Z", "2026-02-28T09:00:00Z", "2026-03-31T09:00:00Z", "2026-04-30T09:00:00Z")))
     }
 
-    @Test func yearlyRules() throws {
+    @Test("yearly on DTSTART's date, and by BYDAY ordinals within BYMONTH or within the year")
+    func yearlyRules() throws {
         // Plain yearly on DTSTART's date; 29 February only exists in leap years.
         let leapDay = series("UID:leap", "DTSTART:20240229T120000Z", "RRULE:FREQ=YEARLY;COUNT=3")
         #expect(try expand(leapDay, from: "2024-01-01T00:00:00Z", to: "2040-01-01T00:00:00Z").map(\.start)
@@ -121,7 +129,8 @@ struct ICalendarRecurrenceRuleTests {
             == (try instants("2026-01-05T09:00:00Z", "2027-01-04T09:00:00Z", "2028-01-03T09:00:00Z")))
     }
 
-    @Test func intervalTwoAndWeekStartFollowTheRFCExamples() throws {
+    @Test("INTERVAL=2 and WKST follow the RFC's examples")
+    func intervalTwoAndWeekStartFollowTheRFCExamples() throws {
         let everyOtherWeek = series("UID:biweekly", "DTSTART:20261103T090000Z", "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,TH;COUNT=6")
         #expect(try expand(everyOtherWeek, from: "2026-11-01T00:00:00Z", to: "2027-01-01T00:00:00Z").map(\.start) == (try instants(
             "2026-11-03T09:00:00Z", "2026-11-05T09:00:00Z", "2026-11-17T09:00:00Z",
@@ -140,7 +149,8 @@ struct ICalendarRecurrenceRuleTests {
             "1997-08-05T13:00:00Z", "1997-08-17T13:00:00Z", "1997-08-19T13:00:00Z", "1997-08-31T13:00:00Z")))
     }
 
-    @Test func moreRFCExamples() throws {
+    @Test("Friday the 13th, BYSETPOS and BYWEEKNO follow the RFC's examples")
+    func moreRFCExamples() throws {
         // Friday the 13th, with DTSTART (not a Friday the 13th) removed by EXDATE as in the RFC.
         let friday13 = series(
             "UID:f13", "DTSTART;TZID=America/New_York:19970902T090000",
@@ -163,14 +173,16 @@ struct ICalendarRecurrenceRuleTests {
             "1997-05-12T13:00:00Z", "1998-05-11T13:00:00Z", "1999-05-17T13:00:00Z")))
     }
 
-    @Test func dtstartIsAlwaysTheFirstInstanceAndCountsTowardsCount() throws {
+    @Test("DTSTART is always the first instance and counts towards COUNT")
+    func dtstartIsAlwaysTheFirstInstanceAndCountsTowardsCount() throws {
         // DTSTART on a Tuesday, rule on Mondays: Tuesday plus two Mondays make COUNT=3.
         let text = series("UID:offbeat", "DTSTART:20261103T090000Z", "RRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=3")
         #expect(try expand(text, from: "2026-11-01T00:00:00Z", to: "2027-01-01T00:00:00Z").map(\.start) == (try instants(
             "2026-11-03T09:00:00Z", "2026-11-09T09:00:00Z", "2026-11-16T09:00:00Z")))
     }
 
-    @Test func weeklyBerlinMeetingStaysAtTenLocalAcrossTheOctoberChange() throws {
+    @Test("a weekly Berlin meeting stays at 10:00 local time across the October change")
+    func weeklyBerlinMeetingStaysAtTenLocalAcrossTheOctoberChange() throws {
         // Clocks go back on 25 October 2026: CEST (UTC+2) before, CET (UTC+1) after.
         let text = series(
             "UID:dst", "DTSTART;TZID=Europe/Berlin:20261012T100000", "DTEND;TZID=Europe/Berlin:20261012T110000",
@@ -182,7 +194,8 @@ struct ICalendarRecurrenceRuleTests {
             "2026-10-12T09:00:00Z", "2026-10-19T09:00:00Z", "2026-10-26T10:00:00Z", "2026-11-02T10:00:00Z")))
     }
 
-    @Test func unsupportedFrequencyYieldsOnlyDTSTARTAndMalformedRulesNameTheirLine() throws {
+    @Test("an unsupported frequency yields only DTSTART, and a malformed rule names its line")
+    func unsupportedFrequencyYieldsOnlyDTSTARTAndMalformedRulesNameTheirLine() throws {
         let hourly = series("UID:h", "DTSTART:20261102T090000Z", "RRULE:FREQ=HOURLY;COUNT=5")
         #expect(try expand(hourly, from: "2026-11-01T00:00:00Z", to: "2026-12-01T00:00:00Z").map(\.start)
             == (try instants("2026-11-02T09:00:00Z")))
@@ -202,7 +215,8 @@ struct ICalendarRecurrenceRuleTests {
 
 @Suite("iCalendar: exceptions and overridden instances")
 struct ICalendarRecurrenceExceptionTests {
-    @Test func exdatesWithTZIDAcrossSeveralPropertiesAndValueDate() throws {
+    @Test("EXDATEs apply with a TZID, across several properties, and as VALUE=DATE")
+    func exdatesWithTZIDAcrossSeveralPropertiesAndValueDate() throws {
         let text = series(
             "UID:ex", "DTSTART;TZID=Europe/Berlin:20261102T100000", "DTEND;TZID=Europe/Berlin:20261102T103000",
             "RRULE:FREQ=DAILY;COUNT=7",
@@ -213,7 +227,8 @@ struct ICalendarRecurrenceExceptionTests {
             "2026-11-02T09:00:00Z", "2026-11-04T09:00:00Z", "2026-11-07T09:00:00Z")))
     }
 
-    @Test func rdatesAddInstancesAndDuplicatesCollapse() throws {
+    @Test("RDATEs add instances, and duplicates collapse")
+    func rdatesAddInstancesAndDuplicatesCollapse() throws {
         let text = series(
             "UID:rd", "DTSTART;TZID=Europe/Berlin:20261102T100000", "DURATION:PT1H",
             "RRULE:FREQ=WEEKLY;COUNT=2",
@@ -228,7 +243,8 @@ struct ICalendarRecurrenceExceptionTests {
         #expect(occurrences.map(\.recurrenceID) == occurrences.map(\.start))
     }
 
-    @Test func overriddenInstancesMoveAreRetitledOrCancelled() throws {
+    @Test("overridden instances move, are retitled or are cancelled")
+    func overriddenInstancesMoveAreRetitledOrCancelled() throws {
         let text = recurrenceCalendar(
             "BEGIN:VEVENT", "UID:weekly-sync", "SUMMARY:Weekly sync", "SEQUENCE:0",
             "DTSTART;TZID=Europe/Berlin:20261012T100000", "DTEND;TZID=Europe/Berlin:20261012T103000",
@@ -265,7 +281,8 @@ struct ICalendarRecurrenceExceptionTests {
         #expect(occurrences.allSatisfy { $0.uid == "weekly-sync" })
     }
 
-    @Test func singleOverrideWithoutItsSeriesAndMethodCancel() throws {
+    @Test("an override without its series stands alone, and METHOD:CANCEL cancels every occurrence")
+    func singleOverrideWithoutItsSeriesAndMethodCancel() throws {
         // An invitation to one instance only: the feed holds the override, not the series.
         let lone = series(
             "UID:lone", "RECURRENCE-ID:20261110T090000Z", "DTSTART:20261110T100000Z", "DTEND:20261110T110000Z")
@@ -284,7 +301,8 @@ struct ICalendarRecurrenceExceptionTests {
 
 @Suite("iCalendar: expansion windows and limits")
 struct ICalendarRecurrenceWindowTests {
-    @Test func windowCutsAnUnboundedDailySeries() throws {
+    @Test("the window cuts an unbounded daily series")
+    func windowCutsAnUnboundedDailySeries() throws {
         // Started in 2015 and never ends: only what overlaps the window comes back, including
         // the meeting already running when the window opens, and the loop stops at the window.
         let text = series(
@@ -303,7 +321,8 @@ struct ICalendarRecurrenceWindowTests {
         #expect(endless.first?.start == (try at("2015-01-05T09:00:00Z")))
     }
 
-    @Test func countIsCountedFromDTSTARTEvenWhenTheWindowIsYearsLater() throws {
+    @Test("COUNT is counted from DTSTART even when the window is years later")
+    func countIsCountedFromDTSTARTEvenWhenTheWindowIsYearsLater() throws {
         // 3000 daily instances from 1 January 2020 end on 18 March 2028.
         let text = series("UID:count", "DTSTART:20200101T090000Z", "RRULE:FREQ=DAILY;COUNT=3000")
         let occurrences = try expand(text, from: "2028-03-15T00:00:00Z", to: "2028-04-01T00:00:00Z")
@@ -312,7 +331,8 @@ struct ICalendarRecurrenceWindowTests {
         #expect(occurrences.count == 4)
     }
 
-    @Test func nonRecurringEventsKeepANilRecurrenceIDAndEverythingIsSortedByStart() throws {
+    @Test("non-recurring events keep a nil recurrence id, and everything is sorted by start")
+    func nonRecurringEventsKeepANilRecurrenceIDAndEverythingIsSortedByStart() throws {
         let text = recurrenceCalendar(
             "BEGIN:VEVENT", "UID:late", "DTSTART:20261103T120000Z", "END:VEVENT",
             "BEGIN:VEVENT", "UID:series", "DTSTART:20261102T090000Z", "RRULE:FREQ=DAILY;COUNT=3", "END:VEVENT",
@@ -322,7 +342,8 @@ struct ICalendarRecurrenceWindowTests {
         #expect(occurrences.map { $0.recurrenceID == nil } == [false, false, true, false])
     }
 
-    @Test func pathologicalRulesAreCappedPerSeriesAndRejectedPerCalendar() throws {
+    @Test("pathological rules are capped per series and rejected per calendar")
+    func pathologicalRulesAreCappedPerSeriesAndRejectedPerCalendar() throws {
         // 1440 instances a day: a year-long window would be over half a million.
         let everyMinute = "RRULE:FREQ=DAILY;BYHOUR=" + (0...23).map(String.init).joined(separator: ",")
             + ";BYMINUTE=" + (0...59).map(String.init).joined(separator: ",")
@@ -347,7 +368,8 @@ private func recurrenceCalendar(lines: [String]) -> String {
 
 @Suite("iCalendar: all-day recurrence")
 struct ICalendarAllDayRecurrenceTests {
-    @Test func weeklyAllDayEventRecursByDateAtMidnightInTheDefaultZone() throws {
+    @Test("a weekly all-day event recurs by date, at midnight in the default zone")
+    func weeklyAllDayEventRecursByDateAtMidnightInTheDefaultZone() throws {
         // Fridays across the October change: midnight Berlin is 22:00Z in CEST, 23:00Z in CET.
         let text = series(
             "UID:allday", "SUMMARY:Focus day", "DTSTART;VALUE=DATE:20261016", "DTEND;VALUE=DATE:20261017",
@@ -364,98 +386,20 @@ struct ICalendarAllDayRecurrenceTests {
 
 // MARK: - VTIMEZONE
 
-/// Shaped like an Outlook (classic, Windows) "Save as iCalendar" of a calendar whose events use
-/// zones Outlook names by display name or "Customized Time Zone": neither is IANA nor a Windows
-/// zone ID, so only the VTIMEZONE blocks say what they mean. Outlook starts every observance in
-/// 1601 and writes UNTIL in UTC.
-private let outlookCustomZones = #"""
-BEGIN:VCALENDAR
-PRODID:-//Microsoft Corporation//Outlook 16.0 MIMEDIR//EN
-VERSION:2.0
-METHOD:PUBLISH
-X-CALSTART:20260302T080000Z
-X-CALEND:20260430T080000Z
-X-WR-RELCALID:{0000002E-9A1B-2C3D-4E5F-60718293A4B5}
-X-WR-CALNAME:Calendar
-BEGIN:VTIMEZONE
-TZID:Customized Time Zone
-BEGIN:STANDARD
-DTSTART:16010101T030000
-TZOFFSETFROM:+0200
-TZOFFSETTO:+0100
-RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10
-END:STANDARD
-BEGIN:DAYLIGHT
-DTSTART:16010101T020000
-TZOFFSETFROM:+0100
-TZOFFSETTO:+0200
-RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3
-END:DAYLIGHT
-END:VTIMEZONE
-BEGIN:VTIMEZONE
-TZID:(UTC-05:00) Eastern Time (US & Canada)
-BEGIN:STANDARD
-DTSTART:16010101T020000
-TZOFFSETFROM:-0400
-TZOFFSETTO:-0500
-RRULE:FREQ=YEARLY;BYDAY=1SU;BYMONTH=11
-END:STANDARD
-BEGIN:DAYLIGHT
-DTSTART:16010101T020000
-TZOFFSETFROM:-0500
-TZOFFSETTO:-0400
-RRULE:FREQ=YEARLY;BYDAY=2SU;BYMONTH=3
-END:DAYLIGHT
-END:VTIMEZONE
-BEGIN:VEVENT
-CLASS:PUBLIC
-CREATED:20260301T101500Z
-DESCRIPTION:Weekly project review.\n
-DTEND;TZID="Customized Time Zone":20260316T093000
-DTSTAMP:20260301T101500Z
-DTSTART;TZID="Customized Time Zone":20260316T090000
-EXDATE;TZID="Customized Time Zone":20260406T090000
-LAST-MODIFIED:20260301T101500Z
-LOCATION:Room 3.14
-PRIORITY:5
-RRULE:FREQ=WEEKLY;UNTIL=20260413T070000Z;INTERVAL=1;BYDAY=MO;WKST=SU
-SEQUENCE:0
-SUMMARY;LANGUAGE=en-gb:Project review
-TRANSP:OPAQUE
-UID:040000008200E00074C5B7101A82E00800000000D1E2F3A4B5C6DC0100000000000000001000000
- 0A1B2C3D4E5F60718293A4B5C6D7E8F90
-X-MICROSOFT-CDO-BUSYSTATUS:BUSY
-X-MICROSOFT-CDO-IMPORTANCE:1
-X-MICROSOFT-DISALLOW-COUNTER:FALSE
-X-MS-OLK-AUTOFILLLOCATION:FALSE
-X-MS-OLK-CONFTYPE:0
-END:VEVENT
-BEGIN:VEVENT
-CLASS:PUBLIC
-CREATED:20260301T101500Z
-DTEND;TZID="(UTC-05:00) Eastern Time (US & Canada)":20260305T091500
-DTSTAMP:20260301T101500Z
-DTSTART;TZID="(UTC-05:00) Eastern Time (US & Canada)":20260305T090000
-RRULE:FREQ=WEEKLY;COUNT=4;INTERVAL=1;BYDAY=MO,TU,WE,TH,FR;WKST=SU
-SEQUENCE:0
-SUMMARY;LANGUAGE=en-us:US standup
-UID:040000008200E00074C5B7101A82E00800000000E2F3A4B5C6D7DC0100000000000000001000000
- 0B2C3D4E5F60718293A4B5C6D7E8F9001
-END:VEVENT
-BEGIN:VEVENT
-CLASS:PUBLIC
-DTEND;TZID="Customized Time Zone":20261028T120000
-DTSTAMP:20260301T101500Z
-DTSTART;TZID="Customized Time Zone":20261028T110000
-SUMMARY:Budget sign-off
-UID:040000008200E00074C5B7101A82E00800000000F3A4B5C6D7E8DC01000000000000000010000000C
-END:VEVENT
-END:VCALENDAR
-"""#.replacingOccurrences(of: "\n", with: "\r\n")
-
+/// Fixtures/outlook-custom-time-zones.ics is shaped like an Outlook (classic, Windows) "Save as
+/// iCalendar" of a calendar whose events use zones Outlook names by display name or
+/// "Customized Time Zone": neither is IANA nor a Windows zone ID, so only the VTIMEZONE blocks
+/// say what they mean. Outlook starts every observance in 1601 and writes UNTIL in UTC.
 @Suite("iCalendar: VTIMEZONE")
 struct ICalendarVTimeZoneTests {
-    @Test func outlookCustomZoneResolvesOnBothSidesOfItsSpringChange() throws {
+    let outlookCustomZones: String
+
+    init() throws {
+        outlookCustomZones = try calendarFixture("outlook-custom-time-zones")
+    }
+
+    @Test("an Outlook custom zone resolves on both sides of its spring change")
+    func outlookCustomZoneResolvesOnBothSidesOfItsSpringChange() throws {
         // Default zone New York: falling back to it would put the review at 13:00Z/14:00Z.
         let occurrences = try expand(
             outlookCustomZones, from: "2026-03-02T00:00:00Z", to: "2026-05-01T00:00:00Z", defaultTimeZone: newYorkZone)
@@ -467,7 +411,8 @@ struct ICalendarVTimeZoneTests {
         #expect(review.map(\.end) == review.map { $0.start.addingTimeInterval(1800) })
     }
 
-    @Test func displayNameZoneResolvesOnBothSidesOfTheUSSpringChange() throws {
+    @Test("a zone named by its display name resolves on both sides of the US spring change")
+    func displayNameZoneResolvesOnBothSidesOfTheUSSpringChange() throws {
         // Default zone Berlin this time; US clocks go forward on 8 March 2026.
         let occurrences = try expand(
             outlookCustomZones, from: "2026-03-02T00:00:00Z", to: "2026-05-01T00:00:00Z", defaultTimeZone: berlinZone)
@@ -476,7 +421,8 @@ struct ICalendarVTimeZoneTests {
             "2026-03-05T14:00:00Z", "2026-03-06T14:00:00Z", "2026-03-09T13:00:00Z", "2026-03-10T13:00:00Z")))
     }
 
-    @Test func customZoneAlsoAppliesToSingleEventsAfterTheAutumnChange() throws {
+    @Test("a custom zone also applies to single events, after the autumn change")
+    func customZoneAlsoAppliesToSingleEventsAfterTheAutumnChange() throws {
         // 28 October is after the last Sunday of October: UTC+1 again.
         let occurrences = try expand(
             outlookCustomZones, from: "2026-10-01T00:00:00Z", to: "2026-11-01T00:00:00Z", defaultTimeZone: newYorkZone)
@@ -485,7 +431,8 @@ struct ICalendarVTimeZoneTests {
         #expect(occurrences.first?.recurrenceID == nil)
     }
 
-    @Test func offsetsGapsAndFarFutureDates() throws {
+    @Test("a custom zone's offsets, its gap and repeated hour, and far-future dates")
+    func offsetsGapsAndFarFutureDates() throws {
         let calendar = try #require(try ICalendar.components(from: outlookCustomZones).first)
         let resolver = ICalZoneResolver(calendar: calendar, defaultTimeZone: .gmt)
         guard case .custom(let zone) = resolver.zone(forTZID: "Customized Time Zone") else {
@@ -514,7 +461,8 @@ struct ICalendarVTimeZoneTests {
         #expect(resolver.zone(forTZID: "Nowhere/Unknown") == .foundation(.gmt))
     }
 
-    @Test func zoneDefinedByRDATEOnsetsOnly() throws {
+    @Test("a zone defined by RDATE onsets only")
+    func zoneDefinedByRDATEOnsetsOnly() throws {
         let text = recurrenceCalendar(
             "BEGIN:VTIMEZONE", "TZID:Office time", "BEGIN:DAYLIGHT", "DTSTART:20260329T020000",
             "RDATE:20260329T020000,20270328T020000", "TZOFFSETFROM:+0100", "TZOFFSETTO:+0200", "END:DAYLIGHT",
@@ -528,7 +476,8 @@ struct ICalendarVTimeZoneTests {
             "2026-01-15T11:00:00Z", "2026-07-01T10:00:00Z", "2026-12-01T11:00:00Z")))
     }
 
-    @Test func eventsFromIsUnchangedByVTimeZoneSupport() throws {
+    @Test("events(from:) is unchanged by VTIMEZONE support")
+    func eventsFromIsUnchangedByVTimeZoneSupport() throws {
         // The non-expanding entry point keeps its documented fallback to the default zone.
         let events = try ICalendar.events(from: outlookCustomZones, defaultTimeZone: newYorkZone)
         #expect(events.first?.start == (try at("2026-03-16T13:00:00Z")))
