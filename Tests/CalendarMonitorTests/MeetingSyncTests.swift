@@ -23,7 +23,6 @@ struct MeetingSyncTests {
     }
 
     struct Fixture {
-        let url: String
         let pool: PostgresPool
         let sync: MeetingSync
         let connection = CalendarConnection(
@@ -32,11 +31,11 @@ struct MeetingSyncTests {
         static let window = DateInterval(
             start: MeetingSyncTests.now.addingTimeInterval(-86_400), end: MeetingSyncTests.now.addingTimeInterval(14 * 86_400))
 
-        static func make() async throws -> Fixture {
-            let url = try await TestDatabase.create()
-            let pool = PostgresPool(url: url, size: 2)
-            try await Migrator.migrate(pool, schema: MeetingsSchema.name, migrations: MeetingsSchema.allMigrations, logger: TestStack.logger)
-            return Fixture(url: url, pool: pool, sync: MeetingSync(pool: pool, outbox: try Outbox(schema: MeetingsSchema.name)))
+        /// Runs `body` against a database of its own with calendar-monitor's schema.
+        static func with(_ body: (Fixture) async throws -> Void) async throws {
+            try await withCalendarDatabase { pool in
+                try await body(Fixture(pool: pool, sync: MeetingSync(pool: pool, outbox: try Outbox(schema: MeetingsSchema.name))))
+            }
         }
 
         /// A full read of the calendar, as the iCalendar provider does.
@@ -67,79 +66,79 @@ struct MeetingSyncTests {
 
     @Test("new, unchanged, changed, cancelled, removed and reinstated meetings each publish exactly their change")
     func publishesExactlyTheChanges() async throws {
-        let fixture = try await Fixture.make()
-        let staff = Self.event(uid: "staff", title: "Weekly staff meeting", start: "20261210T100000Z", end: "20261210T110000Z")
-        let oneOnOne = Self.event(uid: "1on1", title: "Alex / Sam 1:1", start: "20261211T090000Z", end: "20261211T093000Z")
-        let past = Self.event(uid: "old", title: "Last month", start: "20261101T100000Z", end: "20261101T110000Z")
-        let far = Self.event(uid: "far", title: "Next quarter", start: "20270301T100000Z", end: "20270301T110000Z")
+        try await Fixture.with { fixture in
+            let staff = Self.event(uid: "staff", title: "Weekly staff meeting", start: "20261210T100000Z", end: "20261210T110000Z")
+            let oneOnOne = Self.event(uid: "1on1", title: "Alex / Sam 1:1", start: "20261211T090000Z", end: "20261211T093000Z")
+            let past = Self.event(uid: "old", title: "Last month", start: "20261101T100000Z", end: "20261101T110000Z")
+            let far = Self.event(uid: "far", title: "Next quarter", start: "20270301T100000Z", end: "20270301T110000Z")
 
-        #expect(try await fixture.apply(Self.calendar(staff, oneOnOne, past, far)) == .init(created: 2, unchanged: 2))
-        #expect(try await fixture.published().map(\.type) == ["meeting.upserted.v1", "meeting.upserted.v1"], "only meetings inside the window")
+            #expect(try await fixture.apply(Self.calendar(staff, oneOnOne, past, far)) == .init(created: 2, unchanged: 2))
+            #expect(try await fixture.published().map(\.type) == ["meeting.upserted.v1", "meeting.upserted.v1"], "only meetings inside the window")
 
-        let versions = try await fixture.rowVersions()
-        #expect(try await fixture.apply(Self.calendar(staff, oneOnOne, past, far)) == .init(unchanged: 4))
-        #expect(try await fixture.published().count == 2, "an unchanged calendar publishes nothing")
-        #expect(try await fixture.rowVersions() == versions, "an unchanged calendar writes nothing")
+            let versions = try await fixture.rowVersions()
+            #expect(try await fixture.apply(Self.calendar(staff, oneOnOne, past, far)) == .init(unchanged: 4))
+            #expect(try await fixture.published().count == 2, "an unchanged calendar publishes nothing")
+            #expect(try await fixture.rowVersions() == versions, "an unchanged calendar writes nothing")
 
-        let moved = Self.event(
-            uid: "staff", title: "Weekly staff meeting (moved)", start: "20261210T140000Z", end: "20261210T150000Z",
-            attendees: ["sam@example.com", "priya@example.com"])
-        #expect(try await fixture.apply(Self.calendar(moved, oneOnOne)) == .init(updated: 1, unchanged: 1))
-        let change = try #require(try await fixture.published().last)
-        let upserted = try MessageCoding.decode(Envelope<MeetingUpserted>.self, from: Array(change.body.utf8))
-        #expect(upserted.payload.changedFields == ["title", "start", "end", "attendees"])
-        #expect(upserted.payload.isNew == false)
-        #expect(upserted.payload.meeting.start == Date(timeIntervalSince1970: 1_796_911_200))
+            let moved = Self.event(
+                uid: "staff", title: "Weekly staff meeting (moved)", start: "20261210T140000Z", end: "20261210T150000Z",
+                attendees: ["sam@example.com", "priya@example.com"])
+            #expect(try await fixture.apply(Self.calendar(moved, oneOnOne)) == .init(updated: 1, unchanged: 1))
+            let change = try #require(try await fixture.published().last)
+            let upserted = try MessageCoding.decode(Envelope<MeetingUpserted>.self, from: Array(change.body.utf8))
+            #expect(upserted.payload.changedFields == ["title", "start", "end", "attendees"])
+            #expect(upserted.payload.isNew == false)
+            #expect(upserted.payload.meeting.start == Date(timeIntervalSince1970: 1_796_911_200))
 
-        let cancelled = Self.event(uid: "1on1", title: "Alex / Sam 1:1", start: "20261211T090000Z", end: "20261211T093000Z", status: "CANCELLED")
-        #expect(try await fixture.apply(Self.calendar(moved, cancelled)) == .init(cancelled: 1, unchanged: 1))
-        #expect(try await fixture.apply(Self.calendar(moved, cancelled)) == .init(unchanged: 2), "a cancellation is published once")
-        #expect(try await fixture.apply(Self.calendar(cancelled)) == .init(cancelled: 1, unchanged: 1), "a meeting deleted from the calendar is cancelled")
+            let cancelled = Self.event(uid: "1on1", title: "Alex / Sam 1:1", start: "20261211T090000Z", end: "20261211T093000Z", status: "CANCELLED")
+            #expect(try await fixture.apply(Self.calendar(moved, cancelled)) == .init(cancelled: 1, unchanged: 1))
+            #expect(try await fixture.apply(Self.calendar(moved, cancelled)) == .init(unchanged: 2), "a cancellation is published once")
+            #expect(try await fixture.apply(Self.calendar(cancelled)) == .init(cancelled: 1, unchanged: 1), "a meeting deleted from the calendar is cancelled")
 
-        let types = try await fixture.published().map(\.type)
-        #expect(types.suffix(2) == ["meeting.cancelled.v1", "meeting.cancelled.v1"])
-        let reasons = try await fixture.published().suffix(2).map {
-            try MessageCoding.decode(Envelope<MeetingCancelled>.self, from: Array($0.body.utf8)).payload.reason
+            let types = try await fixture.published().map(\.type)
+            #expect(types.suffix(2) == ["meeting.cancelled.v1", "meeting.cancelled.v1"])
+            let reasons = try await fixture.published().suffix(2).map {
+                try MessageCoding.decode(Envelope<MeetingCancelled>.self, from: Array($0.body.utf8)).payload.reason
+            }
+            #expect(reasons == ["cancelled in the calendar", "removed from the calendar"])
+
+            #expect(try await fixture.apply(Self.calendar(moved, cancelled)) == .init(updated: 1, unchanged: 1), "reinstated")
+            let reinstated = try MessageCoding.decode(
+                Envelope<MeetingUpserted>.self, from: Array(try #require(try await fixture.published().last).body.utf8))
+            #expect(reinstated.payload.changedFields == ["status"])
         }
-        #expect(reasons == ["cancelled in the calendar", "removed from the calendar"])
-
-        #expect(try await fixture.apply(Self.calendar(moved, cancelled)) == .init(updated: 1, unchanged: 1), "reinstated")
-        let reinstated = try MessageCoding.decode(
-            Envelope<MeetingUpserted>.self, from: Array(try #require(try await fixture.published().last).body.utf8))
-        #expect(reinstated.payload.changedFields == ["status"])
-        try await TestDatabase.drop(fixture.url)
     }
 }
 
 extension MeetingSyncTests {
     @Test("an incremental batch touches only what changed: a series shortened, an item deleted, a meeting moved out of the window")
     func incrementalBatches() async throws {
-        let fixture = try await Fixture.make()
-        func occurrence(_ uid: String, day: Int, hour: Int = 10, recurring: Bool = true) -> CalendarEvent {
-            let start = Date(timeIntervalSince1970: 1_796_896_800 + Double(day * 86_400 + (hour - 10) * 3600))  // 2026-12-10 10:00Z + day
-            return CalendarEvent(
-                uid: uid, recurrenceID: recurring ? start : nil, sequence: 0, title: "\(uid) meeting", description: "",
-                location: nil, start: start, end: start.addingTimeInterval(1800), isAllDay: false, status: .confirmed,
-                organizer: nil, attendees: [], conferenceURL: nil, recurrenceRule: recurring ? "FREQ=DAILY" : nil)
+        try await Fixture.with { fixture in
+            func occurrence(_ uid: String, day: Int, hour: Int = 10, recurring: Bool = true) -> CalendarEvent {
+                let start = Date(timeIntervalSince1970: 1_796_896_800 + Double(day * 86_400 + (hour - 10) * 3600))  // 2026-12-10 10:00Z + day
+                return CalendarEvent(
+                    uid: uid, recurrenceID: recurring ? start : nil, sequence: 0, title: "\(uid) meeting", description: "",
+                    location: nil, start: start, end: start.addingTimeInterval(1800), isAllDay: false, status: .confirmed,
+                    organizer: nil, attendees: [], conferenceURL: nil, recurrenceRule: recurring ? "FREQ=DAILY" : nil)
+            }
+            let daily = SyncedItem(itemID: "standup", occurrences: (0..<3).map { occurrence("standup", day: $0) })
+            let single = SyncedItem(itemID: "review", occurrences: [occurrence("review", day: 1, recurring: false)])
+            #expect(try await fixture.apply(SyncBatch(items: [daily, single], isComplete: true, cursor: "token-1")) == .init(created: 4))
+
+            // The series now ends a day earlier; nothing else is said about the review.
+            let shortened = SyncedItem(itemID: "standup", occurrences: (0..<2).map { occurrence("standup", day: $0) })
+            #expect(try await fixture.apply(SyncBatch(items: [shortened], isComplete: false, cursor: "token-2")) == .init(cancelled: 1, unchanged: 2))
+
+            // The review moves beyond the window: an update, not a cancellation.
+            let moved = SyncedItem(itemID: "review", occurrences: [occurrence("review", day: 40, recurring: false)])
+            #expect(try await fixture.apply(SyncBatch(items: [moved], isComplete: false, cursor: "token-3")) == .init(updated: 1))
+
+            // The series is deleted.
+            #expect(try await fixture.apply(SyncBatch(items: [], removedItemIDs: ["standup"], isComplete: false, cursor: "token-4")) == .init(cancelled: 2))
+            let reasons = try await fixture.published().filter { $0.type == "meeting.cancelled.v1" }.map {
+                try MessageCoding.decode(Envelope<MeetingCancelled>.self, from: Array($0.body.utf8)).payload.reason
+            }
+            #expect(reasons == ["no longer part of the series", "deleted from the calendar", "deleted from the calendar"])
         }
-        let daily = SyncedItem(itemID: "standup", occurrences: (0..<3).map { occurrence("standup", day: $0) })
-        let single = SyncedItem(itemID: "review", occurrences: [occurrence("review", day: 1, recurring: false)])
-        #expect(try await fixture.apply(SyncBatch(items: [daily, single], isComplete: true, cursor: "token-1")) == .init(created: 4))
-
-        // The series now ends a day earlier; nothing else is said about the review.
-        let shortened = SyncedItem(itemID: "standup", occurrences: (0..<2).map { occurrence("standup", day: $0) })
-        #expect(try await fixture.apply(SyncBatch(items: [shortened], isComplete: false, cursor: "token-2")) == .init(cancelled: 1, unchanged: 2))
-
-        // The review moves beyond the window: an update, not a cancellation.
-        let moved = SyncedItem(itemID: "review", occurrences: [occurrence("review", day: 40, recurring: false)])
-        #expect(try await fixture.apply(SyncBatch(items: [moved], isComplete: false, cursor: "token-3")) == .init(updated: 1))
-
-        // The series is deleted.
-        #expect(try await fixture.apply(SyncBatch(items: [], removedItemIDs: ["standup"], isComplete: false, cursor: "token-4")) == .init(cancelled: 2))
-        let reasons = try await fixture.published().filter { $0.type == "meeting.cancelled.v1" }.map {
-            try MessageCoding.decode(Envelope<MeetingCancelled>.self, from: Array($0.body.utf8)).payload.reason
-        }
-        #expect(reasons == ["no longer part of the series", "deleted from the calendar", "deleted from the calendar"])
-        try await TestDatabase.drop(fixture.url)
     }
 }

@@ -14,6 +14,21 @@ public enum TestDatabase {
         return replacingDatabase(in: admin, with: name)
     }
 
+    /// Runs `body` with a database of its own, dropped afterwards even when `body` throws (a
+    /// failed `#require`, say), so that a failing test leaves nothing behind.
+    public static func with<T>(_ body: (String) async throws -> T) async throws -> T {
+        let url = try await create()
+        let result: T
+        do {
+            result = try await body(url)
+        } catch {
+            try? await drop(url)
+            throw error
+        }
+        try await drop(url)
+        return result
+    }
+
     public static func drop(_ url: String) async throws {
         guard let name = URLComponents(string: url)?.path.dropFirst(), name.hasPrefix("t_db_") else { return }
         let admin = try TestStack.databaseURL()
