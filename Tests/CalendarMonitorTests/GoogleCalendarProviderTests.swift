@@ -11,6 +11,9 @@ import Testing
 struct GoogleCalendarProviderTests {
     typealias Event = FakeGoogleCalendar.Event
     static let berlin = TimeZone(identifier: "Europe/Berlin")!
+    /// The calendar's meetings and the sync window are placed around this instant, so that no
+    /// outcome depends on the day the suite runs.
+    static let now = Date(timeIntervalSince1970: 1_796_810_400)  // 2026-12-09T10:00:00Z
     static let refreshToken = "1//refresh-alex"
     static let push = GoogleCalendarProvider.PushSettings(
         address: "https://gateway.example.com/webhooks/google-calendar", secret: "correct horse battery staple")
@@ -39,7 +42,7 @@ struct GoogleCalendarProviderTests {
                 id: UUID(), tenantID: "acme", owner: "alex@example.com", kind: .google, name: "work",
                 settings: ConnectionSettings(calendarID: "primary", timeZone: "America/New_York"),
                 credentials: ConnectionCredentials(refreshToken: GoogleCalendarProviderTests.refreshToken), cursor: nil)
-            let now = Date()
+            let now = GoogleCalendarProviderTests.now
             return Fixture(
                 fake: fake, provider: provider, logs: logs, connection: connection,
                 window: DateInterval(start: now.addingTimeInterval(-86_400), end: now.addingTimeInterval(14 * 86_400)))
@@ -58,11 +61,11 @@ struct GoogleCalendarProviderTests {
 
     // MARK: - Calendar content
 
-    /// Midnight in Berlin `days` from today, plus `hours`.
+    /// Midnight in Berlin `days` after the day of `now`, plus `hours`.
     static func at(days: Int, hours: Double = 0) -> Date {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = berlin
-        let midnight = calendar.date(byAdding: .day, value: days, to: calendar.startOfDay(for: Date()))!
+        let midnight = calendar.date(byAdding: .day, value: days, to: calendar.startOfDay(for: now))!
         return midnight.addingTimeInterval(hours * 3600)
     }
 
@@ -123,7 +126,7 @@ struct GoogleCalendarProviderTests {
         fake.put(Event(id: "focus", eventType: "focusTime", summary: "Focus time", start: berlinTime(at(days: 1, hours: 13)), end: berlinTime(at(days: 1, hours: 15))))
     }
 
-    /// `yyyy-mm-dd` of the Berlin day `days` from today.
+    /// `yyyy-mm-dd` of the Berlin day `days` after the day of `now`.
     static func day(_ days: Int) -> String {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = berlin
@@ -512,5 +515,3 @@ struct GoogleCalendarProviderTests {
         #expect(GoogleCalendarProvider.Cursor(nil) == nil)
     }
 }
-
-/// Keeps every log line (message and metadata), to check what is written.
