@@ -173,8 +173,7 @@ let package = Package(
         .executableTarget(
             name: "BenchCalendar",
             dependencies: [
-                "CalendarMonitor", "Delivery", "Bus", "Store", "Shared", "HTTPClient", "Runtime", "Resilience",
-                .product(name: "Hummingbird", package: "hummingbird"),
+                "CalendarMonitor", "Delivery", "Bus", "Store", "Shared", "HTTPClient", "Runtime", "Resilience", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tools/bench-calendar", swiftSettings: swiftSettings),

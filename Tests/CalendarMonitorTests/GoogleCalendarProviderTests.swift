@@ -71,10 +71,7 @@ struct GoogleCalendarProviderTests {
 
     /// As Google writes it: local wall-clock time with the offset, e.g. 2026-12-10T10:00:00+01:00.
     static func berlinTime(_ date: Date) -> Event.Time {
-        let formatter = ISO8601DateFormatter()
-        formatter.timeZone = berlin
-        formatter.formatOptions = [.withInternetDateTime]
-        return Event.Time(dateTime: formatter.string(from: date), timeZone: "Europe/Berlin")
+        Event.Time(date, in: berlin)
     }
 
     static func event(_ id: String, _ title: String, start: Date, minutes: Double = 30, series: String? = nil) -> Event {

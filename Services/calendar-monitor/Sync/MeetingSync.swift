@@ -171,7 +171,7 @@ package struct MeetingSync: Sendable {
     }
 
     /// A text[] literal, each element quoted: ids may hold commas or quotes.
-    static func textArray(_ values: [String]) -> String {
+    package static func textArray(_ values: [String]) -> String {
         "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
             .joined(separator: ",") + "}"
     }
