@@ -230,7 +230,7 @@ final class FakeMicrosoftGraph: Sendable {
         func register(in router: Router<BasicRequestContext>) {
             router.post("/:tenant/oauth2/v2.0/token") { request, _ -> Response in
                 let body = try await request.body.collect(upTo: 1 << 20)
-                return self.token(request, form: FakeMicrosoftGraph.form(String(buffer: body)))
+                return self.token(request, form: formFields(String(buffer: body)))
             }
             router.get("/v1.0/me/calendarView/delta") { request, _ -> Response in
                 self.delta(request)
@@ -506,19 +506,6 @@ final class FakeMicrosoftGraph: Sendable {
     }
 
     // MARK: - Wire helpers
-
-    /// `application/x-www-form-urlencoded`.
-    static func form(_ text: String) -> [String: String] {
-        var fields: [String: String] = [:]
-        for pair in text.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decode(_ part: Substring) -> String {
-                String(part).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(part)
-            }
-            fields[decode(parts[0])] = parts.count > 1 ? decode(parts[1]) : ""
-        }
-        return fields
-    }
 
     /// A query string with lower-cased names (Graph's are case-insensitive).
     static func query(_ text: String?) -> [String: String] {

@@ -406,7 +406,7 @@ public final class FakeGoogleCalendar: Sendable {
     private func routes(_ router: Router<BasicRequestContext>) {
         router.post("/token") { request, _ -> Response in
             let body = String(decoding: try await request.body.collect(upTo: 1 << 16).readableBytesView, as: UTF8.self)
-            return self.token(Self.form(body))
+            return self.token(formFields(body))
         }
         router.get("/calendar/v3/calendars/:calendarID/events") { request, context -> Response in
             let started = ContinuousClock.now
@@ -712,18 +712,6 @@ public final class FakeGoogleCalendar: Sendable {
     }
 
     static func rfc3339(_ date: Date) -> String { date.formatted(.iso8601) }
-
-    static func form(_ body: String) -> [String: String] {
-        var fields: [String: String] = [:]
-        for pair in body.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decode(_ text: Substring) -> String {
-                text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(text)
-            }
-            fields[decode(parts[0])] = parts.count > 1 ? decode(parts[1]) : ""
-        }
-        return fields
-    }
 
     /// A JSON string literal.
     static func jsonString(_ text: String) -> String {
