@@ -104,17 +104,23 @@ let package = Package(
 
         // The six services.
         // calendar-monitor's code is a library, so that benchmarks can drive its sync in process;
-        // main.swift is the executable.
+        // main.swift is the executable. iCalendar reading is a library of its own, on Foundation only.
+        .target(name: "ICalendar", path: "Services/calendar-monitor/ICalendar", swiftSettings: swiftSettings),
         .target(
             name: "CalendarMonitor",
             dependencies: [
-                "Shared", "Delivery", "Runtime", "Store", "HTTPClient", "Resilience",
+                "ICalendar", "Shared", "Delivery", "Runtime", "Store", "HTTPClient", "Resilience",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            path: "Services/calendar-monitor", exclude: ["main.swift"], swiftSettings: swiftSettings),
+            path: "Services/calendar-monitor", exclude: ["main.swift", "ICalendar"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "CalendarMonitorService", dependencies: ["CalendarMonitor", "Delivery", "HTTPClient", "Resilience", "Runtime"],
-            path: "Services/calendar-monitor", sources: ["main.swift"], swiftSettings: swiftSettings),
+            path: "Services/calendar-monitor",
+            exclude: [
+                "ICalendar", "Providers", "Sync", "CalendarMonitorApp.swift", "CalendarMonitorConfiguration.swift",
+                "ConnectionsCommand.swift",
+            ],
+            sources: ["main.swift"], swiftSettings: swiftSettings),
         // The rules engine is a library of its own so that benchmarks can run it in process.
         .target(
             name: "ClassificationRules", dependencies: [.product(name: "Yams", package: "Yams")],
@@ -168,8 +174,7 @@ let package = Package(
         .executableTarget(
             name: "BenchCalendar",
             dependencies: [
-                "CalendarMonitor", "Delivery", "Bus", "Store", "Shared", "HTTPClient", "Runtime", "Resilience",
-                .product(name: "Hummingbird", package: "hummingbird"),
+                "CalendarMonitor", "Delivery", "Bus", "Store", "Shared", "HTTPClient", "Runtime", "Resilience", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tools/bench-calendar", swiftSettings: swiftSettings),
@@ -204,6 +209,14 @@ let package = Package(
         // One test target per service, and one for the whole system (its binaries, the end-to-end
         // run, the deployment files).
         .testTarget(
+            name: "CalendarMonitorTests",
+            dependencies: [
+                "CalendarMonitor", "ICalendar", "Delivery", "Store", "Shared", "HTTPClient", "Runtime", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+        .testTarget(
             name: "ClassifierTests",
             dependencies: ["Classifier", "ClassificationRules", "Shared", "Delivery", "Store", "TestSupport"],
             resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
@@ -227,13 +240,6 @@ let package = Package(
             dependencies: [
                 "BotGateway", "Bus", "Delivery", "Store", "HTTPClient", "TestSupport",
                 .product(name: "Yams", package: "Yams"),
-            ],
-            swiftSettings: swiftSettings),
-        .testTarget(
-            name: "ServicesTests",
-            dependencies: [
-                "CalendarMonitor", "Shared", "Delivery", "Store", "Bus", "HTTPClient", "Runtime", "TestSupport",
-                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings),
     ]

@@ -15,7 +15,8 @@ public final class FakeServer: Sendable {
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { portContinuation.yield($0.localAddress?.port ?? 0) }, logger: TestStack.fakeServerLogger)
-        task = Task { try await app.runService() }
+        // A fake leaves the process's signals alone: Ctrl-C must still end a bench that runs one.
+        task = Task { try await app.runService(gracefulShutdownSignals: []) }
         var ports = portStream.makeAsyncIterator()
         port = await ports.next() ?? 0
         self.recorder = recorder

@@ -1,5 +1,4 @@
 import Foundation
-import TestSupport
 
 /// The built service executables, run as the operator would run them.
 public enum ServiceBinaries {

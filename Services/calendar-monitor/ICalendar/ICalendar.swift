@@ -1,0 +1,292 @@
+import Foundation
+
+/// RFC 5545 (iCalendar) reading, as Google Calendar, Outlook/Exchange and CalDAV servers
+/// actually write it. This file turns text into a tree of components and properties; turning
+/// VEVENTs into `CalendarEvent`s lives in ICalendarEvents.swift.
+public enum ICalendar {}
+
+/// A problem that makes a calendar unreadable. `line` is the 1-based physical line in the
+/// text as received, so it can be found in the raw feed.
+public struct ICalendarError: Error, CustomStringConvertible, Equatable {
+    public var line: Int
+    public var message: String
+
+    public var description: String { "iCalendar line \(line): \(message)" }
+}
+
+/// One content line after unfolding, e.g. `ATTENDEE;CN="Doe, Jane":mailto:jane@example.com`.
+struct ICalProperty: Sendable, Equatable {
+    /// Upper-cased: property names are case-insensitive in RFC 5545.
+    var name: String
+    /// Keys upper-cased; a parameter may carry several comma-separated values.
+    var parameters: [String: [String]]
+    /// The value exactly as written after the first unquoted colon, still TEXT-escaped,
+    /// because only the caller knows the value type (TEXT, URI, DATE-TIME…).
+    var value: String
+    /// Physical line where this content line starts.
+    var line: Int
+
+    func parameter(_ name: String) -> String? {
+        parameters[name.uppercased()]?.first
+    }
+}
+
+/// A BEGIN:…/END:… block such as VCALENDAR, VEVENT, VALARM or VTIMEZONE.
+struct ICalComponent: Sendable, Equatable {
+    /// Upper-cased component name.
+    var name: String
+    /// Physical line of the BEGIN line, used to point people at the faulty block.
+    var line: Int
+    var properties: [ICalProperty] = []
+    var components: [ICalComponent] = []
+
+    func property(_ name: String) -> ICalProperty? {
+        let wanted = name.uppercased()
+        return properties.first { $0.name == wanted }
+    }
+
+    func properties(named name: String) -> [ICalProperty] {
+        let wanted = name.uppercased()
+        return properties.filter { $0.name == wanted }
+    }
+}
+
+extension ICalendar {
+    /// A logical content line and the physical line it started on.
+    struct UnfoldedLine: Sendable, Equatable {
+        var line: Int
+        var text: String
+    }
+
+    /// Parses the whole text into its top-level components (normally one VCALENDAR).
+    ///
+    /// Structure is checked strictly — a missing END usually means a truncated download, and
+    /// silently returning half a calendar would make events appear cancelled.
+    static func components(from text: String) throws -> [ICalComponent] {
+        var finished: [ICalComponent] = []
+        var open: [ICalComponent] = []
+
+        for unfolded in unfoldedLines(text) {
+            // Blank lines are not valid content lines, but several exporters leave them at
+            // the end of the file; they carry nothing, so skipping them costs nothing.
+            if unfolded.text.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
+
+            let property = try parseContentLine(unfolded.text, line: unfolded.line)
+            switch property.name {
+            case "BEGIN":
+                let name = property.value.trimmingCharacters(in: .whitespaces).uppercased()
+                if open.isEmpty && name != "VCALENDAR" {
+                    throw ICalendarError(
+                        line: unfolded.line,
+                        message: "expected BEGIN:VCALENDAR before any other component, found BEGIN:\(name); "
+                            + "this does not look like an iCalendar file")
+                }
+                open.append(ICalComponent(name: name, line: unfolded.line))
+            case "END":
+                let name = property.value.trimmingCharacters(in: .whitespaces).uppercased()
+                guard let current = open.popLast() else {
+                    throw ICalendarError(
+                        line: unfolded.line, message: "END:\(name) has no matching BEGIN:\(name)")
+                }
+                guard current.name == name else {
+                    throw ICalendarError(
+                        line: unfolded.line,
+                        message: "END:\(name) does not close BEGIN:\(current.name) from line \(current.line); "
+                            + "the components are not properly nested")
+                }
+                if open.isEmpty {
+                    finished.append(current)
+                } else {
+                    open[open.count - 1].components.append(current)
+                }
+            default:
+                guard !open.isEmpty else {
+                    throw ICalendarError(
+                        line: unfolded.line,
+                        message: "found '\(abbreviated(unfolded.text))' outside BEGIN:VCALENDAR…END:VCALENDAR; "
+                            + "this does not look like an iCalendar file (an HTML error or login page?)")
+                }
+                open[open.count - 1].properties.append(property)
+            }
+        }
+
+        if let unclosed = open.last {
+            throw ICalendarError(
+                line: unclosed.line,
+                message: "BEGIN:\(unclosed.name) is never closed with END:\(unclosed.name); the file looks truncated")
+        }
+        if finished.isEmpty {
+            throw ICalendarError(line: 1, message: "no BEGIN:VCALENDAR found; the text is empty or not an iCalendar file")
+        }
+        return finished
+    }
+
+    /// Splits on CRLF, LF or a lone CR, then joins folded lines (RFC 5545 §3.1): a line that
+    /// starts with a space or tab continues the previous one, minus that one character.
+    static func unfoldedLines(_ text: String) -> [UnfoldedLine] {
+        var result: [UnfoldedLine] = []
+        var physicalLine = 1
+        var current = String.UnicodeScalarView()
+        var scalars = text.unicodeScalars[...]
+
+        // A byte-order mark is common in files saved by Windows tools and is not content.
+        if scalars.first == "\u{FEFF}" { scalars = scalars.dropFirst() }
+
+        func finishLine() {
+            let lineText = String(current)
+            current.removeAll(keepingCapacity: true)
+            if let first = lineText.unicodeScalars.first, first == " " || first == "\t", !result.isEmpty {
+                result[result.count - 1].text += String(lineText.unicodeScalars.dropFirst())
+            } else {
+                result.append(UnfoldedLine(line: physicalLine, text: lineText))
+            }
+        }
+
+        var index = scalars.startIndex
+        while index < scalars.endIndex {
+            let scalar = scalars[index]
+            if scalar == "\r" || scalar == "\n" {
+                finishLine()
+                physicalLine += 1
+                let next = scalars.index(after: index)
+                if scalar == "\r", next < scalars.endIndex, scalars[next] == "\n" {
+                    index = scalars.index(after: next)
+                } else {
+                    index = next
+                }
+            } else {
+                current.append(scalar)
+                index = scalars.index(after: index)
+            }
+        }
+        if !current.isEmpty { finishLine() }
+        return result
+    }
+
+    /// Parses `NAME *(;PARAM=VALUE[,VALUE]) : VALUE`. Quoted parameter values may contain
+    /// `:`, `;` and `,`, which is why this cannot simply split on those characters.
+    static func parseContentLine(_ text: String, line: Int) throws -> ICalProperty {
+        let scalars = Array(text.unicodeScalars)
+        var index = 0
+
+        func isNameScalar(_ scalar: Unicode.Scalar) -> Bool {
+            scalar == "-" || (scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar)))
+        }
+
+        let nameStart = index
+        while index < scalars.count, isNameScalar(scalars[index]) { index += 1 }
+        let name = String(String.UnicodeScalarView(scalars[nameStart..<index])).uppercased()
+        guard !name.isEmpty, index < scalars.count, scalars[index] == ";" || scalars[index] == ":" else {
+            throw ICalendarError(
+                line: line,
+                message: "'\(abbreviated(text))' is not a content line (expected NAME[;PARAM=VALUE]:VALUE); "
+                    + "was a long line broken without the leading space that folding requires?")
+        }
+
+        var parameters: [String: [String]] = [:]
+        while scalars[index] == ";" {
+            index += 1
+            let parameterStart = index
+            while index < scalars.count, isNameScalar(scalars[index]) { index += 1 }
+            let parameterName = String(String.UnicodeScalarView(scalars[parameterStart..<index])).uppercased()
+            guard !parameterName.isEmpty, index < scalars.count, scalars[index] == "=" else {
+                throw ICalendarError(
+                    line: line, message: "parameter of \(name) has no NAME=VALUE form in '\(abbreviated(text))'")
+            }
+            index += 1
+
+            var values: [String] = []
+            while true {
+                var value = String.UnicodeScalarView()
+                if index < scalars.count, scalars[index] == "\"" {
+                    index += 1
+                    while index < scalars.count, scalars[index] != "\"" {
+                        value.append(scalars[index])
+                        index += 1
+                    }
+                    guard index < scalars.count else {
+                        throw ICalendarError(
+                            line: line,
+                            message: "parameter \(parameterName) of \(name) opens a quote that is never closed")
+                    }
+                    index += 1
+                } else {
+                    while index < scalars.count, ![";", ":", ","].contains(scalars[index]) {
+                        value.append(scalars[index])
+                        index += 1
+                    }
+                }
+                values.append(decodeParameterValue(String(value)))
+                guard index < scalars.count else {
+                    throw ICalendarError(
+                        line: line, message: "\(name) has parameters but no ':' before its value")
+                }
+                if scalars[index] == "," {
+                    index += 1
+                    continue
+                }
+                break
+            }
+            parameters[parameterName, default: []].append(contentsOf: values)
+            guard scalars[index] == ";" || scalars[index] == ":" else {
+                throw ICalendarError(
+                    line: line, message: "unexpected text after parameter \(parameterName) of \(name)")
+            }
+        }
+
+        // scalars[index] is now the colon that separates parameters from the value.
+        let value = String(String.UnicodeScalarView(scalars[(index + 1)...]))
+        return ICalProperty(name: name, parameters: parameters, value: value, line: line)
+    }
+
+    /// RFC 6868 caret escapes in parameter values (^n newline, ^' double quote, ^^ caret);
+    /// Apple Calendar uses them for names containing quotes.
+    static func decodeParameterValue(_ raw: String) -> String {
+        guard raw.contains("^") else { return raw }
+        var result = ""
+        var iterator = raw.makeIterator()
+        while let character = iterator.next() {
+            guard character == "^" else {
+                result.append(character)
+                continue
+            }
+            switch iterator.next() {
+            case "n": result.append("\n")
+            case "'": result.append("\"")
+            case "^": result.append("^")
+            case let other?: result.append("^"); result.append(other)
+            case nil: result.append("^")
+            }
+        }
+        return result
+    }
+
+    /// Undoes TEXT escaping (RFC 5545 §3.3.11): `\n`/`\N` newline, `\,` `\;` `\\`.
+    /// An unknown escape is kept as written rather than dropping the backslash, so a
+    /// mis-escaped Windows path or regex survives intact.
+    static func unescapeText(_ raw: String) -> String {
+        guard raw.contains("\\") else { return raw }
+        var result = ""
+        var iterator = raw.makeIterator()
+        while let character = iterator.next() {
+            guard character == "\\" else {
+                result.append(character)
+                continue
+            }
+            switch iterator.next() {
+            case "n", "N": result.append("\n")
+            case ",": result.append(",")
+            case ";": result.append(";")
+            case "\\": result.append("\\")
+            case let other?: result.append("\\"); result.append(other)
+            case nil: result.append("\\")
+            }
+        }
+        return result
+    }
+
+    /// Keeps error messages readable when the offending line is a multi-kilobyte blob.
+    static func abbreviated(_ text: String, limit: Int = 60) -> String {
+        text.count <= limit ? text : String(text.prefix(limit)) + "…"
+    }
+}
