@@ -209,6 +209,85 @@ struct ClassifierMatchingTests {
     }
 }
 
+// MARK: - Title outranks description
+
+private let titleRules = """
+    defaults:
+      reminder_hours_before: 1
+    meeting_types:
+      - name: board
+        priority: 50
+        keywords: ["board"]
+        prep_hours_before: 96
+      - name: internal_sync
+        priority: 10
+        keywords: ["sync"]
+        prep_hours_before: 8
+      - name: large_meeting
+        priority: 5
+        required_attendees_min: 20
+        prep_hours_before: 12
+      - name: default
+        prep_hours_before: 24
+    """
+
+private func titleMeeting(_ title: String, _ description: String, attendees: Int = 4) -> MeetingFacts {
+    MeetingFacts(
+        title: title, description: description, attendeeCount: attendees,
+        start: now.addingTimeInterval(30 * 24 * 3600))
+}
+
+@Suite("Classifier: the title outranks the description")
+struct ClassifierTitleFirstTests {
+    @Test("a title match sets aside higher-priority types found only in the description") func aTitleMatchSetsAsideHigherPriorityTypesFoundOnlyInTheDescription() throws {
+        let rules = try ClassificationRules.parse(yaml: titleRules, source: "title.yaml")
+        let result = rules.classify(titleMeeting("Weekly sync", "3. Prep for the board pack"), now: now)
+        #expect(result.meetingType == "internal_sync")
+        #expect(result.matchedKeywords == ["sync"])
+        #expect(result.rule == "internal_sync: keywords [sync]; set aside board (keywords only in the description)")
+    }
+
+    @Test("the description decides when the title matches nothing") func theDescriptionDecidesWhenTheTitleMatchesNothing() throws {
+        let rules = try ClassificationRules.parse(yaml: titleRules, source: "title.yaml")
+        let result = rules.classify(titleMeeting("Tuesday 10am", "Board pack review"), now: now)
+        #expect(result.meetingType == "board")
+        #expect(result.rule == "board: keywords [board] (in the description; the title matched no keywords)")
+    }
+
+    @Test("priority still decides among types found in the title") func priorityStillDecidesAmongTypesFoundInTheTitle() throws {
+        let rules = try ClassificationRules.parse(yaml: titleRules, source: "title.yaml")
+        let result = rules.classify(titleMeeting("Board sync", "sync notes"), now: now)
+        #expect(result.meetingType == "board")
+        #expect(result.rule == "board: keywords [board]; also matched internal_sync (lower priority or later in file)")
+    }
+
+    @Test("attendee-only types are neither set aside nor set others aside") func attendeeOnlyTypesAreNeitherSetAsideNorDoTheySetOthersAside() throws {
+        let rules = try ClassificationRules.parse(yaml: titleRules, source: "title.yaml")
+        // No keyword in the title: the description's "board" still counts, and outranks.
+        #expect(rules.classify(titleMeeting("Kickoff", "Board pack", attendees: 25), now: now).meetingType == "board")
+        // A keyword in the title: "board" is set aside, the attendee-only type stays in.
+        let result = rules.classify(titleMeeting("Kickoff sync", "Board pack", attendees: 25), now: now)
+        #expect(result.meetingType == "internal_sync")
+        #expect(result.rule.contains("also matched large_meeting"))
+        #expect(result.rule.contains("set aside board"))
+    }
+
+    @Test("the shipped rules keep a meeting what its title says") func shippedRulesKeepAMeetingWhatItsTitleSays() throws {
+        let rules = try loadShippedRules()
+        func type(_ title: String, _ description: String, _ attendees: Int) -> String {
+            rules.classify(titleMeeting(title, description, attendees: attendees), now: now).meetingType
+        }
+        #expect(type("Leadership team", "1. Metrics\n2. Debrief from the Acme QBR", 25) == "leadership_meeting")
+        #expect(type("Engineering staff meeting", "2. Incident review: last week's SEV3s", 40) == "staff_meeting")
+        // A postmortem in the title still wins over everything else the title says.
+        #expect(type("1:1 about the SEV1 post-mortem", "", 2) == "incident_review")
+        #expect(type("Sync", "Our quarterly business review deck", 25) == "qbr")
+        // A keyword without its headcount is not enough.
+        #expect(type("Leadership sync", "", 4) == "default")
+        #expect(type("Q3 QBR dry run", "", 5) == "default")
+    }
+}
+
 // MARK: - Prep and reminder times
 
 @Suite("Classifier: prep and reminder times")
