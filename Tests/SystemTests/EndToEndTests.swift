@@ -15,9 +15,18 @@ struct EndToEndTests {
 
     @Test("a calendar meeting reaches a monitoring result, passing through every service")
     func meetingReachesMonitoringResult() async throws {
-        let databaseURL = try await TestDatabase.create()
         let prefix = TestStack.uniqueName("e2e")
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent(prefix)
+        try await TestDatabase.with { databaseURL in
+            try await using(prefix, tearDown: { try await cleanUp(prefix: $0, folder: folder) }) { prefix in
+                try await runEverything(databaseURL: databaseURL, prefix: prefix, folder: folder)
+            }
+        }
+    }
+
+    /// Starts the six services on the test's own database, bus prefix and calendar folder, follows
+    /// the meeting through them, then stops them as an orchestrator would (SIGTERM).
+    func runEverything(databaseURL: String, prefix: String, folder: URL) async throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let start = Date().addingTimeInterval(120 + 3)  // the bot joins 2 minutes early: 3 s from now
         try calendar(start: start).write(to: folder.appendingPathComponent("team.ics"), atomically: true, encoding: .utf8)
@@ -77,7 +86,6 @@ struct EndToEndTests {
             #expect(status == 0, "\(service) exited with \(status.map(String.init) ?? "nothing: still running")\n\(process.output.suffix(2000))")
             if status == nil { process.signal(SIGKILL) }
         }
-        try await cleanUp(prefix: prefix, databaseURL: databaseURL, folder: folder)
     }
 
     func checkEveryServiceDidItsPart(_ pool: PostgresPool) async throws {
@@ -180,8 +188,7 @@ struct EndToEndTests {
             """
     }
 
-    func cleanUp(prefix: String, databaseURL: String, folder: URL) async throws {
-        try await TestDatabase.drop(databaseURL)
+    func cleanUp(prefix: String, folder: URL) async throws {
         try? FileManager.default.removeItem(at: folder)
         let broker = try TestStack.broker()
         try await AdminChannel.run(broker) { channel in
