@@ -73,13 +73,16 @@ struct HTTPClientTests {
 
     @Test("JSON bodies are sent as given and a slow server times out with a clear error")
     func jsonAndTimeout() async throws {
+        // The slow route answers only once the test is over: the client's timeout must end the wait.
+        let answer = Gate()
+        defer { answer.open() }
         let server = try await FakeServer { router, _ in
             router.post("/echo") { request, _ -> Response in
                 let body = try await request.body.collect(upTo: 1 << 16)
                 return Response(status: .ok, body: .init(byteBuffer: body))
             }
             router.get("/slow") { _, _ -> Response in
-                try await Task.sleep(for: .seconds(3))
+                try await answer.wait()
                 return Response(status: .ok)
             }
         }
@@ -87,7 +90,9 @@ struct HTTPClientTests {
         let echoed = try await client.sendJSON(try .json(url: server.url + "/echo", Greeting(hello: "wörld")), as: Greeting.self)
         #expect(echoed == Greeting(hello: "wörld"))
         await #expect {
-            _ = try await client.send(OutboundRequest(url: server.url + "/slow", timeout: .milliseconds(300)))
+            try await within(.seconds(60), "the client's timeout") {
+                _ = try await client.send(OutboundRequest(url: server.url + "/slow", timeout: .milliseconds(300)))
+            }
         } throws: { error in
             guard case .timedOut = error as? HTTPClientError else { return false }
             return true
