@@ -47,7 +47,7 @@ struct AvatarVoiceTests {
         try await Task.sleep(for: .milliseconds(700))
         saying.cancel()
         let heard = await voice.cut()
-        await saying.value
+        try await saying.value(within: .seconds(30), "the reply to end")
 
         #expect(await session.interruptions == 1)
         #expect(heard.wasCut && heard.text == "Hello.")
