@@ -154,6 +154,10 @@ struct HeyGenAvatarTests {
         let announced = try #require(await rotations.next())
         #expect(announced.sessionID != first.sessionID)
         #expect(fake.tasks.first?.sessionID == first.sessionID)
+        // The sentence goes on as long as the test lets it: a rotation that stopped the old
+        // session without waiting for it would do so now. (Only a stop that does not come
+        // proves anything here, so a slow machine cannot fail this.)
+        try await Task.sleep(for: .milliseconds(300))
         #expect(!fake.calls(.stop).contains { $0.sessionID == first.sessionID }, "the old session was stopped mid-sentence")
 
         fake.finishSpeaking()
