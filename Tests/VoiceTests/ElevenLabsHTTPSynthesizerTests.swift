@@ -157,7 +157,10 @@ struct ElevenLabsHTTPSynthesizerTests {
         configuration.hold = .init(afterLines: 2, gate: Gate())
         let fake = try await FakeElevenLabsHTTP(configuration: configuration)
         defer { fake.stop() }
-        let consumer = try await Self.startConsuming(Self.sentence, from: Self.synthesizer(fake))
+        // Nor can the request's own timeout end it while the test waits.
+        var synthesizer = Self.synthesizer(fake)
+        synthesizer.requestTimeout = .seconds(3600)
+        let consumer = try await Self.startConsuming(Self.sentence, from: synthesizer)
         consumer.cancel()
         let exchange = try #require(await fake.exchanges.waitFor(1).first)
         #expect(exchange.clientWentAway)
