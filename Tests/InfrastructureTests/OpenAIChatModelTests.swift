@@ -164,7 +164,8 @@ struct OpenAIChatModelTests {
     func cancellation() async throws {
         let fake = try await Self.answerHeldAfter(3)
         defer { fake.stop() }
-        let model = Self.model(fake)
+        // No token deadline that the test could reach: only the cancellation can end the exchange.
+        let model = Self.model(fake, firstToken: .seconds(3600), idle: .seconds(3600))
         let deltas = Counter()
         let ended = Counter()
         let consumer = Task {
@@ -184,9 +185,11 @@ struct OpenAIChatModelTests {
     func leavingEarly() async throws {
         let fake = try await Self.answerHeldAfter(2)
         defer { fake.stop() }
+        // No token deadline that the test could reach: only dropping the stream can end the exchange.
+        let model = Self.model(fake, firstToken: .seconds(3600), idle: .seconds(3600))
         try await within(.seconds(30), "two deltas") {
             var count = 0
-            for try await _ in Self.model(fake).stream(Self.question) {
+            for try await _ in model.stream(Self.question) {
                 count += 1
                 if count == 2 { break }
             }
