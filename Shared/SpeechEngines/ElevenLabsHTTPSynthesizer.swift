@@ -16,6 +16,9 @@ public struct ElevenLabsHTTPSynthesizer: TextToSpeech {
     /// ElevenLabs' `optimize_streaming_latency` (0–4, trading quality for latency); nil leaves
     /// the choice to ElevenLabs. ElevenLabs marks it deprecated but still takes it.
     public let optimizeStreamingLatency: Int?
+    /// The longest a sentence's request may take, its audio streamed to the end: the HTTP
+    /// client's default. (A test that must see a cancellation end the request sets it out of reach.)
+    public var requestTimeout: Duration = .seconds(30)
     private let client: HTTPClient
 
     /// - Parameter client: by default one that retries a 429 once, shortly: a sentence cut by a
@@ -56,7 +59,7 @@ public struct ElevenLabsHTTPSynthesizer: TextToSpeech {
         let request = OutboundRequest(
             method: "POST", url: streamURL,
             headers: [("xi-api-key", configuration.apiKey), ("Content-Type", "application/json"), ("Accept", "application/json")],
-            body: ElevenLabsHTTPMessages.body(text, configuration: configuration))
+            body: ElevenLabsHTTPMessages.body(text, configuration: configuration), timeout: requestTimeout)
         let response: StreamingResponse
         do {
             response = try await client.stream(request)

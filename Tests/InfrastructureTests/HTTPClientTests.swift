@@ -73,25 +73,37 @@ struct HTTPClientTests {
 
     @Test("JSON bodies are sent as given and a slow server times out with a clear error")
     func jsonAndTimeout() async throws {
+        // The slow route answers only once the test is over: the client's timeout must end the wait.
+        let answer = Gate()
+        defer { answer.open() }
         let server = try await FakeServer { router, _ in
             router.post("/echo") { request, _ -> Response in
                 let body = try await request.body.collect(upTo: 1 << 16)
                 return Response(status: .ok, body: .init(byteBuffer: body))
             }
             router.get("/slow") { _, _ -> Response in
-                try await Task.sleep(for: .seconds(3))
+                try await answer.wait()
                 return Response(status: .ok)
             }
         }
         let client = HTTPClient(retry: .none, logger: TestStack.logger)
         let echoed = try await client.sendJSON(try .json(url: server.url + "/echo", Greeting(hello: "wörld")), as: Greeting.self)
         #expect(echoed == Greeting(hello: "wörld"))
-        await #expect {
-            _ = try await client.send(OutboundRequest(url: server.url + "/slow", timeout: .milliseconds(300)))
-        } throws: { error in
-            guard case .timedOut = error as? HTTPClientError else { return false }
-            return true
+        // A request in flight cannot be cancelled, so a client that ignored its timeout is given
+        // up on after a minute (the gate then opens, and the request ends with the test).
+        let outcome = Mutex<(done: Bool, error: (any Error)?)>((false, nil))
+        Task {
+            do {
+                _ = try await client.send(OutboundRequest(url: server.url + "/slow", timeout: .milliseconds(300)))
+                outcome.withLock { $0 = (true, nil) }
+            } catch {
+                outcome.withLock { $0 = (true, error) }
+            }
         }
+        try await eventually("the client's timeout", within: .seconds(60)) { outcome.withLock { $0.done } }
+        let error = outcome.withLock { $0.error }
+        let timedOut = if case .timedOut = error as? HTTPClientError { true } else { false }
+        #expect(timedOut, "expected a timeout, got \(String(describing: error))")
         server.stop()
     }
 

@@ -15,6 +15,9 @@ import Synchronization
 ///   delta and `finish_reason: "stop"`, then `data: [DONE]`.
 /// - Failures on demand: `failNext` queues error statuses (429 with `Retry-After`, 500…) that
 ///   the next requests answer, in order.
+/// - A `Hold` keeps a token back until the test opens its gate, so that a test can see what
+///   the client does before the rest is sent (or, with a gate never opened, while the server
+///   stays silent for good).
 ///
 /// It records every request and how every stream ended: completed, or the client went away
 /// (noticed when a write fails) after some tokens.
@@ -31,6 +34,17 @@ public final class FakeChatCompletions: Sendable {
 
         public init(firstTokenAfter firstToken: Duration, tokensPerSecond: Double) {
             self.init(firstToken: firstToken, betweenTokens: .nanoseconds(Int64(1_000_000_000 / max(tokensPerSecond, 0.001))))
+        }
+    }
+
+    /// Token number `beforeToken` (0 for the first) is sent only once `gate` is open.
+    public struct Hold: Sendable {
+        public var beforeToken: Int
+        public var gate: Gate
+
+        public init(beforeToken: Int, gate: Gate) {
+            self.beforeToken = beforeToken
+            self.gate = gate
         }
     }
 
@@ -100,11 +114,11 @@ public final class FakeChatCompletions: Sendable {
     private let record: Record
     private let server: FakeServer
 
-    public init(apiKey: String = "sk-fake-0123456789abcdef", tokens: [String], pace: Pace = Pace()) async throws {
+    public init(apiKey: String = "sk-fake-0123456789abcdef", tokens: [String], pace: Pace = Pace(), hold: Hold? = nil) async throws {
         let record = Record()
         server = try await FakeServer { router, _ in
             router.post("/v1/chat/completions") { request, _ -> Response in
-                try await Self.answer(request, apiKey: apiKey, tokens: tokens, pace: pace, record: record)
+                try await Self.answer(request, apiKey: apiKey, tokens: tokens, pace: pace, hold: hold, record: record)
             }
         }
         self.apiKey = apiKey
@@ -130,7 +144,9 @@ public final class FakeChatCompletions: Sendable {
 
     public func stop() { server.stop() }
 
-    private static func answer(_ request: Request, apiKey: String, tokens: [String], pace: Pace, record: Record) async throws -> Response {
+    private static func answer(
+        _ request: Request, apiKey: String, tokens: [String], pace: Pace, hold: Hold?, record: Record
+    ) async throws -> Response {
         var request = request
         guard request.headers[.authorization] == "Bearer \(apiKey)" else {
             let given = request.headers[.authorization].map { String($0.dropFirst("Bearer ".count)) } ?? ""
@@ -164,6 +180,7 @@ public final class FakeChatCompletions: Sendable {
                         for token in tokens {
                             let wait = sent == 0 ? pace.firstToken : pace.betweenTokens
                             if wait > .zero { try await Task.sleep(for: wait) }
+                            if let hold, hold.beforeToken == sent { try await hold.gate.wait() }
                             try await writer.write(event(Chunk(model: model, delta: Delta(content: token))))
                             sent += 1
                         }

@@ -42,6 +42,9 @@ public final class FakeDeepgram: Sendable {
 
     public let configuration: Configuration
     public let sessions = SessionLog<Session>()
+    /// KeepAlive messages heard so far, on every connection, open or ended.
+    public var keepAlivesHeard: Int { keepAlives.value }
+    private let keepAlives = Counter()
     private let script: Script
     private let server: FakeWebSocketServer
 
@@ -50,6 +53,7 @@ public final class FakeDeepgram: Sendable {
         let script = Script(transcripts)
         self.script = script
         let sessions = sessions
+        let keepAlives = keepAlives
         let router = Router()
         // A plain request (no upgrade) gets the status Deepgram gives its credentials.
         router.get("/v1/listen") { request, _ -> Response in
@@ -64,7 +68,9 @@ public final class FakeDeepgram: Sendable {
             guard query["encoding"] == "linear16", query["sample_rate"] == "16000" else { return .dontUpgrade }
             return .upgrade([:]) { inbound, outbound, _ in
                 let listener = Listener(configuration: configuration, script: script, query: query)
-                sessions.record(try await Self.converse(listener, inbound: inbound, outbound: outbound, configuration: configuration))
+                sessions.record(
+                    try await Self.converse(
+                        listener, inbound: inbound, outbound: outbound, configuration: configuration, keepAlives: keepAlives))
             }
         }
     }
@@ -92,7 +98,8 @@ public final class FakeDeepgram: Sendable {
     }
 
     private static func converse(
-        _ listener: Listener, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, configuration: Configuration
+        _ listener: Listener, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, configuration: Configuration,
+        keepAlives: Counter
     ) async throws -> Session {
         var listener = listener
         let outgoing = OutgoingQueue()
@@ -121,7 +128,9 @@ public final class FakeDeepgram: Sendable {
                     listener.hear(Self.samples(buffer), outgoing: outgoing)
                 case let .text(json):
                     switch Self.controlType(json) {
-                    case "KeepAlive": listener.session.keepAlives += 1
+                    case "KeepAlive":
+                        listener.session.keepAlives += 1
+                        keepAlives.increment()
                     case "Finalize":
                         listener.session.finalizeReceived = true
                         listener.finishUtterance(speechFinal: false, fromFinalize: true, outgoing: outgoing)

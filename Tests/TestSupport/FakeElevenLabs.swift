@@ -15,7 +15,9 @@ import Synchronization
 /// (trimmed), so a test knows exactly how many samples to expect and what they are. Audio goes
 /// out as base64 PCM 16 kHz in messages of `chunkDuration`, each with its `normalizedAlignment`
 /// (times relative to the message's own audio, as ElevenLabs documents them): the first after
-/// `firstChunkLatency`, the next ones `chunkInterval` apart.
+/// `firstChunkLatency`, the next ones `chunkInterval` apart. With a `hold`, the audio stops
+/// after that many messages until the test opens the gate (never, for speech that only the
+/// client can end).
 ///
 /// A wrong or missing `xi-api-key` is accepted at the upgrade and answered with an error
 /// message and close code 1008, which is what ElevenLabs does with a bad key (its upgrade
@@ -26,7 +28,19 @@ public final class FakeElevenLabs: Sendable {
         public var firstChunkLatency: Duration = .zero
         public var chunkInterval: Duration = .milliseconds(20)
         public var chunkDuration: Duration = .milliseconds(100)
+        public var hold: Hold?
         public init() {}
+    }
+
+    /// After `afterMessages` audio messages, the next waits for `gate`.
+    public struct Hold: Sendable {
+        public var afterMessages: Int
+        public var gate: Gate
+
+        public init(afterMessages: Int, gate: Gate) {
+            self.afterMessages = afterMessages
+            self.gate = gate
+        }
     }
 
     /// How one connection went.
@@ -229,6 +243,9 @@ public final class FakeElevenLabs: Sendable {
             try await Task.sleep(for: configuration.firstChunkLatency)
             for (index, start) in stride(from: 0, to: samples.count, by: samplesPerChunk).enumerated() {
                 if index > 0 { try await Task.sleep(for: configuration.chunkInterval) }
+                if let hold = configuration.hold, state.withLock({ $0.session.audioMessagesSent }) == hold.afterMessages {
+                    try await hold.gate.wait()
+                }
                 let chunk = samples[start..<min(start + samplesPerChunk, samples.count)]
                 let chunkStart = index * millisecondsPerChunk
                 let inChunk = characters.indices.filter {

@@ -21,7 +21,9 @@ import Synchronization
 /// Its speech is `FakeElevenLabs`' tone, so a test knows every sample. Each line carries
 /// `chunkDuration` of audio and one byte more, so samples are split across lines; each line's
 /// last bytes go out only with the next line, so lines are split across the body's chunks. The
-/// first line goes out after `firstChunkLatency`, the next ones `chunkInterval` apart.
+/// first line goes out after `firstChunkLatency`, the next ones `chunkInterval` apart. With a
+/// `hold`, the answer stops after that many lines until the test opens the gate (never, for an
+/// answer that only the client can end).
 ///
 /// It records every request, and how its answer ended: the whole body sent, or the client gone
 /// before (noticed at once, even while the fake waits to send).
@@ -34,7 +36,19 @@ public final class FakeElevenLabsHTTP: Sendable {
         public var concurrencyLimit: Int?
         /// The account's voices; nil accepts any.
         public var voices: Set<String>?
+        public var hold: Hold?
         public init() {}
+    }
+
+    /// After `afterLines` lines have begun, the next waits for `gate`.
+    public struct Hold: Sendable {
+        public var afterLines: Int
+        public var gate: Gate
+
+        public init(afterLines: Int, gate: Gate) {
+            self.afterLines = afterLines
+            self.gate = gate
+        }
     }
 
     public struct VoiceSettings: Sendable, Decodable, Equatable {
@@ -113,6 +127,9 @@ public final class FakeElevenLabsHTTP: Sendable {
                             try await inbound.consumeWithCancellationOnInboundClose { _ in
                                 var heldBack: [UInt8] = []
                                 for line in lines {
+                                    if let hold = configuration.hold, exchange.linesSent == hold.afterLines {
+                                        try await hold.gate.wait()
+                                    }
                                     let wait = exchange.linesSent == 0 ? configuration.firstChunkLatency : configuration.chunkInterval
                                     try await Task.sleep(for: wait)
                                     let cut = line.count - 7

@@ -19,7 +19,10 @@ import Synchronization
 ///   the code HeyGen users report with it (400006).
 /// - A `sync` task (HeyGen's default mode) is answered after `syncTaskDuration`, the avatar
 ///   speaking, or sooner when an interrupt or a stop cuts the speech; an `async` one at once. Both answer `task_id` and `duration_ms`.
-/// - `latency` delays every answer.
+///   With `speaksUntilTold`, the avatar speaks until the test calls `finishSpeaking()` (or the
+///   speech is cut), however long that takes.
+/// - `latency` delays every answer. With `newSessionsHeldAfter`, the `streaming.new` calls
+///   beyond that many wait until the test calls `releaseNewSessions()`.
 ///
 /// It records every call in order, with the session it was for and when it came.
 public final class FakeHeyGen: Sendable {
@@ -30,6 +33,10 @@ public final class FakeHeyGen: Sendable {
         public var syncTaskDuration: Duration = .zero
         /// Reported by `streaming.new`, and enforced: a session older than this is closed.
         public var sessionDurationLimit: Duration = .seconds(600)
+        /// Sync tasks are answered when the test says (`finishSpeaking()`), not after `syncTaskDuration`.
+        public var speaksUntilTold = false
+        /// `streaming.new` calls beyond this many wait for `releaseNewSessions()`.
+        public var newSessionsHeldAfter: Int?
         public init() {}
     }
 
@@ -74,11 +81,15 @@ public final class FakeHeyGen: Sendable {
         var calls: [Call] = []
         var tasks: [ReceivedTask] = []
         var refusals: [Int] = []
+        var newCalls = 0
+        /// How many times the test ended the speech in progress.
+        var speechesFinished = 0
     }
 
     /// Shared with the route handlers, which exist before the fake does.
     private final class Store: Sendable {
         let state = Mutex(State())
+        let newSessions = Gate()
     }
 
     public let configuration: Configuration
@@ -93,6 +104,14 @@ public final class FakeHeyGen: Sendable {
                     var request = request
                     let received = ContinuousClock.now
                     try await Task.sleep(for: configuration.latency)
+                    if endpoint == .new, let held = configuration.newSessionsHeldAfter,
+                        store.state.withLock({ state in
+                            state.newCalls += 1
+                            return state.newCalls > held
+                        })
+                    {
+                        try await store.newSessions.wait()
+                    }
                     let body = try await request.collectBody(upTo: 1 << 20)
                     let answer = await Self.answer(
                         endpoint, key: request.headers[Self.apiKeyHeader], body: Data(body.readableBytesView),
@@ -121,7 +140,23 @@ public final class FakeHeyGen: Sendable {
 
     public func calls(_ endpoint: Endpoint) -> [Call] { calls.filter { $0.endpoint == endpoint } }
 
-    public func stop() { server.stop() }
+    public func stop() {
+        store.newSessions.open()
+        server.stop()
+    }
+
+    /// Ends the speech of every sync task in progress, as if the avatar had said it all.
+    public func finishSpeaking() {
+        store.state.withLock { $0.speechesFinished += 1 }
+    }
+
+    /// Lets the held `streaming.new` calls, and all later ones, through.
+    public func releaseNewSessions() {
+        store.newSessions.open()
+    }
+
+    /// `streaming.new` calls waiting for `releaseNewSessions()`.
+    public var newSessionsWaiting: Int { store.newSessions.waiting }
 
     /// Ends a session on HeyGen's side, as its duration limit or idle timeout would.
     public func end(session id: String) {
@@ -175,24 +210,25 @@ public final class FakeHeyGen: Sendable {
         let durationMs = Double(configuration.syncTaskDuration.components.seconds) * 1000
             + Double(configuration.syncTaskDuration.components.attoseconds) / 1e15
         if fields["task_mode"] as? String ?? "sync" == "sync" {
-            await speaking(in: sessionID, for: configuration.syncTaskDuration, store: store)
+            await speaking(in: sessionID, for: configuration.speaksUntilTold ? nil : configuration.syncTaskDuration, store: store)
         }
         return Answer(status: 200, body: success(["task_id": UUID().uuidString, "duration_ms": durationMs]), sessionID: sessionID)
     }
 
-    /// Until the speech is over, or cut short by an interrupt or a stop.
-    private static func speaking(in sessionID: String, for duration: Duration, store: Store) async {
-        func cut() -> (interruptions: Int, stopped: Bool) {
+    /// Until the speech is over (after `duration`, or when the test says if nil), or cut short
+    /// by an interrupt or a stop.
+    private static func speaking(in sessionID: String, for duration: Duration?, store: Store) async {
+        func cut() -> (interruptions: Int, stopped: Bool, finished: Int) {
             store.state.withLock { state in
                 let session = state.sessions.first { $0.id == sessionID }
-                return (session?.interruptions ?? 0, session?.stopped ?? true)
+                return (session?.interruptions ?? 0, session?.stopped ?? true, state.speechesFinished)
             }
         }
-        let before = cut().interruptions
-        let end = ContinuousClock.now + duration
-        while ContinuousClock.now < end {
+        let before = cut()
+        let end = duration.map { ContinuousClock.now + $0 }
+        while end.map({ ContinuousClock.now < $0 }) ?? true, !Task.isCancelled {
             let now = cut()
-            if now.stopped || now.interruptions != before { return }
+            if now.stopped || now.interruptions != before.interruptions || now.finished != before.finished { return }
             try? await Task.sleep(for: .milliseconds(10))
         }
     }

@@ -64,7 +64,8 @@ public final class SessionLog<Summary: Sendable>: Sendable {
     }
 
     /// Waits until `count` sessions have ended, at most `timeout`; returns the summaries so far.
-    public func waitFor(_ count: Int, timeout: Duration = .seconds(5)) async -> [Summary] {
+    /// The timeout only keeps a broken client from hanging a test, so it is generous.
+    public func waitFor(_ count: Int, timeout: Duration = .seconds(30)) async -> [Summary] {
         let deadline = ContinuousClock.now + timeout
         while summaries.count < count, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))

@@ -16,9 +16,15 @@ public struct SpeakingParticipant {
     /// Speaks `text`; returns when the first voiced frame went in.
     @discardableResult
     public func say(_ text: String) async throws -> ContinuousClock.Instant {
+        await stream(try await frames(of: text))
+    }
+
+    /// The frames of `text` in this participant's voice, for `stream`: a test that must cut in
+    /// at a given moment synthesises beforehand, so that no synthesis time comes in between.
+    public func frames(of text: String) async throws -> [AudioFrame] {
         var samples: [Int16] = []
         for try await chunk in voice.synthesize(text) { samples += chunk.samples }
-        return await stream(PCM.frames(samples))
+        return PCM.frames(samples)
     }
 
     /// Streams frames in real time; returns when the first voiced one went in.

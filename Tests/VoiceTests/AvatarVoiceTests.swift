@@ -1,4 +1,5 @@
 import Logging
+import TestSupport
 import Testing
 @testable import VoicePipeline
 
@@ -7,6 +8,7 @@ import Testing
 private actor EndlessAvatarSession: AvatarSession {
     private(set) var interruptions = 0
     private var speaking: CheckedContinuation<Void, Never>?
+    var isSpeaking: Bool { speaking != nil }
 
     var room: AvatarRoom { AvatarRoom(sessionID: "s-1", url: "wss://livekit.invalid", accessToken: "viewer") }
     nonisolated let rotations = AsyncStream<AvatarRoom> { $0.finish() }
@@ -39,11 +41,13 @@ struct AvatarVoiceTests {
         let saying = Task { await voice.say(sentences, clock: nil) }
         _ = await sentences.send("Hello.")
         sentences.finish()
-        // One word is reckoned at 400 ms; the avatar is still at it well after.
+        try await eventually("the avatar speaking", within: .seconds(30)) { await session.isSpeaking }
+        // One word is reckoned at 400 ms; the avatar is still at it well after (a slow machine
+        // only makes it later).
         try await Task.sleep(for: .milliseconds(700))
         saying.cancel()
         let heard = await voice.cut()
-        await saying.value
+        try await saying.value(within: .seconds(30), "the reply to end")
 
         #expect(await session.interruptions == 1)
         #expect(heard.wasCut && heard.text == "Hello.")

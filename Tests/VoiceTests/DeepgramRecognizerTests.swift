@@ -59,7 +59,7 @@ struct DeepgramRecognizerTests {
         #expect(query["interim_results"] == "true" && query["vad_events"] == "true" && query["channels"] == "1")
     }
 
-    @Test("the final comes the injected latency after the endpointing silence")
+    @Test("the final comes no sooner than the injected latency after the endpointing silence")
     func finalLatency() async throws {
         var configuration = FakeDeepgram.Configuration()
         configuration.finalLatency = .milliseconds(150)
@@ -70,12 +70,14 @@ struct DeepgramRecognizerTests {
             for try await event in stream.events { if case .final = event { return .now } }
             return nil
         }
-        for frame in Self.frames(Self.tone, milliseconds: 200) + Self.frames(.silence, milliseconds: 300) {
-            try await stream.send(frame)
-        }
+        // The last frame completes the 300 ms of endpointing silence. Timed from before it is
+        // sent, so that a slow machine can only lengthen the wait measured.
+        let frames = Self.frames(Self.tone, milliseconds: 200) + Self.frames(.silence, milliseconds: 300)
+        for frame in frames.dropLast() { try await stream.send(frame) }
         let endpointSent = ContinuousClock.now
-        let arrived = try #require(try await finalAt.value)
-        #expect(arrived - endpointSent >= .milliseconds(140))
+        try await stream.send(frames[frames.count - 1])
+        let arrived = try #require(try await finalAt.value(within: .seconds(30), "the final"))
+        #expect(arrived - endpointSent >= .milliseconds(150))
         await stream.close()
     }
 
@@ -117,19 +119,26 @@ struct DeepgramRecognizerTests {
     @Test("KeepAlive more often than the idle timeout keeps a silent stream open")
     func keepAlive() async throws {
         var configuration = FakeDeepgram.Configuration()
-        configuration.idleTimeout = .milliseconds(600)
+        configuration.idleTimeout = .seconds(1)
         let fake = await FakeDeepgram(configuration: configuration)
         defer { fake.stop() }
-        let stream = try await Self.recognizer(fake, keepAlive: .milliseconds(100)).openDeepgramStream()
+        let interval = Duration.milliseconds(50)
+        let stream = try await Self.recognizer(fake, keepAlive: interval).openDeepgramStream()
         let collected = Self.collect(stream)
-        try await Task.sleep(for: .milliseconds(1200))
-        #expect(fake.sessions.summaries.isEmpty)
+        // KeepAlives go out at least `interval` apart, so 40 of them span at least 2 s of
+        // silence: twice the idle timeout, however slowly the machine runs.
+        let spanning = 40
+        try await eventually("\(spanning) KeepAlives, or the stream closed", within: .seconds(60)) {
+            fake.keepAlivesHeard >= spanning || !fake.sessions.summaries.isEmpty
+        }
+        #expect(fake.sessions.summaries.isEmpty, "the fake closed the silent stream")
+        #expect(interval * spanning >= configuration.idleTimeout * 2)
         try await stream.send(.silence)
         await stream.close()
         let (_, error) = await collected.value
         #expect(error == nil)
         let session = try #require(await fake.sessions.waitFor(1).first)
-        #expect(session.keepAlives >= 6)
+        #expect(session.keepAlives >= spanning)
         #expect(session.closeCode == 1000 && session.closeStreamReceived)
     }
 

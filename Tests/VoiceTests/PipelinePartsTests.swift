@@ -62,7 +62,7 @@ struct PipelinePartsTests {
     }
 
     @Test("a full channel holds its sender until the consumer takes an element")
-    func boundedChannelBackpressure() async {
+    func boundedChannelBackpressure() async throws {
         let channel = BoundedChannel<Int>(capacity: 2)
         let sent = Counter()
         let producer = Task {
@@ -72,10 +72,17 @@ struct PipelinePartsTests {
             }
             channel.finish()
         }
-        try? await Task.sleep(for: .milliseconds(100))
+        try await eventually("the channel full", within: .seconds(30)) { sent.value >= 2 }
+        // Held, not slow: however long the producer is given, it gets no further until an
+        // element is taken (a slow machine can only hide a leak, never fail a correct channel).
+        for _ in 0..<10 { await Task.yield() }
+        try await Task.sleep(for: .milliseconds(50))
         #expect(sent.value == 2)
         var received: [Int] = []
-        for await value in channel { received.append(value) }
+        var elements = channel.makeAsyncIterator()
+        received.append(try #require(await elements.next()))
+        try await eventually("the sender let go", within: .seconds(30)) { sent.value >= 3 }
+        while let value = await elements.next() { received.append(value) }
         await producer.value
         #expect(received == [0, 1, 2, 3, 4])
     }
