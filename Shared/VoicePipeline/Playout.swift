@@ -113,13 +113,12 @@ actor Playout {
     }
 
     private func run() async {
-        // Deadlines rather than fixed sleeps, so that the time spent sending does not add up.
-        var deadline = clock.now
+        var pacer = FramePacer()
         while !Task.isCancelled {
             guard nextFrame < frames.count, !isPaused else {
                 if nextFrame >= frames.count { finishDrain() }
                 await withCheckedContinuation { frameWaiter = $0 }
-                deadline = clock.now
+                pacer.restart()
                 continue
             }
             let frame = frames[nextFrame]
@@ -130,8 +129,7 @@ actor Playout {
                 observer(clock.now)
             }
             await sink.send(.audio(frame))
-            deadline += PCM.frameDuration
-            try? await clock.sleep(until: deadline)
+            try? await pacer.wait()
         }
     }
 }

@@ -30,13 +30,12 @@ public struct SpeakingParticipant {
     /// Streams frames in real time; returns when the first voiced one went in.
     @discardableResult
     public func stream(_ frames: [AudioFrame]) async -> ContinuousClock.Instant {
-        var deadline = clock.now
+        var pacer = FramePacer()
         var onset: ContinuousClock.Instant?
         for frame in frames {
             if onset == nil, frame.level >= -45 { onset = clock.now }
             await pipeline.receive(frame)
-            deadline += PCM.frameDuration
-            try? await clock.sleep(until: deadline)
+            try? await pacer.wait()
         }
         return onset ?? clock.now
     }
@@ -44,11 +43,10 @@ public struct SpeakingParticipant {
     /// Silence, as long as `duration`, or until `condition` holds (checked every frame).
     public func listen(for duration: Duration, until condition: () -> Bool = { false }) async {
         let end = clock.now + duration
-        var deadline = clock.now
+        var pacer = FramePacer()
         while clock.now < end, !condition() {
             await pipeline.receive(.silence)
-            deadline += PCM.frameDuration
-            try? await clock.sleep(until: deadline)
+            try? await pacer.wait()
         }
     }
 }

@@ -23,12 +23,13 @@ struct AvatarConversationTests {
     func avatarSpeaks() async throws {
         let heyGen = try await HeyGenAvatarTests.fake { $0.syncTaskDuration = .milliseconds(200) }
         defer { heyGen.stop() }
-        let call = try await OfflineConversation(greets: true, avatar: HeyGenAvatarTests.avatar(heyGen))
-        // The question comes after the greeting, not over it (which would cut it short).
-        await call.participant.listen(for: .seconds(60)) { !call.log.said.isEmpty }
-        try await call.participant.say("What is on the agenda today?")
-        await call.participant.listen(for: .seconds(60)) { call.log.said.count >= 2 }
-        await call.stop()
+        let call = try await withConversation(try await OfflineConversation(greets: true, avatar: HeyGenAvatarTests.avatar(heyGen))) { call in
+            // The question comes after the greeting, not over it (which would cut it short).
+            await call.participant.listen(for: .seconds(60)) { !call.log.said.isEmpty }
+            try await call.participant.say("What is on the agenda today?")
+            await call.participant.listen(for: .seconds(60)) { call.log.said.count >= 2 }
+            return call
+        }
 
         #expect(call.log.heard == [Self.question])
         #expect(call.log.said.map(\.text) == ["Hi, this is Attaché joining from Attaché.", Self.fullAnswer])
@@ -46,14 +47,15 @@ struct AvatarConversationTests {
         // HeyGen says each sentence until it is interrupted, so the participant cuts into the first one.
         let heyGen = try await HeyGenAvatarTests.fake { $0.speaksUntilTold = true }
         defer { heyGen.stop() }
-        let call = try await OfflineConversation(avatar: HeyGenAvatarTests.avatar(heyGen))
-        try await call.participant.say("What is on the agenda today?")
-        await call.participant.listen(for: .seconds(60)) { !heyGen.tasks.isEmpty }
-        // Some words into the sentence by the pipeline's reckoning (a slow machine, more words).
-        await call.participant.listen(for: .milliseconds(600))
-        try await call.participant.say("Wait a moment.")
-        await call.participant.listen(for: .seconds(60)) { call.log.heard.count >= 2 && !call.log.said.isEmpty }
-        await call.stop()
+        let call = try await withConversation(try await OfflineConversation(avatar: HeyGenAvatarTests.avatar(heyGen))) { call in
+            try await call.participant.say("What is on the agenda today?")
+            await call.participant.listen(for: .seconds(60)) { !heyGen.tasks.isEmpty }
+            // Some words into the sentence by the pipeline's reckoning (a slow machine, more words).
+            await call.participant.listen(for: .milliseconds(600))
+            try await call.participant.say("Wait a moment.")
+            await call.participant.listen(for: .seconds(60)) { call.log.heard.count >= 2 && !call.log.said.isEmpty }
+            return call
+        }
 
         let cut = try #require(call.log.said.first)
         #expect(cut.interrupted)
@@ -76,10 +78,11 @@ struct AvatarConversationTests {
             $0.maximumSessionDuration = .seconds(1)
             $0.rotationMargin = .milliseconds(300)
         }
-        let call = try await OfflineConversation(avatar: avatar)
-        let sink = call.sink
-        try await eventually("a rotation", within: .seconds(30)) { sink.avatarRooms.count >= 2 }
-        await call.stop()
+        let call = try await withConversation(try await OfflineConversation(avatar: avatar)) { call in
+            let sink = call.sink
+            try await eventually("a rotation", within: .seconds(30)) { sink.avatarRooms.count >= 2 }
+            return call
+        }
 
         let sessions = heyGen.sessions.prefix(2).map { AvatarRoom(sessionID: $0.id, url: $0.url, accessToken: $0.accessToken) }
         #expect(Array(call.sink.avatarRooms.prefix(2)) == sessions)
@@ -90,11 +93,12 @@ struct AvatarConversationTests {
         let heyGen = try await HeyGenAvatarTests.fake()
         defer { heyGen.stop() }
         let logs = CapturedLogs()
-        let call = try await OfflineConversation(
-            avatar: HeyGenAvatarTests.avatar(heyGen, key: "wrong-key"), logger: logs.logger)
-        try await call.participant.say("What is on the agenda today?")
-        await call.participant.listen(for: .seconds(60)) { !call.log.said.isEmpty }
-        await call.stop()
+        let call = try await withConversation(try await OfflineConversation(
+            avatar: HeyGenAvatarTests.avatar(heyGen, key: "wrong-key"), logger: logs.logger)) { call in
+            try await call.participant.say("What is on the agenda today?")
+            await call.participant.listen(for: .seconds(60)) { !call.log.said.isEmpty }
+            return call
+        }
 
         #expect(logs.all.contains("the avatar could not be opened; the agent speaks with its own voice"))
         #expect(call.log.said.first?.text == Self.fullAnswer)

@@ -60,6 +60,13 @@ final class EventLog: Sendable {
     }
 }
 
+/// Runs `body` with `conversation`, stopped afterwards whatever happens.
+func withConversation<T>(
+    _ conversation: OfflineConversation, _ body: (OfflineConversation) async throws -> T
+) async throws -> T {
+    try await using(conversation, tearDown: { await $0.stop() }, body)
+}
+
 /// A pipeline on the offline engines, with the meeting and vocabulary of these tests.
 struct OfflineConversation {
     static let phrases = [

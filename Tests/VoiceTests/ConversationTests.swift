@@ -12,21 +12,22 @@ import VoicePipeline
 struct ConversationTests {
     @Test("the agent greets the room, hears a question and answers it from the meeting's context")
     func scriptedMeeting() async throws {
-        let call = try await OfflineConversation(greets: true)
-        await call.participant.listen(for: .seconds(60)) { !call.log.said.isEmpty }
-        #expect(call.log.said.first?.text == "Hi, this is Attaché joining from Attaché.")
-        #expect(call.log.said.first?.interrupted == false)
+        let call = try await withConversation(try await OfflineConversation(greets: true)) { call in
+            await call.participant.listen(for: .seconds(60)) { !call.log.said.isEmpty }
+            #expect(call.log.said.first?.text == "Hi, this is Attaché joining from Attaché.")
+            #expect(call.log.said.first?.interrupted == false)
 
-        let framesBefore = call.sink.audioFrameTimes.count
-        try await call.participant.say("What is on the agenda today?")
-        await call.participant.listen(for: .seconds(60)) { call.log.said.count >= 2 }
-        await call.stop()
+            let framesBefore = call.sink.audioFrameTimes.count
+            try await call.participant.say("What is on the agenda today?")
+            await call.participant.listen(for: .seconds(60)) { call.log.said.count >= 2 }
+            #expect(call.sink.audioFrameTimes.count > framesBefore + 100, "the answer is heard, not only written")
+            return call
+        }
 
         #expect(call.log.heard == ["what is on the agenda today"])
         let answer = try #require(call.log.said.dropFirst().first)
         #expect(answer.text.contains("budget review, then the hiring plan, then next steps."))
         #expect(!answer.interrupted)
-        #expect(call.sink.audioFrameTimes.count > framesBefore + 100, "the answer is heard, not only written")
         #expect(!call.sink.visemes.isEmpty, "the avatar's lips move with the speech")
         #expect(call.sink.reactions.contains(.thinking))
         let latency = try #require(answer.latency)
@@ -41,11 +42,12 @@ struct ConversationTests {
     @Test("a greeting the speech engine fails on is logged and skipped, and the call goes on")
     func greetingFailure() async throws {
         let logs = CapturedLogs()
-        let call = try await OfflineConversation(
-            greets: true, textToSpeech: FailingFirstSynthesis(try ESpeakSynthesizer()), logger: logs.logger)
-        try await call.participant.say("What is on the agenda today?")
-        await call.participant.listen(for: .seconds(60)) { !call.log.said.isEmpty }
-        await call.stop()
+        let call = try await withConversation(try await OfflineConversation(
+            greets: true, textToSpeech: FailingFirstSynthesis(try ESpeakSynthesizer()), logger: logs.logger)) { call in
+            try await call.participant.say("What is on the agenda today?")
+            await call.participant.listen(for: .seconds(60)) { !call.log.said.isEmpty }
+            return call
+        }
         #expect(logs.all.contains("speech synthesis failed"))
         #expect(call.log.said.map(\.text).count == 1)
         #expect(call.log.said.first?.text.contains("budget review") == true)
@@ -53,13 +55,14 @@ struct ConversationTests {
 
     @Test("no answer to a pause in mid-sentence, and one answer to the finished turn")
     func midSentencePause() async throws {
-        let call = try await OfflineConversation()
-        try await call.participant.say("I think we should")
-        await call.participant.listen(for: .milliseconds(650))
-        try await call.participant.say("review the budget first.")
-        await call.participant.listen(for: .seconds(60)) { call.log.said.count >= 1 }
-        await call.participant.listen(for: .seconds(2))
-        await call.stop()
+        let call = try await withConversation(try await OfflineConversation()) { call in
+            try await call.participant.say("I think we should")
+            await call.participant.listen(for: .milliseconds(650))
+            try await call.participant.say("review the budget first.")
+            await call.participant.listen(for: .seconds(60)) { call.log.said.count >= 1 }
+            await call.participant.listen(for: .seconds(2))
+            return call
+        }
 
         #expect(call.log.heard == ["i think we should review the budget first"])
         #expect(call.log.said.count == 1)
@@ -67,14 +70,15 @@ struct ConversationTests {
 
     @Test("a participant who talks over the agent cuts it: no more of the reply reaches the meeting, and history keeps only what did")
     func bargeIn() async throws {
-        let call = try await OfflineConversation()
-        // Synthesised beforehand, so that the participant cuts in while the agent is speaking.
-        let interruption = try await call.participant.frames(of: "Wait a moment.")
-        try await call.participant.say("What is on the agenda today?")
-        await call.participant.listen(for: .seconds(60)) { call.sink.audioFrameTimes.count > 60 }
-        await call.participant.stream(interruption)
-        await call.participant.listen(for: .seconds(60)) { call.log.heard.count >= 2 && call.log.said.count >= 2 }
-        await call.stop()
+        let call = try await withConversation(try await OfflineConversation()) { call in
+            // Synthesised beforehand, so that the participant cuts in while the agent is speaking.
+            let interruption = try await call.participant.frames(of: "Wait a moment.")
+            try await call.participant.say("What is on the agenda today?")
+            await call.participant.listen(for: .seconds(60)) { call.sink.audioFrameTimes.count > 60 }
+            await call.participant.stream(interruption)
+            await call.participant.listen(for: .seconds(60)) { call.log.heard.count >= 2 && call.log.said.count >= 2 }
+            return call
+        }
 
         let cut = try #require(call.log.said.first)
         #expect(cut.interrupted)
@@ -128,14 +132,15 @@ struct ConversationTests {
 
     @Test("a cough while the agent speaks does not interrupt it")
     func coughIsNotAnInterruption() async throws {
-        let call = try await OfflineConversation()
-        try await call.participant.say("What is on the agenda today?")
-        await call.participant.listen(for: .seconds(60)) { call.sink.audioFrameTimes.count > 60 }
-        var noise = SystemRandomNumberGenerator()
-        let cough = (0..<4).map { _ in AudioFrame((0..<PCM.samplesPerFrame).map { _ in Int16.random(in: -9000...9000, using: &noise) }) }
-        await call.participant.stream(cough)
-        await call.participant.listen(for: .seconds(60)) { !call.log.said.isEmpty }
-        await call.stop()
+        let call = try await withConversation(try await OfflineConversation()) { call in
+            try await call.participant.say("What is on the agenda today?")
+            await call.participant.listen(for: .seconds(60)) { call.sink.audioFrameTimes.count > 60 }
+            var noise = SystemRandomNumberGenerator()
+            let cough = (0..<4).map { _ in AudioFrame((0..<PCM.samplesPerFrame).map { _ in Int16.random(in: -9000...9000, using: &noise) }) }
+            await call.participant.stream(cough)
+            await call.participant.listen(for: .seconds(60)) { !call.log.said.isEmpty }
+            return call
+        }
 
         #expect(call.log.said.count == 1)
         #expect(call.log.said.first?.interrupted == false)
