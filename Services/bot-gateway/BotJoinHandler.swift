@@ -17,7 +17,8 @@ struct BotJoinHandler: Sendable {
             try db.execute(
                 "INSERT INTO gateway.bot_requests (meeting_id, idempotency_key) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                 [request.meetingID, UUID()])
-            return try db.queryOne("SELECT idempotency_key, bot_id FROM gateway.bot_requests WHERE meeting_id = $1", [request.meetingID])!
+            return try db.queryOne(
+                "SELECT idempotency_key, bot_id FROM gateway.bot_requests WHERE meeting_id = $1", [request.meetingID])!
         }
         if let botID = try recorded.optionalString("bot_id") {
             context.logger.info("this meeting has its bot already", metadata: ["bot_id": "\(botID)"])

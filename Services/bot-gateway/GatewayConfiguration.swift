@@ -37,7 +37,8 @@ struct GatewayConfiguration: ServiceConfiguration {
         } else if publicURL != nil {
             // Behind a public address, webhooks may reach any replica: all must share one secret.
             throw ConfigurationError(
-                setting: "ATTACHE_WEBHOOK_SECRET", problem: "is required when ATTACHE_PUBLIC_URL is set (every replica must verify with the same secret)")
+                setting: "ATTACHE_WEBHOOK_SECRET",
+                problem: "is required when ATTACHE_PUBLIC_URL is set (every replica must verify with the same secret)")
         } else {
             // The simulated meeting posts to this very process and signs with the same secret,
             // so a fresh one per start is enough.

@@ -34,7 +34,9 @@ struct SimulatedCamera: Sendable {
             for try await chunk in voice.synthesize(line) { samples += chunk.samples }
             return PCM.frames(samples)
         }
-        let socketURL = mediaURL.replacingOccurrences(of: "http", with: "ws", options: .anchored) + "/media/\(meetingID.uuidString.lowercased())"
+        let socketURL =
+            mediaURL.replacingOccurrences(of: "http", with: "ws", options: .anchored)
+            + "/media/\(meetingID.uuidString.lowercased())"
         _ = try await WebSocketClient.connect(url: socketURL, logger: logger) { inbound, outbound, _ in
             let speaking = Task {
                 var pacer = FramePacer()
@@ -48,7 +50,9 @@ struct SimulatedCamera: Sendable {
                 func waitForAnswer(atMost limit: Duration) async throws {
                     let end = clock.now + limit
                     let framesBefore = heard.attended.withLock { $0.agentFrames }
-                    repeat { try await send(.silence) } while clock.now < end
+                    repeat {
+                        try await send(.silence)
+                    } while clock.now < end
                         && (heard.attended.withLock { $0.agentFrames } == framesBefore
                             || heard.lastFrame.withLock { $0 }.duration(to: clock.now) < .seconds(1))
                 }
@@ -85,7 +89,9 @@ struct SimulatedCamera: Sendable {
     /// Where the call's media connection lives, as the page learns it; the realtime worker
     /// may not have opened the call yet when the bot starts recording.
     private func ownerURL(_ meetingID: UUID) async throws -> String {
-        let url = realtimeURL.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/media/\(meetingID.uuidString.lowercased())/owner"
+        let url =
+            realtimeURL.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+            + "/media/\(meetingID.uuidString.lowercased())/owner"
         for _ in 0..<50 {
             let response = try await http.send(OutboundRequest(url: url, timeout: .seconds(5)))
             if response.isSuccess, let owner = try? response.decode([String: String].self), let media = owner["media_url"] {

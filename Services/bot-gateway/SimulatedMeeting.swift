@@ -119,13 +119,17 @@ final class SimulatedMeeting: MeetingBotProvider, Service {
             return [
                 "text": String(word),
                 "start_timestamp": ["relative": offset, "absolute": callStart.addingTimeInterval(offset).formatted(.iso8601)],
-                "end_timestamp": ["relative": offset + 0.25, "absolute": callStart.addingTimeInterval(offset + 0.25).formatted(.iso8601)],
+                "end_timestamp": [
+                    "relative": offset + 0.25, "absolute": callStart.addingTimeInterval(offset + 0.25).formatted(.iso8601),
+                ],
             ]
         }
         try await send([
             "event": "transcript.data",
             "data": [
-                "data": ["words": words, "participant": ["id": abs(speaker.hashValue % 1000), "name": speaker, "is_host": false]],
+                "data": [
+                    "words": words, "participant": ["id": abs(speaker.hashValue % 1000), "name": speaker, "is_host": false],
+                ],
                 "bot": ["id": botID, "metadata": metadata],
             ],
         ])
@@ -144,7 +148,8 @@ final class SimulatedMeeting: MeetingBotProvider, Service {
                 ],
                 body: body, timeout: .seconds(15)))
         guard response.isSuccess else {
-            throw HTTPClientError.unexpectedStatus(url: webhookURL, status: response.status, body: String(response.text.prefix(200)))
+            throw HTTPClientError.unexpectedStatus(
+                url: webhookURL, status: response.status, body: String(response.text.prefix(200)))
         }
     }
 }

@@ -55,14 +55,18 @@ struct WebhookReceiver: Sendable {
                 // Kept nowhere and answered 503: the provider sends it again, by when the bot's
                 // row (written just after the provider created the bot) is there.
                 Counter(label: "attache_webhooks_total", dimensions: [("outcome", "unknown_bot")]).increment()
-                logger.warning("webhook for a bot not recorded (yet); asking the provider to retry", metadata: ["bot_id": "\(unknown.botID)"])
+                logger.warning(
+                    "webhook for a bot not recorded (yet); asking the provider to retry", metadata: ["bot_id": "\(unknown.botID)"]
+                )
                 return Response(status: .serviceUnavailable, headers: [.retryAfter: "5"])
             }
         }
     }
 
     enum Outcome: Sendable {
-        case published(String), duplicate, ignored(String)
+        case published(String)
+        case duplicate
+        case ignored(String)
 
         var text: String {
             switch self {
@@ -93,7 +97,9 @@ struct WebhookReceiver: Sendable {
             return outcome
         }
         if case .ignored(let reason) = outcome {
-            logger.notice("webhook kept but not acted on", metadata: ["webhook_id": "\(id)", "event": "\(webhook.event)", "reason": "\(reason)"])
+            logger.notice(
+                "webhook kept but not acted on",
+                metadata: ["webhook_id": "\(id)", "event": "\(webhook.event)", "reason": "\(reason)"])
         }
         return outcome
     }

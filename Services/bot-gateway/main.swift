@@ -8,7 +8,8 @@ await ServiceMain.run(GatewayConfiguration.self) { configuration, logger in
         configuration.common, schema: GatewaySchema.name, migrations: GatewaySchema.migrations, logger: logger)
     let http = HTTPClient(logger: logger)
     let camera = try configuration.simulatedCameraRealtimeURL.map { url in
-        SimulatedCamera(realtimeURL: url, voice: try ESpeakSynthesizer(voice: "en-us+klatt", wordsPerMinute: 160), http: http, logger: logger)
+        SimulatedCamera(
+            realtimeURL: url, voice: try ESpeakSynthesizer(voice: "en-us+klatt", wordsPerMinute: 160), http: http, logger: logger)
     }
     let simulated = SimulatedMeeting(
         webhookURL: configuration.webhookURL, secret: configuration.webhookSecret,

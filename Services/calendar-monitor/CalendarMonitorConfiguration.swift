@@ -28,13 +28,15 @@ package struct CalendarMonitorConfiguration: ServiceConfiguration {
         common = try CommonConfiguration(for: Self.self, env)
         let zone = env.string("ATTACHE_CALENDAR_TIMEZONE", default: "UTC")
         guard TimeZone(identifier: zone) != nil else {
-            throw ConfigurationError(setting: "ATTACHE_CALENDAR_TIMEZONE", problem: "must be an IANA time zone such as Europe/Berlin, not '\(zone)'")
+            throw ConfigurationError(
+                setting: "ATTACHE_CALENDAR_TIMEZONE", problem: "must be an IANA time zone such as Europe/Berlin, not '\(zone)'")
         }
         if let location = env.optionalString("ATTACHE_CALENDAR_ICS") {
             if location.lowercased().hasPrefix("http://") || location.lowercased().hasPrefix("https://") {
                 _ = try env.url("ATTACHE_CALENDAR_ICS")
             } else if !FileManager.default.isReadableFile(atPath: location) {
-                throw ConfigurationError(setting: "ATTACHE_CALENDAR_ICS", problem: "names \(location), which is not a readable file")
+                throw ConfigurationError(
+                    setting: "ATTACHE_CALENDAR_ICS", problem: "names \(location), which is not a readable file")
             }
             defaultCalendar = DefaultCalendar(
                 location: location, tenantID: env.string("ATTACHE_TENANT_ID", default: "default"),
@@ -49,7 +51,8 @@ package struct CalendarMonitorConfiguration: ServiceConfiguration {
         if let key = env.optionalString("ATTACHE_CREDENTIALS_KEY") {
             guard let vault = CredentialVault(base64Key: key) else {
                 throw ConfigurationError(
-                    setting: "ATTACHE_CREDENTIALS_KEY", problem: "must be 32 random bytes in base64 (e.g. `openssl rand -base64 32`)")
+                    setting: "ATTACHE_CREDENTIALS_KEY",
+                    problem: "must be 32 random bytes in base64 (e.g. `openssl rand -base64 32`)")
             }
             self.vault = vault
         }

@@ -63,9 +63,13 @@ enum ConnectionsCommand {
         }
         if rows.isEmpty { print("no calendar connections") }
         for row in rows {
-            print("\(try row.string("id"))  \(try row.string("kind"))  \(try row.string("tenant_id"))/\(try row.string("owner"))  “\(try row.string("name"))”  \(try row.string("status"))")
+            print(
+                "\(try row.string("id"))  \(try row.string("kind"))  \(try row.string("tenant_id"))/\(try row.string("owner"))  “\(try row.string("name"))”  \(try row.string("status"))"
+            )
             let cursor = try row.bool("has_cursor") ? "incremental (cursor held)" : "full sync next"
-            print("    meetings \(try row.string("meetings")); \(cursor); last success \(try row.optionalString("last_success_at") ?? "never"); next \(try row.string("next_sync_at"))")
+            print(
+                "    meetings \(try row.string("meetings")); \(cursor); last success \(try row.optionalString("last_success_at") ?? "never"); next \(try row.string("next_sync_at"))"
+            )
             if let error = try row.optionalString("last_error") {
                 print("    \(try row.string("consecutive_failures")) failure(s) in a row; last error: \(error)")
             }
@@ -81,7 +85,8 @@ enum ConnectionsCommand {
             let owner = option("--owner"), let name = option("--name")
         else { throw UsageError(text: usage) }
         let configuration = try CalendarMonitorConfiguration(Environment())
-        try await Migrator.migrate(pool, schema: MeetingsSchema.name, migrations: MeetingsSchema.allMigrations, logger: .init(label: "connections"))
+        try await Migrator.migrate(
+            pool, schema: MeetingsSchema.name, migrations: MeetingsSchema.allMigrations, logger: .init(label: "connections"))
         let store = ConnectionStore(pool: pool, outbox: try .init(schema: MeetingsSchema.name), vault: configuration.vault)
         let timeZone = option("--timezone") ?? "UTC"
         let http = HTTPClient(logger: .init(label: "connections"))
@@ -94,7 +99,8 @@ enum ConnectionsCommand {
                 settings: ConnectionSettings(location: location, timeZone: timeZone))
         case .microsoft:
             guard let microsoft = configuration.microsoft else {
-                throw ConfigurationError(setting: "ATTACHE_MICROSOFT_CLIENT_ID", problem: "is required to connect a Microsoft calendar")
+                throw ConfigurationError(
+                    setting: "ATTACHE_MICROSOFT_CLIENT_ID", problem: "is required to connect a Microsoft calendar")
             }
             id = try await store.ensure(
                 tenantID: tenant, owner: owner, kind: .microsoft, name: name, settings: ConnectionSettings(timeZone: timeZone),
@@ -106,7 +112,8 @@ enum ConnectionsCommand {
             guard let password = ProcessInfo.processInfo.environment[variable], !password.isEmpty else {
                 throw ConfigurationError(setting: variable, problem: "is empty: it should hold the CalDAV password")
             }
-            let calendars = try await CalDAVProvider.discoverCalendars(baseURL: base, username: username, password: password, http: http)
+            let calendars = try await CalDAVProvider.discoverCalendars(
+                baseURL: base, username: username, password: password, http: http)
             guard !calendars.isEmpty else { throw UsageError(text: "no event calendars found for \(username) at that server") }
             for calendar in calendars {
                 let connected = try await store.ensure(

@@ -23,7 +23,8 @@ struct ClassificationHandlers: Sendable {
             now: envelope.occurredAt)
         let (outbox, revisions) = (context.outbox, context.revisions)
         try await context.once { db in
-            guard try revisions.acceptNewer("meeting", id: meeting.meetingID.uuidString, revision: meeting.revision, on: db) else {
+            guard try revisions.acceptNewer("meeting", id: meeting.meetingID.uuidString, revision: meeting.revision, on: db)
+            else {
                 return  // older news than what was applied (a retry overtaken by a later change)
             }
             let previous = try db.queryOne(
@@ -46,9 +47,11 @@ struct ClassificationHandlers: Sendable {
                     bot_join_at = EXCLUDED.bot_join_at,
                     cancelled = false, updated_at = now()
                 """,
-                [meeting.meetingID, envelope.tenantID, try JSONBValue(meeting, encoder: MessageCoding.encoder()),
-                 classified.meetingType, classified.rule, try JSONBValue(classified.matchedKeywords),
-                 classified.prepTriggerAt, classified.reminderAt, classified.botJoinAt])
+                [
+                    meeting.meetingID, envelope.tenantID, try JSONBValue(meeting, encoder: MessageCoding.encoder()),
+                    classified.meetingType, classified.rule, try JSONBValue(classified.matchedKeywords),
+                    classified.prepTriggerAt, classified.reminderAt, classified.botJoinAt,
+                ])
             try outbox.append(Envelope(classified, causedBy: envelope), on: db)
         }
     }
@@ -59,7 +62,9 @@ struct ClassificationHandlers: Sendable {
         try await context.once { db in
             // Recorded even when nothing was classified yet: an older upsert arriving late is
             // then refused instead of classifying a cancelled meeting.
-            guard try revisions.acceptNewer("meeting", id: cancellation.meetingID.uuidString, revision: cancellation.revision, on: db)
+            guard
+                try revisions.acceptNewer(
+                    "meeting", id: cancellation.meetingID.uuidString, revision: cancellation.revision, on: db)
             else { return }
             let updated = try db.execute(
                 "UPDATE classifier.classifications SET cancelled = true, updated_at = now() WHERE meeting_id = $1 AND NOT cancelled",

@@ -22,7 +22,8 @@ struct ClassifierConfiguration: ServiceConfiguration {
         do {
             return try ClassificationRules.load(fileAt: path)
         } catch {
-            throw ConfigurationError(setting: "ATTACHE_CLASSIFIER_RULES", problem: "names a rules file that cannot be used: \(error)")
+            throw ConfigurationError(
+                setting: "ATTACHE_CLASSIFIER_RULES", problem: "names a rules file that cannot be used: \(error)")
         }
     }
 }

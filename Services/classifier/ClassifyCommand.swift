@@ -76,7 +76,9 @@ enum ClassifyCommand {
             } catch {
                 status = 1
                 FileHandle.standardError.write(Data("line \(index + 1): \(error)\n".utf8))
-                print(#"{"error":"line \#(index + 1) is not a meeting: expected {\"title\", \"description\", \"attendee_count\", \"start\"}"}"#)
+                print(
+                    #"{"error":"line \#(index + 1) is not a meeting: expected {\"title\", \"description\", \"attendee_count\", \"start\"}"}"#
+                )
             }
         }
         return status

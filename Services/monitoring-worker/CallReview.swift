@@ -34,6 +34,7 @@ struct CallReview: Sendable {
         let speakers = Set(call.turns.map(\.speaker)).count
         let minutes = call.endedAt.timeIntervalSince(call.startedAt) / 60
         return "Placeholder, not an analysis: \(call.turns.count) turns from \(speakers) speakers over "
-            + String(format: "%.1f", minutes) + " minutes were recorded; whether the agent fulfilled the caller's intent is not assessed yet."
+            + String(format: "%.1f", minutes)
+            + " minutes were recorded; whether the agent fulfilled the caller's intent is not assessed yet."
     }
 }

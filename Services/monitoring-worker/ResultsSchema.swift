@@ -16,6 +16,6 @@ enum ResultsSchema {
                 summary text NOT NULL,
                 turn_count int NOT NULL,
                 analysed_at timestamptz NOT NULL DEFAULT now());
-            """),
+            """)
     ]
 }

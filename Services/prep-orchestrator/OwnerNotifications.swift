@@ -11,7 +11,8 @@ struct OwnerNotifications: Sendable {
 
     func reauthorisationNeeded(_ envelope: Envelope<CalendarReauthorisationNeeded>, _ context: HandlerContext) async throws {
         let event = envelope.payload
-        let text = "Your \(event.provider) calendar “\(event.calendarName)” stopped syncing (\(event.reason)). "
+        let text =
+            "Your \(event.provider) calendar “\(event.calendarName)” stopped syncing (\(event.reason)). "
             + "Connect it again so that your meetings keep being prepared."
         try await context.once { db in
             try db.execute(

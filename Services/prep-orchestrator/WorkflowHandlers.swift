@@ -21,7 +21,8 @@ struct WorkflowHandlers: Sendable {
         let meeting = classified.meeting
         let revisions = context.revisions
         try await context.once { db in
-            guard try revisions.acceptNewer("meeting", id: meeting.meetingID.uuidString, revision: meeting.revision, on: db) else {
+            guard try revisions.acceptNewer("meeting", id: meeting.meetingID.uuidString, revision: meeting.revision, on: db)
+            else {
                 return  // a later change (or the cancellation) was applied already
             }
             let workflowID = try db.queryOne(
@@ -35,11 +36,15 @@ struct WorkflowHandlers: Sendable {
                     updated_at = now()
                 RETURNING id
                 """,
-                [UUID(), meeting.meetingID, envelope.tenantID, envelope.correlationID, envelope.traceparent,
-                 try JSONBValue(meeting, encoder: MessageCoding.encoder()), classified.meetingType,
-                 try JSONBValue(classified.prepQuestions)]
+                [
+                    UUID(), meeting.meetingID, envelope.tenantID, envelope.correlationID, envelope.traceparent,
+                    try JSONBValue(meeting, encoder: MessageCoding.encoder()), classified.meetingType,
+                    try JSONBValue(classified.prepQuestions),
+                ]
             )!.uuid("id")
-            for (step, due) in [(PrepStep.sendPrepNotification, classified.prepTriggerAt), (.requestBotJoin, classified.botJoinAt)] {
+            for (step, due) in [
+                (PrepStep.sendPrepNotification, classified.prepTriggerAt), (.requestBotJoin, classified.botJoinAt),
+            ] {
                 try db.execute(
                     """
                     INSERT INTO prep.timers (workflow_id, step, due_at) VALUES ($1, $2, $3)
@@ -55,8 +60,9 @@ struct WorkflowHandlers: Sendable {
         let revisions = context.revisions
         let cancellation = envelope.payload
         try await context.once { db in
-            guard try revisions.acceptNewer(
-                "meeting", id: cancellation.meetingID.uuidString, revision: cancellation.meetingRevision, on: db)
+            guard
+                try revisions.acceptNewer(
+                    "meeting", id: cancellation.meetingID.uuidString, revision: cancellation.meetingRevision, on: db)
             else { return }
             try db.execute(
                 """
@@ -83,9 +89,11 @@ struct WorkflowHandlers: Sendable {
         let change = envelope.payload
         try await context.once { db in
             // The provider's timestamp orders a bot's statuses: a late "joining" never undoes "ended".
-            guard try revisions.acceptNewer(
-                "bot-status", id: change.meetingID.uuidString, revision: Int(change.changedAt.timeIntervalSince1970 * 1_000_000),
-                on: db)
+            guard
+                try revisions.acceptNewer(
+                    "bot-status", id: change.meetingID.uuidString,
+                    revision: Int(change.changedAt.timeIntervalSince1970 * 1_000_000),
+                    on: db)
             else { return }
             try db.execute(
                 "UPDATE prep.workflows SET state = $2, updated_at = now() WHERE meeting_id = $1 AND state <> 'cancelled'",

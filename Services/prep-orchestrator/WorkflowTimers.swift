@@ -60,7 +60,8 @@ struct WorkflowTimers: Service {
                     // Only this step is undone; it is tried again later, further apart each time,
                     // until it has had its chances.
                     try db.execute("ROLLBACK TO SAVEPOINT step")
-                    logger.error("workflow step failed", metadata: ["timer": "\(id)", "attempt": "\(attempts)", "error": "\(error)"])
+                    logger.error(
+                        "workflow step failed", metadata: ["timer": "\(id)", "attempt": "\(attempts)", "error": "\(error)"])
                     if error is PermanentFailure || attempts >= Self.maxAttempts {
                         outcome = "failed after \(attempts) attempt(s): \(error)"
                     } else {
@@ -81,7 +82,10 @@ struct WorkflowTimers: Service {
         }
         for (step, outcome) in fired {
             logger.info("workflow step fired", metadata: ["step": "\(step)", "outcome": "\(outcome)"])
-            Counter(label: "attache_workflow_steps_total", dimensions: [("step", step), ("outcome", String(outcome.prefix { $0 != " " && $0 != ":" }))]).increment()
+            Counter(
+                label: "attache_workflow_steps_total",
+                dimensions: [("step", step), ("outcome", String(outcome.prefix { $0 != " " && $0 != ":" }))]
+            ).increment()
         }
         return fired.count
     }

@@ -42,8 +42,10 @@ struct CallHandlers: Sendable {
                     starts_at = EXCLUDED.starts_at, participants = EXCLUDED.participants, meeting_type = EXCLUDED.meeting_type
                 WHERE realtime.meetings.revision < EXCLUDED.revision
                 """,
-                [meeting.meetingID, meeting.revision, meeting.title, meeting.description, meeting.start,
-                 try JSONBValue(participants.map { $0.name ?? $0.email }), meetingType])
+                [
+                    meeting.meetingID, meeting.revision, meeting.title, meeting.description, meeting.start,
+                    try JSONBValue(participants.map { $0.name ?? $0.email }), meetingType,
+                ])
         }
     }
 
@@ -60,8 +62,10 @@ struct CallHandlers: Sendable {
                     question_bank = EXCLUDED.question_bank, notes = EXCLUDED.notes
                 WHERE realtime.prep_materials.generated_at < EXCLUDED.generated_at
                 """,
-                [materials.meetingID, materials.generatedAt, try JSONBValue(materials.agenda),
-                 try JSONBValue(materials.questionBank), try JSONBValue(materials.notes)])
+                [
+                    materials.meetingID, materials.generatedAt, try JSONBValue(materials.agenda),
+                    try JSONBValue(materials.questionBank), try JSONBValue(materials.notes),
+                ])
         }
     }
 
@@ -82,17 +86,20 @@ struct CallHandlers: Sendable {
         let (instanceID, mediaURL) = (instanceID, mediaURL)
         let claimed = try await context.once { db -> (session: UUID, meetingContext: MeetingContext)? in
             guard try revisions.acceptNewer("bot-status", id: change.botID, revision: revision, on: db) else { return nil }
-            guard let session = try db.queryOne(
-                """
-                INSERT INTO realtime.sessions (id, meeting_id, bot_id, started_at, owner, media_url) VALUES ($1, $2, $3, $4, $5, $6)
-                ON CONFLICT (meeting_id, bot_id) DO NOTHING
-                RETURNING id
-                """, [UUID(), change.meetingID, change.botID, change.changedAt, instanceID, mediaURL])
+            guard
+                let session = try db.queryOne(
+                    """
+                    INSERT INTO realtime.sessions (id, meeting_id, bot_id, started_at, owner, media_url) VALUES ($1, $2, $3, $4, $5, $6)
+                    ON CONFLICT (meeting_id, bot_id) DO NOTHING
+                    RETURNING id
+                    """, [UUID(), change.meetingID, change.botID, change.changedAt, instanceID, mediaURL])
             else { return nil }
             return (try session.uuid("id"), try Self.meetingContext(change.meetingID, on: db))
         }
         guard let claimed = claimed ?? nil else { return }
-        await open(session: claimed.session, meetingID: change.meetingID, botID: change.botID, context: claimed.meetingContext, logger: context.logger)
+        await open(
+            session: claimed.session, meetingID: change.meetingID, botID: change.botID, context: claimed.meetingContext,
+            logger: context.logger)
     }
 
     /// Opens the call's pipeline. A pipeline that cannot be built leaves the call without an
@@ -133,17 +140,19 @@ struct CallHandlers: Sendable {
         // The end is committed before anything else, so that a replica owning the call sees it.
         // A call whose start was never seen (its status still on its way) still ends, and is
         // still reported.
-        guard let session = try await context.pool.withConnection({ db in
-            try db.queryOne(
-                """
-                INSERT INTO realtime.sessions (id, meeting_id, bot_id, started_at, ended_at, end_seen_at) VALUES ($1, $2, $3, $4, $4, now())
-                ON CONFLICT (meeting_id, bot_id) DO UPDATE SET
-                    ended_at = COALESCE(realtime.sessions.ended_at, EXCLUDED.ended_at),
-                    end_seen_at = COALESCE(realtime.sessions.end_seen_at, now())
-                RETURNING id, owner, pipeline_closed_at IS NOT NULL AS closed,
-                          now() - end_seen_at > make_interval(secs => $5) AS owner_overdue
-                """, [UUID(), change.meetingID, change.botID, change.changedAt, Double(ownerGrace.components.seconds)])
-        }) else { return }
+        guard
+            let session = try await context.pool.withConnection({ db in
+                try db.queryOne(
+                    """
+                    INSERT INTO realtime.sessions (id, meeting_id, bot_id, started_at, ended_at, end_seen_at) VALUES ($1, $2, $3, $4, $4, now())
+                    ON CONFLICT (meeting_id, bot_id) DO UPDATE SET
+                        ended_at = COALESCE(realtime.sessions.ended_at, EXCLUDED.ended_at),
+                        end_seen_at = COALESCE(realtime.sessions.end_seen_at, now())
+                    RETURNING id, owner, pipeline_closed_at IS NOT NULL AS closed,
+                              now() - end_seen_at > make_interval(secs => $5) AS owner_overdue
+                    """, [UUID(), change.meetingID, change.botID, change.changedAt, Double(ownerGrace.components.seconds)])
+            })
+        else { return }
         let owner = try session.optionalString("owner")
         if let owner, owner != instanceID, try !session.bool("closed"), try !session.bool("owner_overdue") {
             throw OwnerStillClosing(owner: owner, meetingID: change.meetingID)
@@ -151,11 +160,12 @@ struct CallHandlers: Sendable {
         let sessionID = try session.uuid("id")
         let outbox = context.outbox
         _ = try await context.once { db in
-            guard let completed = try db.queryOne(
-                """
-                UPDATE realtime.sessions SET completed_at = now() WHERE id = $1 AND completed_at IS NULL
-                RETURNING started_at, ended_at
-                """, [sessionID])
+            guard
+                let completed = try db.queryOne(
+                    """
+                    UPDATE realtime.sessions SET completed_at = now() WHERE id = $1 AND completed_at IS NULL
+                    RETURNING started_at, ended_at
+                    """, [sessionID])
             else { return }  // reported already
             try outbox.append(
                 Envelope(
@@ -172,8 +182,9 @@ struct CallHandlers: Sendable {
     func transcriptReceived(_ envelope: Envelope<BotTranscriptReceived>, _ context: HandlerContext) async throws {
         let segment = envelope.payload
         _ = try await context.once { db in
-            guard let session = try db.queryOne(
-                "SELECT id FROM realtime.sessions WHERE meeting_id = $1 AND bot_id = $2", [segment.meetingID, segment.botID])
+            guard
+                let session = try db.queryOne(
+                    "SELECT id FROM realtime.sessions WHERE meeting_id = $1 AND bot_id = $2", [segment.meetingID, segment.botID])
             else {
                 // The status change that opens the session may still be on its way: retry later.
                 throw SessionNotOpenYet(meetingID: segment.meetingID)
@@ -220,7 +231,9 @@ struct CallHandlers: Sendable {
             context.agenda = try materials.decode([String].self, column: "agenda")
             let questions = try materials.decode([String].self, column: "question_bank")
             if !questions.isEmpty { context.notes.append("Questions to raise: " + questions.joined(separator: " ")) }
-            context.notes += try materials.decode([PrepMaterialsReady.Note].self, column: "notes").map { "\($0.label): \($0.text)" }
+            context.notes += try materials.decode([PrepMaterialsReady.Note].self, column: "notes").map {
+                "\($0.label): \($0.text)"
+            }
         }
         return context
     }

@@ -24,17 +24,20 @@ struct MediaRoutes: Sendable {
         }
         router.get("/media/{meeting}/owner") { _, context -> Response in
             let meetingID = try context.parameters.require("meeting", as: UUID.self)
-            guard let owner = try await pool.withConnection({ db in
-                try db.queryOne(
-                    """
-                    SELECT owner, media_url FROM realtime.sessions
-                    WHERE meeting_id = $1 AND ended_at IS NULL AND owner IS NOT NULL AND skipped_reason IS NULL
-                    """, [meetingID])
-            }) else {
+            guard
+                let owner = try await pool.withConnection({ db in
+                    try db.queryOne(
+                        """
+                        SELECT owner, media_url FROM realtime.sessions
+                        WHERE meeting_id = $1 AND ended_at IS NULL AND owner IS NOT NULL AND skipped_reason IS NULL
+                        """, [meetingID])
+                })
+            else {
                 throw HTTPError(.notFound, message: "no live call for meeting \(meetingID)")
             }
             let body = try JSONSerialization.data(
-                withJSONObject: ["owner": try owner.string("owner"), "media_url": try owner.string("media_url")], options: [.sortedKeys])
+                withJSONObject: ["owner": try owner.string("owner"), "media_url": try owner.string("media_url")],
+                options: [.sortedKeys])
             return Response(
                 status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }

@@ -54,7 +54,8 @@ struct RealtimeConfiguration: ServiceConfiguration {
         // "{hostname}" becomes each one's own name, by which the others' pages reach it.
         let publicURLSetting = "ATTACHE_REALTIME_PUBLIC_URL"
         let ownPublicURL = env.optionalString(publicURLSetting)?.replacingOccurrences(of: "{hostname}", with: host)
-        publicURL = (try Environment(ownPublicURL.map { [publicURLSetting: $0] } ?? [:]).url(publicURLSetting)?.absoluteString)
+        publicURL =
+            (try Environment(ownPublicURL.map { [publicURLSetting: $0] } ?? [:]).url(publicURLSetting)?.absoluteString)
             ?? "http://127.0.0.1:\(common.httpPort)"
         speechToText = try env.choice("ATTACHE_STT", default: .pocketsphinx)
         phrases = try Self.phrases(env)
@@ -64,9 +65,11 @@ struct RealtimeConfiguration: ServiceConfiguration {
         chatEndpoint = (try env.url("ATTACHE_LLM_BASE_URL")?.absoluteString) ?? "https://api.openai.com/v1"
         chatModel = env.string("ATTACHE_LLM_MODEL", default: "gpt-4o-mini")
         chatAPIKey = Self.secret("ATTACHE_LLM_API_KEY", env)
-        deepgramURL = (try env.url("ATTACHE_DEEPGRAM_URL", schemes: Self.streamingSchemes)?.absoluteString) ?? "wss://api.deepgram.com"
+        deepgramURL =
+            (try env.url("ATTACHE_DEEPGRAM_URL", schemes: Self.streamingSchemes)?.absoluteString) ?? "wss://api.deepgram.com"
         deepgramAPIKey = Self.secret("ATTACHE_DEEPGRAM_API_KEY", env)
-        elevenLabsURL = (try env.url("ATTACHE_ELEVENLABS_URL", schemes: Self.streamingSchemes)?.absoluteString) ?? "wss://api.elevenlabs.io"
+        elevenLabsURL =
+            (try env.url("ATTACHE_ELEVENLABS_URL", schemes: Self.streamingSchemes)?.absoluteString) ?? "wss://api.elevenlabs.io"
         elevenLabsAPIKey = Self.secret("ATTACHE_ELEVENLABS_API_KEY", env)
         // ElevenLabs' "Rachel", a premade voice every account has.
         elevenLabsVoiceID = env.string("ATTACHE_ELEVENLABS_VOICE_ID", default: "21m00Tcm4TlvDq8ikWAM")

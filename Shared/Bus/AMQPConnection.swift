@@ -184,16 +184,17 @@ final class AMQPConnection {
     /// the client and the broker most of their per-segment work. Elsewhere it just runs `body`.
     func coalescingWrites<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         #if os(Linux)
-        let socket = socketDescriptor
-        var on: Int32 = 1
-        let corked = socket >= 0
-            && setsockopt(socket, Int32(IPPROTO_TCP), TCP_CORK, &on, socklen_t(MemoryLayout<Int32>.size)) == 0
-        defer {
-            if corked {
-                var off: Int32 = 0
-                _ = setsockopt(socket, Int32(IPPROTO_TCP), TCP_CORK, &off, socklen_t(MemoryLayout<Int32>.size))
+            let socket = socketDescriptor
+            var on: Int32 = 1
+            let corked =
+                socket >= 0
+                && setsockopt(socket, Int32(IPPROTO_TCP), TCP_CORK, &on, socklen_t(MemoryLayout<Int32>.size)) == 0
+            defer {
+                if corked {
+                    var off: Int32 = 0
+                    _ = setsockopt(socket, Int32(IPPROTO_TCP), TCP_CORK, &off, socklen_t(MemoryLayout<Int32>.size))
+                }
             }
-        }
         #endif
         return try body()
     }
@@ -413,7 +414,8 @@ extension amqp_basic_properties_t {
             let value = entry.value
             let decoded: HeaderValue? =
                 switch value.kind {
-                case UInt8(AMQP_FIELD_KIND_UTF8.rawValue), UInt8(AMQP_FIELD_KIND_BYTES.rawValue): .string(value.value.bytes.string)
+                case UInt8(AMQP_FIELD_KIND_UTF8.rawValue), UInt8(AMQP_FIELD_KIND_BYTES.rawValue):
+                    .string(value.value.bytes.string)
                 case UInt8(AMQP_FIELD_KIND_BOOLEAN.rawValue): .bool(value.value.boolean != 0)
                 case UInt8(AMQP_FIELD_KIND_I8.rawValue): .int(Int64(value.value.i8))
                 case UInt8(AMQP_FIELD_KIND_U8.rawValue): .int(Int64(value.value.u8))
@@ -496,7 +498,7 @@ private struct CStringArena {
     }
 
     mutating func release() {
-        allocations.forEach { $0.deallocate() }
+        for allocation in allocations { allocation.deallocate() }
         allocations.removeAll()
     }
 }

@@ -1,6 +1,6 @@
 #if canImport(Glibc)
-import Foundation
-import Glibc
+    import Foundation
+    import Glibc
 #endif
 
 /// A blocking, single-threaded channel for operator work and tests: declare or delete queues,

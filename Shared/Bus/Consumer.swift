@@ -114,7 +114,7 @@ public final class Consumer: Sendable, Acknowledging {
             return shared.exitWaiters
         }
         connected.store(false, ordering: .relaxed)
-        waiters.forEach { $0.resume() }
+        for waiter in waiters { waiter.resume() }
     }
 
     fileprivate func setConnected(_ value: Bool) { connected.store(value, ordering: .relaxed) }

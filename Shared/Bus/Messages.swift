@@ -69,23 +69,6 @@ public struct InboundMessage: Sendable {
     let connectionGeneration: Int
     let acknowledger: (any Acknowledging)?
 
-    init(
-        body: [UInt8], exchange: String, routingKey: String, messageID: String?, type: String?,
-        headers: [String: HeaderValue], redelivered: Bool, deliveryTag: UInt64, connectionGeneration: Int,
-        acknowledger: (any Acknowledging)?
-    ) {
-        self.body = body
-        self.exchange = exchange
-        self.routingKey = routingKey
-        self.messageID = messageID
-        self.type = type
-        self.headers = headers
-        self.redelivered = redelivered
-        self.deliveryTag = deliveryTag
-        self.connectionGeneration = connectionGeneration
-        self.acknowledger = acknowledger
-    }
-
     /// The broker may forget the message.
     public func ack() { acknowledger?.settle(self, outcome: .ack) }
 

@@ -105,7 +105,7 @@ public final class Publisher: Sendable {
             return shared.exitWaiters
         }
         connected.store(false, ordering: .relaxed)
-        waiters.forEach { $0.resume() }
+        for waiter in waiters { waiter.resume() }
     }
 
     fileprivate func setConnected(_ value: Bool) { connected.store(value, ordering: .relaxed) }
@@ -184,7 +184,10 @@ private struct PublisherLoop {
             for (index, batch) in batches.enumerated() {
                 guard connection.isOpen else {
                     // The connection dropped mid-way: what was not sent fails now, like what was.
-                    for unsent in batches[index...] { unsent.continuation.resume(throwing: BusError.connectionLost(operation: "publishing", reason: "connection dropped")) }
+                    for unsent in batches[index...] {
+                        unsent.continuation.resume(
+                            throwing: BusError.connectionLost(operation: "publishing", reason: "connection dropped"))
+                    }
                     break
                 }
                 send(batch, on: connection)

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Lets async callers interrupt a broker thread that is waiting on its socket, so that an ack or
 /// a publish queued from Swift is sent at once instead of after the next poll timeout.

@@ -17,8 +17,10 @@ public final class Outbox: Sendable {
     public func append<P: EventPayload>(_ envelope: Envelope<P>, on connection: PostgresConnection) throws {
         try connection.execute(
             "INSERT INTO \(schema).outbox (message_id, message_type, routing_key, body) VALUES ($1, $2, $3, $4)",
-            [envelope.id, envelope.type.description, envelope.type.routingKey,
-             String(decoding: try MessageCoding.encode(envelope), as: UTF8.self)])
+            [
+                envelope.id, envelope.type.description, envelope.type.routingKey,
+                String(decoding: try MessageCoding.encode(envelope), as: UTF8.self),
+            ])
     }
 
     /// Runs `body` in a transaction, then wakes the relay so that what it appended goes out now

@@ -67,7 +67,7 @@ public struct OutboxRelay: Service {
             }
             do {
                 guard !rows.isEmpty else {
-                    try await session.run { try $0.execute("COMMIT") }
+                    _ = try await session.run { try $0.execute("COMMIT") }
                     return 0
                 }
                 let messages = try rows.map { row in

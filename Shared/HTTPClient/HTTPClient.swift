@@ -51,8 +51,11 @@ public final class HTTPClient: Sendable {
             case .success(let response):
                 let (status, asked) = head(response)
                 logger.debug(
-                    "http", metadata: ["method": "\(request.method)", "url": "\(redactedURL(request.url))",
-                                       "status": "\(status)", "elapsed": "\(elapsed)"])
+                    "http",
+                    metadata: [
+                        "method": "\(request.method)", "url": "\(redactedURL(request.url))",
+                        "status": "\(status)", "elapsed": "\(elapsed)",
+                    ])
                 let safeForAnyMethod = status == 429 || status == 503
                 guard attempt < retry.maxAttempts, retry.retryableStatuses.contains(status),
                     safeForAnyMethod || request.isIdempotent
@@ -138,9 +141,12 @@ private final class CurlTransfer {
 
         let code = withExtendedLifetime(self) { curl_easy_perform(handle) }
         guard code == CURLE_OK else {
-            if code == CURLE_OPERATION_TIMEDOUT { return .failure(.timedOut(url: redactedURL(request.url), after: request.timeout)) }
+            if code == CURLE_OPERATION_TIMEDOUT {
+                return .failure(.timedOut(url: redactedURL(request.url), after: request.timeout))
+            }
             return .failure(
-                .transport(url: redactedURL(request.url), code: Int(code.rawValue), message: String(cString: curl_easy_strerror(code))))
+                .transport(
+                    url: redactedURL(request.url), code: Int(code.rawValue), message: String(cString: curl_easy_strerror(code))))
         }
         var status = 0
         attache_curl_get_long(handle, CURLINFO_RESPONSE_CODE, &status)

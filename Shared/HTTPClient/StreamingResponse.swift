@@ -42,7 +42,8 @@ extension HTTPClient {
     /// nothing is retried: a failure mid-body ends `body` with the error.
     public func stream(_ request: OutboundRequest) async throws -> StreamingResponse {
         try await withRetries(
-            request, attempt: { try await startStream(request) }, head: { ($0.status, Self.retryAfter($0.headers["retry-after"])) },
+            request, attempt: { try await startStream(request) },
+            head: { ($0.status, Self.retryAfter($0.headers["retry-after"])) },
             discard: { $0.cancel() })
     }
 
@@ -55,7 +56,9 @@ extension HTTPClient {
                 try await withCheckedThrowingContinuation { headInput in
                     // A queue of its own, as for `send`: the transfer blocks its thread until the body ends.
                     DispatchQueue(label: "http-stream").async { [userAgent] in
-                        StreamingTransfer(request: request, userAgent: userAgent, control: control, head: headInput, body: bodyInput).run()
+                        StreamingTransfer(
+                            request: request, userAgent: userAgent, control: control, head: headInput, body: bodyInput
+                        ).run()
                     }
                 }
             } onCancel: {

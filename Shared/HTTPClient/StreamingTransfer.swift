@@ -60,8 +60,10 @@ final class StreamingTransfer {
     func run() {
         let error = perform()
         if let head {
-            head.resume(throwing: error ?? HTTPClientError.transport(
-                url: redactedURL(request.url), code: Int(CURLE_WEIRD_SERVER_REPLY.rawValue), message: "no response head"))
+            head.resume(
+                throwing: error
+                    ?? HTTPClientError.transport(
+                        url: redactedURL(request.url), code: Int(CURLE_WEIRD_SERVER_REPLY.rawValue), message: "no response head"))
             self.head = nil
         }
         if let error { body.finish(throwing: error) } else { body.finish() }
@@ -69,7 +71,9 @@ final class StreamingTransfer {
 
     /// Why the transfer failed, if it did; `CancellationError` when it was aborted.
     private func perform() -> (any Error)? {
-        guard request.hasHTTPScheme, let easy = curl_easy_init() else { return HTTPClientError.invalidURL(redactedURL(request.url)) }
+        guard request.hasHTTPScheme, let easy = curl_easy_init() else {
+            return HTTPClientError.invalidURL(redactedURL(request.url))
+        }
         defer { curl_easy_cleanup(easy) }
         // No Accept-Encoding: a compressing server or proxy may hold small events back to fill a block.
         let headerList = request.configure(easy, userAgent: userAgent, compressed: false)
@@ -107,7 +111,9 @@ final class StreamingTransfer {
             let code = message.pointee.data.result
             if code == CURLE_OK { return nil }
             if code == CURLE_WRITE_ERROR, control.isCancelled { return CancellationError() }
-            if code == CURLE_OPERATION_TIMEDOUT { return HTTPClientError.timedOut(url: redactedURL(request.url), after: request.timeout) }
+            if code == CURLE_OPERATION_TIMEDOUT {
+                return HTTPClientError.timedOut(url: redactedURL(request.url), after: request.timeout)
+            }
             return transportError(code)
         }
         return nil

@@ -50,7 +50,10 @@ public struct LocalResponder: ChatModel {
         return "Here is what I have for \(best.label.lowercased()): \(sentence(best.value)) Would you like more detail on that?"
     }
 
-    struct Fact { var label: String; var value: String }
+    struct Fact {
+        var label: String
+        var value: String
+    }
 
     static func facts(in text: String) -> [Fact] {
         text.split(whereSeparator: \.isNewline).compactMap { line in

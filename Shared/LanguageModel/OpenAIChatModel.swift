@@ -21,7 +21,8 @@ public struct OpenAIChatModel: ChatModel {
 
         public init(
             baseURL: String = "https://api.openai.com/v1", apiKey: String, model: String,
-            firstTokenTimeout: Duration = .seconds(10), idleTimeout: Duration = .seconds(10), requestTimeout: Duration = .seconds(120)
+            firstTokenTimeout: Duration = .seconds(10), idleTimeout: Duration = .seconds(10),
+            requestTimeout: Duration = .seconds(120)
         ) {
             self.baseURL = baseURL
             self.apiKey = apiKey
@@ -46,7 +47,8 @@ public struct OpenAIChatModel: ChatModel {
     public init(configuration: Configuration, client: HTTPClient? = nil, logger: Logger) {
         self.configuration = configuration
         self.client =
-            client ?? HTTPClient(retry: RetryPolicy(maxAttempts: 3, longestRetryAfter: configuration.firstTokenTimeout), logger: logger)
+            client
+            ?? HTTPClient(retry: RetryPolicy(maxAttempts: 3, longestRetryAfter: configuration.firstTokenTimeout), logger: logger)
         self.logger = logger
     }
 
@@ -105,11 +107,16 @@ public struct OpenAIChatModel: ChatModel {
                 if event.data == "[DONE]" {
                     logger.debug(
                         "chat completion streamed",
-                        metadata: ["model": "\(configuration.model)", "url": "\(endpoint)", "deltas": "\(deltas)",
-                                   "first_token": "\(firstToken.map { "\($0)" } ?? "none")", "elapsed": "\(ContinuousClock.now - started)"])
+                        metadata: [
+                            "model": "\(configuration.model)", "url": "\(endpoint)", "deltas": "\(deltas)",
+                            "first_token": "\(firstToken.map { "\($0)" } ?? "none")",
+                            "elapsed": "\(ContinuousClock.now - started)",
+                        ])
                     return
                 }
-                guard let text = try content(of: event.data, status: response.status, decoder: decoder), !text.isEmpty else { continue }
+                guard let text = try content(of: event.data, status: response.status, decoder: decoder), !text.isEmpty else {
+                    continue
+                }
                 deadline.tokenArrived()
                 if firstToken == nil { firstToken = ContinuousClock.now - started }
                 deltas += 1
@@ -124,7 +131,8 @@ public struct OpenAIChatModel: ChatModel {
     private func outboundRequest(for request: ChatRequest) throws -> OutboundRequest {
         let base = configuration.baseURL.hasSuffix("/") ? String(configuration.baseURL.dropLast()) : configuration.baseURL
         let body = ChatCompletions.Request(
-            model: configuration.model, messages: request.messages, maxTokens: request.maxTokens, temperature: request.temperature)
+            model: configuration.model, messages: request.messages, maxTokens: request.maxTokens, temperature: request.temperature
+        )
         var outbound = try OutboundRequest.json(
             url: base + "/chat/completions", body,
             headers: [("Authorization", "Bearer \(configuration.apiKey)"), ("Accept", "text/event-stream")])
@@ -138,7 +146,8 @@ public struct OpenAIChatModel: ChatModel {
         do {
             chunk = try decoder.decode(ChatCompletions.Chunk.self, from: Data(data.utf8))
         } catch {
-            throw ChatModelError.malformedStream(endpoint: endpoint, detail: "an event is not a chat-completion chunk: \(data.prefix(200))")
+            throw ChatModelError.malformedStream(
+                endpoint: endpoint, detail: "an event is not a chat-completion chunk: \(data.prefix(200))")
         }
         if let error = chunk.error {
             let message = withoutKey(error.message ?? "an error without a message")
@@ -152,7 +161,8 @@ public struct OpenAIChatModel: ChatModel {
         let body = (try? await response.collect(upTo: 64 * 1024)) ?? []
         let explained = (try? JSONDecoder().decode(ChatCompletions.ErrorBody.self, from: Data(body)))?.error.message
         let message = explained ?? String(decoding: body.prefix(300), as: UTF8.self)
-        return .rejected(endpoint: endpoint, status: response.status, message: withoutKey(message.isEmpty ? "no error message" : message))
+        return .rejected(
+            endpoint: endpoint, status: response.status, message: withoutKey(message.isEmpty ? "no error message" : message))
     }
 
     /// Error messages may quote the request; the key must not reach logs through them.

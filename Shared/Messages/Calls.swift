@@ -132,7 +132,6 @@ public struct TurnLatency: Sendable, Equatable, Codable {
     }
 }
 
-
 /// A call the agent attended has ended; the transcript is complete.
 public struct CallCompleted: EventPayload {
     public static let messageType = MessageType("call.completed", version: 1)

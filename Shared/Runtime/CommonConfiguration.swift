@@ -48,7 +48,8 @@ public struct CommonConfiguration: Sendable {
         self.logLevel = logLevel
         prefetch = UInt16(try env.integer("ATTACHE_PREFETCH", default: 20, in: 1...1000))
         maxAttempts = try env.integer("ATTACHE_MAX_ATTEMPTS", default: 5, in: 1...100)
-        retryDelays = try env.milliseconds("ATTACHE_RETRY_DELAYS_MS", default: [.seconds(1), .seconds(5), .seconds(30), .seconds(120)])
+        retryDelays = try env.milliseconds(
+            "ATTACHE_RETRY_DELAYS_MS", default: [.seconds(1), .seconds(5), .seconds(30), .seconds(120)])
         shutdownTimeout = try env.seconds("ATTACHE_SHUTDOWN_TIMEOUT_SECONDS", default: 25, in: 1...600)
     }
 }

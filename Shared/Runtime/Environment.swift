@@ -50,7 +50,8 @@ public struct Environment: Sendable {
         return value
     }
 
-    public func seconds(_ name: String, default fallback: Int, in range: ClosedRange<Int>) throws(ConfigurationError) -> Duration {
+    public func seconds(_ name: String, default fallback: Int, in range: ClosedRange<Int>) throws(ConfigurationError) -> Duration
+    {
         .seconds(try integer(name, default: fallback, in: range))
     }
 

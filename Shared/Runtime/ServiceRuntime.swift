@@ -96,7 +96,8 @@ public struct ServiceRuntime: Sendable {
             services: ordered.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout
         logger.info(
-            "started", metadata: ["http": "\(configuration.httpHost):\(configuration.httpPort)", "broker": "\(configuration.broker)"])
+            "started",
+            metadata: ["http": "\(configuration.httpHost):\(configuration.httpPort)", "broker": "\(configuration.broker)"])
         try await ServiceGroup(configuration: groupConfiguration).run()
     }
 
@@ -108,7 +109,7 @@ public struct ServiceRuntime: Sendable {
             do {
                 _ = try await pool.withConnection { try $0.execute("SELECT 1") }
                 return
-            } catch where ContinuousClock.now < deadline {
+            } catch  where ContinuousClock.now < deadline {
                 logger.warning("database not reachable yet; retrying", metadata: ["error": "\(error)"])
                 try await Task.sleep(for: backoff.delay(forAttempt: attempt))
                 attempt += 1

@@ -63,7 +63,8 @@ final class ESpeakEngine: Sendable {
     }
 
     func synthesize(
-        _ text: String, voice: String, wordsPerMinute: Int, completion: @escaping @Sendable (Result<SpeechChunk, ESpeakError>) -> Void
+        _ text: String, voice: String, wordsPerMinute: Int,
+        completion: @escaping @Sendable (Result<SpeechChunk, ESpeakError>) -> Void
     ) {
         let rate = Int(sampleRate)
         queue.async {
@@ -101,7 +102,9 @@ private final class CollectedSynthesis {
         let tokens = Self.tokens(of: text)
         var starts = [Int?](repeating: nil, count: tokens.count)
         for word in words {
-            guard let index = tokens.lastIndex(where: { $0.start <= word.characterOffset }), starts[index] == nil else { continue }
+            guard let index = tokens.lastIndex(where: { $0.start <= word.characterOffset }), starts[index] == nil else {
+                continue
+            }
             starts[index] = word.milliseconds * samplesPerMillisecond
         }
         var spoken: [SpokenWord] = []
@@ -149,7 +152,11 @@ private func collectSynthesis(
         case espeakEVENT_PHONEME:
             var name = [CChar](repeating: 0, count: 9)
             attache_espeak_phoneme_name(event, &name)
-            collected.phonemes.append((String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), Int(event.pointee.audio_position)))
+            collected.phonemes.append(
+                (
+                    String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self),
+                    Int(event.pointee.audio_position)
+                ))
         default:
             break
         }

@@ -28,7 +28,9 @@ struct ElevenLabsChunkAssembler {
 
     /// A line of the HTTP stream with timestamps, whose times count from the start of the whole
     /// generation (ElevenLabs' example concatenates them as they come), in seconds.
-    mutating func chunk(samples bytes: [UInt8], characters: [String], startSecondsFromGenerationStart seconds: [Double]) -> SpeechChunk {
+    mutating func chunk(samples bytes: [UInt8], characters: [String], startSecondsFromGenerationStart seconds: [Double])
+        -> SpeechChunk
+    {
         let first = samplesSoFar
         // A character timed a hair before the chunk (rounding) starts with it.
         let starts = seconds.map { max(0, Int(($0 * Double(PCM.sampleRate)).rounded()) - first) }

@@ -36,7 +36,8 @@ enum ElevenLabsHTTPMessages {
         do {
             return try decoder.decode(TimedAudio.self, from: Data(line))
         } catch {
-            throw .malformedStream("a line is not an audio chunk with timestamps: \(String(decoding: line.prefix(120), as: UTF8.self))")
+            throw .malformedStream(
+                "a line is not an audio chunk with timestamps: \(String(decoding: line.prefix(120), as: UTF8.self))")
         }
     }
 }

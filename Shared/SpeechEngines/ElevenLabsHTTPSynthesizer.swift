@@ -31,8 +31,10 @@ public struct ElevenLabsHTTPSynthesizer: TextToSpeech {
         self.configuration = configuration
         self.optimizeStreamingLatency = optimizeStreamingLatency
         self.client =
-            client ?? HTTPClient(
-                retry: RetryPolicy(maxAttempts: 2, initialDelay: .milliseconds(250), longestRetryAfter: .seconds(1)), logger: logger)
+            client
+            ?? HTTPClient(
+                retry: RetryPolicy(maxAttempts: 2, initialDelay: .milliseconds(250), longestRetryAfter: .seconds(1)),
+                logger: logger)
     }
 
     /// Chunks come out as ElevenLabs sends them. Cancelling the consuming task aborts the request.
@@ -58,7 +60,9 @@ public struct ElevenLabsHTTPSynthesizer: TextToSpeech {
     private func run(_ text: String, into output: AsyncThrowingStream<SpeechChunk, any Error>.Continuation) async throws {
         let request = OutboundRequest(
             method: "POST", url: streamURL,
-            headers: [("xi-api-key", configuration.apiKey), ("Content-Type", "application/json"), ("Accept", "application/json")],
+            headers: [
+                ("xi-api-key", configuration.apiKey), ("Content-Type", "application/json"), ("Accept", "application/json"),
+            ],
             body: ElevenLabsHTTPMessages.body(text, configuration: configuration), timeout: requestTimeout)
         let response: StreamingResponse
         do {

@@ -60,7 +60,8 @@ public struct ElevenLabsSynthesizer: TextToSpeech {
         let url = streamURL(configuration)
         let connection: WebSocketConnection
         do {
-            connection = try await WebSocketConnection.open(url: url, headers: [apiKeyHeader: configuration.apiKey], logger: logger)
+            connection = try await WebSocketConnection.open(
+                url: url, headers: [apiKeyHeader: configuration.apiKey], logger: logger)
         } catch .refused {
             let status = await HandshakeDiagnosis.status(of: url, headers: [("xi-api-key", configuration.apiKey)], logger: logger)
             throw ElevenLabsError.handshakeRefused(status: status)

@@ -88,7 +88,8 @@ public actor HeyGenAvatarSession: AvatarSession {
             do {
                 try await api.interrupt(sessionID)
             } catch {
-                logger.warning("could not interrupt the old heygen session", metadata: ["session": "\(sessionID)", "error": "\(error)"])
+                logger.warning(
+                    "could not interrupt the old heygen session", metadata: ["session": "\(sessionID)", "error": "\(error)"])
             }
         }
         try await tracked(on: current) { try await api.interrupt(current) }
@@ -132,18 +133,20 @@ public actor HeyGenAvatarSession: AvatarSession {
     // MARK: Rotation and keep-alive
 
     private func startTimers() {
-        timers.append(Task { [weak self] in
-            while let due = await self?.rotationDue {
-                do { try await Task.sleep(until: due, clock: .continuous) } catch { return }
-                await self?.rotate()
-            }
-        })
-        timers.append(Task { [weak self, interval = configuration.keepAliveInterval] in
-            while let idleSince = await self?.lastActivity {
-                do { try await Task.sleep(until: idleSince + interval, clock: .continuous) } catch { return }
-                await self?.keepAliveIfIdle(for: interval)
-            }
-        })
+        timers.append(
+            Task { [weak self] in
+                while let due = await self?.rotationDue {
+                    do { try await Task.sleep(until: due, clock: .continuous) } catch { return }
+                    await self?.rotate()
+                }
+            })
+        timers.append(
+            Task { [weak self, interval = configuration.keepAliveInterval] in
+                while let idleSince = await self?.lastActivity {
+                    do { try await Task.sleep(until: idleSince + interval, clock: .continuous) } catch { return }
+                    await self?.keepAliveIfIdle(for: interval)
+                }
+            })
     }
 
     private func rotate() async {
@@ -157,7 +160,9 @@ public actor HeyGenAvatarSession: AvatarSession {
             guard !isClosed else { return }
             logger.warning(
                 "could not open the next heygen session; the current one goes on until its limit",
-                metadata: ["session": "\(old.sessionID)", "error": "\(error)", "retry_in": "\(configuration.rotationRetryInterval)"])
+                metadata: [
+                    "session": "\(old.sessionID)", "error": "\(error)", "retry_in": "\(configuration.rotationRetryInterval)",
+                ])
             rotationDue = .now + configuration.rotationRetryInterval
             return
         }
@@ -187,7 +192,8 @@ public actor HeyGenAvatarSession: AvatarSession {
             throw HeyGenError.closed
         }
         install(next)
-        logger.warning("heygen ended the session early; a new one took over", metadata: ["old": "\(lost)", "new": "\(next.room.sessionID)"])
+        logger.warning(
+            "heygen ended the session early; a new one took over", metadata: ["old": "\(lost)", "new": "\(next.room.sessionID)"])
     }
 
     /// Opens and starts a session, counted among the open ones from then on.

@@ -60,7 +60,8 @@ public enum HeyGenError: Error, Equatable, CustomStringConvertible {
             "HeyGen no longer has session \(sessionID) open for \(endpoint)\(Self.detail(code, message)): it was stopped, "
                 + "or HeyGen closed it at its duration limit or after its idle timeout; open a new session"
         case let .rejected(endpoint, status, code, message):
-            "HeyGen refused \(endpoint) (HTTP \(status)\(Self.detail(code, message)))" + Self.advice(endpoint: endpoint, status: status)
+            "HeyGen refused \(endpoint) (HTTP \(status)\(Self.detail(code, message)))"
+                + Self.advice(endpoint: endpoint, status: status)
         case let .malformedResponse(endpoint, detail):
             "HeyGen's answer to \(endpoint) could not be read: \(detail)"
         case let .unreachable(endpoint, reason):

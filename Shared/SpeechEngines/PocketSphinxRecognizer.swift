@@ -73,7 +73,8 @@ final class PocketSphinxStream: TranscriptionStream, @unchecked Sendable {
         (events, output) = AsyncThrowingStream.makeStream()
         let model = configuration.modelDirectory
         // PocketSphinx's voice detection counts 10 ms frames of trailing silence.
-        let trailingFrames = Int(configuration.endpointing.components.seconds * 100)
+        let trailingFrames =
+            Int(configuration.endpointing.components.seconds * 100)
             + Int(configuration.endpointing.components.attoseconds / 10_000_000_000_000_000)
         var arguments = [
             "-hmm", "\(model)/en-us", "-dict", "\(model)/cmudict-en-us.dict", "-logfn", "/dev/null",
@@ -81,21 +82,23 @@ final class PocketSphinxStream: TranscriptionStream, @unchecked Sendable {
         ]
         if configuration.phrases.isEmpty { arguments += ["-lm", "\(model)/en-us.lm.bin"] }
         var cStrings = arguments.map { strdup($0) }
-        defer { cStrings.forEach { free($0) } }
+        defer { for string in cStrings { free(string) } }
         guard let config = attache_ps_config(Int32(cStrings.count), &cStrings) else {
             throw PocketSphinxError(description: "PocketSphinx rejected its configuration (model folder \(model))")
         }
         self.config = config
         guard let decoder = ps_init(config) else {
             cmd_ln_free_r(config)
-            throw PocketSphinxError(description: "PocketSphinx could not load its model from \(model) (is pocketsphinx-en-us installed?)")
+            throw PocketSphinxError(
+                description: "PocketSphinx could not load its model from \(model) (is pocketsphinx-en-us installed?)")
         }
         self.decoder = decoder
         if !configuration.phrases.isEmpty {
             for word in Set(configuration.phrases.flatMap { PocketSphinxRecognizer.normalised($0).split(separator: " ") })
             where ps_lookup_word(decoder, String(word)) == nil {
                 release()
-                throw PocketSphinxError(description: "PocketSphinx's dictionary has no word \"\(word)\" (used in the phrase list)")
+                throw PocketSphinxError(
+                    description: "PocketSphinx's dictionary has no word \"\(word)\" (used in the phrase list)")
             }
             let grammar = PocketSphinxRecognizer.grammar(for: configuration.phrases)
             guard ps_set_jsgf_string(decoder, "phrases", grammar) == 0, ps_set_search(decoder, "phrases") == 0 else {

@@ -28,7 +28,8 @@ public enum PostgresError: Error, CustomStringConvertible {
 
 /// Identifiers cannot be query parameters, so names that end up in SQL text are checked here.
 public func validatedIdentifier(_ name: String) throws(PostgresError) -> String {
-    let valid = !name.isEmpty && name.count <= 63
+    let valid =
+        !name.isEmpty && name.count <= 63
         && name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }
         && !("0"..."9").contains(name.unicodeScalars.first!)
     guard valid else { throw .invalidIdentifier(name) }

@@ -77,7 +77,7 @@ struct SpokenVoice: AgentVoice {
                     guard await speech.send(Speech(chunk: chunk, text: first ? sentence : nil)) else { return }
                     first = false
                 }
-            } catch where !Task.isCancelled {
+            } catch  where !Task.isCancelled {
                 // Best effort: the sentence is skipped, the call goes on.
                 logger.error("speech synthesis failed", metadata: ["engine": "\(textToSpeech.name)", "error": "\(error)"])
             } catch {
@@ -143,8 +143,9 @@ actor AvatarVoice: AgentVoice {
             // A cut reply's request may still be answered (HeyGen answers it at the interrupt).
             guard !Task.isCancelled, reply == self.reply else { return }
             let words = sentence.split(separator: " ")
-            utterances.append(Utterance(
-                words: words, startsAt: max(.now, utterances.last?.endsAt ?? .now), duration: pace * words.count))
+            utterances.append(
+                Utterance(
+                    words: words, startsAt: max(.now, utterances.last?.endsAt ?? .now), duration: pace * words.count))
             // Only this task appends to the reply's utterances, so the index holds while the reply does.
             let index = utterances.count - 1
             mayBeSpeaking = true
@@ -155,7 +156,7 @@ actor AvatarVoice: AgentVoice {
                 guard let reported, !words.isEmpty else { continue }
                 pace = reported / words.count
                 utterances[index].duration = reported
-            } catch where !Task.isCancelled {
+            } catch  where !Task.isCancelled {
                 // Best effort: the sentence is skipped, the call goes on.
                 logger.error("avatar could not say a sentence", metadata: ["error": "\(error)"])
                 guard reply == self.reply else { return }

@@ -75,7 +75,10 @@ public final class BoundedChannel<Element: Sendable>: AsyncSequence, Sendable {
     public func finish() {
         let (receiver, senders) = state.withLock { state in
             state.finished = true
-            defer { state.receiver = nil; state.senders = [] }
+            defer {
+                state.receiver = nil
+                state.senders = []
+            }
             return (state.buffer.isEmpty ? state.receiver : nil, state.senders.map(\.continuation))
         }
         receiver?.resume(returning: nil)

@@ -38,7 +38,8 @@ public struct SentenceAggregator: Sendable {
             let character = text[index]
             let next = text.index(after: index)
             let atEnd = next == text.endIndex
-            let mayContinueNumber = character == "." && atEnd && index > text.startIndex
+            let mayContinueNumber =
+                character == "." && atEnd && index > text.startIndex
                 && text[text.index(before: index)].isNumber
             if ".!?".contains(character) || character.isNewline, atEnd ? !mayContinueNumber : text[next].isWhitespace {
                 if character == "." {

@@ -99,14 +99,15 @@ public actor VoicePipeline {
         await voice.start()
         let audio = audioToRecognizer
         let logger = logger
-        backgroundTasks.append(Task {
-            for await frame in audio {
-                do { try await transcription.send(frame) } catch {
-                    logger.error("speech-to-text stopped taking audio", metadata: ["error": "\(error)"])
-                    return
+        backgroundTasks.append(
+            Task {
+                for await frame in audio {
+                    do { try await transcription.send(frame) } catch {
+                        logger.error("speech-to-text stopped taking audio", metadata: ["error": "\(error)"])
+                        return
+                    }
                 }
-            }
-        })
+            })
         backgroundTasks.append(Task { await self.readTranscripts(transcription) })
         if greetingRequested { await greet() }
     }
@@ -142,9 +143,10 @@ public actor VoicePipeline {
         voice = AvatarVoice(session: session, logger: logger)
         let sink = sink
         await sink.send(.avatarRoom(await session.room))
-        backgroundTasks.append(Task {
-            for await room in session.rotations { await sink.send(.avatarRoom(room)) }
-        })
+        backgroundTasks.append(
+            Task {
+                for await room in session.rotations { await sink.send(.avatarRoom(room)) }
+            })
     }
 
     /// Stops everything the call runs; returns once no task of it is left.
@@ -221,7 +223,8 @@ public actor VoicePipeline {
 
     private func speechContinues(at now: ContinuousClock.Instant) async {
         guard reply != nil, await voice.hasSounded else {
-            if reply == nil, let since = lastReactionAt ?? stretchStartedAt, since.duration(to: now) >= configuration.nodInterval {
+            if reply == nil, let since = lastReactionAt ?? stretchStartedAt, since.duration(to: now) >= configuration.nodInterval
+            {
                 await react(.nod, at: now)
             }
             return
@@ -328,7 +331,9 @@ public actor VoicePipeline {
         let id = nextReplyID
         await voice.begin(clock: clock)
         let request = ChatRequest(
-            messages: [ChatMessage(.system, context.systemPrompt(agentName: configuration.agentName, company: configuration.company))]
+            messages: [
+                ChatMessage(.system, context.systemPrompt(agentName: configuration.agentName, company: configuration.company))
+            ]
                 + history)
         let stages = ReplyStages(chatModel: chatModel, voice: voice, clock: clock, logger: logger)
         let task = Task {
@@ -395,7 +400,7 @@ struct ReplyStages: Sendable {
                     for sentence in aggregator.add(delta) { guard await emit(sentence) else { return } }
                 }
                 clock?.mark(.llmDone)
-            } catch where !Task.isCancelled {
+            } catch  where !Task.isCancelled {
                 logger.error("chat model failed", metadata: ["model": "\(chatModel.name)", "error": "\(error)"])
             } catch {
                 return

@@ -1,4 +1,3 @@
-@testable import BotGateway
 import Delivery
 import Foundation
 import Shared
@@ -6,6 +5,8 @@ import Store
 import Synchronization
 import TestSupport
 import Testing
+
+@testable import BotGateway
 
 @Suite("Bot join requests")
 struct BotJoinTests {
@@ -32,7 +33,9 @@ struct BotJoinTests {
     func retriedRequestGetsTheSameBot() async throws {
         try await TestDatabase.with { url in
             let pool = PostgresPool(url: url, size: 2)
-            try await Migrator.migrate(pool, schema: GatewaySchema.name, migrations: DeliveryMigrations.all + GatewaySchema.migrations, logger: TestStack.logger)
+            try await Migrator.migrate(
+                pool, schema: GatewaySchema.name, migrations: DeliveryMigrations.all + GatewaySchema.migrations,
+                logger: TestStack.logger)
             let provider = FlakyProvider()
             let handler = BotJoinHandler(provider: provider)
             let outbox = try Outbox(schema: GatewaySchema.name)
@@ -44,7 +47,9 @@ struct BotJoinTests {
             func deliver() async throws {
                 try await handler.joinRequested(
                     envelope,
-                    try HandlerContext(messageID: envelope.id, messageType: BotJoinRequested.messageType, pool: pool, outbox: outbox, logger: TestStack.logger))
+                    try HandlerContext(
+                        messageID: envelope.id, messageType: BotJoinRequested.messageType, pool: pool, outbox: outbox,
+                        logger: TestStack.logger))
             }
             await #expect(throws: URLError.self) { try await deliver() }
             try await deliver()  // the retry
@@ -53,7 +58,9 @@ struct BotJoinTests {
             let keys = provider.keys.withLock { $0 }
             #expect(keys.count == 2, "the duplicate finds the bot recorded and does not ask again")
             #expect(Set(keys).count == 1, "the retry asks with the same idempotency key")
-            let bots = try await pool.withConnection { db in try db.query("SELECT bot_id FROM gateway.bots").map { try $0.string("bot_id") } }
+            let bots = try await pool.withConnection { db in
+                try db.query("SELECT bot_id FROM gateway.bots").map { try $0.string("bot_id") }
+            }
             #expect(bots == ["bot-1"])
         }
     }

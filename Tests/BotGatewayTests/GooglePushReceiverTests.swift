@@ -1,10 +1,11 @@
-@testable import BotGateway
 import Foundation
 import HTTPClient
 import Shared
 import Synchronization
 import TestSupport
 import Testing
+
+@testable import BotGateway
 
 @Suite("Google Calendar push receiver (bot-gateway)")
 struct GooglePushReceiverTests {
@@ -50,7 +51,8 @@ struct GooglePushReceiverTests {
         let http = HTTPClient(retry: .none, logger: TestStack.logger)
 
         func notify(_ headers: [(String, String)]) async throws -> Int {
-            try await http.send(OutboundRequest(method: "POST", url: server.url + GooglePushReceiver.path, headers: headers)).status
+            try await http.send(OutboundRequest(method: "POST", url: server.url + GooglePushReceiver.path, headers: headers))
+                .status
         }
         func headers(
             channel: String = Self.channelID, token: String? = Self.secret.token(channelID: Self.channelID),
@@ -73,11 +75,15 @@ struct GooglePushReceiverTests {
         let published = recorder.published.withLock { $0 }
         #expect(published.map(\.messageNumber) == [1, 2, 3], "message 2 once")
         #expect(published.map(\.resourceState) == ["sync", "exists", "exists"])
-        #expect(published.allSatisfy { $0.provider == "google" && $0.channelID == Self.channelID && $0.resourceID == "resource-primary" })
+        #expect(
+            published.allSatisfy {
+                $0.provider == "google" && $0.channelID == Self.channelID && $0.resourceID == "resource-primary"
+            })
 
         #expect(try await notify(headers(token: nil)) == 401)
         #expect(try await notify(headers(token: GoogleChannelSecret("another secret").token(channelID: Self.channelID))) == 401)
-        #expect(try await notify(headers(channel: "another-channel", number: "9")) == 401, "a token is only good for its own channel")
+        #expect(
+            try await notify(headers(channel: "another-channel", number: "9")) == 401, "a token is only good for its own channel")
         #expect(try await notify(headers(state: nil, number: "10")) == 400)
         #expect(recorder.published.withLock { $0.count } == 3)
     }

@@ -1,7 +1,8 @@
-@testable import BotGateway
 import Foundation
 import Shared
 import Testing
+
+@testable import BotGateway
 
 @Suite("Webhook signatures and payloads")
 struct WebhookTests {
@@ -63,11 +64,14 @@ struct WebhookTests {
     @Test("reads Recall.ai bot status webhooks, current and legacy forms, and transcript segments")
     func readsRecallPayloads() throws {
         let now = Date()
-        let current = try JSONDecoder().decode(RecallWebhook.self, from: Data("""
-            {"event": "bot.in_call_recording", "data": {
-              "data": {"code": "in_call_recording", "sub_code": null, "updated_at": "2026-12-10T10:00:01.500Z"},
-              "bot": {"id": "bot-1", "metadata": {"meeting_id": "m-1"}}}}
-            """.utf8))
+        let current = try JSONDecoder().decode(
+            RecallWebhook.self,
+            from: Data(
+                """
+                {"event": "bot.in_call_recording", "data": {
+                  "data": {"code": "in_call_recording", "sub_code": null, "updated_at": "2026-12-10T10:00:01.500Z"},
+                  "bot": {"id": "bot-1", "metadata": {"meeting_id": "m-1"}}}}
+                """.utf8))
         guard case .status(let botID, let metadata, let status, let subCode, let at) = current.meaning(receivedAt: now) else {
             Issue.record("not read as a status change")
             return
@@ -78,10 +82,13 @@ struct WebhookTests {
         #expect(subCode == nil)
         #expect(at == Date(timeIntervalSince1970: 1_796_896_801.5))
 
-        let legacy = try JSONDecoder().decode(RecallWebhook.self, from: Data("""
-            {"event": "bot.status_change", "data": {"bot_id": "bot-2",
-              "status": {"code": "call_ended", "created_at": "2026-12-10T10:30:00Z", "sub_code": "call_ended_by_host", "message": null}}}
-            """.utf8))
+        let legacy = try JSONDecoder().decode(
+            RecallWebhook.self,
+            from: Data(
+                """
+                {"event": "bot.status_change", "data": {"bot_id": "bot-2",
+                  "status": {"code": "call_ended", "created_at": "2026-12-10T10:30:00Z", "sub_code": "call_ended_by_host", "message": null}}}
+                """.utf8))
         guard case .status(let legacyBot, _, let legacyStatus, let legacySub, _) = legacy.meaning(receivedAt: now) else {
             Issue.record("legacy form not read")
             return
@@ -90,13 +97,16 @@ struct WebhookTests {
         #expect(legacyStatus == .callEnded)
         #expect(legacySub == "call_ended_by_host")
 
-        let transcript = try JSONDecoder().decode(RecallWebhook.self, from: Data("""
-            {"event": "transcript.data", "data": {
-              "data": {"words": [{"text": "Budget", "start_timestamp": {"relative": 12.5, "absolute": "2026-12-10T10:00:12.500Z"}},
-                                 {"text": "approved."}],
-                       "participant": {"id": 7, "name": "Sam Chen"}},
-              "bot": {"id": "bot-1", "metadata": {}}}}
-            """.utf8))
+        let transcript = try JSONDecoder().decode(
+            RecallWebhook.self,
+            from: Data(
+                """
+                {"event": "transcript.data", "data": {
+                  "data": {"words": [{"text": "Budget", "start_timestamp": {"relative": 12.5, "absolute": "2026-12-10T10:00:12.500Z"}},
+                                     {"text": "approved."}],
+                           "participant": {"id": 7, "name": "Sam Chen"}},
+                  "bot": {"id": "bot-1", "metadata": {}}}}
+                """.utf8))
         guard case .transcript(_, _, let speaker, let text, let spokenAt) = transcript.meaning(receivedAt: now) else {
             Issue.record("transcript not read")
             return

@@ -1,9 +1,10 @@
-@testable import CalendarMonitor
 import Foundation
 import HTTPClient
 import Hummingbird
 import TestSupport
 import Testing
+
+@testable import CalendarMonitor
 
 /// The Radicale server `./scripts/test` starts (scripts/stack: test profile).
 struct RadicaleServer {
@@ -23,10 +24,13 @@ struct RadicaleServer {
     private var authorization: String { "Basic " + Data("\(username):\(password)".utf8).base64EncodedString() }
 
     @discardableResult
-    func request(_ method: String, _ url: String, body: String? = nil, headers: [(name: String, value: String)] = []) async throws -> OutboundResponse {
+    func request(_ method: String, _ url: String, body: String? = nil, headers: [(name: String, value: String)] = []) async throws
+        -> OutboundResponse
+    {
         try await http.send(
             OutboundRequest(
-                method: method, url: url, headers: headers + [("Authorization", authorization)], body: body.map { Array($0.utf8) }))
+                method: method, url: url, headers: headers + [("Authorization", authorization)], body: body.map { Array($0.utf8) }
+            ))
     }
 
     /// A new calendar collection in the user's home (Radicale keeps it at /USER/NAME/), made with
@@ -75,7 +79,8 @@ enum CalDAVFixtures {
     static let window = DateInterval(
         start: Date(timeIntervalSince1970: 1_796_810_400 - 86_400), end: Date(timeIntervalSince1970: 1_796_810_400 + 30 * 86_400))
 
-    static func event(uid: String, title: String, start: String = "20261210T090000Z", end: String = "20261210T100000Z") -> String {
+    static func event(uid: String, title: String, start: String = "20261210T090000Z", end: String = "20261210T100000Z") -> String
+    {
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//attache tests//EN\r\nBEGIN:VEVENT\r\nUID:\(uid)\r\n"
             + "DTSTAMP:20261201T000000Z\r\nDTSTART:\(start)\r\nDTEND:\(end)\r\nSUMMARY:\(title)\r\n"
             + "ORGANIZER;CN=Alex Rivera:mailto:alex@example.com\r\nATTENDEE:mailto:sam@example.com\r\n"
@@ -105,7 +110,8 @@ struct CalDAVProviderTests {
 
         // Starting from the calendar home finds the same calendar.
         let fromHome = try await CalDAVProvider.discoverCalendars(
-            baseURL: "\(server.baseURL)\(server.username)/", username: server.username, password: server.password, http: server.http)
+            baseURL: "\(server.baseURL)\(server.username)/", username: server.username, password: server.password,
+            http: server.http)
         #expect(fromHome.contains { $0.url == events })
     }
 
@@ -134,7 +140,9 @@ struct CalDAVProviderTests {
         #expect(planning.start == ISO8601DateFormatter().date(from: "2026-12-10T09:00:00Z"))
         #expect(planning.attendees.map(\.email) == ["sam@example.com"])
 
-        try await server.put(calendar, "b.ics", CalDAVFixtures.event(uid: "b", title: "Planning (moved)", start: "20261211T090000Z", end: "20261211T100000Z"))
+        try await server.put(
+            calendar, "b.ics",
+            CalDAVFixtures.event(uid: "b", title: "Planning (moved)", start: "20261211T090000Z", end: "20261211T100000Z"))
         try await server.delete(calendar, "a@example.com.ics")
         try await server.put(calendar, "d.ics", CalDAVFixtures.event(uid: "d", title: "1:1"))
 
@@ -209,7 +217,11 @@ struct CalDAVProtocolTests {
     static func multistatus(_ inner: String) -> Response {
         Response(
             status: .init(code: 207), headers: [.contentType: "application/xml; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(string: #"<?xml version="1.0" encoding="utf-8"?><D:multistatus xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">"# + inner + "</D:multistatus>")))
+            body: .init(
+                byteBuffer: ByteBuffer(
+                    string:
+                        #"<?xml version="1.0" encoding="utf-8"?><D:multistatus xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">"#
+                        + inner + "</D:multistatus>")))
     }
 
     static func member(_ href: String, uid: String, title: String) -> String {
@@ -252,7 +264,8 @@ struct CalDAVProtocolTests {
                 // A token the server expired: 409 with the precondition, as some servers answer.
                 return Response(
                     status: .conflict,
-                    body: .init(byteBuffer: ByteBuffer(string: #"<?xml version="1.0"?><error xmlns="DAV:"><valid-sync-token/></error>"#)))
+                    body: .init(
+                        byteBuffer: ByteBuffer(string: #"<?xml version="1.0"?><error xmlns="DAV:"><valid-sync-token/></error>"#)))
             }
         }
         defer { server.stop() }
@@ -266,7 +279,8 @@ struct CalDAVProtocolTests {
         #expect(server.hits.count == 2)
 
         // An expired token (409 DAV:valid-sync-token): a full sync again, in the same call.
-        let again = try await provider.sync(Self.connection(server.url + "/cal/", cursor: "expired"), window: CalDAVFixtures.window)
+        let again = try await provider.sync(
+            Self.connection(server.url + "/cal/", cursor: "expired"), window: CalDAVFixtures.window)
         #expect(again.isComplete)
         #expect(again.cursor == "page-2")
         #expect(server.hits.count == 5)
@@ -289,7 +303,8 @@ struct CalDAVProtocolTests {
             }
         }
         defer { server.stop() }
-        let provider = CalDAVProvider(http: HTTPClient(retry: .none, logger: TestStack.logger), dataInSyncReport: true, maxPages: 3)
+        let provider = CalDAVProvider(
+            http: HTTPClient(retry: .none, logger: TestStack.logger), dataInSyncReport: true, maxPages: 3)
         await #expect(throws: CalendarSyncError.self) {
             _ = try await provider.sync(Self.connection(server.url + "/cal/"), window: CalDAVFixtures.window)
         }
@@ -387,7 +402,9 @@ struct WebDAVMultistatusTests {
             CalDAVProvider.itemID(forHref: changed.href, relativeTo: URL(string: "https://example.com/dav/cal/")!)
                 == "/dav/cal/meeting@example.com.ics")
         #expect(
-            CalDAVProvider.itemID(forHref: "https://example.com/dav/cal/meeting@example.com.ics", relativeTo: URL(string: "https://example.com/dav/cal/")!)
+            CalDAVProvider.itemID(
+                forHref: "https://example.com/dav/cal/meeting@example.com.ics",
+                relativeTo: URL(string: "https://example.com/dav/cal/")!)
                 == "/dav/cal/meeting@example.com.ics", "a full URL and an encoded path name the same item")
 
         #expect(parsed.responses[1].status == 404)
@@ -399,17 +416,22 @@ struct WebDAVMultistatusTests {
 
     @Test("malformed XML, or XML that is not a multistatus, is an error")
     func errors() throws {
-        #expect(throws: XMLElementNode.ParseError.self) { try DAVMultistatus(parsing: Array("<multistatus xmlns=\"DAV:\"><response>".utf8)) }
+        #expect(throws: XMLElementNode.ParseError.self) {
+            try DAVMultistatus(parsing: Array("<multistatus xmlns=\"DAV:\"><response>".utf8))
+        }
         #expect(throws: XMLElementNode.ParseError.self) { try DAVMultistatus(parsing: Array("<html>login</html>".utf8)) }
         #expect(throws: XMLElementNode.ParseError.self) { try DAVMultistatus(parsing: Array("<multistatus/>".utf8)) }
-        let prefixed = try DAVMultistatus(parsing: Array(#"<x:multistatus xmlns:x="DAV:"><x:sync-token>t</x:sync-token></x:multistatus>"#.utf8))
+        let prefixed = try DAVMultistatus(
+            parsing: Array(#"<x:multistatus xmlns:x="DAV:"><x:sync-token>t</x:sync-token></x:multistatus>"#.utf8))
         #expect(prefixed.syncToken == "t" && prefixed.responses.isEmpty)
     }
 
     @Test("request bodies escape what they carry")
     func bodies() {
         #expect(CalDAVProvider.syncCollectionBody(token: "", withData: true).contains("<d:sync-token/>"))
-        #expect(CalDAVProvider.syncCollectionBody(token: "a&b<c", withData: false).contains("<d:sync-token>a&amp;b&lt;c</d:sync-token>"))
+        #expect(
+            CalDAVProvider.syncCollectionBody(token: "a&b<c", withData: false).contains(
+                "<d:sync-token>a&amp;b&lt;c</d:sync-token>"))
         #expect(!CalDAVProvider.syncCollectionBody(token: "t", withData: false).contains("calendar-data"))
         #expect(CalDAVProvider.multigetBody(hrefs: ["/c/a&b.ics"]).contains("<d:href>/c/a&amp;b.ics</d:href>"))
     }

@@ -1,8 +1,9 @@
-@testable import CalendarMonitor
 import Foundation
 import Store
 import TestSupport
 import Testing
+
+@testable import CalendarMonitor
 
 /// `calendar-monitor connections …` as an operator runs it.
 @Suite("Connecting calendars")
@@ -16,7 +17,8 @@ struct ConnectCommandTests {
             let key = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
             let environment = [
                 "ATTACHE_DATABASE_URL": url, "ATTACHE_CREDENTIALS_KEY": key,
-                "ATTACHE_MICROSOFT_CLIENT_ID": FakeMicrosoftGraph.clientID, "ATTACHE_MICROSOFT_CLIENT_SECRET": FakeMicrosoftGraph.clientSecret,
+                "ATTACHE_MICROSOFT_CLIENT_ID": FakeMicrosoftGraph.clientID,
+                "ATTACHE_MICROSOFT_CLIENT_SECRET": FakeMicrosoftGraph.clientSecret,
                 "ATTACHE_MICROSOFT_TOKEN_URL": graph.tokenURL, "ATTACHE_MICROSOFT_GRAPH_URL": graph.graphURL,
                 "ALEX_REFRESH_TOKEN": refreshToken,
             ]
@@ -36,10 +38,14 @@ struct ConnectCommandTests {
             #expect(!added.output.contains(refreshToken), "the token must not be printed")
 
             let pool = PostgresPool(url: url, size: 1)
-            let sealed = try await pool.withConnection { try $0.queryOne("SELECT sealed_credentials, id FROM calendar.connections")! }
+            let sealed = try await pool.withConnection {
+                try $0.queryOne("SELECT sealed_credentials, id FROM calendar.connections")!
+            }
             let blob = try sealed.string("sealed_credentials")
-            #expect(!blob.contains(refreshToken) && !(Data(base64Encoded: blob).map { String(decoding: $0, as: UTF8.self).contains(refreshToken) } ?? false),
-                    "credentials are encrypted at rest")
+            #expect(
+                !blob.contains(refreshToken)
+                    && !(Data(base64Encoded: blob).map { String(decoding: $0, as: UTF8.self).contains(refreshToken) } ?? false),
+                "credentials are encrypted at rest")
             let opened = try #require(CredentialVault(base64Key: key)).open(blob, for: try sealed.uuid("id"))
             #expect(opened.refreshToken?.isEmpty == false, "the rotated refresh token Microsoft handed back is kept")
             #expect(opened.accessToken != nil, "the token was checked (and refreshed) when connecting")
@@ -77,7 +83,8 @@ extension ConnectCommandTests {
                 return (await process.exitStatus(within: .seconds(30)), process.output)
             }
             let add = [
-                "add", "caldav", "--tenant", "acme", "--owner", "alex@example.com", "--name", "radicale", "--url", radicale.baseURL,
+                "add", "caldav", "--tenant", "acme", "--owner", "alex@example.com", "--name", "radicale", "--url",
+                radicale.baseURL,
                 "--username", radicale.username, "--password-env", "CALDAV_PASSWORD",
             ]
             let added = try await run(add)
@@ -88,13 +95,16 @@ extension ConnectCommandTests {
             // The password stopped working and the connection was stopped…
             let pool = PostgresPool(url: url, size: 1)
             _ = try await pool.withConnection { db in
-                try db.execute("UPDATE calendar.connections SET status = 'needs_reauth', consecutive_failures = 3, last_error = 'refused'")
+                try db.execute(
+                    "UPDATE calendar.connections SET status = 'needs_reauth', consecutive_failures = 3, last_error = 'refused'")
             }
             // …until the owner connects it again.
             environment["CALDAV_PASSWORD"] = radicale.password
             #expect(try await run(add).status == 0)
             let rows = try await pool.withConnection { db in
-                try db.query("SELECT status, consecutive_failures, last_error FROM calendar.connections WHERE name = $1", ["radicale/Team \(suffix)"])
+                try db.query(
+                    "SELECT status, consecutive_failures, last_error FROM calendar.connections WHERE name = $1",
+                    ["radicale/Team \(suffix)"])
             }
             #expect(rows.count == 1, "connecting again updates the connection rather than adding one")
             #expect(try rows.first?.string("status") == "active")

@@ -1,10 +1,11 @@
-@testable import CalendarMonitor
 import Foundation
 import HTTPClient
 import HTTPTypes
 import Hummingbird
 import Synchronization
 import TestSupport
+
+@testable import CalendarMonitor
 
 /// A local Microsoft Graph (calendar view delta) and Microsoft identity platform v2.0 token
 /// endpoint, following the documented contract:
@@ -269,21 +270,25 @@ final class FakeMicrosoftGraph: Sendable {
             }
             guard form["client_secret"] == FakeMicrosoftGraph.clientSecret else {
                 return Self.tokenError(
-                    401, "invalid_client", code: 7000215,
-                    "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.")
+                    401, "invalid_client", code: 7_000_215,
+                    "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID."
+                )
             }
             guard let refreshToken = form["refresh_token"] else {
                 return Self.tokenError(
-                    400, "invalid_request", code: 900144, "The request body must contain the following parameter: 'refresh_token'.")
+                    400, "invalid_request", code: 900144,
+                    "The request body must contain the following parameter: 'refresh_token'.")
             }
             return state.withLock { state -> Response in
                 if state.revokedRefreshTokens.contains(refreshToken) {
                     return Self.tokenError(
                         400, "invalid_grant", code: 50173,
-                        "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password. The grant was issued on '2026-11-02T09:12:44.000Z' and the TokensValidFrom date (before which tokens are not valid) for this user is '2026-12-09T08:00:00.000Z'.")
+                        "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password. The grant was issued on '2026-11-02T09:12:44.000Z' and the TokensValidFrom date (before which tokens are not valid) for this user is '2026-12-09T08:00:00.000Z'."
+                    )
                 }
                 guard state.refreshTokens.contains(refreshToken) else {
-                    return Self.tokenError(400, "invalid_grant", code: 9002313, "Invalid request. Request is malformed or invalid.")
+                    return Self.tokenError(
+                        400, "invalid_grant", code: 9_002_313, "Invalid request. Request is malformed or invalid.")
                 }
                 let access = FakeMicrosoftGraph.opaqueToken(prefix: "eyJ0")
                 let rotated = FakeMicrosoftGraph.opaqueToken(prefix: "M.C5")
@@ -328,14 +333,17 @@ final class FakeMicrosoftGraph: Sendable {
             let preferences = request.headers[values: HTTPField.Name("Prefer")!]
                 .flatMap { $0.split(separator: ",") }
                 .map { $0.trimmingCharacters(in: .whitespaces) }
-            let pageSize = preferences.lazy.compactMap { preference -> Int? in
-                guard preference.lowercased().hasPrefix("odata.maxpagesize=") else { return nil }
-                return Int(preference.dropFirst("odata.maxpagesize=".count))
-            }.first.map { max(1, $0) } ?? 10
-            let zoneName = preferences.lazy.compactMap { preference -> String? in
-                guard preference.lowercased().hasPrefix("outlook.timezone=") else { return nil }
-                return preference.dropFirst("outlook.timezone=".count).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-            }.first ?? "UTC"
+            let pageSize =
+                preferences.lazy.compactMap { preference -> Int? in
+                    guard preference.lowercased().hasPrefix("odata.maxpagesize=") else { return nil }
+                    return Int(preference.dropFirst("odata.maxpagesize=".count))
+                }.first.map { max(1, $0) } ?? 10
+            let zoneName =
+                preferences.lazy.compactMap { preference -> String? in
+                    guard preference.lowercased().hasPrefix("outlook.timezone=") else { return nil }
+                    return preference.dropFirst("outlook.timezone=".count).trimmingCharacters(
+                        in: CharacterSet(charactersIn: "\""))
+                }.first ?? "UTC"
 
             return state.withLock { state -> (Response, Int) in
                 if var throttle = state.throttle, throttle.remaining > 0 {
@@ -376,12 +384,14 @@ final class FakeMicrosoftGraph: Sendable {
                         return (
                             Self.graphError(
                                 400, "ErrorInvalidParameter",
-                                "This request requires a time window specified by the query string parameters StartDateTime and EndDateTime."),
+                                "This request requires a time window specified by the query string parameters StartDateTime and EndDateTime."
+                            ),
                             0
                         )
                     }
                     let window = DeltaState(windowStart: start, windowEnd: end, sequence: state.sequence)
-                    let entries = state.order.compactMap { state.events[$0] }.filter { Self.overlaps($0, window) }.map(Entry.event)
+                    let entries = state.order.compactMap { state.events[$0] }.filter { Self.overlaps($0, window) }.map(
+                        Entry.event)
                     round = Round(entries: entries, offset: 0, end: window)
                 }
 
@@ -479,7 +489,8 @@ final class FakeMicrosoftGraph: Sendable {
             var headers = HTTPFields()
             headers[.location] = state.baseURL + "/v1.0/me/calendarView/delta?$deltatoken="
             return graphError(
-                410, "syncStateNotFound", "The sync state generation is not found. The delta token is expired and data must be synchronized again.",
+                410, "syncStateNotFound",
+                "The sync state generation is not found. The delta token is expired and data must be synchronized again.",
                 headers: headers)
         }
 
@@ -500,7 +511,8 @@ final class FakeMicrosoftGraph: Sendable {
         static func json(_ status: Int, _ object: [String: Any], headers: HTTPFields = [:]) -> Response {
             let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
             var headers = headers
-            headers[.contentType] = "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8"
+            headers[.contentType] =
+                "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8"
             return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
     }

@@ -1,4 +1,3 @@
-@testable import CalendarMonitor
 import Foundation
 import HTTPClient
 import ICalendar
@@ -6,6 +5,8 @@ import Logging
 import Synchronization
 import TestSupport
 import Testing
+
+@testable import CalendarMonitor
 
 @Suite("Google Calendar provider against a fake Google")
 struct GoogleCalendarProviderTests {
@@ -75,7 +76,8 @@ struct GoogleCalendarProviderTests {
     }
 
     static func event(_ id: String, _ title: String, start: Date, minutes: Double = 30, series: String? = nil) -> Event {
-        var event = Event(id: id, summary: title, start: berlinTime(start), end: berlinTime(start.addingTimeInterval(minutes * 60)))
+        var event = Event(
+            id: id, summary: title, start: berlinTime(start), end: berlinTime(start.addingTimeInterval(minutes * 60)))
         event.organizer = .init(email: "alex@example.com", displayName: "Alex Rivera")
         event.attendees = [.init(email: "alex@example.com", responseStatus: "accepted", organizer: true)]
         if let series {
@@ -90,7 +92,8 @@ struct GoogleCalendarProviderTests {
     /// the owner's own time (a working location and focus time) that are not meetings.
     static func seed(_ fake: FakeGoogleCalendar) {
         for day in 1...3 {
-            var standup = event("standup_\(day)", "Daily stand-up", start: at(days: day, hours: 9.5), minutes: 15, series: "standup")
+            var standup = event(
+                "standup_\(day)", "Daily stand-up", start: at(days: day, hours: 9.5), minutes: 15, series: "standup")
             standup.hangoutLink = "https://meet.google.com/abc-defg-hij"
             fake.put(standup)
         }
@@ -103,7 +106,9 @@ struct GoogleCalendarProviderTests {
             .init(email: "alex@example.com", displayName: "Alex Rivera", responseStatus: "tentative"),
             .init(email: "kim@example.com", responseStatus: "declined", optional: true),
             .init(email: "lee@example.com", responseStatus: "needsAction"),
-            .init(email: "room-412@resource.calendar.google.com", displayName: "Room 4.12", responseStatus: "accepted", resource: true),
+            .init(
+                email: "room-412@resource.calendar.google.com", displayName: "Room 4.12", responseStatus: "accepted",
+                resource: true),
         ]
         review.conferenceData = .init(entryPoints: [
             .init(entryPointType: "phone", uri: "tel:+1-555-0100"),
@@ -117,10 +122,15 @@ struct GoogleCalendarProviderTests {
         lunch.description = "Join: https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc/0 (Teams)"
         fake.put(lunch)
         fake.put(event("old", "Last month's retro", start: at(days: -30, hours: 10)))
-        var office = Event(id: "wl-office", eventType: "workingLocation", summary: "Office", start: .init(date: day(1)), end: .init(date: day(2)))
+        var office = Event(
+            id: "wl-office", eventType: "workingLocation", summary: "Office", start: .init(date: day(1)), end: .init(date: day(2))
+        )
         office.organizer = .init(email: "alex@example.com")
         fake.put(office)
-        fake.put(Event(id: "focus", eventType: "focusTime", summary: "Focus time", start: berlinTime(at(days: 1, hours: 13)), end: berlinTime(at(days: 1, hours: 15))))
+        fake.put(
+            Event(
+                id: "focus", eventType: "focusTime", summary: "Focus time", start: berlinTime(at(days: 1, hours: 13)),
+                end: berlinTime(at(days: 1, hours: 15))))
     }
 
     /// `yyyy-mm-dd` of the Berlin day `days` after the day of `now`.
@@ -163,7 +173,9 @@ struct GoogleCalendarProviderTests {
         #expect(queries[1]["pageToken"] != nil && queries[2]["pageToken"] != nil, "later pages name the page")
         let cursor = try #require(GoogleCalendarProvider.Cursor(batch.cursor))
         #expect(cursor.syncToken.hasPrefix("sync-"))
-        #expect(cursor.windowEnd.timeIntervalSince(fixture.window.end) <= 0 && cursor.windowEnd.timeIntervalSince(fixture.window.end) > -1)
+        #expect(
+            cursor.windowEnd.timeIntervalSince(fixture.window.end) <= 0
+                && cursor.windowEnd.timeIntervalSince(fixture.window.end) > -1)
 
         // Each instance is its own item: uid = the instance id, no recurrence id.
         for id in ["standup_1", "standup_2", "standup_3"] {
@@ -184,11 +196,14 @@ struct GoogleCalendarProviderTests {
         #expect(review.description == "<b>Agenda</b>: numbers")
         #expect(review.location == "Room 4.12")
         #expect(review.organizer == Attendee(email: "sam@example.com", name: "Sam Lee"))
-        #expect(review.attendees.map(\.email) == [
-            "sam@example.com", "alex@example.com", "kim@example.com", "lee@example.com", "room-412@resource.calendar.google.com",
-        ])
+        #expect(
+            review.attendees.map(\.email) == [
+                "sam@example.com", "alex@example.com", "kim@example.com", "lee@example.com",
+                "room-412@resource.calendar.google.com",
+            ])
         #expect(review.attendees.map(\.participation) == ["ACCEPTED", "TENTATIVE", "DECLINED", "NEEDS-ACTION", "ACCEPTED"])
-        #expect(review.attendees.map(\.role) == ["CHAIR", "REQ-PARTICIPANT", "OPT-PARTICIPANT", "REQ-PARTICIPANT", "NON-PARTICIPANT"])
+        #expect(
+            review.attendees.map(\.role) == ["CHAIR", "REQ-PARTICIPANT", "OPT-PARTICIPANT", "REQ-PARTICIPANT", "NON-PARTICIPANT"])
         #expect(review.attendees[1].name == "Alex Rivera")
         #expect(review.conferenceURL == "https://zoom.us/j/123456789", "the video entry point, not the phone one")
 
@@ -234,7 +249,8 @@ struct GoogleCalendarProviderTests {
         let query = try #require(fixture.fake.listQueries.last)
         #expect(query["syncToken"] == firstCursor.syncToken)
         #expect(query["timeMin"] == nil && query["timeMax"] == nil, "Google refuses time bounds with a sync token")
-        #expect(query["singleEvents"] == "true" && query["showDeleted"] == "true", "the other parameters stay as in the full sync")
+        #expect(
+            query["singleEvents"] == "true" && query["showDeleted"] == "true", "the other parameters stay as in the full sync")
         #expect(!batch.isComplete)
         #expect(Set(batch.items.map(\.itemID)) == ["standup_2", "review", "planning", "far"])
         #expect(Set(batch.removedItemIDs) == ["standup_3", "lunch"], "deleted events arrive as bare ids")
@@ -283,8 +299,10 @@ struct GoogleCalendarProviderTests {
         _ = try await fixture.sync()
         let cursor = try #require(GoogleCalendarProvider.Cursor(fixture.connection.cursor))
 
-        fixture.connection.cursor = GoogleCalendarProvider.Cursor(
-            syncToken: cursor.syncToken, windowEnd: fixture.window.end.addingTimeInterval(-7 * 3600)).text
+        fixture.connection.cursor =
+            GoogleCalendarProvider.Cursor(
+                syncToken: cursor.syncToken, windowEnd: fixture.window.end.addingTimeInterval(-7 * 3600)
+            ).text
         #expect(try await fixture.sync().isComplete)
         #expect(fixture.fake.listQueries.last?["timeMin"] != nil)
 
@@ -504,7 +522,8 @@ struct GoogleCalendarProviderTests {
 
     @Test("cursors round-trip and anything else reads as no cursor")
     func cursors() {
-        let cursor = GoogleCalendarProvider.Cursor(syncToken: "CPDAlvWDx70CEPDAlvWDx70CGAU=:x", windowEnd: Date(timeIntervalSince1970: 1_796_896_800))
+        let cursor = GoogleCalendarProvider.Cursor(
+            syncToken: "CPDAlvWDx70CEPDAlvWDx70CGAU=:x", windowEnd: Date(timeIntervalSince1970: 1_796_896_800))
         #expect(GoogleCalendarProvider.Cursor(cursor.text) == cursor)
         #expect(GoogleCalendarProvider.Cursor("CPDAlvWDx70CEPDAlvWDx70CGAU=") == nil)
         #expect(GoogleCalendarProvider.Cursor("g1:abc:token") == nil)

@@ -1,10 +1,11 @@
-@testable import CalendarMonitor
 import Delivery
 import Foundation
 import HTTPClient
 import Store
 import TestSupport
 import Testing
+
+@testable import CalendarMonitor
 
 @Suite("Google provider through MeetingSync")
 struct GoogleMeetingSyncTests {
@@ -28,8 +29,13 @@ struct GoogleMeetingSyncTests {
             #expect(try await run() == .init(created: 0, updated: 1, cancelled: 3, unchanged: 1))
             fixture.fake.invalidateSyncTokens()
             fixture.fake.delete("offsite")
-            let third = try await run(); #expect(third == .init(cancelled: 1, unchanged: 5), "\(third)")
-            let live = try await pool.withConnection { db in try db.query("SELECT external_id FROM calendar.meetings WHERE NOT cancelled ORDER BY external_id").map { try $0.string("external_id") } }
+            let third = try await run()
+            #expect(third == .init(cancelled: 1, unchanged: 5), "\(third)")
+            let live = try await pool.withConnection { db in
+                try db.query("SELECT external_id FROM calendar.meetings WHERE NOT cancelled ORDER BY external_id").map {
+                    try $0.string("external_id")
+                }
+            }
             #expect(live == ["standup_1", "standup_2"])
         }
     }

@@ -45,9 +45,11 @@ struct ICalendarRecurrenceRuleTests {
             "UID:mwf@example.com", "SUMMARY:Standup", "DTSTART:20261102T090000Z", "DTEND:20261102T091500Z",
             "RRULE:FREQ=WEEKLY;BYDAY=MO,WE,FR;COUNT=5")
         let occurrences = try expand(text, from: "2026-10-01T00:00:00Z", to: "2027-01-01T00:00:00Z")
-        #expect(occurrences.map(\.start) == (try instants(
-            "2026-11-02T09:00:00Z", "2026-11-04T09:00:00Z", "2026-11-06T09:00:00Z",
-            "2026-11-09T09:00:00Z", "2026-11-11T09:00:00Z")))
+        #expect(
+            occurrences.map(\.start)
+                == (try instants(
+                    "2026-11-02T09:00:00Z", "2026-11-04T09:00:00Z", "2026-11-06T09:00:00Z",
+                    "2026-11-09T09:00:00Z", "2026-11-11T09:00:00Z")))
         #expect(occurrences.map(\.end) == occurrences.map { $0.start.addingTimeInterval(900) })
         #expect(occurrences.map(\.recurrenceID) == occurrences.map(\.start), "every instance knows its original start")
         #expect(occurrences.allSatisfy { $0.uid == "mwf@example.com" && $0.title == "Standup" })
@@ -61,9 +63,11 @@ struct ICalendarRecurrenceRuleTests {
             "UID:mwf-until", "DTSTART;TZID=Europe/Berlin:20261102T100000", "DURATION:PT30M",
             "RRULE:FREQ=WEEKLY;UNTIL=20261113T090000Z;BYDAY=MO,WE,FR")
         let occurrences = try expand(text, from: "2026-10-01T00:00:00Z", to: "2027-01-01T00:00:00Z")
-        #expect(occurrences.map(\.start) == (try instants(
-            "2026-11-02T09:00:00Z", "2026-11-04T09:00:00Z", "2026-11-06T09:00:00Z",
-            "2026-11-09T09:00:00Z", "2026-11-11T09:00:00Z", "2026-11-13T09:00:00Z")))
+        #expect(
+            occurrences.map(\.start)
+                == (try instants(
+                    "2026-11-02T09:00:00Z", "2026-11-04T09:00:00Z", "2026-11-06T09:00:00Z",
+                    "2026-11-09T09:00:00Z", "2026-11-11T09:00:00Z", "2026-11-13T09:00:00Z")))
     }
 
     @Test("an UNTIL given as a DATE or a floating time is read on the event's wall clock")
@@ -71,20 +75,24 @@ struct ICalendarRecurrenceRuleTests {
         // A DATE UNTIL on a timed series keeps that whole day (Outlook and hand-written files).
         let dateUntil = series(
             "UID:u", "DTSTART;TZID=Europe/Berlin:20261102T180000", "RRULE:FREQ=DAILY;UNTIL=20261104")
-        #expect(try expand(dateUntil, from: "2026-11-01T00:00:00Z", to: "2026-12-01T00:00:00Z").map(\.start)
-            == (try instants("2026-11-02T17:00:00Z", "2026-11-03T17:00:00Z", "2026-11-04T17:00:00Z")))
+        #expect(
+            try expand(dateUntil, from: "2026-11-01T00:00:00Z", to: "2026-12-01T00:00:00Z").map(\.start)
+                == (try instants("2026-11-02T17:00:00Z", "2026-11-03T17:00:00Z", "2026-11-04T17:00:00Z")))
 
         // A floating UNTIL with a floating DTSTART: both in the default zone.
         let floating = series("UID:f", "DTSTART:20261102T090000", "RRULE:FREQ=DAILY;UNTIL=20261103T090000")
-        #expect(try expand(floating, from: "2026-11-01T00:00:00Z", to: "2026-12-01T00:00:00Z", defaultTimeZone: newYorkZone)
-            .map(\.start) == (try instants("2026-11-02T14:00:00Z", "2026-11-03T14:00:00Z")))
+        #expect(
+            try expand(floating, from: "2026-11-01T00:00:00Z", to: "2026-12-01T00:00:00Z", defaultTimeZone: newYorkZone)
+                .map(\.start) == (try instants("2026-11-02T14:00:00Z", "2026-11-03T14:00:00Z")))
     }
 
     @Test("monthly on the second Tuesday")
     func monthlyOnTheSecondTuesday() throws {
         let text = series("UID:2tu", "DTSTART:20260113T150000Z", "RRULE:FREQ=MONTHLY;BYDAY=2TU;COUNT=4")
-        #expect(try expand(text, from: "2026-01-01T00:00:00Z", to: "2027-01-01T00:00:00Z").map(\.start) == (try instants(
-            "2026-01-13T15:00:00Z", "2026-02-10T15:00:00Z", "2026-03-10T15:00:00Z", "2026-04-14T15:00:00Z")))
+        #expect(
+            try expand(text, from: "2026-01-01T00:00:00Z", to: "2027-01-01T00:00:00Z").map(\.start)
+                == (try instants(
+                    "2026-01-13T15:00:00Z", "2026-02-10T15:00:00Z", "2026-03-10T15:00:00Z", "2026-04-14T15:00:00Z")))
     }
 
     @Test(
@@ -92,61 +100,77 @@ struct ICalendarRecurrenceRuleTests {
         arguments: ["FREQ=MONTHLY;BYDAY=-1FR;COUNT=6", "FREQ=MONTHLY;BYDAY=FR;BYSETPOS=-1;COUNT=6"])
     func monthlyOnTheLastFriday(rule: String) throws {
         let text = series("UID:lastfri", "DTSTART:20260130T150000Z", "RRULE:\(rule)")
-        #expect(try expand(text, from: "2026-01-01T00:00:00Z", to: "2027-01-01T00:00:00Z").map(\.start) == (try instants(
-            "2026-01-30T15:00:00Z", "2026-02-27T15:00:00Z", "2026-03-27T15:00:00Z",
-            "2026-04-24T15:00:00Z", "2026-05-29T15:00:00Z", "2026-06-26T15:00:00Z")))
+        #expect(
+            try expand(text, from: "2026-01-01T00:00:00Z", to: "2027-01-01T00:00:00Z").map(\.start)
+                == (try instants(
+                    "2026-01-30T15:00:00Z", "2026-02-27T15:00:00Z", "2026-03-27T15:00:00Z",
+                    "2026-04-24T15:00:00Z", "2026-05-29T15:00:00Z", "2026-06-26T15:00:00Z")))
     }
 
     @Test("monthly on the 31st skips short months instead of moving the meeting")
     func monthlyOnThe31stSkipsShortMonthsInsteadOfMovingTheMeeting() throws {
         let text = series("UID:31", "DTSTART:20260131T090000Z", "RRULE:FREQ=MONTHLY;BYMONTHDAY=31;COUNT=7")
-        #expect(try expand(text, from: "2026-01-01T00:00:00Z", to: "2028-01-01T00:00:00Z").map(\.start) == (try instants(
-            "2026-01-31T09:00:00Z", "2026-03-31T09:00:00Z", "2026-05-31T09:00:00Z", "2026-07-31T09:00:00Z",
-            "2026-08-31T09:00:00Z", "2026-10-31T09:00:00Z", "2026-12-31T09:00:00Z")))
+        #expect(
+            try expand(text, from: "2026-01-01T00:00:00Z", to: "2028-01-01T00:00:00Z").map(\.start)
+                == (try instants(
+                    "2026-01-31T09:00:00Z", "2026-03-31T09:00:00Z", "2026-05-31T09:00:00Z", "2026-07-31T09:00:00Z",
+                    "2026-08-31T09:00:00Z", "2026-10-31T09:00:00Z", "2026-12-31T09:00:00Z")))
 
         // Negative BYMONTHDAY counts from the end: -1 is the last day of every month.
         let lastDay = series("UID:-1", "DTSTART:20260131T090000Z", "RRULE:FREQ=MONTHLY;BYMONTHDAY=-1;COUNT=4")
-        #expect(try expand(lastDay, from: "2026-01-01T00:00:00Z", to: "2028-01-01T00:00:00Z").map(\.start) == (try instants(
-            "2026-01-31T09:00:00Z", "2026-02-28T09:00:00Z", "2026-03-31T09:00:00Z", "2026-04-30T09:00:00Z")))
+        #expect(
+            try expand(lastDay, from: "2026-01-01T00:00:00Z", to: "2028-01-01T00:00:00Z").map(\.start)
+                == (try instants(
+                    "2026-01-31T09:00:00Z", "2026-02-28T09:00:00Z", "2026-03-31T09:00:00Z", "2026-04-30T09:00:00Z")))
     }
 
     @Test("yearly on DTSTART's date, and by BYDAY ordinals within BYMONTH or within the year")
     func yearlyRules() throws {
         // Plain yearly on DTSTART's date; 29 February only exists in leap years.
         let leapDay = series("UID:leap", "DTSTART:20240229T120000Z", "RRULE:FREQ=YEARLY;COUNT=3")
-        #expect(try expand(leapDay, from: "2024-01-01T00:00:00Z", to: "2040-01-01T00:00:00Z").map(\.start)
-            == (try instants("2024-02-29T12:00:00Z", "2028-02-29T12:00:00Z", "2032-02-29T12:00:00Z")))
+        #expect(
+            try expand(leapDay, from: "2024-01-01T00:00:00Z", to: "2040-01-01T00:00:00Z").map(\.start)
+                == (try instants("2024-02-29T12:00:00Z", "2028-02-29T12:00:00Z", "2032-02-29T12:00:00Z")))
 
         // US Thanksgiving: BYDAY ordinals count within BYMONTH.
         let thanksgiving = series(
             "UID:thanks", "DTSTART;TZID=America/New_York:20261126T120000", "RRULE:FREQ=YEARLY;BYMONTH=11;BYDAY=4TH")
-        #expect(try expand(thanksgiving, from: "2026-01-01T00:00:00Z", to: "2029-01-01T00:00:00Z").map(\.start)
-            == (try instants("2026-11-26T17:00:00Z", "2027-11-25T17:00:00Z", "2028-11-23T17:00:00Z")))
+        #expect(
+            try expand(thanksgiving, from: "2026-01-01T00:00:00Z", to: "2029-01-01T00:00:00Z").map(\.start)
+                == (try instants("2026-11-26T17:00:00Z", "2027-11-25T17:00:00Z", "2028-11-23T17:00:00Z")))
 
         // Without BYMONTH, an ordinal counts within the year.
         let firstMonday = series("UID:1mo", "DTSTART:20260105T090000Z", "RRULE:FREQ=YEARLY;BYDAY=1MO;COUNT=3")
-        #expect(try expand(firstMonday, from: "2026-01-01T00:00:00Z", to: "2029-01-01T00:00:00Z").map(\.start)
-            == (try instants("2026-01-05T09:00:00Z", "2027-01-04T09:00:00Z", "2028-01-03T09:00:00Z")))
+        #expect(
+            try expand(firstMonday, from: "2026-01-01T00:00:00Z", to: "2029-01-01T00:00:00Z").map(\.start)
+                == (try instants("2026-01-05T09:00:00Z", "2027-01-04T09:00:00Z", "2028-01-03T09:00:00Z")))
     }
 
     @Test("INTERVAL=2 and WKST follow the RFC's examples")
     func intervalTwoAndWeekStartFollowTheRFCExamples() throws {
-        let everyOtherWeek = series("UID:biweekly", "DTSTART:20261103T090000Z", "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,TH;COUNT=6")
-        #expect(try expand(everyOtherWeek, from: "2026-11-01T00:00:00Z", to: "2027-01-01T00:00:00Z").map(\.start) == (try instants(
-            "2026-11-03T09:00:00Z", "2026-11-05T09:00:00Z", "2026-11-17T09:00:00Z",
-            "2026-11-19T09:00:00Z", "2026-12-01T09:00:00Z", "2026-12-03T09:00:00Z")))
+        let everyOtherWeek = series(
+            "UID:biweekly", "DTSTART:20261103T090000Z", "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,TH;COUNT=6")
+        #expect(
+            try expand(everyOtherWeek, from: "2026-11-01T00:00:00Z", to: "2027-01-01T00:00:00Z").map(\.start)
+                == (try instants(
+                    "2026-11-03T09:00:00Z", "2026-11-05T09:00:00Z", "2026-11-17T09:00:00Z",
+                    "2026-11-19T09:00:00Z", "2026-12-01T09:00:00Z", "2026-12-03T09:00:00Z")))
 
         // RFC 5545 §3.8.5.3: WKST changes which Sunday shares a week with the Tuesday.
         let mondayWeeks = series(
             "UID:wkst-mo", "DTSTART;TZID=America/New_York:19970805T090000",
             "RRULE:FREQ=WEEKLY;INTERVAL=2;COUNT=4;BYDAY=TU,SU;WKST=MO")
-        #expect(try expand(mondayWeeks, from: "1997-08-01T00:00:00Z", to: "1997-10-01T00:00:00Z").map(\.start) == (try instants(
-            "1997-08-05T13:00:00Z", "1997-08-10T13:00:00Z", "1997-08-19T13:00:00Z", "1997-08-24T13:00:00Z")))
+        #expect(
+            try expand(mondayWeeks, from: "1997-08-01T00:00:00Z", to: "1997-10-01T00:00:00Z").map(\.start)
+                == (try instants(
+                    "1997-08-05T13:00:00Z", "1997-08-10T13:00:00Z", "1997-08-19T13:00:00Z", "1997-08-24T13:00:00Z")))
         let sundayWeeks = series(
             "UID:wkst-su", "DTSTART;TZID=America/New_York:19970805T090000",
             "RRULE:FREQ=WEEKLY;INTERVAL=2;COUNT=4;BYDAY=TU,SU;WKST=SU")
-        #expect(try expand(sundayWeeks, from: "1997-08-01T00:00:00Z", to: "1997-10-01T00:00:00Z").map(\.start) == (try instants(
-            "1997-08-05T13:00:00Z", "1997-08-17T13:00:00Z", "1997-08-19T13:00:00Z", "1997-08-31T13:00:00Z")))
+        #expect(
+            try expand(sundayWeeks, from: "1997-08-01T00:00:00Z", to: "1997-10-01T00:00:00Z").map(\.start)
+                == (try instants(
+                    "1997-08-05T13:00:00Z", "1997-08-17T13:00:00Z", "1997-08-19T13:00:00Z", "1997-08-31T13:00:00Z")))
     }
 
     @Test("Friday the 13th, BYSETPOS and BYWEEKNO follow the RFC's examples")
@@ -155,30 +179,38 @@ struct ICalendarRecurrenceRuleTests {
         let friday13 = series(
             "UID:f13", "DTSTART;TZID=America/New_York:19970902T090000",
             "EXDATE;TZID=America/New_York:19970902T090000", "RRULE:FREQ=MONTHLY;BYDAY=FR;BYMONTHDAY=13")
-        #expect(try expand(friday13, from: "1997-01-01T00:00:00Z", to: "2000-12-31T00:00:00Z").map(\.start) == (try instants(
-            "1998-02-13T14:00:00Z", "1998-03-13T14:00:00Z", "1998-11-13T14:00:00Z",
-            "1999-08-13T13:00:00Z", "2000-10-13T13:00:00Z")))
+        #expect(
+            try expand(friday13, from: "1997-01-01T00:00:00Z", to: "2000-12-31T00:00:00Z").map(\.start)
+                == (try instants(
+                    "1998-02-13T14:00:00Z", "1998-03-13T14:00:00Z", "1998-11-13T14:00:00Z",
+                    "1999-08-13T13:00:00Z", "2000-10-13T13:00:00Z")))
 
         // The third Tuesday, Wednesday or Thursday of the month.
         let third = series(
             "UID:setpos", "DTSTART;TZID=America/New_York:19970904T090000",
             "RRULE:FREQ=MONTHLY;COUNT=3;BYDAY=TU,WE,TH;BYSETPOS=3")
-        #expect(try expand(third, from: "1997-01-01T00:00:00Z", to: "1998-01-01T00:00:00Z").map(\.start) == (try instants(
-            "1997-09-04T13:00:00Z", "1997-10-07T13:00:00Z", "1997-11-06T14:00:00Z")))
+        #expect(
+            try expand(third, from: "1997-01-01T00:00:00Z", to: "1998-01-01T00:00:00Z").map(\.start)
+                == (try instants(
+                    "1997-09-04T13:00:00Z", "1997-10-07T13:00:00Z", "1997-11-06T14:00:00Z")))
 
         // Monday of ISO-style week 20.
         let weekTwenty = series(
             "UID:weekno", "DTSTART;TZID=America/New_York:19970512T090000", "RRULE:FREQ=YEARLY;BYWEEKNO=20;BYDAY=MO")
-        #expect(try expand(weekTwenty, from: "1997-01-01T00:00:00Z", to: "2000-01-01T00:00:00Z").map(\.start) == (try instants(
-            "1997-05-12T13:00:00Z", "1998-05-11T13:00:00Z", "1999-05-17T13:00:00Z")))
+        #expect(
+            try expand(weekTwenty, from: "1997-01-01T00:00:00Z", to: "2000-01-01T00:00:00Z").map(\.start)
+                == (try instants(
+                    "1997-05-12T13:00:00Z", "1998-05-11T13:00:00Z", "1999-05-17T13:00:00Z")))
     }
 
     @Test("DTSTART is always the first instance and counts towards COUNT")
     func dtstartIsAlwaysTheFirstInstanceAndCountsTowardsCount() throws {
         // DTSTART on a Tuesday, rule on Mondays: Tuesday plus two Mondays make COUNT=3.
         let text = series("UID:offbeat", "DTSTART:20261103T090000Z", "RRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=3")
-        #expect(try expand(text, from: "2026-11-01T00:00:00Z", to: "2027-01-01T00:00:00Z").map(\.start) == (try instants(
-            "2026-11-03T09:00:00Z", "2026-11-09T09:00:00Z", "2026-11-16T09:00:00Z")))
+        #expect(
+            try expand(text, from: "2026-11-01T00:00:00Z", to: "2027-01-01T00:00:00Z").map(\.start)
+                == (try instants(
+                    "2026-11-03T09:00:00Z", "2026-11-09T09:00:00Z", "2026-11-16T09:00:00Z")))
     }
 
     @Test("a weekly Berlin meeting stays at 10:00 local time across the October change")
@@ -188,17 +220,22 @@ struct ICalendarRecurrenceRuleTests {
             "UID:dst", "DTSTART;TZID=Europe/Berlin:20261012T100000", "DTEND;TZID=Europe/Berlin:20261012T110000",
             "RRULE:FREQ=WEEKLY;BYDAY=MO")
         let occurrences = try expand(text, from: "2026-10-01T00:00:00Z", to: "2026-11-03T00:00:00Z")
-        #expect(occurrences.map(\.start) == (try instants(
-            "2026-10-12T08:00:00Z", "2026-10-19T08:00:00Z", "2026-10-26T09:00:00Z", "2026-11-02T09:00:00Z")))
-        #expect(occurrences.map(\.end) == (try instants(
-            "2026-10-12T09:00:00Z", "2026-10-19T09:00:00Z", "2026-10-26T10:00:00Z", "2026-11-02T10:00:00Z")))
+        #expect(
+            occurrences.map(\.start)
+                == (try instants(
+                    "2026-10-12T08:00:00Z", "2026-10-19T08:00:00Z", "2026-10-26T09:00:00Z", "2026-11-02T09:00:00Z")))
+        #expect(
+            occurrences.map(\.end)
+                == (try instants(
+                    "2026-10-12T09:00:00Z", "2026-10-19T09:00:00Z", "2026-10-26T10:00:00Z", "2026-11-02T10:00:00Z")))
     }
 
     @Test("an unsupported frequency yields only DTSTART, and a malformed rule names its line")
     func unsupportedFrequencyYieldsOnlyDTSTARTAndMalformedRulesNameTheirLine() throws {
         let hourly = series("UID:h", "DTSTART:20261102T090000Z", "RRULE:FREQ=HOURLY;COUNT=5")
-        #expect(try expand(hourly, from: "2026-11-01T00:00:00Z", to: "2026-12-01T00:00:00Z").map(\.start)
-            == (try instants("2026-11-02T09:00:00Z")))
+        #expect(
+            try expand(hourly, from: "2026-11-01T00:00:00Z", to: "2026-12-01T00:00:00Z").map(\.start)
+                == (try instants("2026-11-02T09:00:00Z")))
 
         let malformed = series("UID:m", "DTSTART:20261102T090000Z", "RRULE:FREQ=WEEKLY;BYDAY=XX")
         let window = DateInterval(start: try at("2026-11-01T00:00:00Z"), duration: 86_400 * 30)
@@ -223,8 +260,10 @@ struct ICalendarRecurrenceExceptionTests {
             "EXDATE;TZID=Europe/Berlin:20261103T100000,20261105T100000",
             "EXDATE;TZID=Europe/Berlin:20261106T100000",
             "EXDATE;VALUE=DATE:20261108")
-        #expect(try expand(text, from: "2026-11-01T00:00:00Z", to: "2026-12-01T00:00:00Z").map(\.start) == (try instants(
-            "2026-11-02T09:00:00Z", "2026-11-04T09:00:00Z", "2026-11-07T09:00:00Z")))
+        #expect(
+            try expand(text, from: "2026-11-01T00:00:00Z", to: "2026-12-01T00:00:00Z").map(\.start)
+                == (try instants(
+                    "2026-11-02T09:00:00Z", "2026-11-04T09:00:00Z", "2026-11-07T09:00:00Z")))
     }
 
     @Test("RDATEs add instances, and duplicates collapse")
@@ -236,9 +275,11 @@ struct ICalendarRecurrenceExceptionTests {
             "RDATE:20261120T080000Z",
             "RDATE;VALUE=PERIOD:20261125T130000Z/PT2H")
         let occurrences = try expand(text, from: "2026-11-01T00:00:00Z", to: "2026-12-01T00:00:00Z")
-        #expect(occurrences.map(\.start) == (try instants(
-            "2026-11-02T09:00:00Z", "2026-11-04T14:00:00Z", "2026-11-09T09:00:00Z",
-            "2026-11-20T08:00:00Z", "2026-11-25T13:00:00Z")))
+        #expect(
+            occurrences.map(\.start)
+                == (try instants(
+                    "2026-11-02T09:00:00Z", "2026-11-04T14:00:00Z", "2026-11-09T09:00:00Z",
+                    "2026-11-20T08:00:00Z", "2026-11-25T13:00:00Z")))
         #expect(occurrences.map { $0.end.timeIntervalSince($0.start) } == [3600, 3600, 3600, 3600, 7200])
         #expect(occurrences.map(\.recurrenceID) == occurrences.map(\.start))
     }
@@ -267,15 +308,20 @@ struct ICalendarRecurrenceExceptionTests {
             "DTSTART;TZID=Europe/Berlin:20261104T090000", "DTEND;TZID=Europe/Berlin:20261104T093000", "END:VEVENT")
         let occurrences = try expand(text, from: "2026-10-12T00:00:00Z", to: "2026-11-16T00:00:00Z")
 
-        #expect(occurrences.map(\.start) == (try instants(
-            "2026-10-12T08:00:00Z", "2026-10-20T13:00:00Z", "2026-10-26T09:00:00Z",
-            "2026-11-04T08:00:00Z", "2026-11-09T09:00:00Z")))
-        #expect(occurrences.map(\.recurrenceID) == (try instants(
-            "2026-10-12T08:00:00Z", "2026-10-19T08:00:00Z", "2026-10-26T09:00:00Z",
-            "2026-12-07T09:00:00Z", "2026-11-09T09:00:00Z")))
-        #expect(occurrences.map(\.title) == [
-            "Weekly sync", "Weekly sync (moved)", "Weekly sync", "Weekly sync (early)", "Weekly sync",
-        ])
+        #expect(
+            occurrences.map(\.start)
+                == (try instants(
+                    "2026-10-12T08:00:00Z", "2026-10-20T13:00:00Z", "2026-10-26T09:00:00Z",
+                    "2026-11-04T08:00:00Z", "2026-11-09T09:00:00Z")))
+        #expect(
+            occurrences.map(\.recurrenceID)
+                == (try instants(
+                    "2026-10-12T08:00:00Z", "2026-10-19T08:00:00Z", "2026-10-26T09:00:00Z",
+                    "2026-12-07T09:00:00Z", "2026-11-09T09:00:00Z")))
+        #expect(
+            occurrences.map(\.title) == [
+                "Weekly sync", "Weekly sync (moved)", "Weekly sync", "Weekly sync (early)", "Weekly sync",
+            ])
         #expect(occurrences.map(\.status) == [.confirmed, .confirmed, .cancelled, .confirmed, .confirmed])
         #expect(occurrences.map(\.sequence) == [0, 1, 1, 1, 0])
         #expect(occurrences.allSatisfy { $0.uid == "weekly-sync" })
@@ -292,8 +338,9 @@ struct ICalendarRecurrenceExceptionTests {
 
         let cancel = recurrenceCalendar(
             "METHOD:CANCEL", "BEGIN:VEVENT", "UID:c", "DTSTART:20261102T090000Z", "RRULE:FREQ=DAILY;COUNT=2", "END:VEVENT")
-        #expect(try expand(cancel, from: "2026-11-01T00:00:00Z", to: "2026-12-01T00:00:00Z").map(\.status)
-            == [.cancelled, .cancelled])
+        #expect(
+            try expand(cancel, from: "2026-11-01T00:00:00Z", to: "2026-12-01T00:00:00Z").map(\.status)
+                == [.cancelled, .cancelled])
     }
 }
 
@@ -308,8 +355,10 @@ struct ICalendarRecurrenceWindowTests {
         let text = series(
             "UID:daily", "DTSTART:20150105T090000Z", "DTEND:20150105T093000Z", "RRULE:FREQ=DAILY")
         let occurrences = try expand(text, from: "2026-11-10T09:15:00Z", to: "2026-11-13T00:00:00Z")
-        #expect(occurrences.map(\.start) == (try instants(
-            "2026-11-10T09:00:00Z", "2026-11-11T09:00:00Z", "2026-11-12T09:00:00Z")))
+        #expect(
+            occurrences.map(\.start)
+                == (try instants(
+                    "2026-11-10T09:00:00Z", "2026-11-11T09:00:00Z", "2026-11-12T09:00:00Z")))
 
         // Half-open window: ending exactly at the window start or starting at its end is outside.
         let edges = try expand(text, from: "2026-11-10T09:30:00Z", to: "2026-11-11T09:00:00Z")
@@ -345,7 +394,8 @@ struct ICalendarRecurrenceWindowTests {
     @Test("pathological rules are capped per series and rejected per calendar")
     func pathologicalRulesAreCappedPerSeriesAndRejectedPerCalendar() throws {
         // 1440 instances a day: a year-long window would be over half a million.
-        let everyMinute = "RRULE:FREQ=DAILY;BYHOUR=" + (0...23).map(String.init).joined(separator: ",")
+        let everyMinute =
+            "RRULE:FREQ=DAILY;BYHOUR=" + (0...23).map(String.init).joined(separator: ",")
             + ";BYMINUTE=" + (0...59).map(String.init).joined(separator: ",")
         let one = series("UID:flood", "DTSTART:20260101T000000Z", everyMinute)
         let capped = try expand(one, from: "2026-01-01T00:00:00Z", to: "2027-01-01T00:00:00Z")
@@ -354,7 +404,9 @@ struct ICalendarRecurrenceWindowTests {
         #expect(capped.last?.start == (try at("2026-01-01T00:00:00Z")).addingTimeInterval(60 * 4999))
 
         let many = recurrenceCalendar(
-            lines: (0..<11).flatMap { ["BEGIN:VEVENT", "UID:flood-\($0)", "DTSTART:20260101T000000Z", everyMinute, "END:VEVENT"] })
+            lines: (0..<11).flatMap {
+                ["BEGIN:VEVENT", "UID:flood-\($0)", "DTSTART:20260101T000000Z", everyMinute, "END:VEVENT"]
+            })
         let window = DateInterval(start: try at("2026-01-01T00:00:00Z"), end: try at("2027-01-01T00:00:00Z"))
         #expect(throws: ICalendarError.self) { try ICalendar.occurrences(from: many, window: window) }
     }
@@ -375,10 +427,14 @@ struct ICalendarAllDayRecurrenceTests {
             "UID:allday", "SUMMARY:Focus day", "DTSTART;VALUE=DATE:20261016", "DTEND;VALUE=DATE:20261017",
             "RRULE:FREQ=WEEKLY;UNTIL=20261106", "EXDATE;VALUE=DATE:20261030")
         let occurrences = try expand(text, from: "2026-10-01T00:00:00Z", to: "2026-12-01T00:00:00Z", defaultTimeZone: berlinZone)
-        #expect(occurrences.map(\.start) == (try instants(
-            "2026-10-15T22:00:00Z", "2026-10-22T22:00:00Z", "2026-11-05T23:00:00Z")))
-        #expect(occurrences.map(\.end) == (try instants(
-            "2026-10-16T22:00:00Z", "2026-10-23T22:00:00Z", "2026-11-06T23:00:00Z")))
+        #expect(
+            occurrences.map(\.start)
+                == (try instants(
+                    "2026-10-15T22:00:00Z", "2026-10-22T22:00:00Z", "2026-11-05T23:00:00Z")))
+        #expect(
+            occurrences.map(\.end)
+                == (try instants(
+                    "2026-10-16T22:00:00Z", "2026-10-23T22:00:00Z", "2026-11-06T23:00:00Z")))
         #expect(occurrences.allSatisfy { $0.isAllDay })
         #expect(occurrences.map(\.recurrenceID) == occurrences.map(\.start))
     }
@@ -406,8 +462,10 @@ struct ICalendarVTimeZoneTests {
         let review = occurrences.filter { $0.title == "Project review" }
         // 09:00 at UTC+1 until the last Sunday of March (29th), then 09:00 at UTC+2; 6 April is
         // excluded and UNTIL is the 13 April instance itself.
-        #expect(review.map(\.start) == (try instants(
-            "2026-03-16T08:00:00Z", "2026-03-23T08:00:00Z", "2026-03-30T07:00:00Z", "2026-04-13T07:00:00Z")))
+        #expect(
+            review.map(\.start)
+                == (try instants(
+                    "2026-03-16T08:00:00Z", "2026-03-23T08:00:00Z", "2026-03-30T07:00:00Z", "2026-04-13T07:00:00Z")))
         #expect(review.map(\.end) == review.map { $0.start.addingTimeInterval(1800) })
     }
 
@@ -417,8 +475,10 @@ struct ICalendarVTimeZoneTests {
         let occurrences = try expand(
             outlookCustomZones, from: "2026-03-02T00:00:00Z", to: "2026-05-01T00:00:00Z", defaultTimeZone: berlinZone)
         let standup = occurrences.filter { $0.title == "US standup" }
-        #expect(standup.map(\.start) == (try instants(
-            "2026-03-05T14:00:00Z", "2026-03-06T14:00:00Z", "2026-03-09T13:00:00Z", "2026-03-10T13:00:00Z")))
+        #expect(
+            standup.map(\.start)
+                == (try instants(
+                    "2026-03-05T14:00:00Z", "2026-03-06T14:00:00Z", "2026-03-09T13:00:00Z", "2026-03-10T13:00:00Z")))
     }
 
     @Test("a custom zone also applies to single events, after the autumn change")
@@ -472,8 +532,10 @@ struct ICalendarVTimeZoneTests {
             "RDATE;TZID=Office time:20260701T120000,20261201T120000", "END:VEVENT")
         let occurrences = try expand(text, from: "2026-01-01T00:00:00Z", to: "2027-01-01T00:00:00Z", defaultTimeZone: newYorkZone)
         // Before the first onset the first onset's TZOFFSETFROM applies (+01:00).
-        #expect(occurrences.map(\.start) == (try instants(
-            "2026-01-15T11:00:00Z", "2026-07-01T10:00:00Z", "2026-12-01T11:00:00Z")))
+        #expect(
+            occurrences.map(\.start)
+                == (try instants(
+                    "2026-01-15T11:00:00Z", "2026-07-01T10:00:00Z", "2026-12-01T11:00:00Z")))
     }
 
     @Test("events(from:) is unchanged by VTIMEZONE support")

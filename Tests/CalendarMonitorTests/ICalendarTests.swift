@@ -53,9 +53,10 @@ struct ICalendarGoogleExportTests {
     @Test("every event is found, in file order; time zone and alarm blocks are not events")
     func findsEveryEventInFileOrderAndIgnoresTimezoneAndAlarmBlocks() {
         #expect(events.count == 4)
-        #expect(events.map(\.title) == [
-            "Alex / Jane 1:1", "Alex / Jane 1:1", "Leadership offsite", "Q4 planning, budget & hiring",
-        ])
+        #expect(
+            events.map(\.title) == [
+                "Alex / Jane 1:1", "Alex / Jane 1:1", "Leadership offsite", "Q4 planning, budget & hiring",
+            ])
     }
 
     @Test("a recurring 1:1 is read in its own time zone")
@@ -77,10 +78,12 @@ struct ICalendarGoogleExportTests {
     func attendeesKeepQuotedNamesWithCommas() {
         let event = events[0]
         #expect(event.organizer == Attendee(email: "alex.kim@example.com", name: "Alex Kim", participation: nil, role: nil))
-        #expect(event.attendees == [
-            Attendee(email: "alex.kim@example.com", name: "Alex Kim", participation: "ACCEPTED", role: "REQ-PARTICIPANT"),
-            Attendee(email: "jane.doe@example.com", name: "Doe, Jane", participation: "NEEDS-ACTION", role: "REQ-PARTICIPANT"),
-        ])
+        #expect(
+            event.attendees == [
+                Attendee(email: "alex.kim@example.com", name: "Alex Kim", participation: "ACCEPTED", role: "REQ-PARTICIPANT"),
+                Attendee(
+                    email: "jane.doe@example.com", name: "Doe, Jane", participation: "NEEDS-ACTION", role: "REQ-PARTICIPANT"),
+            ])
     }
 
     @Test("the description is unfolded and unescaped, and the alarm's text is not mixed in")
@@ -152,7 +155,8 @@ struct ICalendarOutlookExportTests {
         events = try ICalendar.events(from: calendarFixture("outlook-exchange-invitation"), defaultTimeZone: newYork)
     }
 
-    private let teamsLink = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_NjQ2ZTRmYjAtYjA2Ni00ZGI0LWE1NzMtZTg4ZmVmYjQ5ZDk0%40thread.v2/0?context=%7b%22Tid%22%3a%2272f988bf-86f1-41af-91ab-2d7cd011db47%22%2c%22Oid%22%3a%22a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d%22%7d"
+    private let teamsLink =
+        "https://teams.microsoft.com/l/meetup-join/19%3ameeting_NjQ2ZTRmYjAtYjA2Ni00ZGI0LWE1NzMtZTg4ZmVmYjQ5ZDk0%40thread.v2/0?context=%7b%22Tid%22%3a%2272f988bf-86f1-41af-91ab-2d7cd011db47%22%2c%22Oid%22%3a%22a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d%22%7d"
 
     @Test("a Windows zone name is mapped to its IANA zone")
     func windowsZoneNameIsMappedToIANA() throws {
@@ -162,17 +166,24 @@ struct ICalendarOutlookExportTests {
         #expect(qbr.start == (try instant("2026-11-18T13:00:00Z")))
         #expect(qbr.end == (try instant("2026-11-18T14:30:00Z")))
         #expect(qbr.sequence == 2)
-        #expect(qbr.uid == "040000008200E00074C5B7101A82E00800000000A0B1C2D3E4F5D901000000000000000010000000F1E2D3C4B5A697887766554433221100")
+        #expect(
+            qbr.uid
+                == "040000008200E00074C5B7101A82E00800000000A0B1C2D3E4F5D901000000000000000010000000F1E2D3C4B5A697887766554433221100"
+        )
     }
 
     @Test("attendees are read with an upper-case MAILTO: and folded, quoted names")
     func attendeesWithUpperCaseMailtoAndFoldedQuotedNames() {
         let qbr = events[0]
         #expect(qbr.organizer?.email == "morgan.lee@contoso.com")
-        #expect(qbr.attendees == [
-            Attendee(email: "sam.patel@contoso.com", name: "Sam Patel", participation: "NEEDS-ACTION", role: "REQ-PARTICIPANT"),
-            Attendee(email: "Ana.Rivera@contoso.com", name: "Rivera, Ana (Finance; EMEA)", participation: "TENTATIVE", role: "OPT-PARTICIPANT"),
-        ])
+        #expect(
+            qbr.attendees == [
+                Attendee(
+                    email: "sam.patel@contoso.com", name: "Sam Patel", participation: "NEEDS-ACTION", role: "REQ-PARTICIPANT"),
+                Attendee(
+                    email: "Ana.Rivera@contoso.com", name: "Rivera, Ana (Finance; EMEA)", participation: "TENTATIVE",
+                    role: "OPT-PARTICIPANT"),
+            ])
     }
 
     @Test("a Teams link inside angle brackets is extracted whole")
@@ -245,11 +256,12 @@ struct ICalendarContentLineTests {
     @Test("a line folds with a space or a tab, and keeps the number of its first physical line")
     func foldingWithSpaceOrTabAndPhysicalLineNumbers() {
         let lines = ICalendar.unfoldedLines("A:one\r\n two\r\n\tthree\nB:x\rC:y")
-        #expect(lines == [
-            .init(line: 1, text: "A:onetwothree"),
-            .init(line: 4, text: "B:x"),
-            .init(line: 5, text: "C:y"),
-        ])
+        #expect(
+            lines == [
+                .init(line: 1, text: "A:onetwothree"),
+                .init(line: 4, text: "B:x"),
+                .init(line: 5, text: "C:y"),
+            ])
     }
 
     @Test("malformed lines are reported with their line number")
@@ -311,14 +323,16 @@ struct ICalendarDateAndDurationTests {
         #expect(india.start == (try instant("2026-11-21T04:00:00Z")), "Windows names match case-insensitively")
     }
 
-    @Test("DURATION values add nominal days and weeks and exact hours, minutes and seconds", arguments: [
-        ("PT1H30M", 5400.0),
-        ("P1D", 86_400.0),
-        ("-PT15M", -900.0),
-        ("P2W", 1_209_600.0),
-        ("P1DT2H3M4S", 93_784.0),
-        ("+PT0S", 0.0),
-    ])
+    @Test(
+        "DURATION values add nominal days and weeks and exact hours, minutes and seconds",
+        arguments: [
+            ("PT1H30M", 5400.0),
+            ("P1D", 86_400.0),
+            ("-PT15M", -900.0),
+            ("P2W", 1_209_600.0),
+            ("P1DT2H3M4S", 93_784.0),
+            ("+PT0S", 0.0),
+        ])
     func durations(text: String, seconds: Double) throws {
         let start = try instant("2026-03-01T12:00:00Z")
         let duration = try ICalDuration.parse(text, line: 1)
@@ -444,34 +458,44 @@ struct ICalendarEventExtractionTests {
 
 @Suite("Conference links")
 struct ConferenceLinkTests {
-    @Test("each provider's join link is recognised, without trailing punctuation", arguments: [
-        ("Join: https://us02web.zoom.us/j/85551234567?pwd=abc123", "https://us02web.zoom.us/j/85551234567?pwd=abc123"),
-        ("https://zoom.us/j/123456789.", "https://zoom.us/j/123456789"),
-        ("Personal room (https://acme.zoom.us/my/jane.doe)", "https://acme.zoom.us/my/jane.doe"),
-        ("<https://meet.google.com/abc-defg-hij>", "https://meet.google.com/abc-defg-hij"),
-        ("https://meet.google.com/abc-defg-hij?authuser=0,", "https://meet.google.com/abc-defg-hij?authuser=0"),
-        ("https://teams.live.com/meet/9388888888888?p=abcDEF", "https://teams.live.com/meet/9388888888888?p=abcDEF"),
-        ("Join: https://acme.webex.com/acme/j.php?MTID=m0123456789abcdef;", "https://acme.webex.com/acme/j.php?MTID=m0123456789abcdef"),
-        ("[Join](https://teams.microsoft.com/l/meetup-join/19%3ameeting_x%40thread.v2/0)", "https://teams.microsoft.com/l/meetup-join/19%3ameeting_x%40thread.v2/0"),
-    ])
+    @Test(
+        "each provider's join link is recognised, without trailing punctuation",
+        arguments: [
+            ("Join: https://us02web.zoom.us/j/85551234567?pwd=abc123", "https://us02web.zoom.us/j/85551234567?pwd=abc123"),
+            ("https://zoom.us/j/123456789.", "https://zoom.us/j/123456789"),
+            ("Personal room (https://acme.zoom.us/my/jane.doe)", "https://acme.zoom.us/my/jane.doe"),
+            ("<https://meet.google.com/abc-defg-hij>", "https://meet.google.com/abc-defg-hij"),
+            ("https://meet.google.com/abc-defg-hij?authuser=0,", "https://meet.google.com/abc-defg-hij?authuser=0"),
+            ("https://teams.live.com/meet/9388888888888?p=abcDEF", "https://teams.live.com/meet/9388888888888?p=abcDEF"),
+            (
+                "Join: https://acme.webex.com/acme/j.php?MTID=m0123456789abcdef;",
+                "https://acme.webex.com/acme/j.php?MTID=m0123456789abcdef"
+            ),
+            (
+                "[Join](https://teams.microsoft.com/l/meetup-join/19%3ameeting_x%40thread.v2/0)",
+                "https://teams.microsoft.com/l/meetup-join/19%3ameeting_x%40thread.v2/0"
+            ),
+        ])
     func recognisesEachProviderAndStripsTrailingPunctuation(text: String, expected: String) {
         #expect(ConferenceLink.find(in: [text]) == expected)
     }
 
-    @Test("links that are not meetings are ignored", arguments: [
-        "https://zoom.us/",
-        "https://zoom.us/pricing",
-        "https://zoom.us.evil.example/j/123",
-        "https://zoom.us@evil.example/j/123",
-        "http://zoom.us/j/123",
-        "https://meet.google.com/",
-        "https://meet.google.com/landing",
-        "https://support.google.com/a/users/answer/9282720",
-        "https://aka.ms/JoinTeamsMeeting",
-        "https://teams.microsoft.com/meetingOptions/?organizerId=1",
-        "https://www.webex.com/downloads.html",
-        "https://help.webex.com/en-us/article/123",
-    ])
+    @Test(
+        "links that are not meetings are ignored",
+        arguments: [
+            "https://zoom.us/",
+            "https://zoom.us/pricing",
+            "https://zoom.us.evil.example/j/123",
+            "https://zoom.us@evil.example/j/123",
+            "http://zoom.us/j/123",
+            "https://meet.google.com/",
+            "https://meet.google.com/landing",
+            "https://support.google.com/a/users/answer/9282720",
+            "https://aka.ms/JoinTeamsMeeting",
+            "https://teams.microsoft.com/meetingOptions/?organizerId=1",
+            "https://www.webex.com/downloads.html",
+            "https://help.webex.com/en-us/article/123",
+        ])
     func ignoresLinksThatAreNotMeetings(text: String) {
         #expect(ConferenceLink.find(in: [text]) == nil)
     }
@@ -523,21 +547,23 @@ struct WindowsTimeZonesTests {
         }
     }
 
-    @Test("the common Exchange names map to their IANA zones", arguments: [
-        ("Pacific Standard Time", "America/Los_Angeles"),
-        ("Eastern Standard Time", "America/New_York"),
-        ("Central Standard Time", "America/Chicago"),
-        ("Mountain Standard Time", "America/Denver"),
-        ("GMT Standard Time", "Europe/London"),
-        ("W. Europe Standard Time", "Europe/Berlin"),
-        ("Romance Standard Time", "Europe/Paris"),
-        ("Central Europe Standard Time", "Europe/Budapest"),
-        ("Tokyo Standard Time", "Asia/Tokyo"),
-        ("India Standard Time", "Asia/Kolkata"),
-        ("China Standard Time", "Asia/Shanghai"),
-        ("AUS Eastern Standard Time", "Australia/Sydney"),
-        ("UTC", "Etc/UTC"),
-    ])
+    @Test(
+        "the common Exchange names map to their IANA zones",
+        arguments: [
+            ("Pacific Standard Time", "America/Los_Angeles"),
+            ("Eastern Standard Time", "America/New_York"),
+            ("Central Standard Time", "America/Chicago"),
+            ("Mountain Standard Time", "America/Denver"),
+            ("GMT Standard Time", "Europe/London"),
+            ("W. Europe Standard Time", "Europe/Berlin"),
+            ("Romance Standard Time", "Europe/Paris"),
+            ("Central Europe Standard Time", "Europe/Budapest"),
+            ("Tokyo Standard Time", "Asia/Tokyo"),
+            ("India Standard Time", "Asia/Kolkata"),
+            ("China Standard Time", "Asia/Shanghai"),
+            ("AUS Eastern Standard Time", "Australia/Sydney"),
+            ("UTC", "Etc/UTC"),
+        ])
     func commonExchangeNames(windows: String, iana: String) {
         #expect(WindowsTimeZones.ianaIdentifier(forWindowsName: windows) == iana)
     }
@@ -547,6 +573,7 @@ struct WindowsTimeZonesTests {
         #expect(WindowsTimeZones.timeZone(forTZID: "Customized Time Zone") == nil)
         #expect(WindowsTimeZones.timeZone(forTZID: "(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna") == nil)
         #expect(WindowsTimeZones.timeZone(forTZID: "Europe/Berlin")?.identifier == "Europe/Berlin")
-        #expect(WindowsTimeZones.timeZone(forTZID: "CET")?.secondsFromGMT(for: Date(timeIntervalSince1970: 1_790_000_000)) == 7200)
+        #expect(
+            WindowsTimeZones.timeZone(forTZID: "CET")?.secondsFromGMT(for: Date(timeIntervalSince1970: 1_790_000_000)) == 7200)
     }
 }

@@ -1,4 +1,3 @@
-@testable import CalendarMonitor
 import Delivery
 import Foundation
 import ICalendar
@@ -6,6 +5,8 @@ import Shared
 import Store
 import TestSupport
 import Testing
+
+@testable import CalendarMonitor
 
 @Suite("Calendar sync against PostgreSQL")
 struct MeetingSyncTests {
@@ -15,8 +16,12 @@ struct MeetingSyncTests {
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n" + events.joined() + "END:VCALENDAR\r\n"
     }
 
-    static func event(uid: String, title: String, start: String, end: String, status: String = "CONFIRMED", attendees: [String] = ["sam@example.com"]) -> String {
-        var text = "BEGIN:VEVENT\r\nUID:\(uid)\r\nDTSTAMP:20261201T000000Z\r\nDTSTART:\(start)\r\nDTEND:\(end)\r\nSUMMARY:\(title)\r\nSTATUS:\(status)\r\n"
+    static func event(
+        uid: String, title: String, start: String, end: String, status: String = "CONFIRMED",
+        attendees: [String] = ["sam@example.com"]
+    ) -> String {
+        var text =
+            "BEGIN:VEVENT\r\nUID:\(uid)\r\nDTSTAMP:20261201T000000Z\r\nDTSTART:\(start)\r\nDTEND:\(end)\r\nSUMMARY:\(title)\r\nSTATUS:\(status)\r\n"
         text += "ORGANIZER;CN=Alex Rivera:mailto:alex@example.com\r\n"
         for attendee in attendees { text += "ATTENDEE:mailto:\(attendee)\r\n" }
         return text + "END:VEVENT\r\n"
@@ -34,7 +39,8 @@ struct MeetingSyncTests {
         /// Runs `body` against a database of its own with calendar-monitor's schema.
         static func with(_ body: (Fixture) async throws -> Void) async throws {
             try await withCalendarDatabase { pool in
-                try await body(Fixture(pool: pool, sync: MeetingSync(pool: pool, outbox: try Outbox(schema: MeetingsSchema.name))))
+                try await body(
+                    Fixture(pool: pool, sync: MeetingSync(pool: pool, outbox: try Outbox(schema: MeetingsSchema.name))))
             }
         }
 
@@ -59,7 +65,9 @@ struct MeetingSyncTests {
         /// Row versions: an UPDATE, even one that changes nothing, gives the row a new xmin.
         func rowVersions() async throws -> [String] {
             try await pool.withConnection { db in
-                try db.query("SELECT xmin::text AS version FROM calendar.meetings ORDER BY external_id").map { try $0.string("version") }
+                try db.query("SELECT xmin::text AS version FROM calendar.meetings ORDER BY external_id").map {
+                    try $0.string("version")
+                }
             }
         }
     }
@@ -67,13 +75,16 @@ struct MeetingSyncTests {
     @Test("new, unchanged, changed, cancelled, removed and reinstated meetings each publish exactly their change")
     func publishesExactlyTheChanges() async throws {
         try await Fixture.with { fixture in
-            let staff = Self.event(uid: "staff", title: "Weekly staff meeting", start: "20261210T100000Z", end: "20261210T110000Z")
+            let staff = Self.event(
+                uid: "staff", title: "Weekly staff meeting", start: "20261210T100000Z", end: "20261210T110000Z")
             let oneOnOne = Self.event(uid: "1on1", title: "Alex / Sam 1:1", start: "20261211T090000Z", end: "20261211T093000Z")
             let past = Self.event(uid: "old", title: "Last month", start: "20261101T100000Z", end: "20261101T110000Z")
             let far = Self.event(uid: "far", title: "Next quarter", start: "20270301T100000Z", end: "20270301T110000Z")
 
             #expect(try await fixture.apply(Self.calendar(staff, oneOnOne, past, far)) == .init(created: 2, unchanged: 2))
-            #expect(try await fixture.published().map(\.type) == ["meeting.upserted.v1", "meeting.upserted.v1"], "only meetings inside the window")
+            #expect(
+                try await fixture.published().map(\.type) == ["meeting.upserted.v1", "meeting.upserted.v1"],
+                "only meetings inside the window")
 
             let versions = try await fixture.rowVersions()
             #expect(try await fixture.apply(Self.calendar(staff, oneOnOne, past, far)) == .init(unchanged: 4))
@@ -90,10 +101,15 @@ struct MeetingSyncTests {
             #expect(upserted.payload.isNew == false)
             #expect(upserted.payload.meeting.start == Date(timeIntervalSince1970: 1_796_911_200))
 
-            let cancelled = Self.event(uid: "1on1", title: "Alex / Sam 1:1", start: "20261211T090000Z", end: "20261211T093000Z", status: "CANCELLED")
+            let cancelled = Self.event(
+                uid: "1on1", title: "Alex / Sam 1:1", start: "20261211T090000Z", end: "20261211T093000Z", status: "CANCELLED")
             #expect(try await fixture.apply(Self.calendar(moved, cancelled)) == .init(cancelled: 1, unchanged: 1))
-            #expect(try await fixture.apply(Self.calendar(moved, cancelled)) == .init(unchanged: 2), "a cancellation is published once")
-            #expect(try await fixture.apply(Self.calendar(cancelled)) == .init(cancelled: 1, unchanged: 1), "a meeting deleted from the calendar is cancelled")
+            #expect(
+                try await fixture.apply(Self.calendar(moved, cancelled)) == .init(unchanged: 2),
+                "a cancellation is published once")
+            #expect(
+                try await fixture.apply(Self.calendar(cancelled)) == .init(cancelled: 1, unchanged: 1),
+                "a meeting deleted from the calendar is cancelled")
 
             let types = try await fixture.published().map(\.type)
             #expect(types.suffix(2) == ["meeting.cancelled.v1", "meeting.cancelled.v1"])
@@ -111,11 +127,13 @@ struct MeetingSyncTests {
 }
 
 extension MeetingSyncTests {
-    @Test("an incremental batch touches only what changed: a series shortened, an item deleted, a meeting moved out of the window")
+    @Test(
+        "an incremental batch touches only what changed: a series shortened, an item deleted, a meeting moved out of the window")
     func incrementalBatches() async throws {
         try await Fixture.with { fixture in
             func occurrence(_ uid: String, day: Int, hour: Int = 10, recurring: Bool = true) -> CalendarEvent {
-                let start = Date(timeIntervalSince1970: 1_796_896_800 + Double(day * 86_400 + (hour - 10) * 3600))  // 2026-12-10 10:00Z + day
+                // 2026-12-10 10:00Z, plus the day and the hour.
+                let start = Date(timeIntervalSince1970: 1_796_896_800 + Double(day * 86_400 + (hour - 10) * 3600))
                 return CalendarEvent(
                     uid: uid, recurrenceID: recurring ? start : nil, sequence: 0, title: "\(uid) meeting", description: "",
                     location: nil, start: start, end: start.addingTimeInterval(1800), isAllDay: false, status: .confirmed,
@@ -123,18 +141,24 @@ extension MeetingSyncTests {
             }
             let daily = SyncedItem(itemID: "standup", occurrences: (0..<3).map { occurrence("standup", day: $0) })
             let single = SyncedItem(itemID: "review", occurrences: [occurrence("review", day: 1, recurring: false)])
-            #expect(try await fixture.apply(SyncBatch(items: [daily, single], isComplete: true, cursor: "token-1")) == .init(created: 4))
+            #expect(
+                try await fixture.apply(SyncBatch(items: [daily, single], isComplete: true, cursor: "token-1"))
+                    == .init(created: 4))
 
             // The series now ends a day earlier; nothing else is said about the review.
             let shortened = SyncedItem(itemID: "standup", occurrences: (0..<2).map { occurrence("standup", day: $0) })
-            #expect(try await fixture.apply(SyncBatch(items: [shortened], isComplete: false, cursor: "token-2")) == .init(cancelled: 1, unchanged: 2))
+            #expect(
+                try await fixture.apply(SyncBatch(items: [shortened], isComplete: false, cursor: "token-2"))
+                    == .init(cancelled: 1, unchanged: 2))
 
             // The review moves beyond the window: an update, not a cancellation.
             let moved = SyncedItem(itemID: "review", occurrences: [occurrence("review", day: 40, recurring: false)])
             #expect(try await fixture.apply(SyncBatch(items: [moved], isComplete: false, cursor: "token-3")) == .init(updated: 1))
 
             // The series is deleted.
-            #expect(try await fixture.apply(SyncBatch(items: [], removedItemIDs: ["standup"], isComplete: false, cursor: "token-4")) == .init(cancelled: 2))
+            #expect(
+                try await fixture.apply(SyncBatch(items: [], removedItemIDs: ["standup"], isComplete: false, cursor: "token-4"))
+                    == .init(cancelled: 2))
             let reasons = try await fixture.published().filter { $0.type == "meeting.cancelled.v1" }.map {
                 try MessageCoding.decode(Envelope<MeetingCancelled>.self, from: Array($0.body.utf8)).payload.reason
             }

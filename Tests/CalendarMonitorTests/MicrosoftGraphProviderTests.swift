@@ -1,10 +1,11 @@
-@testable import CalendarMonitor
 import Foundation
 import HTTPClient
 import ICalendar
 import Runtime
 import TestSupport
 import Testing
+
+@testable import CalendarMonitor
 
 @Suite("Microsoft Graph calendar provider against a fake Graph")
 struct MicrosoftGraphProviderTests {
@@ -89,7 +90,8 @@ struct MicrosoftGraphProviderTests {
     func mapsEventFields() async throws {
         var fixture = try await Fixture.make()
         defer { fixture.graph.stop() }
-        let teams = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_NjQ2ZTRm%40thread.v2/0?context=%7b%22Tid%22%3a%22t%22%7d"
+        let teams =
+            "https://teams.microsoft.com/l/meetup-join/19%3ameeting_NjQ2ZTRm%40thread.v2/0?context=%7b%22Tid%22%3a%22t%22%7d"
         var review = Self.meeting("review", hoursFromNow: 2, subject: "Quarterly review")
         review.bodyHTML = """
             <html><head><style>p {margin:0}</style></head><body><p>Agenda:&nbsp;numbers &amp; plans</p>\r\n<p>Bring the Q3 deck<br>and questions</p>\r\n<div>________________</div><a href="\(teams)">Join the meeting now</a></body></html>
@@ -214,7 +216,8 @@ struct MicrosoftGraphProviderTests {
         try await fixture.sync()
         fixture.graph.clearRequests()
 
-        let anHourLater = DateInterval(start: Self.window.start.addingTimeInterval(3600), end: Self.window.end.addingTimeInterval(3600))
+        let anHourLater = DateInterval(
+            start: Self.window.start.addingTimeInterval(3600), end: Self.window.end.addingTimeInterval(3600))
         let incremental = try await fixture.sync(window: anHourLater)
         #expect(!incremental.isComplete)
         #expect(fixture.graph.deltaRequests.last?.query["$deltatoken"] != nil)
@@ -256,7 +259,9 @@ struct MicrosoftGraphProviderTests {
         #expect(form["grant_type"] == "refresh_token")
         #expect(form["refresh_token"] == original.refreshToken)
         #expect(form["client_id"] == FakeMicrosoftGraph.clientID)
-        #expect(form["scope"] == "offline_access \(fixture.graph.graphURL.replacingOccurrences(of: "/v1.0", with: ""))/Calendars.Read")
+        #expect(
+            form["scope"] == "offline_access \(fixture.graph.graphURL.replacingOccurrences(of: "/v1.0", with: ""))/Calendars.Read"
+        )
     }
 
     @Test("an access token past its expiry is refreshed before Graph sees it")
@@ -388,7 +393,9 @@ struct MicrosoftGraphProviderTests {
         #expect(!provider.isOnGraphOrigin("https://graph.microsoft.com@evil.example/v1.0/me/calendarView/delta"))
         #expect(!provider.isOnGraphOrigin("/v1.0/me/calendarView/delta"))
         #expect(MicrosoftGraphProvider.scope() == "offline_access https://graph.microsoft.com/Calendars.Read")
-        #expect(MicrosoftGraphProvider.scope(graphURL: "https://graph.microsoft.us/v1.0") == "offline_access https://graph.microsoft.us/Calendars.Read")
+        #expect(
+            MicrosoftGraphProvider.scope(graphURL: "https://graph.microsoft.us/v1.0")
+                == "offline_access https://graph.microsoft.us/Calendars.Read")
     }
 
     @Test("ATTACHE_MICROSOFT_* settings: off without a client id, defaults for the public cloud, errors named")
@@ -396,8 +403,10 @@ struct MicrosoftGraphProviderTests {
         #expect(try MicrosoftGraphSettings(Environment([:])) == nil)
         let settings = try #require(
             try MicrosoftGraphSettings(
-                Environment(["ATTACHE_MICROSOFT_CLIENT_ID": "app", "ATTACHE_MICROSOFT_CLIENT_SECRET": "secret",
-                             "ATTACHE_MICROSOFT_TENANT": "contoso.onmicrosoft.com"])))
+                Environment([
+                    "ATTACHE_MICROSOFT_CLIENT_ID": "app", "ATTACHE_MICROSOFT_CLIENT_SECRET": "secret",
+                    "ATTACHE_MICROSOFT_TENANT": "contoso.onmicrosoft.com",
+                ])))
         #expect(settings.tokenURL == "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token")
         #expect(settings.graphURL == "https://graph.microsoft.com/v1.0")
         #expect(settings.scope == "offline_access https://graph.microsoft.com/Calendars.Read")
@@ -406,13 +415,17 @@ struct MicrosoftGraphProviderTests {
         }
         #expect(throws: ConfigurationError.self) {
             _ = try MicrosoftGraphSettings(
-                Environment(["ATTACHE_MICROSOFT_CLIENT_ID": "app", "ATTACHE_MICROSOFT_CLIENT_SECRET": "s",
-                             "ATTACHE_MICROSOFT_TENANT": "../evil"]))
+                Environment([
+                    "ATTACHE_MICROSOFT_CLIENT_ID": "app", "ATTACHE_MICROSOFT_CLIENT_SECRET": "s",
+                    "ATTACHE_MICROSOFT_TENANT": "../evil",
+                ]))
         }
         #expect(throws: ConfigurationError.self) {
             _ = try MicrosoftGraphSettings(
-                Environment(["ATTACHE_MICROSOFT_CLIENT_ID": "app", "ATTACHE_MICROSOFT_CLIENT_SECRET": "s",
-                             "ATTACHE_MICROSOFT_GRAPH_URL": "graph.microsoft.com"]))
+                Environment([
+                    "ATTACHE_MICROSOFT_CLIENT_ID": "app", "ATTACHE_MICROSOFT_CLIENT_SECRET": "s",
+                    "ATTACHE_MICROSOFT_GRAPH_URL": "graph.microsoft.com",
+                ]))
         }
     }
 
@@ -459,7 +472,8 @@ struct MicrosoftGraphProviderTests {
         #expect(HTTPClient.retryAfter(nil) == nil)
         #expect(MicrosoftGraphProvider.plainText(fromHTML: "<p>a&lt;b &#8211; c&#x2014;d</p><p></p><p>e</p>") == "a<b – c—d\n\ne")
         #expect(
-            MicrosoftGraphProvider.plainText(fromHTML: "Join: <a href=\"https://acme.zoom.us/j/1?pwd=a&amp;b\">https://acme.zoom.us/j/1?pwd=a&amp;b</a>")
+            MicrosoftGraphProvider.plainText(
+                fromHTML: "Join: <a href=\"https://acme.zoom.us/j/1?pwd=a&amp;b\">https://acme.zoom.us/j/1?pwd=a&amp;b</a>")
                 == "Join: https://acme.zoom.us/j/1?pwd=a&b")
     }
 }

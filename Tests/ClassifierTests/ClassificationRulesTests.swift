@@ -2,8 +2,8 @@ import Foundation
 import TestSupport
 import Testing
 
-@testable import Classifier
 @testable import ClassificationRules
+@testable import Classifier
 
 private let shippedRulesPath = TestStack.shippedRulesPath
 
@@ -34,13 +34,15 @@ private func rulesError(_ yaml: String, source: String = "team-rules.yaml") -> R
 
 @Suite("Classifier: shipped rules file")
 struct ClassifierShippedRulesTests {
-    @Test("the shipped file loads with the documented types and preparation times") func shippedFileLoadsWithTheDocumentedTypesAndTimings() throws {
+    @Test("the shipped file loads with the documented types and preparation times")
+    func shippedFileLoadsWithTheDocumentedTypesAndTimings() throws {
         let rules = try loadShippedRules()
         let hoursByType = Dictionary(uniqueKeysWithValues: rules.meetingTypes.map { ($0.name, $0.prepHoursBefore) })
-        #expect(hoursByType == [
-            "incident_review": 2, "qbr": 336, "leadership_meeting": 72, "one_on_one": 24,
-            "staff_meeting": 48, "default": 24,
-        ])
+        #expect(
+            hoursByType == [
+                "incident_review": 2, "qbr": 336, "leadership_meeting": 72, "one_on_one": 24,
+                "staff_meeting": 48, "default": 24,
+            ])
         #expect(rules.reminderHoursBefore == 2)
         #expect(rules.defaultType?.keywords == [])
         for type in rules.meetingTypes {
@@ -65,25 +67,29 @@ struct ClassifierShippedRulesTests {
         for (name, keywords, minimum) in design {
             let rule = try type(name)
             #expect(Set(keywords).isSubset(of: rule.keywords), "\(name) keeps the design's keywords")
-            #expect(rule.requiredAttendeesMin == minimum, "\(name) needs at least \(minimum.map(String.init) ?? "no minimum of") attendees")
+            #expect(
+                rule.requiredAttendeesMin == minimum,
+                "\(name) needs at least \(minimum.map(String.init) ?? "no minimum of") attendees")
         }
         #expect(try type("incident_review").attendeeCount == nil)
     }
 
-    @Test("each shipped type is reachable with a realistic title", arguments: [
-        ("Postmortem: checkout outage on 14 Nov", "", 6, "incident_review"),
-        ("Payments incident review", "Timeline and follow-ups", 4, "incident_review"),
-        ("SEV1 retro", "", 3, "incident_review"),
-        ("Q3 QBR", "", 24, "qbr"),
-        ("Acme Corp – quarterly business review", "", 30, "qbr"),
-        ("Leadership team weekly", "", 12, "leadership_meeting"),
-        ("LT meeting", "Standing agenda", 10, "leadership_meeting"),
-        ("Sam / Alex 1:1", "", 2, "one_on_one"),
-        ("1on1 Priya", "", 2, "one_on_one"),
-        ("Platform staff meeting", "", 18, "staff_meeting"),
-        ("Engineering all-hands", "", 120, "staff_meeting"),
-        ("Lunch with the recruiting agency", "", 3, "default"),
-    ])
+    @Test(
+        "each shipped type is reachable with a realistic title",
+        arguments: [
+            ("Postmortem: checkout outage on 14 Nov", "", 6, "incident_review"),
+            ("Payments incident review", "Timeline and follow-ups", 4, "incident_review"),
+            ("SEV1 retro", "", 3, "incident_review"),
+            ("Q3 QBR", "", 24, "qbr"),
+            ("Acme Corp – quarterly business review", "", 30, "qbr"),
+            ("Leadership team weekly", "", 12, "leadership_meeting"),
+            ("LT meeting", "Standing agenda", 10, "leadership_meeting"),
+            ("Sam / Alex 1:1", "", 2, "one_on_one"),
+            ("1on1 Priya", "", 2, "one_on_one"),
+            ("Platform staff meeting", "", 18, "staff_meeting"),
+            ("Engineering all-hands", "", 120, "staff_meeting"),
+            ("Lunch with the recruiting agency", "", 3, "default"),
+        ])
     func eachShippedTypeIsReachableWithARealisticTitle(
         title: String, description: String, attendees: Int, expected: String
     ) throws {
@@ -99,11 +105,14 @@ struct ClassifierShippedRulesTests {
         #expect(rules.classify(meeting("11:15 sync moved", attendees: 2), now: now).meetingType == "default")
         #expect(rules.classify(meeting("2026-11-21 planning", attendees: 2), now: now).meetingType == "default")
         #expect(rules.classify(meeting("Q3 QBR", attendees: 25), now: now).matchedKeywords == ["QBR"])
-        #expect(rules.classify(meeting("Sync", description: "Our quarterly\nbusiness review deck", attendees: 25), now: now)
-            .meetingType == "qbr", "a phrase wrapped across lines in the description still matches")
+        #expect(
+            rules.classify(meeting("Sync", description: "Our quarterly\nbusiness review deck", attendees: 25), now: now)
+                .meetingType == "qbr", "a phrase wrapped across lines in the description still matches")
     }
 
-    @Test("the higher priority wins, and the reason names the runner-up") func higherPriorityWinsAndTheReasonNamesTheRunnerUp() throws {
+    @Test("the higher priority wins, and the reason names the runner-up") func higherPriorityWinsAndTheReasonNamesTheRunnerUp()
+        throws
+    {
         let rules = try loadShippedRules()
         // Matches leadership_meeting ("leadership", 80) and staff_meeting ("staff meeting", 50).
         let result = rules.classify(meeting("Leadership staff meeting", attendees: 20), now: now)
@@ -171,7 +180,8 @@ struct ClassifierMatchingTests {
         let rules = try ClassificationRules.parse(yaml: tieRules, source: "tie.yaml")
         #expect(rules.classify(meeting("Weekly sync", attendees: 4), now: now).meetingType == "customer_call")
 
-        let swapped = tieRules
+        let swapped =
+            tieRules
             .replacingOccurrences(of: "customer_call", with: "TEMP")
             .replacingOccurrences(of: "internal_sync", with: "customer_call")
             .replacingOccurrences(of: "TEMP", with: "internal_sync")
@@ -184,7 +194,9 @@ struct ClassifierMatchingTests {
         #expect(rules.classify(meeting("Board sync", attendees: 4), now: now).meetingType == "board")
     }
 
-    @Test("a type with only attendee conditions matches on headcount") func typeWithOnlyAttendeeConditionsMatchesOnHeadcount() throws {
+    @Test("a type with only attendee conditions matches on headcount") func typeWithOnlyAttendeeConditionsMatchesOnHeadcount()
+        throws
+    {
         let rules = try ClassificationRules.parse(yaml: tieRules, source: "tie.yaml")
         let big = rules.classify(meeting("Quarterly kickoff", attendees: 25), now: now)
         #expect(big.meetingType == "large_meeting")
@@ -239,7 +251,8 @@ private func titleMeeting(_ title: String, _ description: String, attendees: Int
 
 @Suite("Classifier: the title outranks the description")
 struct ClassifierTitleFirstTests {
-    @Test("a title match sets aside higher-priority types found only in the description") func aTitleMatchSetsAsideHigherPriorityTypesFoundOnlyInTheDescription() throws {
+    @Test("a title match sets aside higher-priority types found only in the description")
+    func aTitleMatchSetsAsideHigherPriorityTypesFoundOnlyInTheDescription() throws {
         let rules = try ClassificationRules.parse(yaml: titleRules, source: "title.yaml")
         let result = rules.classify(titleMeeting("Weekly sync", "3. Prep for the board pack"), now: now)
         #expect(result.meetingType == "internal_sync")
@@ -247,7 +260,8 @@ struct ClassifierTitleFirstTests {
         #expect(result.rule == "internal_sync: keywords [sync]; set aside board (keywords only in the description)")
     }
 
-    @Test("the description decides when the title matches nothing") func theDescriptionDecidesWhenTheTitleMatchesNothing() throws {
+    @Test("the description decides when the title matches nothing") func theDescriptionDecidesWhenTheTitleMatchesNothing() throws
+    {
         let rules = try ClassificationRules.parse(yaml: titleRules, source: "title.yaml")
         let result = rules.classify(titleMeeting("Tuesday 10am", "Board pack review"), now: now)
         #expect(result.meetingType == "board")
@@ -261,7 +275,8 @@ struct ClassifierTitleFirstTests {
         #expect(result.rule == "board: keywords [board]; also matched internal_sync (lower priority or later in file)")
     }
 
-    @Test("attendee-only types are neither set aside nor set others aside") func attendeeOnlyTypesAreNeitherSetAsideNorDoTheySetOthersAside() throws {
+    @Test("attendee-only types are neither set aside nor set others aside")
+    func attendeeOnlyTypesAreNeitherSetAsideNorDoTheySetOthersAside() throws {
         let rules = try ClassificationRules.parse(yaml: titleRules, source: "title.yaml")
         // No keyword in the title: the description's "board" still counts, and outranks.
         #expect(rules.classify(titleMeeting("Kickoff", "Board pack", attendees: 25), now: now).meetingType == "board")
@@ -292,10 +307,12 @@ struct ClassifierTitleFirstTests {
 
 @Suite("Classifier: prep and reminder times")
 struct ClassifierPrepTimingTests {
-    @Test("preparation starts the configured hours before the meeting") func prepStartsTheConfiguredHoursBeforeTheMeeting() throws {
+    @Test("preparation starts the configured hours before the meeting") func prepStartsTheConfiguredHoursBeforeTheMeeting() throws
+    {
         let rules = try loadShippedRules()
         let start = now.addingTimeInterval(10 * 24 * 3600)
-        let result = rules.classify(MeetingFacts(title: "Sam / Alex 1:1", description: "", attendeeCount: 2, start: start), now: now)
+        let result = rules.classify(
+            MeetingFacts(title: "Sam / Alex 1:1", description: "", attendeeCount: 2, start: start), now: now)
         #expect(result.prepTriggerAt == start.addingTimeInterval(-24 * 3600))
         #expect(result.reminderAt == start.addingTimeInterval(-2 * 3600))
     }
@@ -311,7 +328,8 @@ struct ClassifierPrepTimingTests {
         let rules = try loadShippedRules()
         // Booked three hours ahead, but a 1:1 wants 24 hours: prepare immediately.
         let start = now.addingTimeInterval(3 * 3600)
-        let result = rules.classify(MeetingFacts(title: "Sam / Alex 1:1", description: "", attendeeCount: 2, start: start), now: now)
+        let result = rules.classify(
+            MeetingFacts(title: "Sam / Alex 1:1", description: "", attendeeCount: 2, start: start), now: now)
         #expect(result.prepTriggerAt == now)
         #expect(result.reminderAt == start.addingTimeInterval(-2 * 3600))
     }
@@ -319,7 +337,8 @@ struct ClassifierPrepTimingTests {
     @Test("preparation due exactly now is not moved") func prepExactlyAtTheBoundaryIsNotMovedToNow() throws {
         let rules = try loadShippedRules()
         let start = now.addingTimeInterval(24 * 3600)
-        let result = rules.classify(MeetingFacts(title: "Sam / Alex 1:1", description: "", attendeeCount: 2, start: start), now: now)
+        let result = rules.classify(
+            MeetingFacts(title: "Sam / Alex 1:1", description: "", attendeeCount: 2, start: start), now: now)
         #expect(result.prepTriggerAt == now)
         #expect(result.prepTriggerAt == start.addingTimeInterval(-24 * 3600))
     }
@@ -362,19 +381,24 @@ struct InvalidClassifierRulesCase: Sendable, CustomTestStringConvertible {
 private let invalidRulesCases: [InvalidClassifierRulesCase] = [
     InvalidClassifierRulesCase(
         label: "typo in a key", yaml: validRules(replacingLine: 8, with: "    prep_hour_before: 2"),
-        line: 8, rule: "incident_review", messageFragment: "unknown key `prep_hour_before` in a meeting type; did you mean `prep_hours_before`?"),
+        line: 8, rule: "incident_review",
+        messageFragment: "unknown key `prep_hour_before` in a meeting type; did you mean `prep_hours_before`?"),
     InvalidClassifierRulesCase(
-        label: "missing name", yaml: validRules(replacingLine: 4, with: "  - priority_note: x").replacingOccurrences(of: "    priority: 100\n", with: ""),
+        label: "missing name",
+        yaml: validRules(replacingLine: 4, with: "  - priority_note: x").replacingOccurrences(
+            of: "    priority: 100\n", with: ""),
         line: 4, rule: "meeting_types entry 1", messageFragment: "missing `name`"),
     InvalidClassifierRulesCase(
-        label: "duplicate name", yaml: validRules + "\n  - name: Incident_Review\n    keywords: [outage]\n    prep_hours_before: 1",
+        label: "duplicate name",
+        yaml: validRules + "\n  - name: Incident_Review\n    keywords: [outage]\n    prep_hours_before: 1",
         line: 13, rule: "Incident_Review", messageFragment: "duplicate meeting type name (first defined at line 4)"),
     InvalidClassifierRulesCase(
         label: "prep hours missing", yaml: validRules.replacingOccurrences(of: "    prep_hours_before: 2\n", with: ""),
         line: 4, rule: "incident_review", messageFragment: "missing prep_hours_before"),
     InvalidClassifierRulesCase(
         label: "prep hours negative", yaml: validRules(replacingLine: 8, with: "    prep_hours_before: -3"),
-        line: 8, rule: "incident_review", messageFragment: "prep_hours_before must be a whole number of hours (0 or more), got -3"),
+        line: 8, rule: "incident_review", messageFragment: "prep_hours_before must be a whole number of hours (0 or more), got -3"
+    ),
     InvalidClassifierRulesCase(
         label: "prep hours fractional", yaml: validRules(replacingLine: 8, with: "    prep_hours_before: 2.5"),
         line: 8, rule: "incident_review", messageFragment: "got '2.5'"),
@@ -391,7 +415,8 @@ private let invalidRulesCases: [InvalidClassifierRulesCase] = [
         label: "empty keyword", yaml: validRules(replacingLine: 6, with: "    keywords: [\"postmortem\", \"  \"]"),
         line: 6, rule: "incident_review", messageFragment: "keywords must contain only non-empty texts"),
     InvalidClassifierRulesCase(
-        label: "nested keyword list", yaml: validRules(replacingLine: 6, with: "    keywords:\n      - postmortem\n      - [rca]"),
+        label: "nested keyword list",
+        yaml: validRules(replacingLine: 6, with: "    keywords:\n      - postmortem\n      - [rca]"),
         line: 8, rule: "incident_review", messageFragment: "keywords must contain only non-empty texts"),
     InvalidClassifierRulesCase(
         label: "attendee range inverted", yaml: validRules(replacingLine: 7, with: "    attendee_count: {min: 5, max: 2}"),
@@ -401,9 +426,13 @@ private let invalidRulesCases: [InvalidClassifierRulesCase] = [
         line: 7, rule: "incident_review", messageFragment: "unknown key `minimum` in `attendee_count`; did you mean `min`?"),
     InvalidClassifierRulesCase(
         label: "required attendees negative", yaml: validRules(replacingLine: 7, with: "    required_attendees_min: -1"),
-        line: 7, rule: "incident_review", messageFragment: "required_attendees_min must be a whole number of attendees (0 or more), got -1"),
+        line: 7, rule: "incident_review",
+        messageFragment: "required_attendees_min must be a whole number of attendees (0 or more), got -1"),
     InvalidClassifierRulesCase(
-        label: "no default", yaml: validRules.replacingOccurrences(of: "  - name: default\n    prep_hours_before: 24", with: "  - name: fallback\n    required_attendees_min: 0\n    prep_hours_before: 24"),
+        label: "no default",
+        yaml: validRules.replacingOccurrences(
+            of: "  - name: default\n    prep_hours_before: 24",
+            with: "  - name: fallback\n    required_attendees_min: 0\n    prep_hours_before: 24"),
         line: 3, rule: "default", messageFragment: "no `default` meeting type"),
     InvalidClassifierRulesCase(
         label: "default with keywords", yaml: validRules + "\n    keywords: [misc]",
@@ -412,7 +441,9 @@ private let invalidRulesCases: [InvalidClassifierRulesCase] = [
         label: "default with attendee condition", yaml: validRules + "\n    attendee_count: {max: 3}",
         line: 13, rule: "default", messageFragment: "`default` must not have attendee conditions"),
     InvalidClassifierRulesCase(
-        label: "type that matches everything", yaml: validRules(replacingLine: 6, with: "    keywords: []").replacingOccurrences(of: "    required_attendees_min: 2\n", with: ""),
+        label: "type that matches everything",
+        yaml: validRules(replacingLine: 6, with: "    keywords: []").replacingOccurrences(
+            of: "    required_attendees_min: 2\n", with: ""),
         line: 4, rule: "incident_review", messageFragment: "would match every meeting"),
     InvalidClassifierRulesCase(
         label: "key given twice", yaml: validRules(replacingLine: 7, with: "    prep_hours_before: 3"),
@@ -422,7 +453,9 @@ private let invalidRulesCases: [InvalidClassifierRulesCase] = [
         line: 9, rule: "incident_review", messageFragment: "YAML syntax error"),
     InvalidClassifierRulesCase(
         label: "YAML syntax error", yaml: validRules(replacingLine: 6, with: "    keywords: [\"postmortem\", \"rca\""),
-        line: 7, rule: "incident_review", messageFragment: "YAML syntax error: did not find expected ',' or ']' (while parsing a flow sequence that starts at line 6)"),
+        line: 7, rule: "incident_review",
+        messageFragment:
+            "YAML syntax error: did not find expected ',' or ']' (while parsing a flow sequence that starts at line 6)"),
 ]
 
 @Suite("Classifier: rules validation")
@@ -442,9 +475,13 @@ struct ClassifierRulesValidationTests {
         #expect(error.description.hasPrefix("team-rules.yaml:\(testCase.line): [\(testCase.rule)] "), "\(error)")
     }
 
-    @Test("problems outside any meeting type name the file and line") func problemsOutsideAnyMeetingTypeNameTheFileAndLine() throws {
+    @Test("problems outside any meeting type name the file and line") func problemsOutsideAnyMeetingTypeNameTheFileAndLine()
+        throws
+    {
         let missingReminder = try #require(rulesError(validRules(replacingLine: 2, with: "  reminder_hour_before: 2")))
-        #expect(missingReminder.description == "team-rules.yaml:2: unknown key `reminder_hour_before` in `defaults`; did you mean `reminder_hours_before`?")
+        #expect(
+            missingReminder.description
+                == "team-rules.yaml:2: unknown key `reminder_hour_before` in `defaults`; did you mean `reminder_hours_before`?")
 
         let notAList = try #require(rulesError("defaults:\n  reminder_hours_before: 2\nmeeting_types: none\n"))
         #expect(notAList.line == 3)

@@ -2,8 +2,8 @@ import Foundation
 import TestSupport
 import Testing
 
-@testable import Classifier
 @testable import ClassificationRules
+@testable import Classifier
 
 // Accuracy of the shipped classifier rules against a hand-labelled set of realistic
 // calendar entries (Fixtures/labelled-meetings.jsonl, one JSON object per line:
@@ -123,7 +123,8 @@ struct AccuracyReport {
                 .sorted { ($0.value, $1.key) > ($1.value, $0.key) }
                 .map { "\($0.key) \($0.value)" }
             let padded = type.padding(toLength: width, withPad: " ", startingAt: 0)
-            var line = "classifier.type \(padded)  \(hits)/\(examples)  recall \(Self.threeDecimals(recall))"
+            var line =
+                "classifier.type \(padded)  \(hits)/\(examples)  recall \(Self.threeDecimals(recall))"
                 + "  precision \(Self.threeDecimals(precision)) (\(hits)/\(predicted))"
             if !confusedWith.isEmpty { line += "  misclassified as: " + confusedWith.joined(separator: ", ") }
             lines.append(line)
@@ -143,7 +144,8 @@ struct AccuracyReport {
 
 @Suite("Classifier: accuracy on labelled meetings")
 struct ClassifierAccuracyTests {
-    @Test("the shipped rules classify the labelled meetings with at least 95 % accuracy") func shippedRulesClassifyTheLabelledMeetingsAccurately() throws {
+    @Test("the shipped rules classify the labelled meetings with at least 95 % accuracy")
+    func shippedRulesClassifyTheLabelledMeetingsAccurately() throws {
         let rules = try ClassificationRules.load(fileAt: accuracyRulesPath)
         let meetings = try loadLabelledMeetings()
         let report = AccuracyReport(rules: rules, meetings: meetings)
@@ -156,7 +158,9 @@ struct ClassifierAccuracyTests {
             "accuracy \(report.correct)/\(report.total) is below \(minimumAccuracy); see the MISS lines above")
     }
 
-    @Test("the labelled set is large enough and uses only known types") func labelledSetIsLargeEnoughAndUsesOnlyKnownTypes() throws {
+    @Test("the labelled set is large enough and uses only known types") func labelledSetIsLargeEnoughAndUsesOnlyKnownTypes()
+        throws
+    {
         let rules = try ClassificationRules.load(fileAt: accuracyRulesPath)
         let meetings = try loadLabelledMeetings()
         let known = Set(rules.meetingTypes.map(\.name))
@@ -165,7 +169,8 @@ struct ClassifierAccuracyTests {
         for meeting in meetings where !known.contains(meeting.expected) {
             let knownList = rules.meetingTypes.map(\.name).joined(separator: ", ")
             Issue.record(
-                "labelled-meetings.jsonl:\(meeting.line): unknown type \(meeting.expected.debugDescription); known types are \(knownList)")
+                "labelled-meetings.jsonl:\(meeting.line): unknown type \(meeting.expected.debugDescription); known types are \(knownList)"
+            )
         }
         for meeting in meetings where meeting.attendeeCount < 1 {
             Issue.record("labelled-meetings.jsonl:\(meeting.line): attendee_count must be 1 or more (the organiser)")

@@ -8,17 +8,18 @@ import Testing
 struct ClassifierCommandTests {
     @Test("a rules file that does not load stops the classifier, naming the file, the line and the rule")
     func brokenRulesFile() async throws {
-        let rules = FileManager.default.temporaryDirectory.appendingPathComponent("team-rules-\(UUID().uuidString.prefix(6)).yaml")
+        let rules = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "team-rules-\(UUID().uuidString.prefix(6)).yaml")
         try """
-            defaults:
-              reminder_hours_before: 2
-            meeting_types:
-              - name: qbr
-                keywords: ["QBR"]
-                prep_hour_before: 336
-              - name: default
-                prep_hours_before: 24
-            """.write(to: rules, atomically: true, encoding: .utf8)
+        defaults:
+          reminder_hours_before: 2
+        meeting_types:
+          - name: qbr
+            keywords: ["QBR"]
+            prep_hour_before: 336
+          - name: default
+            prep_hours_before: 24
+        """.write(to: rules, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: rules) }
         let process = try ServiceBinaries.start("classifier", environment: ["ATTACHE_CLASSIFIER_RULES": rules.path])
         let status = await process.exitStatus(within: .seconds(60))
@@ -33,11 +34,11 @@ struct ClassifierCommandTests {
     func classifyCommand() async throws {
         let input = FileManager.default.temporaryDirectory.appendingPathComponent("meetings-\(UUID().uuidString.prefix(6)).jsonl")
         try """
-            {"title": "Q3 QBR with Globex", "attendee_count": 24, "start": "2026-12-10T10:00:00Z"}
-            {"title": "Sam / Alex 1:1", "attendee_count": 2, "start": "2026-11-01T10:00:00Z"}
-            not json
-            {"title": "Lunch", "attendee_count": 9, "start": "2026-12-10T10:00:00Z"}
-            """.write(to: input, atomically: true, encoding: .utf8)
+        {"title": "Q3 QBR with Globex", "attendee_count": 24, "start": "2026-12-10T10:00:00Z"}
+        {"title": "Sam / Alex 1:1", "attendee_count": 2, "start": "2026-11-01T10:00:00Z"}
+        not json
+        {"title": "Lunch", "attendee_count": 9, "start": "2026-12-10T10:00:00Z"}
+        """.write(to: input, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: input) }
         let run = try await classify(input, arguments: "--now 2026-11-01T00:00:00Z")
         #expect(run.status == 1, "a malformed line makes the exit status 1")
@@ -67,7 +68,8 @@ struct ClassifierCommandTests {
     private func classify(_ input: URL, arguments: String) async throws -> (status: Int32, lines: [Substring], errors: String) {
         let classifier = try ServiceBinaries.path("classifier")
         let root = TestStack.repositoryRoot
-        let output = input.path + ".out", errors = input.path + ".err"
+        let output = input.path + ".out"
+        let errors = input.path + ".err"
         defer {
             try? FileManager.default.removeItem(atPath: output)
             try? FileManager.default.removeItem(atPath: errors)

@@ -1,11 +1,12 @@
-@testable import Classifier
-@testable import ClassificationRules
 import Delivery
 import Foundation
 import Shared
 import Store
 import TestSupport
 import Testing
+
+@testable import ClassificationRules
+@testable import Classifier
 
 /// Events about one meeting can arrive out of order (a retry overtaken by a later change). The
 /// classifier applies only newer revisions, and a cancellation stays a cancellation.
@@ -55,24 +56,34 @@ struct EventOrderingTests {
                 pool, schema: ClassificationsSchema.name, migrations: DeliveryMigrations.all + ClassificationsSchema.migrations,
                 logger: TestStack.logger)
             let rules = try ClassificationRules.load(fileAt: TestStack.shippedRulesPath)
-            let classifier = Classifier(pool: pool, outbox: try Outbox(schema: ClassificationsSchema.name), handlers: ClassificationHandlers(rules: rules))
+            let classifier = Classifier(
+                pool: pool, outbox: try Outbox(schema: ClassificationsSchema.name), handlers: ClassificationHandlers(rules: rules)
+            )
 
             // Moved from 10:00 (revision 1) to 11:00 (revision 2); the 10:00 upsert arrives last.
             let moved = UUID()
-            try await classifier.deliver(MeetingUpserted(meeting: meeting(moved, revision: 2, hour: 11), isNew: false, changedFields: ["start"]))
-            try await classifier.deliver(MeetingUpserted(meeting: meeting(moved, revision: 1, hour: 10), isNew: true, changedFields: []))
+            try await classifier.deliver(
+                MeetingUpserted(meeting: meeting(moved, revision: 2, hour: 11), isNew: false, changedFields: ["start"]))
+            try await classifier.deliver(
+                MeetingUpserted(meeting: meeting(moved, revision: 1, hour: 10), isNew: true, changedFields: []))
             #expect(try await classifier.classifiedStart(moved) == meeting(moved, revision: 2, hour: 11).start)
             #expect(try await classifier.published() == ["meeting.classified.v1"])
 
             // Created (revision 1) then cancelled (revision 2); the creation arrives after the cancellation.
             let cancelled = UUID()
-            try await classifier.deliver(MeetingCancelled(meetingID: cancelled, revision: 2, source: "ics:test", externalID: "x", reason: "cancelled in the calendar"))
-            try await classifier.deliver(MeetingUpserted(meeting: meeting(cancelled, revision: 1, hour: 10), isNew: true, changedFields: []))
-            #expect(try await classifier.classifiedStart(cancelled) == nil, "a cancelled meeting must not be classified by late news")
+            try await classifier.deliver(
+                MeetingCancelled(
+                    meetingID: cancelled, revision: 2, source: "ics:test", externalID: "x", reason: "cancelled in the calendar"))
+            try await classifier.deliver(
+                MeetingUpserted(meeting: meeting(cancelled, revision: 1, hour: 10), isNew: true, changedFields: []))
+            #expect(
+                try await classifier.classifiedStart(cancelled) == nil, "a cancelled meeting must not be classified by late news")
             #expect(try await classifier.published() == ["meeting.classified.v1"])
 
             // In order, the cancellation goes out with the meeting's revision.
-            try await classifier.deliver(MeetingCancelled(meetingID: moved, revision: 3, source: "ics:test", externalID: "x", reason: "cancelled in the calendar"))
+            try await classifier.deliver(
+                MeetingCancelled(
+                    meetingID: moved, revision: 3, source: "ics:test", externalID: "x", reason: "cancelled in the calendar"))
             #expect(try await classifier.published() == ["meeting.classified.v1", "classification.cancelled.v1"])
         }
     }

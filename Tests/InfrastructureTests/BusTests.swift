@@ -20,13 +20,15 @@ final class BusScope: Sendable {
     var topology: Topology { Topology(queues: [.quorum(queue)]) }
 
     func publisher(topology: Topology? = nil, timeout: Duration = .seconds(30)) -> Publisher {
-        let publisher = Publisher(configuration: broker, topology: topology ?? self.topology, timeout: timeout, logger: TestStack.logger)
+        let publisher = Publisher(
+            configuration: broker, topology: topology ?? self.topology, timeout: timeout, logger: TestStack.logger)
         publishers.withLock { $0.append(publisher) }
         return publisher
     }
 
     func consumer(prefetch: UInt16 = 50) -> Consumer {
-        let consumer = Consumer(configuration: broker, queue: queue, topology: topology, prefetch: prefetch, logger: TestStack.logger)
+        let consumer = Consumer(
+            configuration: broker, queue: queue, topology: topology, prefetch: prefetch, logger: TestStack.logger)
         consumers.withLock { $0.append(consumer) }
         return consumer
     }
@@ -119,7 +121,7 @@ struct BusTests {
             try await Task.sleep(for: .milliseconds(500))
             // The broker keeps the other 25 ready until some of the 5 are acknowledged.
             #expect(try await bus.remaining() == 25)
-            held.forEach { $0.ack() }
+            for message in held { message.ack() }
             _ = try await consumer.messages.take(25)
             await consumer.close()
             #expect(try await bus.remaining() == 0)
@@ -175,7 +177,9 @@ struct BusTests {
             // Without the flag the broker drops it and confirms: why retry and park copies set it.
             try await publisher.publish(OutgoingMessage(exchange: "", routingKey: missing, body: [1]))
             // And the publisher goes on working.
-            try await publisher.publishEventually([OutgoingMessage(exchange: "", routingKey: bus.queue, body: [2], mandatory: true)])
+            try await publisher.publishEventually([
+                OutgoingMessage(exchange: "", routingKey: bus.queue, body: [2], mandatory: true)
+            ])
             #expect(try await bus.remaining() == 1)
         }
     }

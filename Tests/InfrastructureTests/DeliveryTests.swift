@@ -1,9 +1,9 @@
 import Bus
 import Delivery
 import Foundation
+import ServiceLifecycle
 import Shared
 import Store
-import ServiceLifecycle
 import Synchronization
 import TestSupport
 import Testing
@@ -37,7 +37,8 @@ final class DeliveryHarness: Sendable {
         pool = PostgresPool(url: try TestStack.databaseURL(), size: 3)
         schema = TestStack.uniqueName("delivery")
         queues = ServiceQueues(prefix: schema, service: "svc", retryDelays: retryDelays)
-        publisher = Publisher(configuration: broker, topology: ServiceQueues.eventsTopology(prefix: schema), logger: TestStack.logger)
+        publisher = Publisher(
+            configuration: broker, topology: ServiceQueues.eventsTopology(prefix: schema), logger: TestStack.logger)
         outbox = try Outbox(schema: schema)
         try await Migrator.migrate(
             pool, schema: schema,
@@ -123,7 +124,10 @@ final class DeliveryHarness: Sendable {
         let queues = queues
         try await AdminChannel.run(broker) { channel in
             defer { channel.close() }
-            for queue in [queues.workQueue, queues.deadLetterQueue, ServiceQueues.unroutedQueue(prefix: queues.prefix), queues.prefix + ".observer"]
+            for queue in [
+                queues.workQueue, queues.deadLetterQueue, ServiceQueues.unroutedQueue(prefix: queues.prefix),
+                queues.prefix + ".observer",
+            ]
                 + queues.retryDelays.indices.map({ queues.retryQueue(forRetry: $0 + 1) })
             {
                 try channel.deleteQueue(queue)
@@ -210,7 +214,8 @@ struct DeliveryTests {
             #expect(try await published(3) == [fast.id, slow.id, last.id], "the rolled-back event was published")
             let schema = harness.schema
             try await eventually("the outbox emptied") {
-                try await harness.pool.withConnection { try $0.queryOne("SELECT count(*) AS n FROM \(schema).outbox")!.int("n") } == 0
+                try await harness.pool.withConnection { try $0.queryOne("SELECT count(*) AS n FROM \(schema).outbox")!.int("n") }
+                    == 0
             }
         }
     }
@@ -263,7 +268,8 @@ struct DeliveryTests {
             }
             try await harness.start(consumer)
             try await harness.publishRaw(Array("this is not json".utf8), id: "not-json")
-            var missingField = try JSONSerialization.jsonObject(with: Data(MessageCoding.encode(harness.envelope("x")))) as! [String: Any]
+            var missingField =
+                try JSONSerialization.jsonObject(with: Data(MessageCoding.encode(harness.envelope("x")))) as! [String: Any]
             missingField["payload"] = ["wrong": true]
             try await harness.publishRaw(Array(try JSONSerialization.data(withJSONObject: missingField)), id: "bad-payload")
             var futureVersion = missingField
@@ -333,18 +339,21 @@ struct SubscriptionTests {
         // Any service's publisher declares every consumer's queue before publishing.
         let publisher = Publisher(
             configuration: broker, topology: ServiceQueues.subscriptionsTopology(prefix: prefix), logger: TestStack.logger)
-        try await using(publisher, tearDown: { publisher in
-            await publisher.close()
-            try await AdminChannel.run(broker) { channel in
-                defer { channel.close() }
-                for service in Subscriptions.byService.keys {
-                    let queues = ServiceQueues(prefix: prefix, service: service)
-                    try channel.deleteQueue(queues.workQueue)
-                    try channel.deleteQueue(queues.deadLetterQueue)
+        try await using(
+            publisher,
+            tearDown: { publisher in
+                await publisher.close()
+                try await AdminChannel.run(broker) { channel in
+                    defer { channel.close() }
+                    for service in Subscriptions.byService.keys {
+                        let queues = ServiceQueues(prefix: prefix, service: service)
+                        try channel.deleteQueue(queues.workQueue)
+                        try channel.deleteQueue(queues.deadLetterQueue)
+                    }
+                    try channel.deleteQueue(ServiceQueues.unroutedQueue(prefix: prefix))
                 }
-                try channel.deleteQueue(ServiceQueues.unroutedQueue(prefix: prefix))
             }
-        }) { publisher in
+        ) { publisher in
             let cancelled = Envelope(
                 tenantID: "acme", correlationID: UUID(),
                 payload: ClassificationCancelled(meetingID: UUID(), meetingRevision: 1, reason: "test"))

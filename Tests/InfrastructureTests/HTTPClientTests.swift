@@ -1,11 +1,12 @@
 import Foundation
-@testable import Resilience
 import HTTPClient
 import Hummingbird
 import Logging
 import Synchronization
 import TestSupport
 import Testing
+
+@testable import Resilience
 
 @Suite("HTTP client over libcurl")
 struct HTTPClientTests {

@@ -18,7 +18,8 @@ struct OpenAIChatModelTests {
     ) -> OpenAIChatModel {
         OpenAIChatModel(
             configuration: .init(
-                baseURL: fake.baseURL, apiKey: fake.apiKey, model: "gpt-4o-mini", firstTokenTimeout: firstToken, idleTimeout: idle),
+                baseURL: fake.baseURL, apiKey: fake.apiKey, model: "gpt-4o-mini", firstTokenTimeout: firstToken, idleTimeout: idle
+            ),
             client: client, logger: TestStack.logger)
     }
 
@@ -36,7 +37,8 @@ struct OpenAIChatModelTests {
     /// A fake with far more tokens than a test reads, which sends `count` of them and then holds
     /// the rest for good: the stream can only end by the client going away.
     static func answerHeldAfter(_ count: Int) async throws -> FakeChatCompletions {
-        try await FakeChatCompletions(tokens: Array(repeating: " word", count: 500), hold: .init(beforeToken: count, gate: Gate()))
+        try await FakeChatCompletions(
+            tokens: Array(repeating: " word", count: 500), hold: .init(beforeToken: count, gate: Gate()))
     }
 
     /// How the fake's one stream ended, which must be the client going away before the end.
@@ -112,7 +114,8 @@ struct OpenAIChatModelTests {
         let endpoint = redactedURL(fake.baseURL)
 
         fake.failNext(.serverError)
-        let serverError = ChatModelError.rejected(endpoint: endpoint, status: 500, message: FakeChatCompletions.Failure.serverError.message)
+        let serverError = ChatModelError.rejected(
+            endpoint: endpoint, status: 500, message: FakeChatCompletions.Failure.serverError.message)
         await #expect(throws: serverError) {
             _ = try await Self.model(fake).complete(Self.question)
         }
@@ -125,7 +128,8 @@ struct OpenAIChatModelTests {
         fake.failNext(.rateLimited(retryAfter: 0))
         let withoutRetries = Self.model(fake, client: HTTPClient(retry: .none, logger: TestStack.logger))
         await #expect(
-            throws: ChatModelError.rejected(endpoint: endpoint, status: 429, message: FakeChatCompletions.Failure.rateLimited().message)
+            throws: ChatModelError.rejected(
+                endpoint: endpoint, status: 429, message: FakeChatCompletions.Failure.rateLimited().message)
         ) {
             _ = try await withoutRetries.complete(Self.question)
         }
@@ -206,7 +210,9 @@ struct OpenAIChatModelTests {
             ]
             for (path, body) in bodies {
                 router.post(RouterPath(path)) { _, _ -> Response in
-                    Response(status: .ok, headers: [.contentType: "text/event-stream"], body: .init(byteBuffer: ByteBuffer(string: body)))
+                    Response(
+                        status: .ok, headers: [.contentType: "text/event-stream"],
+                        body: .init(byteBuffer: ByteBuffer(string: body)))
                 }
             }
         }
@@ -221,4 +227,3 @@ struct OpenAIChatModelTests {
         }
     }
 }
-

@@ -29,22 +29,24 @@ private func withRuntime<T>(_ body: (ServiceRuntime) async throws -> T) async th
         ]))
     let runtime = try await ServiceRuntime.start(
         configuration.common, schema: prefix, migrations: [], logger: TestStack.logger)
-    return try await using(runtime, tearDown: { runtime in
-        await runtime.publisher.close()
-        _ = try await runtime.pool.withConnection { try $0.execute("DROP SCHEMA \(prefix) CASCADE") }
-        try await AdminChannel.run(configuration.common.broker) { channel in
-            defer { channel.close() }
-            for service in Subscriptions.byService.keys.sorted() + [ProbeConfiguration.identity.name] {
-                let queues = ServiceQueues(prefix: prefix, service: service, retryDelays: configuration.common.retryDelays)
-                for queue in [queues.workQueue, queues.deadLetterQueue]
-                    + queues.retryDelays.indices.map({ queues.retryQueue(forRetry: $0 + 1) })
-                {
-                    try channel.deleteQueue(queue)
+    return try await using(
+        runtime,
+        tearDown: { runtime in
+            await runtime.publisher.close()
+            _ = try await runtime.pool.withConnection { try $0.execute("DROP SCHEMA \(prefix) CASCADE") }
+            try await AdminChannel.run(configuration.common.broker) { channel in
+                defer { channel.close() }
+                for service in Subscriptions.byService.keys.sorted() + [ProbeConfiguration.identity.name] {
+                    let queues = ServiceQueues(prefix: prefix, service: service, retryDelays: configuration.common.retryDelays)
+                    for queue in [queues.workQueue, queues.deadLetterQueue]
+                        + queues.retryDelays.indices.map({ queues.retryQueue(forRetry: $0 + 1) })
+                    {
+                        try channel.deleteQueue(queue)
+                    }
                 }
+                try channel.deleteQueue(ServiceQueues.unroutedQueue(prefix: prefix))
             }
-            try channel.deleteQueue(ServiceQueues.unroutedQueue(prefix: prefix))
-        }
-    }, body)
+        }, body)
 }
 
 private struct RuntimePing: EventPayload {

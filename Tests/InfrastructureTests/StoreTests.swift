@@ -9,9 +9,12 @@ private func withSchema<T>(
 ) async throws -> T {
     let pool = PostgresPool(url: try TestStack.databaseURL(), size: poolSize)
     let schema = TestStack.uniqueName(name)
-    return try await using((pool, schema), tearDown: { pool, schema in
-        _ = try await pool.withConnection { try $0.execute("DROP SCHEMA IF EXISTS \(schema) CASCADE") }
-    }) { try await body($0.0, $0.1) }
+    return try await using(
+        (pool, schema),
+        tearDown: { pool, schema in
+            _ = try await pool.withConnection { try $0.execute("DROP SCHEMA IF EXISTS \(schema) CASCADE") }
+        }
+    ) { try await body($0.0, $0.1) }
 }
 
 @Suite("Store over libpq")
@@ -71,7 +74,8 @@ struct StoreTests {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<4 {
                     group.addTask {
-                        try await Migrator.migrate(PostgresPool(url: url, size: 1), schema: schema, migrations: migrations, logger: TestStack.logger)
+                        try await Migrator.migrate(
+                            PostgresPool(url: url, size: 1), schema: schema, migrations: migrations, logger: TestStack.logger)
                     }
                 }
                 try await group.waitForAll()
@@ -79,7 +83,8 @@ struct StoreTests {
             // A later start with one more migration applies only that one.
             try await Migrator.migrate(
                 PostgresPool(url: url, size: 1), schema: schema,
-                migrations: migrations + [Migration("0003_more", "INSERT INTO {schema}.log VALUES ('more')")], logger: TestStack.logger)
+                migrations: migrations + [Migration("0003_more", "INSERT INTO {schema}.log VALUES ('more')")],
+                logger: TestStack.logger)
             let entries = try await pool.withConnection { db in
                 try db.query("SELECT entry FROM \(schema).log ORDER BY entry").map { try $0.string("entry") }
             }
@@ -98,7 +103,9 @@ struct StoreTests {
                 #expect(error.migration == "0001_broken")
             }
             let tables = try await pool.withConnection { db in
-                try db.queryOne("SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'a'", [schema])!.int("n")
+                try db.queryOne(
+                    "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'a'", [schema])!
+                    .int("n")
             }
             #expect(tables == 0)
         }

@@ -5,7 +5,6 @@ import Hummingbird
 import HummingbirdWSClient
 import LanguageModel
 import Logging
-@testable import RealtimeWorker
 import Runtime
 import Shared
 import SpeechEngines
@@ -14,6 +13,8 @@ import Synchronization
 import TestSupport
 import Testing
 import VoicePipeline
+
+@testable import RealtimeWorker
 
 /// The realtime worker's calls, in process against a real PostgreSQL: a pipeline per call on
 /// `in_call_recording`, reached through the media WebSocket, closed and reported on `call_ended`.
@@ -36,7 +37,9 @@ struct CallLifecycleTests {
             var question: [Int16] = []
             for try await chunk in participant.synthesize("What is on the agenda today?") { question += chunk.samples }
             let questionFrames = PCM.frames(question)
-            _ = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(world.port)/media/\(world.meeting)", logger: TestStack.logger) {
+            _ = try await WebSocketClient.connect(
+                url: "ws://127.0.0.1:\(world.port)/media/\(world.meeting)", logger: TestStack.logger
+            ) {
                 inbound, outbound, _ in
                 // In real time, as a meeting would: the question once the greeting has been said,
                 // then silence until the answer has been said; then hang up. The agent turns
@@ -113,18 +116,26 @@ struct CallLifecycleTests {
             try await world.classify()
             try await world.deliver(.inCallRecording)
             let frames = Mutex(0)
-            _ = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(world.port)/media/\(world.meeting)", logger: TestStack.logger) {
+            _ = try await WebSocketClient.connect(
+                url: "ws://127.0.0.1:\(world.port)/media/\(world.meeting)", logger: TestStack.logger
+            ) {
                 inbound, outbound, _ in
                 for try await message in inbound.messages(maxSize: 1 << 16) {
                     guard case .binary = message else { continue }
                     // Half a second of the greeting is enough to know it is being heard.
-                    if frames.withLock({ $0 += 1; return $0 }) >= 25 { break }
+                    if frames.withLock({
+                        $0 += 1
+                        return $0
+                    }) >= 25 {
+                        break
+                    }
                 }
                 try await outbound.close(.normalClosure, reason: nil)
             }
             let greeting = "Hi, this is Attaché joining from Attaché."
             // Each fake records a request once it has answered it whole.
-            let spoken = transport == "http"
+            let spoken =
+                transport == "http"
                 ? await httpFake.exchanges.waitFor(1).compactMap(\.text)
                 : await webSocketFake.sessions.waitFor(1).flatMap(\.texts).map { $0.trimmingCharacters(in: .whitespaces) }
                     .filter { !$0.isEmpty }
@@ -138,12 +149,15 @@ struct CallLifecycleTests {
         let heyGen = try await FakeHeyGen()
         defer { heyGen.stop() }
         try await withWorld(environment: [
-            "ATTACHE_AVATAR": "heygen", "ATTACHE_HEYGEN_URL": heyGen.baseURL, "ATTACHE_HEYGEN_API_KEY": heyGen.configuration.apiKey,
+            "ATTACHE_AVATAR": "heygen", "ATTACHE_HEYGEN_URL": heyGen.baseURL,
+            "ATTACHE_HEYGEN_API_KEY": heyGen.configuration.apiKey,
         ]) { world in
             try await world.classify()
             try await world.deliver(.inCallRecording)
             let announced = Mutex<String?>(nil)
-            _ = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(world.port)/media/\(world.meeting)", logger: TestStack.logger) {
+            _ = try await WebSocketClient.connect(
+                url: "ws://127.0.0.1:\(world.port)/media/\(world.meeting)", logger: TestStack.logger
+            ) {
                 inbound, outbound, _ in
                 for try await message in inbound.messages(maxSize: 1 << 16) {
                     guard case let .text(text) = message, text.contains("\"type\":\"avatar_room\"") else { continue }
@@ -154,7 +168,8 @@ struct CallLifecycleTests {
                 try await outbound.close(.normalClosure, reason: nil)
             }
             let session = try #require(heyGen.sessions.first)
-            let room = try JSONSerialization.jsonObject(with: Data(try #require(announced.withLock { $0 }).utf8)) as? [String: String]
+            let room =
+                try JSONSerialization.jsonObject(with: Data(try #require(announced.withLock { $0 }).utf8)) as? [String: String]
             #expect(room == ["type": "avatar_room", "url": session.url, "token": session.accessToken])
             #expect(heyGen.tasks.map(\.text) == ["Hi, this is Attaché joining from Attaché."])
 
@@ -182,15 +197,19 @@ struct CallLifecycleTests {
             let context = try await world.pool.withConnection { db in try CallHandlers.meetingContext(world.meeting, on: db) }
             #expect(context.title == "Quarterly budget review")
             #expect(context.agenda == ["last quarter's numbers", "the hiring plan"])
-            #expect(context.notes == [
-                "Description: Agenda: budget review, then the hiring plan", "Questions to raise: Who owns the hiring plan?",
-                "Goal: agree the hiring plan",
-            ])
+            #expect(
+                context.notes == [
+                    "Description: Agenda: budget review, then the hiring plan", "Questions to raise: Who owns the hiring plan?",
+                    "Goal: agree the hiring plan",
+                ])
             let prompt = context.systemPrompt(agentName: "Attaché", company: "Acme")
             #expect(prompt.contains("Agenda: last quarter's numbers, then the hiring plan"))
-            #expect(LocalResponder.answer(to: ChatRequest(messages: [
-                ChatMessage(.system, prompt), ChatMessage(.user, "what is our goal"),
-            ])).contains("agree the hiring plan"))
+            #expect(
+                LocalResponder.answer(
+                    to: ChatRequest(messages: [
+                        ChatMessage(.system, prompt), ChatMessage(.user, "what is our goal"),
+                    ])
+                ).contains("agree the hiring plan"))
         }
     }
 
@@ -274,7 +293,8 @@ private struct World {
         phrases = FileManager.default.temporaryDirectory.appendingPathComponent("phrases-\(UUID()).txt")
         try "what is on the agenda today\n".write(to: phrases, atomically: true, encoding: .utf8)
         let configuration = try RealtimeConfiguration(
-            Environment(["ATTACHE_STT_PHRASES_FILE": phrases.path, "ATTACHE_INSTANCE_ID": "replica-a"].merging(environment) { $1 }))
+            Environment(
+                ["ATTACHE_STT_PHRASES_FILE": phrases.path, "ATTACHE_INSTANCE_ID": "replica-a"].merging(environment) { $1 }))
         outbox = try Outbox(schema: SessionsSchema.name)
         let media = MediaRoutes(calls: calls, pool: pool, logger: logger)
         let router = Router()
@@ -319,7 +339,8 @@ private struct World {
         let envelope = Envelope(
             tenantID: "acme", correlationID: meeting,
             payload: BotStatusChanged(
-                meetingID: meeting, botID: "bot-1", provider: "simulated", status: status, subCode: nil, changedAt: date ?? started))
+                meetingID: meeting, botID: "bot-1", provider: "simulated", status: status, subCode: nil,
+                changedAt: date ?? started))
         try await handlers.statusChanged(envelope, try context(for: envelope.id, BotStatusChanged.messageType))
     }
 

@@ -54,7 +54,8 @@ struct WireFormatTests {
         try check(
             Self.envelope(
                 MeetingCancelled(
-                    meetingID: Self.meetingID, revision: 4, source: "ics:file:/calendars/team.ics", externalID: "weekly-staff@example.com",
+                    meetingID: Self.meetingID, revision: 4, source: "ics:file:/calendars/team.ics",
+                    externalID: "weekly-staff@example.com",
                     reason: "removed from the calendar"),
                 id: "00000000-0000-4000-8000-000000000002"),
             fixture: "meeting.cancelled.v1")
@@ -138,7 +139,9 @@ struct WireFormatTests {
                     sessionID: Self.sessionID, meetingID: Self.meetingID, botID: "sim-42", startedAt: Self.start,
                     endedAt: Self.end,
                     turns: [
-                        CallTurn(role: .participant, speaker: "Sam Chen", text: "We are on track.", at: Self.start.addingTimeInterval(65.5)),
+                        CallTurn(
+                            role: .participant, speaker: "Sam Chen", text: "We are on track.",
+                            at: Self.start.addingTimeInterval(65.5)),
                         CallTurn(role: .agent, speaker: "Attaché", text: "Noted.", at: Self.start.addingTimeInterval(70)),
                     ]),
                 id: "00000000-0000-4000-8000-000000000009"),
@@ -177,13 +180,18 @@ struct WireFormatTests {
 
     @Test("a message of another type or version is refused, not misread")
     func typeMismatchIsRefused() throws {
-        var json = try JSONSerialization.jsonObject(
-            with: MessageCoding.encoder().encode(Self.envelope(
-                ClassificationCancelled(meetingID: Self.meetingID, meetingRevision: 1, reason: "x"), id: "00000000-0000-4000-8000-00000000000b")))
+        var json =
+            try JSONSerialization.jsonObject(
+                with: MessageCoding.encoder().encode(
+                    Self.envelope(
+                        ClassificationCancelled(meetingID: Self.meetingID, meetingRevision: 1, reason: "x"),
+                        id: "00000000-0000-4000-8000-00000000000b")))
             as! [String: Any]
         json["type"] = "classification.cancelled.v2"
         let data = try JSONSerialization.data(withJSONObject: json)
-        #expect(throws: DecodingError.self) { try MessageCoding.decoder().decode(Envelope<ClassificationCancelled>.self, from: data) }
+        #expect(throws: DecodingError.self) {
+            try MessageCoding.decoder().decode(Envelope<ClassificationCancelled>.self, from: data)
+        }
         let header = try MessageCoding.decoder().decode(EnvelopeHeader.self, from: data)
         #expect(header.type == MessageType("classification.cancelled", version: 2))
         #expect(header.type.routingKey == "classification.cancelled")
@@ -191,8 +199,11 @@ struct WireFormatTests {
 
     @Test("a caused event keeps tenant, correlation and trace, and names its cause")
     func causationChain() {
-        let cause = Self.envelope(ClassificationCancelled(meetingID: Self.meetingID, meetingRevision: 1, reason: "x"), id: "00000000-0000-4000-8000-00000000000c")
-        let effect = Envelope(MeetingCancelled(meetingID: Self.meetingID, revision: 2, source: "s", externalID: "e", reason: "r"), causedBy: cause)
+        let cause = Self.envelope(
+            ClassificationCancelled(meetingID: Self.meetingID, meetingRevision: 1, reason: "x"),
+            id: "00000000-0000-4000-8000-00000000000c")
+        let effect = Envelope(
+            MeetingCancelled(meetingID: Self.meetingID, revision: 2, source: "s", externalID: "e", reason: "r"), causedBy: cause)
         #expect(effect.tenantID == "acme")
         #expect(effect.correlationID == Self.correlationID)
         #expect(effect.causationID == cause.id)

@@ -17,25 +17,57 @@ struct ConfigurationTests {
     static let cases: [Case] = [
         Case(service: "classifier", environment: ["ATTACHE_PREFETCH": "lots"], named: ["ATTACHE_PREFETCH", "lots"]),
         Case(service: "monitoring-worker", environment: ["ATTACHE_AMQP_URL": "http://broker:5672/"], named: ["ATTACHE_AMQP_URL"]),
-        Case(service: "realtime-worker", environment: ["ATTACHE_DATABASE_URL": "mysql://db/attache"], named: ["ATTACHE_DATABASE_URL"]),
-        Case(service: "classifier", environment: ["ATTACHE_BOT_JOIN_MINUTES_BEFORE": "-5"], named: ["ATTACHE_BOT_JOIN_MINUTES_BEFORE"]),
+        Case(
+            service: "realtime-worker", environment: ["ATTACHE_DATABASE_URL": "mysql://db/attache"],
+            named: ["ATTACHE_DATABASE_URL"]),
+        Case(
+            service: "classifier", environment: ["ATTACHE_BOT_JOIN_MINUTES_BEFORE": "-5"],
+            named: ["ATTACHE_BOT_JOIN_MINUTES_BEFORE"]),
         Case(service: "prep-orchestrator", environment: ["ATTACHE_TIMER_POLL_MS": "fast"], named: ["ATTACHE_TIMER_POLL_MS"]),
-        Case(service: "calendar-monitor", environment: ["ATTACHE_CALENDAR_SYNC_CONCURRENCY": "0"], named: ["ATTACHE_CALENDAR_SYNC_CONCURRENCY"]),
-        Case(service: "calendar-monitor", environment: ["ATTACHE_CREDENTIALS_KEY": "c2hvcnQ="], named: ["ATTACHE_CREDENTIALS_KEY", "32 random bytes"]),
-        Case(service: "calendar-monitor", environment: ["ATTACHE_CALENDAR_ICS": "/nonexistent/team.ics"], named: ["ATTACHE_CALENDAR_ICS", "/nonexistent/team.ics"]),
-        Case(service: "calendar-monitor", environment: calendar.merging(["ATTACHE_CALENDAR_TIMEZONE": "Mars/Olympus"]) { $1 }, named: ["ATTACHE_CALENDAR_TIMEZONE"]),
-        Case(service: "calendar-monitor", environment: ["ATTACHE_MICROSOFT_CLIENT_ID": "app-id"], named: ["ATTACHE_MICROSOFT_CLIENT_SECRET", "ATTACHE_MICROSOFT_CLIENT_ID"]),
-        Case(service: "bot-gateway", environment: ["ATTACHE_WEBHOOK_SECRET": "plaintext-secret"], named: ["ATTACHE_WEBHOOK_SECRET"]),
-        Case(service: "bot-gateway", environment: ["ATTACHE_MEETING_PROVIDER": "zoom"], named: ["ATTACHE_MEETING_PROVIDER", "simulated"]),
-        Case(service: "bot-gateway", environment: ["ATTACHE_PUBLIC_URL": "https://gateway.example.com"], named: ["ATTACHE_WEBHOOK_SECRET", "ATTACHE_PUBLIC_URL"]),
+        Case(
+            service: "calendar-monitor", environment: ["ATTACHE_CALENDAR_SYNC_CONCURRENCY": "0"],
+            named: ["ATTACHE_CALENDAR_SYNC_CONCURRENCY"]),
+        Case(
+            service: "calendar-monitor", environment: ["ATTACHE_CREDENTIALS_KEY": "c2hvcnQ="],
+            named: ["ATTACHE_CREDENTIALS_KEY", "32 random bytes"]),
+        Case(
+            service: "calendar-monitor", environment: ["ATTACHE_CALENDAR_ICS": "/nonexistent/team.ics"],
+            named: ["ATTACHE_CALENDAR_ICS", "/nonexistent/team.ics"]),
+        Case(
+            service: "calendar-monitor", environment: calendar.merging(["ATTACHE_CALENDAR_TIMEZONE": "Mars/Olympus"]) { $1 },
+            named: ["ATTACHE_CALENDAR_TIMEZONE"]),
+        Case(
+            service: "calendar-monitor", environment: ["ATTACHE_MICROSOFT_CLIENT_ID": "app-id"],
+            named: ["ATTACHE_MICROSOFT_CLIENT_SECRET", "ATTACHE_MICROSOFT_CLIENT_ID"]),
+        Case(
+            service: "bot-gateway", environment: ["ATTACHE_WEBHOOK_SECRET": "plaintext-secret"], named: ["ATTACHE_WEBHOOK_SECRET"]
+        ),
+        Case(
+            service: "bot-gateway", environment: ["ATTACHE_MEETING_PROVIDER": "zoom"],
+            named: ["ATTACHE_MEETING_PROVIDER", "simulated"]),
+        Case(
+            service: "bot-gateway", environment: ["ATTACHE_PUBLIC_URL": "https://gateway.example.com"],
+            named: ["ATTACHE_WEBHOOK_SECRET", "ATTACHE_PUBLIC_URL"]),
         Case(service: "classifier", environment: ["ATTACHE_LOG_LEVEL": "loud"], named: ["ATTACHE_LOG_LEVEL"]),
-        Case(service: "realtime-worker", environment: ["ATTACHE_STT": "whisper"], named: ["ATTACHE_STT", "pocketsphinx", "deepgram"]),
-        Case(service: "realtime-worker", environment: ["ATTACHE_STT_PHRASES_FILE": "/nonexistent/phrases.txt"], named: ["ATTACHE_STT_PHRASES_FILE"]),
+        Case(
+            service: "realtime-worker", environment: ["ATTACHE_STT": "whisper"],
+            named: ["ATTACHE_STT", "pocketsphinx", "deepgram"]),
+        Case(
+            service: "realtime-worker", environment: ["ATTACHE_STT_PHRASES_FILE": "/nonexistent/phrases.txt"],
+            named: ["ATTACHE_STT_PHRASES_FILE"]),
         Case(service: "realtime-worker", environment: ["ATTACHE_UTTERANCE_END_MS": "500"], named: ["ATTACHE_UTTERANCE_END_MS"]),
-        Case(service: "realtime-worker", environment: ["ATTACHE_REALTIME_PUBLIC_URL": "ws//{hostname}"], named: ["ATTACHE_REALTIME_PUBLIC_URL"]),
-        Case(service: "realtime-worker", environment: ["ATTACHE_AVATAR": "sadtalker"], named: ["ATTACHE_AVATAR", "visemes", "heygen"]),
-        Case(service: "realtime-worker", environment: ["ATTACHE_ELEVENLABS_TRANSPORT": "grpc"], named: ["ATTACHE_ELEVENLABS_TRANSPORT", "websocket", "http"]),
-        Case(service: "realtime-worker", environment: ["ATTACHE_DEEPGRAM_URL": "ftp://api.deepgram.com"], named: ["ATTACHE_DEEPGRAM_URL", "wss"]),
+        Case(
+            service: "realtime-worker", environment: ["ATTACHE_REALTIME_PUBLIC_URL": "ws//{hostname}"],
+            named: ["ATTACHE_REALTIME_PUBLIC_URL"]),
+        Case(
+            service: "realtime-worker", environment: ["ATTACHE_AVATAR": "sadtalker"],
+            named: ["ATTACHE_AVATAR", "visemes", "heygen"]),
+        Case(
+            service: "realtime-worker", environment: ["ATTACHE_ELEVENLABS_TRANSPORT": "grpc"],
+            named: ["ATTACHE_ELEVENLABS_TRANSPORT", "websocket", "http"]),
+        Case(
+            service: "realtime-worker", environment: ["ATTACHE_DEEPGRAM_URL": "ftp://api.deepgram.com"],
+            named: ["ATTACHE_DEEPGRAM_URL", "wss"]),
     ]
 
     @Test("a bad setting stops the service with status 78 and names it", arguments: cases)
@@ -43,7 +75,8 @@ struct ConfigurationTests {
         // An unreachable broker and database: a service that got past its configuration would
         // wait for them instead of exiting.
         var environment = [
-            "ATTACHE_AMQP_URL": "amqp://guest:guest@127.0.0.1:1/", "ATTACHE_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none",
+            "ATTACHE_AMQP_URL": "amqp://guest:guest@127.0.0.1:1/",
+            "ATTACHE_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none",
         ]
         environment.merge(scenario.environment) { $1 }
         let process = try ServiceBinaries.start(scenario.service, environment: environment)

@@ -15,7 +15,8 @@ struct DeploymentTests {
         let services = try serviceNames()
         #expect(
             services.count == 6,
-            "expected six service products in Package.swift (executables other than attache-ops and bench-*), found \(services); if Package.swift's `.executable(name:` lines changed shape, fix the parsing here, and if a service was added or removed, update docker-compose.yml, deploy/Dockerfile and this count")
+            "expected six service products in Package.swift (executables other than attache-ops and bench-*), found \(services); if Package.swift's `.executable(name:` lines changed shape, fix the parsing here, and if a service was added or removed, update docker-compose.yml, deploy/Dockerfile and this count"
+        )
         #expect(try shippedPrograms().contains("attache-ops"), "Package.swift has no attache-ops executable product")
     }
 
@@ -33,7 +34,8 @@ struct DeploymentTests {
             let written = try environment(of: service, named: name)
             #expect(
                 written["ATTACHE_AMQP_URL"] != nil,
-                "services.\(name).environment has no ATTACHE_AMQP_URL: does it merge the common environment (`<<: *common-environment`)? A service's own `environment:` replaces a merged one instead of adding to it")
+                "services.\(name).environment has no ATTACHE_AMQP_URL: does it merge the common environment (`<<: *common-environment`)? A service's own `environment:` replaces a merged one instead of adding to it"
+            )
         }
     }
 
@@ -48,7 +50,8 @@ struct DeploymentTests {
         }
         #expect(
             actual.subtracting(expected).isEmpty,
-            "\(composePath) runs services that are not service products in Package.swift: \(actual.subtracting(expected).sorted())")
+            "\(composePath) runs services that are not service products in Package.swift: \(actual.subtracting(expected).sorted())"
+        )
         #expect(
             expected.subtracting(actual).isEmpty,
             "\(composePath) is missing services for these Package.swift products: \(expected.subtracting(actual).sorted())")
@@ -62,9 +65,12 @@ struct DeploymentTests {
 
         let rabbitmq = try #require(services["rabbitmq"], "\(composePath) has no rabbitmq service")
         let rabbitImage = scalar(rabbitmq["image"]) ?? ""
-        #expect(rabbitImage.hasPrefix("rabbitmq:3.13"), "rabbitmq should use an official rabbitmq:3.13 image, not '\(rabbitImage)'")
+        #expect(
+            rabbitImage.hasPrefix("rabbitmq:3.13"), "rabbitmq should use an official rabbitmq:3.13 image, not '\(rabbitImage)'")
         let rabbitCheck = "\(rabbitmq["healthcheck"].flatMap { ($0 as? Mapping)?["test"] } ?? "")"
-        #expect(rabbitCheck.contains("rabbitmq-diagnostics"), "rabbitmq needs a healthcheck using rabbitmq-diagnostics, has: \(rabbitCheck)")
+        #expect(
+            rabbitCheck.contains("rabbitmq-diagnostics"),
+            "rabbitmq needs a healthcheck using rabbitmq-diagnostics, has: \(rabbitCheck)")
 
         let postgres = try #require(services["postgres"], "\(composePath) has no postgres service")
         let postgresImage = scalar(postgres["image"]) ?? ""
@@ -83,7 +89,8 @@ struct DeploymentTests {
         }
         #expect(
             volumeSources.contains(where: namedVolumes.contains),
-            "postgres should keep its data in a named volume declared under top-level `volumes:` (has \(volumeSources), declared \(namedVolumes.sorted()))")
+            "postgres should keep its data in a named volume declared under top-level `volumes:` (has \(volumeSources), declared \(namedVolumes.sorted()))"
+        )
     }
 
     @Test("all six services run one image, built from deploy/Dockerfile by one build definition")
@@ -91,7 +98,8 @@ struct DeploymentTests {
         let services = try serviceDefinitions(in: try loadCompose())
         let names = try serviceNames().filter { services[$0] != nil }  // missing ones: see composeServices
         let images = Set(names.map { scalar(services[$0]?["image"]) ?? "<none>" })
-        #expect(images.count == 1 && !images.contains("<none>"), "every service must use the same `image:`, found \(images.sorted())")
+        #expect(
+            images.count == 1 && !images.contains("<none>"), "every service must use the same `image:`, found \(images.sorted())")
 
         for name in infrastructure {
             #expect(services[name]?["build"] == nil, "\(name) must use its official image, not a `build:`")
@@ -100,14 +108,17 @@ struct DeploymentTests {
         let buildDescriptions = Set(builders.map { canonical(services[$0]?["build"]) })
         #expect(
             builders.count == 1 || (builders.count == names.count && buildDescriptions.count == 1),
-            "exactly one service (or one anchor shared by all six) must carry the `build:` for the shared image; found it on \(builders)")
+            "exactly one service (or one anchor shared by all six) must carry the `build:` for the shared image; found it on \(builders)"
+        )
         for name in builders {
             guard let build = services[name]?["build"] as? Mapping else {
                 Issue.record("services.\(name).build must be a mapping with `context: .` and `dockerfile: \(dockerfilePath)`")
                 continue
             }
             let context = scalar(build["context"]) ?? ""
-            #expect(context == "." || context == "./", "services.\(name).build.context must be `.` (the repository root), not '\(context)'")
+            #expect(
+                context == "." || context == "./",
+                "services.\(name).build.context must be `.` (the repository root), not '\(context)'")
             let dockerfile = scalar(build["dockerfile"]) ?? "Dockerfile"
             #expect(
                 dockerfile == dockerfilePath || dockerfile == "./\(dockerfilePath)",
@@ -140,7 +151,8 @@ struct DeploymentTests {
                 let condition = scalar((dependencies[dependency] as? Mapping)?["condition"])
                 #expect(
                     condition == "service_healthy",
-                    "services.\(name).depends_on.\(dependency) must have `condition: service_healthy` (a list form or another condition lets it start before \(dependency) is ready)")
+                    "services.\(name).depends_on.\(dependency) must have `condition: service_healthy` (a list form or another condition lets it start before \(dependency) is ready)"
+                )
             }
 
             #expect(
@@ -154,17 +166,24 @@ struct DeploymentTests {
                     let published = scalar(long["published"]) ?? ""
                     #expect(
                         published.isEmpty,
-                        "services.\(name).ports publishes a fixed host port \(published): \(name) cannot be scaled; publish the container port alone")
-                    #expect(scalar(long["target"]) == httpPort, "services.\(name).ports targets \(long["target"] ?? "nothing"), but the service listens on \(httpPort)")
+                        "services.\(name).ports publishes a fixed host port \(published): \(name) cannot be scaled; publish the container port alone"
+                    )
+                    #expect(
+                        scalar(long["target"]) == httpPort,
+                        "services.\(name).ports targets \(long["target"] ?? "nothing"), but the service listens on \(httpPort)")
                 } else if let short = scalar(entry) {
                     // [host_ip:][host_port:]container_port[/protocol]; a host side with a port is fixed.
                     let fields = short.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
                     let hostPort = fields.count >= 2 ? fields[fields.count - 2] : ""
                     #expect(
                         hostPort.isEmpty,
-                        "services.\(name).ports entry '\(short)' binds fixed host port \(hostPort): \(name) cannot be scaled; write just the container port (\"\(httpPort)\") and put a proxy or an override file in front")
+                        "services.\(name).ports entry '\(short)' binds fixed host port \(hostPort): \(name) cannot be scaled; write just the container port (\"\(httpPort)\") and put a proxy or an override file in front"
+                    )
                     let containerPort = fields.last.map { String($0.split(separator: "/").first ?? "") } ?? ""
-                    #expect(containerPort == httpPort, "services.\(name).ports entry '\(short)' targets \(containerPort), but the service listens on ATTACHE_HTTP_PORT=\(httpPort)")
+                    #expect(
+                        containerPort == httpPort,
+                        "services.\(name).ports entry '\(short)' targets \(containerPort), but the service listens on ATTACHE_HTTP_PORT=\(httpPort)"
+                    )
                 }
             }
 
@@ -174,16 +193,20 @@ struct DeploymentTests {
             let grace = scalar(service["stop_grace_period"]).flatMap(seconds(inDuration:)) ?? 10
             #expect(
                 grace > shutdown,
-                "services.\(name).stop_grace_period (\(grace) s) must exceed ATTACHE_SHUTDOWN_TIMEOUT_SECONDS (\(shutdown) s), or Docker kills the service mid-shutdown")
+                "services.\(name).stop_grace_period (\(grace) s) must exceed ATTACHE_SHUTDOWN_TIMEOUT_SECONDS (\(shutdown) s), or Docker kills the service mid-shutdown"
+            )
 
             for volume in service["volumes"] as? [Any] ?? [] {
                 guard let text = scalar(volume) else { continue }
                 let parts = text.split(separator: ":").map(String.init)
-                guard parts.count >= 2, parts[1] == imageConfigDirectory || parts[1] == imageConfigDirectory + "/" else { continue }
+                guard parts.count >= 2, parts[1] == imageConfigDirectory || parts[1] == imageConfigDirectory + "/" else {
+                    continue
+                }
                 let source = parts[0].hasPrefix("./") ? String(parts[0].dropFirst(2)) : parts[0]
                 #expect(
                     source == configDirectory || source == configDirectory + "/",
-                    "services.\(name) mounts '\(parts[0])' over \(imageConfigDirectory); paths there must correspond to ./\(configDirectory)")
+                    "services.\(name) mounts '\(parts[0])' over \(imageConfigDirectory); paths there must correspond to ./\(configDirectory)"
+                )
             }
         }
     }
@@ -203,27 +226,34 @@ struct DeploymentTests {
             let unknown = written.keys.filter { $0.hasPrefix("ATTACHE_") && !usage.read.contains($0) }.sorted()
             #expect(
                 unknown.isEmpty,
-                "services.\(name).environment sets \(unknown), which no Swift file under Services/\(name) or Shared/Runtime reads (a typo, or a setting the code dropped)")
+                "services.\(name).environment sets \(unknown), which no Swift file under Services/\(name) or Shared/Runtime reads (a typo, or a setting the code dropped)"
+            )
 
             let effective = try effectiveEnvironment(service, named: name, image: image)
             let missing = usage.required.filter { effective[$0] == nil }.sorted()
             #expect(
                 missing.isEmpty,
-                "\(name) requires \(missing) (requiredString in its sources), but neither services.\(name).environment nor the image's ENV gives it a non-empty value: it would exit with status 78")
+                "\(name) requires \(missing) (requiredString in its sources), but neither services.\(name).environment nor the image's ENV gives it a non-empty value: it would exit with status 78"
+            )
 
             #expect(
                 effective["ATTACHE_HTTP_HOST"] == "0.0.0.0",
-                "\(name): ATTACHE_HTTP_HOST must be 0.0.0.0 (in compose or the Dockerfile's ENV), is \(effective["ATTACHE_HTTP_HOST"] ?? "unset (127.0.0.1, unreachable from outside the container)")")
+                "\(name): ATTACHE_HTTP_HOST must be 0.0.0.0 (in compose or the Dockerfile's ENV), is \(effective["ATTACHE_HTTP_HOST"] ?? "unset (127.0.0.1, unreachable from outside the container)")"
+            )
 
             // The broker URL names the compose service, with the user rabbitmq creates.
             if let amqp = effective["ATTACHE_AMQP_URL"], let components = URLComponents(string: amqp) {
                 #expect(components.scheme == "amqp", "\(name): ATTACHE_AMQP_URL must be an amqp:// URL, is \(amqp)")
-                #expect(components.host == "rabbitmq", "\(name): ATTACHE_AMQP_URL must name host `rabbitmq` (the compose service), names \(components.host ?? "none")")
+                #expect(
+                    components.host == "rabbitmq",
+                    "\(name): ATTACHE_AMQP_URL must name host `rabbitmq` (the compose service), names \(components.host ?? "none")"
+                )
                 let brokerUser = (rabbitmq["RABBITMQ_DEFAULT_USER"] ?? nil).map(interpolate) ?? "guest"
                 let brokerPassword = (rabbitmq["RABBITMQ_DEFAULT_PASS"] ?? nil).map(interpolate) ?? "guest"
                 #expect(
                     components.user == brokerUser && components.password == brokerPassword,
-                    "\(name): ATTACHE_AMQP_URL's credentials must be rabbitmq's RABBITMQ_DEFAULT_USER/RABBITMQ_DEFAULT_PASS (\(brokerUser)); the default guest user may not log in over the network")
+                    "\(name): ATTACHE_AMQP_URL's credentials must be rabbitmq's RABBITMQ_DEFAULT_USER/RABBITMQ_DEFAULT_PASS (\(brokerUser)); the default guest user may not log in over the network"
+                )
             } else {
                 Issue.record("\(name): ATTACHE_AMQP_URL is not set to a URL (the default 127.0.0.1 is the container itself)")
             }
@@ -233,7 +263,10 @@ struct DeploymentTests {
                 #expect(
                     ["postgres", "postgresql"].contains(components.scheme ?? ""),
                     "\(name): ATTACHE_DATABASE_URL must be a postgresql:// URL, is \(database)")
-                #expect(components.host == "postgres", "\(name): ATTACHE_DATABASE_URL must name host `postgres` (the compose service), names \(components.host ?? "none")")
+                #expect(
+                    components.host == "postgres",
+                    "\(name): ATTACHE_DATABASE_URL must name host `postgres` (the compose service), names \(components.host ?? "none")"
+                )
                 let user = (postgres["POSTGRES_USER"] ?? nil).map(interpolate) ?? "postgres"
                 let password = (postgres["POSTGRES_PASSWORD"] ?? nil).map(interpolate) ?? ""
                 let databaseName = (postgres["POSTGRES_DB"] ?? nil).map(interpolate) ?? user
@@ -255,7 +288,8 @@ struct DeploymentTests {
                 let relative = configDirectory + "/" + value.dropFirst(imageConfigDirectory.count + 1)
                 #expect(
                     fileExists(relative),
-                    "\(name): \(key)=\(value) points into \(imageConfigDirectory), which is \(configDirectory) in the repository, but \(relative) does not exist")
+                    "\(name): \(key)=\(value) points into \(imageConfigDirectory), which is \(configDirectory) in the repository, but \(relative) does not exist"
+                )
             }
         }
     }
@@ -267,7 +301,8 @@ struct DeploymentTests {
         let unknown = try imageEnvironment().keys.filter { $0.hasPrefix("ATTACHE_") && !read.contains($0) }.sorted()
         #expect(
             unknown.isEmpty,
-            "\(dockerfilePath) ENV sets \(unknown), which no service's sources (Services/*, Shared/Runtime) read: a typo, or a setting the code dropped")
+            "\(dockerfilePath) ENV sets \(unknown), which no service's sources (Services/*, Shared/Runtime) read: a typo, or a setting the code dropped"
+        )
         for (key, value) in try imageEnvironment() where value.hasPrefix(imageConfigDirectory + "/") {
             let relative = configDirectory + "/" + value.dropFirst(imageConfigDirectory.count + 1)
             #expect(fileExists(relative), "\(dockerfilePath): ENV \(key)=\(value), but \(relative) does not exist")
@@ -277,7 +312,10 @@ struct DeploymentTests {
     @Test("the Dockerfile builds statically in one stage and ships every program on slim Debian as non-root")
     func dockerfile() throws {
         let stages = try dockerfileStages()
-        try #require(stages.count >= 2, "\(dockerfilePath) must be a multi-stage build (a Swift build stage and a slim runtime stage), has \(stages.count) stage(s)")
+        try #require(
+            stages.count >= 2,
+            "\(dockerfilePath) must be a multi-stage build (a Swift build stage and a slim runtime stage), has \(stages.count) stage(s)"
+        )
         let build = stages.dropLast()
         let runtime = stages[stages.count - 1]
 
@@ -289,7 +327,8 @@ struct DeploymentTests {
         let buildRuns = build.flatMap { $0.all("RUN") }.map(\.arguments)
         let buildWords = Set(buildRuns.flatMap(shellWords))
         let missingDevPackages = [
-            "librabbitmq-dev", "libpq-dev", "libcurl4-openssl-dev", "libespeak-ng-dev", "libpocketsphinx-dev", "libsphinxbase-dev",
+            "librabbitmq-dev", "libpq-dev", "libcurl4-openssl-dev", "libespeak-ng-dev", "libpocketsphinx-dev",
+            "libsphinxbase-dev",
         ].filter { !buildWords.contains($0) }
         #expect(missingDevPackages.isEmpty, "the build stage must apt-get install \(missingDevPackages)")
         // Each `swift build` command (up to the next ;, &&, ||, | or closing parenthesis),
@@ -302,11 +341,13 @@ struct DeploymentTests {
         #expect(!swiftBuilds.isEmpty, "no build stage runs `swift build`")
         for command in swiftBuilds {
             let words = shellWords(command)
-            let release = words.contains("release") && (words.contains("-c") || words.contains("--configuration"))
+            let release =
+                words.contains("release") && (words.contains("-c") || words.contains("--configuration"))
                 || words.contains("--configuration=release")
             #expect(
                 release && words.contains("--static-swift-stdlib"),
-                "`swift build\(command)` must build with `-c release --static-swift-stdlib` (the runtime image has no Swift runtime)")
+                "`swift build\(command)` must build with `-c release --static-swift-stdlib` (the runtime image has no Swift runtime)"
+            )
         }
 
         // Every program is built: named in a build stage's RUN or ARG (e.g. a PRODUCTS list).
@@ -322,7 +363,7 @@ struct DeploymentTests {
             "librabbitmq4", "libpq5", "libcurl4", "libespeak-ng1", "espeak-ng-data", "libpocketsphinx3", "libsphinxbase3",
             "pocketsphinx-en-us", "ca-certificates", "tzdata", "curl",
         ]
-            .filter { !runtimeWords.contains($0) }
+        .filter { !runtimeWords.contains($0) }
         #expect(missingPackages.isEmpty, "the runtime stage must apt-get install \(missingPackages) (curl is the health check's)")
 
         // Every program at /usr/local/bin/<name>, copied from a build stage.
@@ -343,7 +384,8 @@ struct DeploymentTests {
         let missingPrograms = try shippedPrograms().filter { !installed.contains("/usr/local/bin/\($0)") }
         #expect(
             missingPrograms.isEmpty,
-            "the runtime stage must COPY --from=<build stage> each of \(missingPrograms) to /usr/local/bin/<name> (name each binary: a whole-directory copy cannot be checked)")
+            "the runtime stage must COPY --from=<build stage> each of \(missingPrograms) to /usr/local/bin/<name> (name each binary: a whole-directory copy cannot be checked)"
+        )
 
         // Configuration at /etc/attache.
         let configCopies = runtime.all("COPY").filter { !$0.flags.contains(where: { $0.hasPrefix("--from=") }) }.map(\.words)
@@ -401,7 +443,10 @@ struct DeploymentTests {
             let text = try #require(String(data: data, encoding: .utf8), "\(path) is not UTF-8")
             #expect(text.hasSuffix("\r\n"), "\(path) must end with CRLF")
             let bareLineFeeds = text.replacingOccurrences(of: "\r\n", with: "").filter { $0 == "\n" || $0 == "\r" }.count
-            #expect(bareLineFeeds == 0, "\(path) has \(bareLineFeeds) line(s) not ended by CRLF (RFC 5545 3.1); keep git from converting it (`*.ics -text` in .gitattributes)")
+            #expect(
+                bareLineFeeds == 0,
+                "\(path) has \(bareLineFeeds) line(s) not ended by CRLF (RFC 5545 3.1); keep git from converting it (`*.ics -text` in .gitattributes)"
+            )
             let lines = text.components(separatedBy: "\r\n").dropLast()
             for (number, line) in lines.enumerated() {
                 #expect(line.utf8.count <= 75, "\(path):\(number + 1): content lines must be folded at 75 octets (RFC 5545 3.1)")

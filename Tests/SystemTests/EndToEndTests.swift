@@ -1,4 +1,3 @@
-@testable import BotGateway
 import Bus
 import Delivery
 import Foundation
@@ -6,6 +5,8 @@ import HTTPClient
 import Store
 import TestSupport
 import Testing
+
+@testable import BotGateway
 
 /// One meeting from a calendar file to a post-call verdict, through the six services running
 /// as separate processes on the real broker and database.
@@ -74,7 +75,9 @@ struct EndToEndTests {
             try await checkEveryServiceDidItsPart(pool)
             try await checkWebhookEndpoint(port: ports["bot-gateway"]!, pool: pool)
             let metrics = try await http.send(OutboundRequest(url: "http://127.0.0.1:\(ports["classifier"]!)/metrics"))
-            #expect(metrics.text.contains(#"attache_messages_total{service="classifier",type="meeting.upserted.v1",outcome="handled"}"#))
+            #expect(
+                metrics.text.contains(
+                    #"attache_messages_total{service="classifier",type="meeting.upserted.v1",outcome="handled"}"#))
         } catch {
             Issue.record("\(error)\n\(logs())")
         }
@@ -83,7 +86,9 @@ struct EndToEndTests {
         for process in processes.values { process.signal(SIGTERM) }
         for (service, process) in processes {
             let status = await process.exitStatus(within: .seconds(40))
-            #expect(status == 0, "\(service) exited with \(status.map(String.init) ?? "nothing: still running")\n\(process.output.suffix(2000))")
+            #expect(
+                status == 0,
+                "\(service) exited with \(status.map(String.init) ?? "nothing: still running")\n\(process.output.suffix(2000))")
             if status == nil { process.signal(SIGKILL) }
         }
     }
@@ -155,18 +160,23 @@ struct EndToEndTests {
         let history = try await count("SELECT count(*) AS n FROM gateway.bot_status_history")
         #expect(try await post(done, id: "msg_resent", signedWith: secret) == 200)
         #expect(try await post(done, id: "msg_resent", signedWith: secret) == 200)
-        #expect(try await count("SELECT count(*) AS n FROM gateway.bot_status_history") == history + 1, "a resent webhook has its effect once")
+        #expect(
+            try await count("SELECT count(*) AS n FROM gateway.bot_status_history") == history + 1,
+            "a resent webhook has its effect once")
         let receipts = try await pool.withConnection { db in
             try db.query(
-                "SELECT webhook_id FROM gateway.webhook_receipts WHERE webhook_id IN ('msg_forged', 'msg_unknown', 'msg_resent')")
-                .map { try $0.string("webhook_id") }
+                "SELECT webhook_id FROM gateway.webhook_receipts WHERE webhook_id IN ('msg_forged', 'msg_unknown', 'msg_resent')"
+            )
+            .map { try $0.string("webhook_id") }
         }
         #expect(receipts == ["msg_resent"], "forged and not-yet-known webhooks leave no trace; a resent one is kept once")
     }
 
     func calendar(start: Date) -> String {
-        let format = Date.ISO8601FormatStyle().year().month().day().timeZone(separator: .omitted).time(includingFractionalSeconds: false)
-            .dateTimeSeparator(.standard).timeSeparator(.omitted).dateSeparator(.omitted)
+        let format = Date.ISO8601FormatStyle().year().month().day().timeZone(separator: .omitted).time(
+            includingFractionalSeconds: false
+        )
+        .dateTimeSeparator(.standard).timeSeparator(.omitted).dateSeparator(.omitted)
         func stamp(_ date: Date) -> String { date.formatted(format) }
         // A staff meeting has at least 15 attendees (the shipped rules).
         let team = (1...15).map { "ATTENDEE:mailto:member\($0)@example.com\r\n" }.joined()
@@ -194,7 +204,8 @@ struct EndToEndTests {
         try await AdminChannel.run(broker) { channel in
             defer { channel.close() }
             for service in ServiceBinaries.all {
-                let queues = ServiceQueues(prefix: prefix, service: service, retryDelays: [.milliseconds(200), .milliseconds(500), .seconds(1)])
+                let queues = ServiceQueues(
+                    prefix: prefix, service: service, retryDelays: [.milliseconds(200), .milliseconds(500), .seconds(1)])
                 for queue in [queues.workQueue, queues.deadLetterQueue] + (1...3).map({ queues.retryQueue(forRetry: $0) }) {
                     try channel.deleteQueue(queue)
                 }

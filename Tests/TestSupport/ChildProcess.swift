@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A child process started with posix_spawn and reaped with waitpid on a thread of its own.
 /// (Foundation's `Process` misses child exits on these machines, leaving zombies and callers
@@ -20,7 +21,7 @@ public final class ChildProcess: Sendable {
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
+        defer { for string in argv + envp { free(string) } }
         var spawned: pid_t = 0
         let status = posix_spawn(&spawned, executable, &actions, nil, argv, envp)
         guard status == 0 else { throw POSIXError(POSIXErrorCode(rawValue: status) ?? .EINVAL) }

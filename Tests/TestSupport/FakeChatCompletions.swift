@@ -72,7 +72,8 @@ public final class FakeChatCompletions: Sendable {
         }
 
         public static let serverError = Failure(
-            status: 500, message: "The server had an error while processing your request. Sorry about that!", type: "server_error")
+            status: 500, message: "The server had an error while processing your request. Sorry about that!", type: "server_error"
+        )
     }
 
     public struct Message: Sendable, Equatable, Decodable {
@@ -114,7 +115,9 @@ public final class FakeChatCompletions: Sendable {
     private let record: Record
     private let server: FakeServer
 
-    public init(apiKey: String = "sk-fake-0123456789abcdef", tokens: [String], pace: Pace = Pace(), hold: Hold? = nil) async throws {
+    public init(apiKey: String = "sk-fake-0123456789abcdef", tokens: [String], pace: Pace = Pace(), hold: Hold? = nil)
+        async throws
+    {
         let record = Record()
         server = try await FakeServer { router, _ in
             router.post("/v1/chat/completions") { request, _ -> Response in
@@ -150,21 +153,25 @@ public final class FakeChatCompletions: Sendable {
         var request = request
         guard request.headers[.authorization] == "Bearer \(apiKey)" else {
             let given = request.headers[.authorization].map { String($0.dropFirst("Bearer ".count)) } ?? ""
-            return error(Failure(
-                status: 401,
-                message: "Incorrect API key provided: \(masked(given)). "
-                    + "You can find your API key at https://platform.openai.com/account/api-keys.",
-                type: "invalid_request_error", code: "invalid_api_key"))
+            return error(
+                Failure(
+                    status: 401,
+                    message: "Incorrect API key provided: \(masked(given)). "
+                        + "You can find your API key at https://platform.openai.com/account/api-keys.",
+                    type: "invalid_request_error", code: "invalid_api_key"))
         }
         let bytes = try await request.collectBody(upTo: 1 << 20)
         guard let received = try? JSONDecoder().decode(ReceivedRequest.self, from: Data(bytes.readableBytesView)) else {
-            return error(Failure(status: 400, message: "We could not parse the JSON body of your request.", type: "invalid_request_error"))
+            return error(
+                Failure(status: 400, message: "We could not parse the JSON body of your request.", type: "invalid_request_error"))
         }
         record.requests.withLock { $0.append(received) }
         guard let model = received.model, received.messages?.isEmpty == false, received.stream == true else {
-            return error(Failure(
-                status: 400, message: "This fake serves streamed completions only: send a model, messages and \"stream\": true.",
-                type: "invalid_request_error"))
+            return error(
+                Failure(
+                    status: 400,
+                    message: "This fake serves streamed completions only: send a model, messages and \"stream\": true.",
+                    type: "invalid_request_error"))
         }
         if let failure = record.failures.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { return error(failure) }
         let inbound = request.body
@@ -203,13 +210,15 @@ public final class FakeChatCompletions: Sendable {
 
     private static func error(_ failure: Failure) -> Response {
         let detail: [String: Any] = [
-            "message": failure.message, "type": failure.type, "param": NSNull(), "code": failure.code.map { $0 as Any } ?? NSNull(),
+            "message": failure.message, "type": failure.type, "param": NSNull(),
+            "code": failure.code.map { $0 as Any } ?? NSNull(),
         ]
         let json = (try? JSONSerialization.data(withJSONObject: ["error": detail])) ?? Data()
         var headers: HTTPFields = [.contentType: "application/json"]
         if let seconds = failure.retryAfter { headers[.retryAfter] = "\(seconds)" }
         return Response(
-            status: HTTPResponse.Status(code: failure.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: json)))
+            status: HTTPResponse.Status(code: failure.status), headers: headers,
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: json)))
     }
 
     private struct Delta: Encodable {

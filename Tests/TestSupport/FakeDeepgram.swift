@@ -111,7 +111,9 @@ public final class FakeDeepgram: Sendable {
                     let due = lastHeard.instant + idleTimeout
                     if ContinuousClock.now >= due {
                         outgoing.close(
-                            1011, "Deepgram did not receive audio data or a text message within the timeout window. See https://dpgr.am/net0001")
+                            1011,
+                            "Deepgram did not receive audio data or a text message within the timeout window. See https://dpgr.am/net0001"
+                        )
                         return
                     }
                     try? await Task.sleep(until: due)
@@ -222,7 +224,8 @@ public final class FakeDeepgram: Sendable {
             let words = script.peek().split(separator: " ")
             guard !words.isEmpty, let speechStart else { return }
             let heard = min(words.count, max(1, (received - speechStart) / max(interimInterval, 1)))
-            outgoing.send(results(words.prefix(heard).joined(separator: " "), isFinal: false, speechFinal: false, fromFinalize: false))
+            outgoing.send(
+                results(words.prefix(heard).joined(separator: " "), isFinal: false, speechFinal: false, fromFinalize: false))
         }
 
         /// The final of the current utterance, if there is one (an empty one when only

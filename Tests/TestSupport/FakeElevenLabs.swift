@@ -69,7 +69,8 @@ public final class FakeElevenLabs: Sendable {
         let sessions = sessions
         let router = Router()
         router.get("/v1/text-to-speech/:voice/stream-input") { request, _ -> Response in
-            let status: HTTPResponse.Status = request.headers[Self.apiKeyHeader] == configuration.apiKey ? .upgradeRequired : .unauthorized
+            let status: HTTPResponse.Status =
+                request.headers[Self.apiKeyHeader] == configuration.apiKey ? .upgradeRequired : .unauthorized
             return Response(status: status)
         }
         server = await FakeWebSocketServer(router: router) { request in
@@ -84,7 +85,8 @@ public final class FakeElevenLabs: Sendable {
             let headerKey = request.headerFields[Self.apiKeyHeader]
             return .upgrade([:]) { inbound, outbound, _ in
                 sessions.record(
-                    await Self.converse(session, headerKey: headerKey, inbound: inbound, outbound: outbound, configuration: configuration))
+                    await Self.converse(
+                        session, headerKey: headerKey, inbound: inbound, outbound: outbound, configuration: configuration))
             }
         }
     }
@@ -215,7 +217,8 @@ public final class FakeElevenLabs: Sendable {
                     switch job {
                     case let .speak(text): try await speak(FakeElevenLabs.spoken(text))
                     case .finish:
-                        try await outbound.write(.text(#"{"audio":null,"isFinal":true,"normalizedAlignment":null,"alignment":null}"#))
+                        try await outbound.write(
+                            .text(#"{"audio":null,"isFinal":true,"normalizedAlignment":null,"alignment":null}"#))
                         state.withLock { $0.done = true }
                         try await outbound.close(.normalClosure, reason: nil)
                         return
@@ -237,7 +240,8 @@ public final class FakeElevenLabs: Sendable {
         private func speak(_ text: String) async throws {
             let samples = FakeElevenLabs.speech(for: text)
             let characters = Array(text)
-            let millisecondsPerChunk = Int(configuration.chunkDuration.components.seconds) * 1000
+            let millisecondsPerChunk =
+                Int(configuration.chunkDuration.components.seconds) * 1000
                 + Int(configuration.chunkDuration.components.attoseconds / 1_000_000_000_000_000)
             let samplesPerChunk = millisecondsPerChunk * FakeElevenLabs.sampleRate / 1000
             try await Task.sleep(for: configuration.firstChunkLatency)
@@ -251,9 +255,13 @@ public final class FakeElevenLabs: Sendable {
                 let inChunk = characters.indices.filter {
                     (chunkStart..<chunkStart + millisecondsPerChunk).contains($0 * FakeElevenLabs.millisecondsPerCharacter)
                 }
-                try await outbound.write(.text(message(chunk, characters: inChunk.map { characters[$0] }, startsMs: inChunk.map {
-                    $0 * FakeElevenLabs.millisecondsPerCharacter - chunkStart
-                })))
+                try await outbound.write(
+                    .text(
+                        message(
+                            chunk, characters: inChunk.map { characters[$0] },
+                            startsMs: inChunk.map {
+                                $0 * FakeElevenLabs.millisecondsPerCharacter - chunkStart
+                            })))
                 state.withLock {
                     $0.session.audioMessagesSent += 1
                     $0.session.lastAudioSentAt = .now
@@ -268,10 +276,12 @@ public final class FakeElevenLabs: Sendable {
                 let bits = UInt16(bitPattern: sample)
                 bytes += [UInt8(bits & 0xFF), UInt8(bits >> 8)]
             }
-            let chars = (try? JSONEncoder().encode(characters.map(String.init))).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+            let chars =
+                (try? JSONEncoder().encode(characters.map(String.init))).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
             let durations = Array(repeating: FakeElevenLabs.millisecondsPerCharacter, count: characters.count)
             let alignment = #"{"chars":\#(chars),"charStartTimesMs":\#(startsMs),"charDurationsMs":\#(durations)}"#
-            return #"{"audio":"\#(Data(bytes).base64EncodedString())","isFinal":null,"normalizedAlignment":\#(alignment),"alignment":\#(alignment)}"#
+            return
+                #"{"audio":"\#(Data(bytes).base64EncodedString())","isFinal":null,"normalizedAlignment":\#(alignment),"alignment":\#(alignment)}"#
         }
     }
 }

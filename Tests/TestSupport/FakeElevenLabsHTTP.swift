@@ -130,7 +130,8 @@ public final class FakeElevenLabsHTTP: Sendable {
                                     if let hold = configuration.hold, exchange.linesSent == hold.afterLines {
                                         try await hold.gate.wait()
                                     }
-                                    let wait = exchange.linesSent == 0 ? configuration.firstChunkLatency : configuration.chunkInterval
+                                    let wait =
+                                        exchange.linesSent == 0 ? configuration.firstChunkLatency : configuration.chunkInterval
                                     try await Task.sleep(for: wait)
                                     let cut = line.count - 7
                                     try await writer.write(ByteBuffer(bytes: heldBack + line[..<cut]))
@@ -171,17 +172,23 @@ public final class FakeElevenLabsHTTP: Sendable {
             return (422, [error])
         }
         guard exchange.query["output_format"] == "pcm_16000" else {
-            let error: [String: Any] = ["loc": ["query", "output_format"], "msg": "this fake speaks pcm_16000 only", "type": "value_error"]
+            let error: [String: Any] = [
+                "loc": ["query", "output_format"], "msg": "this fake speaks pcm_16000 only", "type": "value_error",
+            ]
             return (422, [error])
         }
         if let voices = configuration.voices, !voices.contains(exchange.voiceID) {
             return (400, ["status": "voice_not_found", "message": "A voice with voice_id \(exchange.voiceID) was not found."])
         }
         guard streaming.enter(limit: configuration.concurrencyLimit) else {
-            return (429, [
-                "status": "too_many_concurrent_requests",
-                "message": "Too many concurrent requests: this account may have \(configuration.concurrencyLimit ?? 0) at once.",
-            ])
+            return (
+                429,
+                [
+                    "status": "too_many_concurrent_requests",
+                    "message":
+                        "Too many concurrent requests: this account may have \(configuration.concurrencyLimit ?? 0) at once.",
+                ]
+            )
         }
         return nil
     }
@@ -209,14 +216,16 @@ public final class FakeElevenLabsHTTP: Sendable {
             var alignment: Any = NSNull()
             if !characters.isEmpty {
                 let seconds = { (index: Int) in Double(index * FakeElevenLabs.millisecondsPerCharacter) / 1000 }
-                alignment = [
-                    "characters": characters.map { String(spoken[$0]) },
-                    "character_start_times_seconds": characters.map(seconds),
-                    "character_end_times_seconds": characters.map { seconds($0 + 1) },
-                ] as [String: Any]
+                alignment =
+                    [
+                        "characters": characters.map { String(spoken[$0]) },
+                        "character_start_times_seconds": characters.map(seconds),
+                        "character_end_times_seconds": characters.map { seconds($0 + 1) },
+                    ] as [String: Any]
             }
             let object: [String: Any] = [
-                "audio_base64": Data(pcm[start..<end]).base64EncodedString(), "alignment": alignment, "normalized_alignment": alignment,
+                "audio_base64": Data(pcm[start..<end]).base64EncodedString(), "alignment": alignment,
+                "normalized_alignment": alignment,
             ]
             return Array((try? JSONSerialization.data(withJSONObject: object)) ?? Data()) + [UInt8(ascii: "\n")]
         }

@@ -451,7 +451,8 @@ public final class FakeGoogleCalendar: Sendable {
                 calendars: grant.calendars, expiresAt: Date().addingTimeInterval(Double(state.accessTokenLifetime)))
             return Self.json(
                 200,
-                #"{"access_token": "\#(access)", "expires_in": \#(state.accessTokenLifetime), "scope": "https://www.googleapis.com/auth/calendar.readonly", "token_type": "Bearer"}"#)
+                #"{"access_token": "\#(access)", "expires_in": \#(state.accessTokenLifetime), "scope": "https://www.googleapis.com/auth/calendar.readonly", "token_type": "Bearer"}"#
+            )
         }
     }
 
@@ -518,7 +519,8 @@ public final class FakeGoogleCalendar: Sendable {
         var response: Response {
             var buffer = ByteBufferAllocator().buffer(capacity: items.reduce(400) { $0 + $1.count + 1 })
             buffer.writeString(
-                #"{"kind":"calendar#events","summary":\#(jsonString(calendarID)),"timeZone":\#(jsonString(timeZone)),"accessRole":"owner","defaultReminders":[{"method":"popup","minutes":10}],"#)
+                #"{"kind":"calendar#events","summary":\#(jsonString(calendarID)),"timeZone":\#(jsonString(timeZone)),"accessRole":"owner","defaultReminders":[{"method":"popup","minutes":10}],"#
+            )
             if let nextPageToken { buffer.writeString(#""nextPageToken":\#(jsonString(nextPageToken)),"#) }
             if let nextSyncToken { buffer.writeString(#""nextSyncToken":\#(jsonString(nextSyncToken)),"#) }
             buffer.writeString(#""items":["#)
@@ -527,7 +529,8 @@ public final class FakeGoogleCalendar: Sendable {
                 buffer.writeBytes(item)
             }
             buffer.writeString("]}")
-            return Response(status: .ok, headers: [.contentType: "application/json; charset=UTF-8"], body: .init(byteBuffer: buffer))
+            return Response(
+                status: .ok, headers: [.contentType: "application/json; charset=UTF-8"], body: .init(byteBuffer: buffer))
         }
     }
 
@@ -541,7 +544,8 @@ public final class FakeGoogleCalendar: Sendable {
                 if let retryAfter { response.headers[.retryAfter] = retryAfter }
                 return .failure(.scripted(response))
             case .rateLimitExceeded403:
-                return .failure(.scripted(error(403, domain: "usageLimits", reason: "rateLimitExceeded", message: "Rate Limit Exceeded")))
+                return .failure(
+                    .scripted(error(403, domain: "usageLimits", reason: "rateLimitExceeded", message: "Rate Limit Exceeded")))
             case .serverError:
                 return .failure(.scripted(error(500, domain: "global", reason: "backendError", message: "Backend Error")))
             }
@@ -551,7 +555,10 @@ public final class FakeGoogleCalendar: Sendable {
         }
         guard query["singleEvents"] == "true" else {
             return .failure(
-                .rejected(error(400, domain: "global", reason: "invalid", message: "this fake serves expanded instances only (singleEvents=true)")))
+                .rejected(
+                    error(
+                        400, domain: "global", reason: "invalid",
+                        message: "this fake serves expanded instances only (singleEvents=true)")))
         }
         var page = Page(calendarID: calendarID, timeZone: calendar.timeZone)
         // Paging: "perform the exact same request as previously and append a pageToken".
@@ -560,7 +567,10 @@ public final class FakeGoogleCalendar: Sendable {
             signature["pageToken"] = nil
             guard var pending = state.pages[pageToken], pending.signature == signature else {
                 return .failure(
-                    .rejected(error(400, domain: "global", reason: "invalid", message: "Invalid page token value or changed parameters.")))
+                    .rejected(
+                        error(
+                            400, domain: "global", reason: "invalid", message: "Invalid page token value or changed parameters."))
+                )
             }
             state.pages[pageToken] = nil
             page.items = pending.remaining.removeFirst()
@@ -571,7 +581,10 @@ public final class FakeGoogleCalendar: Sendable {
         let stored = calendar.eventIDs.compactMap { state.events[$0] }.filter { $0.calendarID == calendarID }
         let results: [[UInt8]]
         if let syncToken = query["syncToken"] {
-            let restricted = ["timeMin", "timeMax", "orderBy", "q", "iCalUID", "updatedMin", "privateExtendedProperty", "sharedExtendedProperty"]
+            let restricted = [
+                "timeMin", "timeMax", "orderBy", "q", "iCalUID", "updatedMin", "privateExtendedProperty",
+                "sharedExtendedProperty",
+            ]
             if restricted.contains(where: { query[$0] != nil }) || query["showDeleted"] == "false" {
                 return .failure(
                     .rejected(
@@ -596,13 +609,16 @@ public final class FakeGoogleCalendar: Sendable {
             for name in ["timeMin", "timeMax"] {
                 guard let text = query[name] else { continue }
                 guard let limit = parse(text) else {
-                    return .failure(.rejected(error(400, domain: "global", reason: "invalidParameter", message: "Invalid value for: \(name)")))
+                    return .failure(
+                        .rejected(error(400, domain: "global", reason: "invalidParameter", message: "Invalid value for: \(name)"))
+                    )
                 }
                 limits[name] = limit
             }
             let showDeleted = query["showDeleted"] == "true"
             state.counts.fullListings += 1
-            results = stored
+            results =
+                stored
                 .filter { showDeleted || !$0.deleted }
                 .filter { stored in
                     guard let start = stored.start, let end = stored.end else { return false }
@@ -683,9 +699,13 @@ public final class FakeGoogleCalendar: Sendable {
             return Self.error(400, domain: "global", reason: "parseError", message: "Parse Error")
         }
         return state.withLock { state -> Response in
-            guard let index = state.channels.firstIndex(where: { $0.id == request.id && $0.resourceID == request.resourceId && !$0.stopped })
+            guard
+                let index = state.channels.firstIndex(where: {
+                    $0.id == request.id && $0.resourceID == request.resourceId && !$0.stopped
+                })
             else {
-                return Self.error(404, domain: "global", reason: "notFound", message: "Channel '\(request.id)' not found for project")
+                return Self.error(
+                    404, domain: "global", reason: "notFound", message: "Channel '\(request.id)' not found for project")
             }
             state.channels[index].stopped = true
             return Response(status: .noContent)

@@ -118,7 +118,8 @@ public final class FakeHeyGen: Sendable {
                         configuration: configuration, store: store)
                     if answer.status == 200, let sessionID = answer.sessionID {
                         store.state.withLock {
-                            $0.calls.append(Call(endpoint: endpoint, sessionID: sessionID, receivedAt: received, answeredAt: .now))
+                            $0.calls.append(
+                                Call(endpoint: endpoint, sessionID: sessionID, receivedAt: received, answeredAt: .now))
                         }
                     } else {
                         store.state.withLock { $0.refusals.append(answer.status) }
@@ -182,7 +183,9 @@ public final class FakeHeyGen: Sendable {
             return error(400, 40001, "Missing required input parameters")
         }
         if endpoint == .new { return newSession(fields, configuration: configuration, store: store) }
-        guard let sessionID = fields["session_id"] as? String else { return error(400, 40001, "Missing required input parameters") }
+        guard let sessionID = fields["session_id"] as? String else {
+            return error(400, 40001, "Missing required input parameters")
+        }
         let refusal: Answer? = store.state.withLock { state in
             guard let index = state.sessions.firstIndex(where: { $0.id == sessionID }) else {
                 return error(400, 400006, "Session not found")
@@ -198,8 +201,10 @@ public final class FakeHeyGen: Sendable {
                 guard let text = fields["text"] as? String, !text.isEmpty else {
                     return error(400, 40001, "Missing required input parameters")
                 }
-                state.tasks.append(ReceivedTask(
-                    sessionID: sessionID, text: text, taskType: fields["task_type"] as? String, taskMode: fields["task_mode"] as? String))
+                state.tasks.append(
+                    ReceivedTask(
+                        sessionID: sessionID, text: text, taskType: fields["task_type"] as? String,
+                        taskMode: fields["task_mode"] as? String))
             case .interrupt: state.sessions[index].interruptions += 1
             case .new, .keepAlive: break
             }
@@ -207,12 +212,14 @@ public final class FakeHeyGen: Sendable {
         }
         if let refusal { return refusal }
         guard endpoint == .task else { return Answer(status: 200, body: success(nil), sessionID: sessionID) }
-        let durationMs = Double(configuration.syncTaskDuration.components.seconds) * 1000
+        let durationMs =
+            Double(configuration.syncTaskDuration.components.seconds) * 1000
             + Double(configuration.syncTaskDuration.components.attoseconds) / 1e15
         if fields["task_mode"] as? String ?? "sync" == "sync" {
             await speaking(in: sessionID, for: configuration.speaksUntilTold ? nil : configuration.syncTaskDuration, store: store)
         }
-        return Answer(status: 200, body: success(["task_id": UUID().uuidString, "duration_ms": durationMs]), sessionID: sessionID)
+        return Answer(
+            status: 200, body: success(["task_id": UUID().uuidString, "duration_ms": durationMs]), sessionID: sessionID)
     }
 
     /// Until the speech is over (after `duration`, or when the test says if nil), or cut short
@@ -239,7 +246,8 @@ public final class FakeHeyGen: Sendable {
             let open = state.sessions.filter { !$0.stopped && now - $0.createdAt <= configuration.sessionDurationLimit }
             if let limit = configuration.maxConcurrentSessions, open.count >= limit {
                 return error(
-                    400, 10004, "Concurrent limit reached, please make sure you have closed other testing sessions under the same account")
+                    400, 10004,
+                    "Concurrent limit reached, please make sure you have closed other testing sessions under the same account")
             }
             let number = state.sessions.count + 1
             let session = Session(

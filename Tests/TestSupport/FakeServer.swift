@@ -29,8 +29,12 @@ public final class FakeServer: Sendable {
 
     public final class Recorder: Sendable {
         private let times = Mutex<[ContinuousClock.Instant]>([])
-        public func hit() -> Int { times.withLock { $0.append(.now); return $0.count } }
+        public func hit() -> Int {
+            times.withLock {
+                $0.append(.now)
+                return $0.count
+            }
+        }
         public var hits: [ContinuousClock.Instant] { times.withLock { $0 } }
     }
 }
-

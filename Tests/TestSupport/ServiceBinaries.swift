@@ -2,12 +2,15 @@ import Foundation
 
 /// The built service executables, run as the operator would run them.
 public enum ServiceBinaries {
-    public static let all = ["calendar-monitor", "classifier", "prep-orchestrator", "bot-gateway", "realtime-worker", "monitoring-worker"]
+    public static let all = [
+        "calendar-monitor", "classifier", "prep-orchestrator", "bot-gateway", "realtime-worker", "monitoring-worker",
+    ]
 
     public static func path(_ name: String) throws -> String {
         let path = try TestStack.variable("ATTACHE_TEST_BIN_DIR") + "/" + name
         guard FileManager.default.isExecutableFile(atPath: path) else {
-            throw TestStack.NotStarted(variable: "ATTACHE_TEST_BIN_DIR (no executable \(path): run ./scripts/test, which builds it)")
+            throw TestStack.NotStarted(
+                variable: "ATTACHE_TEST_BIN_DIR (no executable \(path): run ./scripts/test, which builds it)")
         }
         return path
     }

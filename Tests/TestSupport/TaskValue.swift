@@ -24,7 +24,12 @@ private func firstOf<Success: Sendable>(
     cancel: @escaping @Sendable () -> Void
 ) async throws -> Result<Success, any Error> {
     let settled = Mutex(false)
-    let claim = { @Sendable in settled.withLock { done in defer { done = true }; return !done } }
+    let claim = { @Sendable in
+        settled.withLock { done in
+            defer { done = true }
+            return !done
+        }
+    }
     return await withCheckedContinuation { (continuation: CheckedContinuation<Result<Success, any Error>, Never>) in
         let timer = Task {
             try? await Task.sleep(for: limit)

@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Store
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A database of its own for a test whose code uses fixed schema names (the services do).
 public enum TestDatabase {
@@ -38,7 +39,8 @@ public enum TestDatabase {
 /// the kernel's ephemeral range: a port from that range, free now, can be handed to any server
 /// in another test that binds port 0 before the child binds it.
 public func freePort() throws -> Int {
-    let ephemeralStart = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))
+    let ephemeralStart =
+        (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))
         .flatMap { $0.split(whereSeparator: \.isWhitespace).first }.flatMap { Int($0) } ?? 32768
     let candidates = 20000..<max(ephemeralStart, 20001)
     for _ in 0..<100 {

@@ -60,7 +60,8 @@ public enum TestStack {
     /// ATTACHE_TEST_LOG_LEVEL, when set, decides for every test logger.
     private static func logger(label: String, unlessConfigured level: Logger.Level) -> Logger {
         var logger = Logger(label: label)
-        logger.logLevel = ProcessInfo.processInfo.environment["ATTACHE_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? level
+        logger.logLevel =
+            ProcessInfo.processInfo.environment["ATTACHE_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? level
         return logger
     }
 }

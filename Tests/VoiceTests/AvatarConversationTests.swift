@@ -19,11 +19,15 @@ struct AvatarConversationTests {
             ]))
     }
 
-    @Test("the avatar is handed the greeting and each sentence of the answer, the page is told its room, and no audio of ours goes out")
+    @Test(
+        "the avatar is handed the greeting and each sentence of the answer, the page is told its room, and no audio of ours goes out"
+    )
     func avatarSpeaks() async throws {
         let heyGen = try await HeyGenAvatarTests.fake { $0.syncTaskDuration = .milliseconds(200) }
         defer { heyGen.stop() }
-        let call = try await withConversation(try await OfflineConversation(greets: true, avatar: HeyGenAvatarTests.avatar(heyGen))) { call in
+        let call = try await withConversation(
+            try await OfflineConversation(greets: true, avatar: HeyGenAvatarTests.avatar(heyGen))
+        ) { call in
             // The question comes after the greeting, not over it (which would cut it short).
             await call.participant.listen(for: .seconds(60)) { !call.log.said.isEmpty }
             try await call.participant.say("What is on the agenda today?")
@@ -62,12 +66,14 @@ struct AvatarConversationTests {
         #expect(!cut.text.isEmpty && Self.fullAnswer.hasPrefix(cut.text) && cut.text.count < Self.fullAnswer.count)
         #expect(heyGen.sessions.first?.interruptions ?? 0 >= 1, "HeyGen is told to stop talking")
         let firstSentence = try #require(heyGen.tasks.first?.text)
-        #expect(!heyGen.tasks.dropFirst().contains { Self.fullAnswer.contains($0.text) && $0.text != firstSentence },
+        #expect(
+            !heyGen.tasks.dropFirst().contains { Self.fullAnswer.contains($0.text) && $0.text != firstSentence },
             "nothing more of the cut reply is handed over")
         let history = await call.pipeline.history
-        #expect(history.prefix(3) == [
-            ChatMessage(.user, Self.question), ChatMessage(.assistant, cut.text), ChatMessage(.user, "wait a moment"),
-        ])
+        #expect(
+            history.prefix(3) == [
+                ChatMessage(.user, Self.question), ChatMessage(.assistant, cut.text), ChatMessage(.user, "wait a moment"),
+            ])
     }
 
     @Test("when HeyGen's session is rotated, the page is told the new room")
@@ -93,8 +99,10 @@ struct AvatarConversationTests {
         let heyGen = try await HeyGenAvatarTests.fake()
         defer { heyGen.stop() }
         let logs = CapturedLogs()
-        let call = try await withConversation(try await OfflineConversation(
-            avatar: HeyGenAvatarTests.avatar(heyGen, key: "wrong-key"), logger: logs.logger)) { call in
+        let call = try await withConversation(
+            try await OfflineConversation(
+                avatar: HeyGenAvatarTests.avatar(heyGen, key: "wrong-key"), logger: logs.logger)
+        ) { call in
             try await call.participant.say("What is on the agenda today?")
             await call.participant.listen(for: .seconds(60)) { !call.log.said.isEmpty }
             return call

@@ -1,6 +1,7 @@
 import Logging
 import TestSupport
 import Testing
+
 @testable import VoicePipeline
 
 /// An avatar that goes on saying a sentence until it is interrupted, and never tells how long

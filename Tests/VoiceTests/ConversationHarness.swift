@@ -1,11 +1,11 @@
 import Foundation
 import LanguageModel
 import Logging
+import Shared
 import SpeechEngines
 import Synchronization
-import Testing
 import TestSupport
-import Shared
+import Testing
 import VoicePipeline
 
 /// Everything the pipeline sent to the meeting, with when it was sent.
@@ -51,7 +51,9 @@ final class EventLog: Sendable {
 
     var said: [(text: String, interrupted: Bool, latency: TurnLatency?)] {
         events.withLock {
-            $0.compactMap { if case let .said(text, interrupted, latency) = $0.event { (text, interrupted, latency) } else { nil } }
+            $0.compactMap {
+                if case let .said(text, interrupted, latency) = $0.event { (text, interrupted, latency) } else { nil }
+            }
         }
     }
 
@@ -87,7 +89,8 @@ struct OfflineConversation {
 
     init(
         greets: Bool = false, chatModel: any ChatModel = LocalResponder(), textToSpeech: (any TextToSpeech)? = nil,
-        avatar: (any Avatar)? = nil, logger: Logger = Logger(label: "voice-test"), configure: (inout VoiceConfiguration) -> Void = { _ in }
+        avatar: (any Avatar)? = nil, logger: Logger = Logger(label: "voice-test"),
+        configure: (inout VoiceConfiguration) -> Void = { _ in }
     ) async throws {
         var configuration = VoiceConfiguration()
         configuration.greets = greets

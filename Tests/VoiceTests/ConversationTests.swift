@@ -2,7 +2,6 @@ import Foundation
 import LanguageModel
 import SpeechEngines
 import TestSupport
-
 import Testing
 import VoicePipeline
 
@@ -42,8 +41,10 @@ struct ConversationTests {
     @Test("a greeting the speech engine fails on is logged and skipped, and the call goes on")
     func greetingFailure() async throws {
         let logs = CapturedLogs()
-        let call = try await withConversation(try await OfflineConversation(
-            greets: true, textToSpeech: FailingFirstSynthesis(try ESpeakSynthesizer()), logger: logs.logger)) { call in
+        let call = try await withConversation(
+            try await OfflineConversation(
+                greets: true, textToSpeech: FailingFirstSynthesis(try ESpeakSynthesizer()), logger: logs.logger)
+        ) { call in
             try await call.participant.say("What is on the agenda today?")
             await call.participant.listen(for: .seconds(60)) { !call.log.said.isEmpty }
             return call
@@ -68,7 +69,9 @@ struct ConversationTests {
         #expect(call.log.said.count == 1)
     }
 
-    @Test("a participant who talks over the agent cuts it: no more of the reply reaches the meeting, and history keeps only what did")
+    @Test(
+        "a participant who talks over the agent cuts it: no more of the reply reaches the meeting, and history keeps only what did"
+    )
     func bargeIn() async throws {
         let call = try await withConversation(try await OfflineConversation()) { call in
             // Synthesised beforehand, so that the participant cuts in while the agent is speaking.
@@ -105,10 +108,11 @@ struct ConversationTests {
         #expect(cut.text == playedWords)
 
         let history = await call.pipeline.history
-        #expect(history.prefix(3) == [
-            ChatMessage(.user, "what is on the agenda today"), ChatMessage(.assistant, cut.text),
-            ChatMessage(.user, "wait a moment"),
-        ])
+        #expect(
+            history.prefix(3) == [
+                ChatMessage(.user, "what is on the agenda today"), ChatMessage(.assistant, cut.text),
+                ChatMessage(.user, "wait a moment"),
+            ])
     }
 
     /// The words of the local responder's answer, said by eSpeak NG sentence by sentence as the
@@ -136,7 +140,9 @@ struct ConversationTests {
             try await call.participant.say("What is on the agenda today?")
             await call.participant.listen(for: .seconds(60)) { call.sink.audioFrameTimes.count > 60 }
             var noise = SystemRandomNumberGenerator()
-            let cough = (0..<4).map { _ in AudioFrame((0..<PCM.samplesPerFrame).map { _ in Int16.random(in: -9000...9000, using: &noise) }) }
+            let cough = (0..<4).map { _ in
+                AudioFrame((0..<PCM.samplesPerFrame).map { _ in Int16.random(in: -9000...9000, using: &noise) })
+            }
             await call.participant.stream(cough)
             await call.participant.listen(for: .seconds(60)) { !call.log.said.isEmpty }
             return call

@@ -1,9 +1,10 @@
 import Foundation
-@testable import SpeechEngines
 import Synchronization
 import TestSupport
 import Testing
 import VoicePipeline
+
+@testable import SpeechEngines
 
 @Suite("Deepgram recognizer, against a local fake of Deepgram live streaming")
 struct DeepgramRecognizerTests {
@@ -180,7 +181,9 @@ struct DeepgramRecognizerTests {
             #"{"type":"Results","is_final":\#(isFinal),"speech_final":\#(speechFinal),"channel":{"alternatives":[{"transcript":"\#(transcript)"}]}}"#
         }
         #expect(DeepgramMessage.event(from: results("so we", isFinal: false, speechFinal: false)) == .interim("so we"))
-        #expect(DeepgramMessage.event(from: results("so we met", isFinal: true, speechFinal: false)) == .final("so we met", endOfSpeech: false))
+        #expect(
+            DeepgramMessage.event(from: results("so we met", isFinal: true, speechFinal: false))
+                == .final("so we met", endOfSpeech: false))
         #expect(DeepgramMessage.event(from: results("", isFinal: true, speechFinal: true)) == .final("", endOfSpeech: true))
         #expect(DeepgramMessage.event(from: results("", isFinal: true, speechFinal: false)) == nil)
         #expect(DeepgramMessage.event(from: results("", isFinal: false, speechFinal: false)) == nil)

@@ -1,8 +1,9 @@
 import Foundation
-@testable import SpeechEngines
 import TestSupport
 import Testing
 import VoicePipeline
+
+@testable import SpeechEngines
 
 @Suite("ElevenLabs HTTP synthesizer, against a local fake of ElevenLabs stream/with-timestamps")
 struct ElevenLabsHTTPSynthesizerTests {
@@ -14,7 +15,8 @@ struct ElevenLabsHTTPSynthesizerTests {
         var configuration = ElevenLabsSynthesizer.Configuration(apiKey: key ?? fake.configuration.apiKey, voiceID: "voice-1")
         configuration.baseURL = fake.baseURL
         return ElevenLabsHTTPSynthesizer(
-            configuration: configuration, optimizeStreamingLatency: optimizeStreamingLatency, logger: logs?.logger ?? TestStack.logger)
+            configuration: configuration, optimizeStreamingLatency: optimizeStreamingLatency,
+            logger: logs?.logger ?? TestStack.logger)
     }
 
     static func chunks(
@@ -23,7 +25,8 @@ struct ElevenLabsHTTPSynthesizerTests {
         try await ElevenLabsSynthesizerTests.chunks(of: text, from: synthesizer)
     }
 
-    static func startConsuming(_ text: String, from synthesizer: ElevenLabsHTTPSynthesizer) async throws -> Task<Void, any Error> {
+    static func startConsuming(_ text: String, from synthesizer: ElevenLabsHTTPSynthesizer) async throws -> Task<Void, any Error>
+    {
         try await ElevenLabsSynthesizerTests.startConsuming(text, from: synthesizer)
     }
 
@@ -62,7 +65,8 @@ struct ElevenLabsHTTPSynthesizerTests {
         for chunk in chunks {
             #expect(chunk.words.allSatisfy { $0.sampleOffset >= 0 && $0.sampleOffset <= chunk.samples.count })
         }
-        #expect(ElevenLabsSynthesizerTests.wordsFromStart(of: chunks) == ElevenLabsSynthesizerTests.expectedWords(of: Self.sentence))
+        #expect(
+            ElevenLabsSynthesizerTests.wordsFromStart(of: chunks) == ElevenLabsSynthesizerTests.expectedWords(of: Self.sentence))
     }
 
     @Test("the request is the documented one: path, query, xi-api-key, JSON body with text, model and voice settings")
@@ -83,7 +87,9 @@ struct ElevenLabsHTTPSynthesizerTests {
     func baseURL() {
         let configuration = ElevenLabsSynthesizer.Configuration(apiKey: "k", voiceID: "v")
         let synthesizer = ElevenLabsHTTPSynthesizer(configuration: configuration, logger: TestStack.logger)
-        #expect(synthesizer.streamURL == "https://api.elevenlabs.io/v1/text-to-speech/v/stream/with-timestamps?output_format=pcm_16000")
+        #expect(
+            synthesizer.streamURL
+                == "https://api.elevenlabs.io/v1/text-to-speech/v/stream/with-timestamps?output_format=pcm_16000")
     }
 
     @Test("a wrong key is a 401 that names the setting to fix, and the key is neither in the error nor in the logs")
@@ -117,7 +123,10 @@ struct ElevenLabsHTTPSynthesizerTests {
             _ = try await Self.chunks(of: "Hello.", from: Self.synthesizer(fake))
         }
         let error = try #require(thrown)
-        guard case .tooManyConcurrentRequests = error else { Issue.record("\(error)"); return }
+        guard case .tooManyConcurrentRequests = error else {
+            Issue.record("\(error)")
+            return
+        }
         #expect(String(describing: error).contains("as many requests in progress as its plan allows"))
         #expect(fake.exchanges.summaries.map(\.status) == [429, 429])
     }
@@ -145,7 +154,10 @@ struct ElevenLabsHTTPSynthesizerTests {
             _ = try await Self.chunks(of: "Hello.", from: synthesizer)
         }
         let error = try #require(thrown)
-        guard case .unreachable = error else { Issue.record("\(error)"); return }
+        guard case .unreachable = error else {
+            Issue.record("\(error)")
+            return
+        }
         #expect(String(describing: error).contains("127.0.0.1:1"))
     }
 

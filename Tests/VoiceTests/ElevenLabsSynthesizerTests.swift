@@ -1,9 +1,10 @@
 import Foundation
-@testable import SpeechEngines
 import Synchronization
 import TestSupport
 import Testing
 import VoicePipeline
+
+@testable import SpeechEngines
 
 @Suite("ElevenLabs synthesizer, against a local fake of ElevenLabs stream-input")
 struct ElevenLabsSynthesizerTests {
@@ -15,7 +16,9 @@ struct ElevenLabsSynthesizerTests {
         return ElevenLabsSynthesizer(configuration: configuration, logger: logs?.logger ?? TestStack.logger)
     }
 
-    static func chunks(of text: String, from synthesizer: some TextToSpeech) async throws -> [(at: ContinuousClock.Instant, chunk: SpeechChunk)] {
+    static func chunks(of text: String, from synthesizer: some TextToSpeech) async throws -> [(
+        at: ContinuousClock.Instant, chunk: SpeechChunk
+    )] {
         var chunks: [(ContinuousClock.Instant, SpeechChunk)] = []
         for try await chunk in synthesizer.synthesize(text) { chunks.append((.now, chunk)) }
         return chunks
@@ -43,7 +46,9 @@ struct ElevenLabsSynthesizerTests {
     /// All the chunks of `text`, from a fake that holds back what follows the first chunk until
     /// `rest` opens, which happens once the first chunk is here: a synthesizer that passed chunks
     /// on only with more (or at the end) never gets them, and fails at the limit.
-    static func chunks(of text: String, from synthesizer: some TextToSpeech, openingAfterFirst rest: Gate) async throws -> [SpeechChunk] {
+    static func chunks(of text: String, from synthesizer: some TextToSpeech, openingAfterFirst rest: Gate) async throws
+        -> [SpeechChunk]
+    {
         try await within(.seconds(30), "the first chunk, then the rest") {
             var chunks: [SpeechChunk] = []
             for try await chunk in synthesizer.synthesize(text) {

@@ -280,7 +280,8 @@ struct HeyGenAvatarTests {
         let keepAlives = fake.calls(.keepAlive)
         // One sent just before the sentence (a test slow to speak) may reach the fake just after
         // it; one sent while the avatar speaks comes an interval or more after the sentence.
-        #expect(!keepAlives.contains { $0.receivedAt >= task.receivedAt + interval / 2 && $0.receivedAt <= task.answeredAt },
+        #expect(
+            !keepAlives.contains { $0.receivedAt >= task.receivedAt + interval / 2 && $0.receivedAt <= task.answeredAt },
             "a keep-alive went out while the avatar spoke")
         #expect(keepAlives.allSatisfy { $0.sessionID == fake.sessions.first?.id })
         await session.close()

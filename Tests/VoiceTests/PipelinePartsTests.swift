@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import VoicePipeline
 
 @Suite("Voice pipeline parts")
@@ -97,5 +97,3 @@ struct PipelinePartsTests {
         #expect(Visemes.cues(for: chunk).last?.offsetMilliseconds == 300)
     }
 }
-
-

@@ -66,40 +66,47 @@ struct Timeline {
         case MeetingUpserted.messageType:
             guard let (at, event) = payload(MeetingUpserted.self) else { break }
             let change = event.isNew ? "new" : "changed: \(event.changedFields.joined(separator: ", "))"
-            return Line(occurredAt: at, service: "calendar-monitor", type: type,
-                        text: "“\(event.meeting.title)” at \(time(event.meeting.start)) (\(change))")
+            return Line(
+                occurredAt: at, service: "calendar-monitor", type: type,
+                text: "“\(event.meeting.title)” at \(time(event.meeting.start)) (\(change))")
         case MeetingCancelled.messageType:
             guard let (at, event) = payload(MeetingCancelled.self) else { break }
             return Line(occurredAt: at, service: "calendar-monitor", type: type, text: event.reason)
         case MeetingClassified.messageType:
             guard let (at, event) = payload(MeetingClassified.self) else { break }
-            return Line(occurredAt: at, service: "classifier", type: type,
-                        text: "\(event.meetingType) — prep from \(time(event.prepTriggerAt)), rule \(event.rule)")
+            return Line(
+                occurredAt: at, service: "classifier", type: type,
+                text: "\(event.meetingType) — prep from \(time(event.prepTriggerAt)), rule \(event.rule)")
         case ClassificationCancelled.messageType:
             guard let (at, event) = payload(ClassificationCancelled.self) else { break }
             return Line(occurredAt: at, service: "classifier", type: type, text: event.reason)
         case PrepNotificationSent.messageType:
             guard let (at, event) = payload(PrepNotificationSent.self) else { break }
-            return Line(occurredAt: at, service: "prep-orchestrator", type: type,
-                        text: "to \(event.recipient) via \(event.channel): \(event.text.prefix(90))…")
+            return Line(
+                occurredAt: at, service: "prep-orchestrator", type: type,
+                text: "to \(event.recipient) via \(event.channel): \(event.text.prefix(90))…")
         case BotJoinRequested.messageType:
             guard let (at, event) = payload(BotJoinRequested.self) else { break }
-            return Line(occurredAt: at, service: "prep-orchestrator", type: type,
-                        text: "\(event.botName) to join “\(event.meetingTitle)” at \(event.meetingURL ?? "(no link)")")
+            return Line(
+                occurredAt: at, service: "prep-orchestrator", type: type,
+                text: "\(event.botName) to join “\(event.meetingTitle)” at \(event.meetingURL ?? "(no link)")")
         case BotStatusChanged.messageType:
             guard let (at, event) = payload(BotStatusChanged.self) else { break }
-            return Line(occurredAt: at, service: "bot-gateway", type: type, text: "bot \(event.botID.prefix(12))… \(event.status)")
+            return Line(
+                occurredAt: at, service: "bot-gateway", type: type, text: "bot \(event.botID.prefix(12))… \(event.status)")
         case BotTranscriptReceived.messageType:
             guard let (at, event) = payload(BotTranscriptReceived.self) else { break }
             return Line(occurredAt: at, service: "bot-gateway", type: type, text: "\(event.speaker): \(event.text)")
         case CallCompleted.messageType:
             guard let (at, event) = payload(CallCompleted.self) else { break }
-            return Line(occurredAt: at, service: "realtime-worker", type: type,
-                        text: "session \(event.sessionID.uuidString.prefix(8))… ended with \(event.turns.count) turns")
+            return Line(
+                occurredAt: at, service: "realtime-worker", type: type,
+                text: "session \(event.sessionID.uuidString.prefix(8))… ended with \(event.turns.count) turns")
         case MonitoringResultRecorded.messageType:
             guard let (at, event) = payload(MonitoringResultRecorded.self) else { break }
-            return Line(occurredAt: at, service: "monitoring-worker", type: type,
-                        text: "verdict \(event.verdict)\(event.isPlaceholder ? " (placeholder)" : ""): \(event.summary)")
+            return Line(
+                occurredAt: at, service: "monitoring-worker", type: type,
+                text: "verdict \(event.verdict)\(event.isPlaceholder ? " (placeholder)" : ""): \(event.summary)")
         default:
             break
         }

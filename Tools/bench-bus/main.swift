@@ -22,7 +22,8 @@ import Logging
 import Synchronization
 
 struct Options {
-    var url = ProcessInfo.processInfo.environment["ATTACHE_AMQP_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    var url =
+        ProcessInfo.processInfo.environment["ATTACHE_AMQP_URL"].flatMap { $0.isEmpty ? nil : $0 }
         ?? "amqp://guest:guest@127.0.0.1:5672/"
     var queue = "bench-bus-swift-\(getpid())-\(Int(Date().timeIntervalSince1970))"
     var count = 100_000
@@ -92,11 +93,12 @@ struct Usage {
     static var now: Usage {
         var usage = rusage()
         #if canImport(Glibc)
-        getrusage(RUSAGE_SELF.rawValue, &usage)
+            getrusage(RUSAGE_SELF.rawValue, &usage)
         #else
-        getrusage(RUSAGE_SELF, &usage)
+            getrusage(RUSAGE_SELF, &usage)
         #endif
-        let cpu = usage.ru_utime, system = usage.ru_stime
+        let cpu = usage.ru_utime
+        let system = usage.ru_stime
         let seconds = Double(cpu.tv_sec + system.tv_sec) + Double(cpu.tv_usec + system.tv_usec) / 1e6
         return Usage(cpuSeconds: seconds, switches: usage.ru_nvcsw + usage.ru_nivcsw)
     }

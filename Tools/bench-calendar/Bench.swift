@@ -74,7 +74,8 @@ struct Bench {
             }
             if now - started > options.timeout {
                 throw BenchFailure(
-                    "\(name) cycle: not finished after \(options.timeout): \(synced)/\(n) connections synced, outbox \(outbox), \(failing) failing")
+                    "\(name) cycle: not finished after \(options.timeout): \(synced)/\(n) connections synced, outbox \(outbox), \(failing) failing"
+                )
             }
         }
         let elapsed = ContinuousClock.now - started
@@ -127,7 +128,9 @@ struct Bench {
         let queue = countQueue
         return try await AdminChannel.run(broker) { channel in
             defer { channel.close() }
-            var upserted = 0, cancelled = 0, other = 0
+            var upserted = 0
+            var cancelled = 0
+            var other = 0
             var meetings = Set<UUID>()
             var problems: [String] = []
             while let message = try channel.get(queue: queue) {
@@ -143,7 +146,8 @@ struct Bench {
                     }
                 case MeetingCancelled.messageType.routingKey:
                     cancelled += 1
-                    meetings.insert(try MessageCoding.decode(Envelope<MeetingCancelled>.self, from: message.body).payload.meetingID)
+                    meetings.insert(
+                        try MessageCoding.decode(Envelope<MeetingCancelled>.self, from: message.body).payload.meetingID)
                 default:
                     other += 1
                 }

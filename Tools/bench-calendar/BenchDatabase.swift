@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CalendarMonitor
 import Foundation
 import Store
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The bench's own database, bench_calendar_<pid>, on the server ATTACHE_DATABASE_URL names. The
 /// pid in its name lets a later run drop what a run that was interrupted left behind.
@@ -26,7 +27,9 @@ struct BenchDatabase {
     /// Drops the databases of runs whose process is gone, then creates this run's.
     func create() async throws {
         let stale = try await admin.withConnection { db in
-            try db.query(#"SELECT datname FROM pg_database WHERE datname LIKE 'bench\_calendar\_%'"#).map { try $0.string("datname") }
+            try db.query(#"SELECT datname FROM pg_database WHERE datname LIKE 'bench\_calendar\_%'"#).map {
+                try $0.string("datname")
+            }
         }
         for name in stale {
             guard let owner = Int32(name.dropFirst(Self.prefix.count)), kill(owner, 0) == -1, errno == ESRCH else { continue }
@@ -51,8 +54,12 @@ extension GeneratedCalendars {
         }
         let encoder = JSONEncoder()
         for batch in stride(from: 0, to: connections, by: 1000) {
-            var ids: [String] = [], tenants: [String] = [], owners: [String] = [], names: [String] = []
-            var settings: [String] = [], sealed: [String] = []
+            var ids: [String] = []
+            var tenants: [String] = []
+            var owners: [String] = []
+            var names: [String] = []
+            var settings: [String] = []
+            var sealed: [String] = []
             for c in batch..<min(batch + 1000, connections) {
                 let id = UUID()
                 ids.append(id.uuidString.lowercased())

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// CPU seconds of the processes and threads that take part: this process split by thread
 /// (NIO event loops serve the fake; Swift's cooperative pool runs the async code: the
@@ -21,7 +22,8 @@ struct CPUSample {
     static func take(postmaster: Int?, broker brokerPIDs: [Int]) -> CPUSample {
         var usage = rusage()
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        let process = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+        let process =
+            Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
             + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
         var threads: [Int: (name: String, ticks: Int)] = [:]
         for tid in pids(in: "/proc/self/task") {
@@ -36,7 +38,8 @@ struct CPUSample {
         }
         var broker: [Int: Int] = [:]
         for pid in brokerPIDs { if let stat = stat("/proc/\(pid)/stat") { broker[pid] = stat.ticks } }
-        var busy = 0, total = 0
+        var busy = 0
+        var total = 0
         if let line = try? String(contentsOfFile: "/proc/stat", encoding: .utf8).split(separator: "\n").first {
             let fields = line.split(separator: " ").dropFirst().compactMap { Int($0) }
             total = fields.reduce(0, +)

@@ -80,7 +80,9 @@ struct GeneratedCalendars {
         event.iCalUID = "\(id)@google.com"
         event.reminders = .init(useDefault: true)
 
-        var attendees = [Event.Person(email: owner, displayName: ownerName, responseStatus: "accepted", organizer: true, isSelf: true)]
+        var attendees = [
+            Event.Person(email: owner, displayName: ownerName, responseStatus: "accepted", organizer: true, isSelf: true)
+        ]
         for k in 0..<((c + e) % 6) {
             let first = Self.firstNames[(c + e + k) % 10]
             let last = Self.lastNames[(e + 2 * k) % 10]

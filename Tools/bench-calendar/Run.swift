@@ -11,7 +11,7 @@ import Store
 import TestSupport
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The three cycles and their checks; what the bench prints.
@@ -28,10 +28,12 @@ func run(_ options: Options) async -> Int32 {
     let prefix = "bench-calendar-\(getpid())"
     let exchange = ServiceQueues.eventsExchange(prefix: prefix)
     let countQueue = "\(prefix).published"
-    let n = options.connections, m = options.events
+    let n = options.connections
+    let m = options.events
 
-    say("\(n) connections × \(m) events, sync concurrency \(options.concurrency), database pool \(options.pool), "
-        + "\(options.requestsPerSecond.map { "\($0) requests/s to Google" } ?? "unpaced")")
+    say(
+        "\(n) connections × \(m) events, sync concurrency \(options.concurrency), database pool \(options.pool), "
+            + "\(options.requestsPerSecond.map { "\($0) requests/s to Google" } ?? "unpaced")")
 
     // The fake Google Calendar. Every connection starts with an access token valid for 30 days,
     // so the bench expects no refresh; they are counted.
@@ -90,7 +92,8 @@ func run(_ options: Options) async -> Int32 {
 
         // calendar-monitor's machinery, wired as CalendarMonitorApp wires it.
         let http = HTTPClient(
-            rateLimit: options.requestsPerSecond.map { RateLimiter(perSecond: Double($0), burst: max(1, $0 * 2)) }, logger: logger)
+            rateLimit: options.requestsPerSecond.map { RateLimiter(perSecond: Double($0), burst: max(1, $0 * 2)) }, logger: logger
+        )
         let outbox = try Outbox(schema: MeetingsSchema.name)
         let wakeup = WakeSignal()
         let syncScheduler = SyncScheduler(
@@ -122,7 +125,9 @@ func run(_ options: Options) async -> Int32 {
 
         // 2. Incremental.
         let changes = calendars.change(options.changes, seed: 0x00C0_FFEE, in: fake)
-        say("incremental cycle: \(changes.total) events changed (\(changes.retitled) retitled, \(changes.moved) moved, \(changes.deleted) deleted)")
+        say(
+            "incremental cycle: \(changes.total) events changed (\(changes.retitled) retitled, \(changes.moved) moved, \(changes.deleted) deleted)"
+        )
         let incremental = try await bench.cycle("incremental")
         report(incremental)
         if incremental.published != changes.total {
@@ -132,16 +137,21 @@ func run(_ options: Options) async -> Int32 {
             problems.append("incremental cycle wrote \(incremental.rowsWritten) rows for \(changes.total) changes")
         }
         if incremental.fake.fullListings > 0 {
-            problems.append("incremental cycle read \(incremental.fake.fullListings) calendars in full instead of with their sync token")
+            problems.append(
+                "incremental cycle read \(incremental.fake.fullListings) calendars in full instead of with their sync token")
         }
         let drained = try await bench.drainPublished()
-        say("incremental cycle published \(drained.upserted) meeting.upserted, \(drained.cancelled) meeting.cancelled, about \(drained.meetings) meetings")
-        if drained.upserted != changes.published.upserted || drained.cancelled != changes.published.cancelled || drained.other != 0
+        say(
+            "incremental cycle published \(drained.upserted) meeting.upserted, \(drained.cancelled) meeting.cancelled, about \(drained.meetings) meetings"
+        )
+        if drained.upserted != changes.published.upserted || drained.cancelled != changes.published.cancelled
+            || drained.other != 0
             || drained.meetings != changes.total
         {
             problems.append(
                 "incremental cycle published \(drained.upserted) upserted + \(drained.cancelled) cancelled + \(drained.other) other events "
-                    + "about \(drained.meetings) meetings; expected \(changes.published.upserted) + \(changes.published.cancelled) about \(changes.total)")
+                    + "about \(drained.meetings) meetings; expected \(changes.published.upserted) + \(changes.published.cancelled) about \(changes.total)"
+            )
         }
         problems += drained.problems
 

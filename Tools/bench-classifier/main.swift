@@ -17,7 +17,12 @@ import Shared
 struct Meeting: Decodable {
     var title: String
     var description: String?
-    var attendee_count: Int
+    var attendeeCount: Int
+
+    enum CodingKeys: String, CodingKey {
+        case title, description
+        case attendeeCount = "attendee_count"
+    }
 }
 
 func meetings(_ path: String) throws -> [Meeting] {
@@ -37,7 +42,9 @@ case "inprocess":
     guard arguments.count >= 3 else { fail("usage: bench-classifier inprocess RULES.yaml MEETINGS.jsonl [COUNT]") }
     let rules = try ClassificationRules.load(fileAt: arguments[1])
     let facts = try meetings(arguments[2]).map {
-        MeetingFacts(title: $0.title, description: $0.description ?? "", attendeeCount: $0.attendee_count, start: Date().addingTimeInterval(86_400))
+        MeetingFacts(
+            title: $0.title, description: $0.description ?? "", attendeeCount: $0.attendeeCount,
+            start: Date().addingTimeInterval(86_400))
     }
     let count = arguments.count > 3 ? Int(arguments[3]) ?? 200_000 : 200_000
     let now = Date()
@@ -46,7 +53,8 @@ case "inprocess":
     let started = ContinuousClock.now
     for index in 0..<count { checksum &+= rules.classify(facts[index % facts.count], now: now).meetingType.count }
     let elapsed = (ContinuousClock.now - started).secondsValue
-    FileHandle.standardError.write(Data("classified \(count) in \(String(format: "%.3f", elapsed)) s (checksum \(checksum))\n".utf8))
+    FileHandle.standardError.write(
+        Data("classified \(count) in \(String(format: "%.3f", elapsed)) s (checksum \(checksum))\n".utf8))
     print("classifier.inprocess.per_s: \(Int(Double(count) / elapsed))")
 
 case "bus":
@@ -61,18 +69,25 @@ case "bus":
     let consumer = Consumer(
         configuration: broker, queue: watch,
         topology: ServiceQueues.subscriptionsTopology(prefix: prefix)
-            + Topology(queues: [.quorum(watch)], bindings: [.init(queue: watch, exchange: exchange, routingKey: MeetingClassified.messageType.routingKey)]),
+            + Topology(
+                queues: [.quorum(watch)],
+                bindings: [.init(queue: watch, exchange: exchange, routingKey: MeetingClassified.messageType.routingKey)]),
         prefetch: 200, logger: logger)
-    let publisher = Publisher(configuration: broker, topology: ServiceQueues.subscriptionsTopology(prefix: prefix), logger: logger)
+    let publisher = Publisher(
+        configuration: broker, topology: ServiceQueues.subscriptionsTopology(prefix: prefix), logger: logger)
     while !consumer.isConnected { try await Task.sleep(for: .milliseconds(50)) }
     let start = Date().addingTimeInterval(7 * 86_400)
     let events = (0..<count).map { index -> OutgoingMessage in
         let sample = samples[index % samples.count]
         let meeting = MeetingSnapshot(
             meetingID: UUID(), revision: 1, source: "bench", externalID: "bench-\(index)", title: sample.title,
-            description: sample.description ?? "", start: start, end: start.addingTimeInterval(1800), organizer: Participant(email: "owner@example.com"),
-            attendees: (0..<max(0, sample.attendee_count - 1)).map { Participant(email: "p\($0)@example.com") }, conferenceURL: nil)
-        let envelope = Envelope(tenantID: "bench", correlationID: meeting.meetingID, payload: MeetingUpserted(meeting: meeting, isNew: true, changedFields: []))
+            description: sample.description ?? "", start: start, end: start.addingTimeInterval(1800),
+            organizer: Participant(email: "owner@example.com"),
+            attendees: (0..<max(0, sample.attendeeCount - 1)).map { Participant(email: "p\($0)@example.com") },
+            conferenceURL: nil)
+        let envelope = Envelope(
+            tenantID: "bench", correlationID: meeting.meetingID,
+            payload: MeetingUpserted(meeting: meeting, isNew: true, changedFields: []))
         return OutgoingMessage(
             exchange: exchange, routingKey: envelope.type.routingKey, body: try! MessageCoding.encode(envelope),
             messageID: envelope.id.uuidString, type: envelope.type.description)
@@ -97,7 +112,8 @@ case "bus":
         defer { channel.close() }
         try channel.deleteQueue(watch)
     }
-    FileHandle.standardError.write(Data("\(count) meetings classified through the bus in \(String(format: "%.3f", elapsed)) s\n".utf8))
+    FileHandle.standardError.write(
+        Data("\(count) meetings classified through the bus in \(String(format: "%.3f", elapsed)) s\n".utf8))
     print("classifier.bus.per_s: \(Int(Double(count) / elapsed))")
 
 default:

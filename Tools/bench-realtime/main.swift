@@ -131,11 +131,13 @@ deepgramSettings.finalLatency = .milliseconds(50)  // + 100 ms endpointing = 150
 // The pipeline's own voice threshold (-45 dBFS), so that both agree where speech ends.
 deepgramSettings.voiceThreshold = 32768 * pow(10, -45.0 / 20)
 let deepgram = await FakeDeepgram(configuration: deepgramSettings)
-let answer = "Spending is four percent under plan this quarter. Vendor costs are the main risk, and the launch date "
+let answer =
+    "Spending is four percent under plan this quarter. Vendor costs are the main risk, and the launch date "
     + "is the other one to watch closely."
 let answerTokens = FakeChatCompletions.tokens(of: answer)
 let firstSentenceTokens = FakeChatCompletions.tokens(of: "Spending is four percent under plan this quarter.").count
-let chat = try await FakeChatCompletions(tokens: answerTokens, pace: .init(firstTokenAfter: .milliseconds(300), tokensPerSecond: 40))
+let chat = try await FakeChatCompletions(
+    tokens: answerTokens, pace: .init(firstTokenAfter: .milliseconds(300), tokensPerSecond: 40))
 var elevenLabsSettings = FakeElevenLabs.Configuration()
 elevenLabsSettings.firstChunkLatency = .milliseconds(75)
 let elevenLabs = await FakeElevenLabs(configuration: elevenLabsSettings)

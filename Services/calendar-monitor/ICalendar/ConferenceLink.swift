@@ -49,8 +49,8 @@ public enum ConferenceLink {
     /// `https://zoom.us@evil.example/j/1` are not mistaken for Zoom.
     static func isJoinLink(_ link: String) -> Bool {
         guard let components = URLComponents(string: link),
-              components.scheme?.lowercased() == "https",
-              let host = components.host?.lowercased()
+            components.scheme?.lowercased() == "https",
+            let host = components.host?.lowercased()
         else { return false }
         let path = components.path
 

@@ -120,14 +120,14 @@ struct ICalLocalDateTime: Hashable, Comparable, Sendable, CustomStringConvertibl
             return Int(String(slice))
         }
         guard characters.count == 8 || characters.count == 15 || characters.count == 16,
-              let year = number(0..<4), let month = number(4..<6), let day = number(6..<8),
-              case let date = ICalLocalDate(year: year, month: month, day: day), date.isValid
+            let year = number(0..<4), let month = number(4..<6), let day = number(6..<8),
+            case let date = ICalLocalDate(year: year, month: month, day: day), date.isValid
         else { return nil }
         if characters.count == 8 { return (ICalLocalDateTime(date: date), true, false) }
 
         guard characters[8] == "T" || characters[8] == "t",
-              let hour = number(9..<11), let minute = number(11..<13), let second = number(13..<15),
-              (0...23).contains(hour), (0...59).contains(minute), (0...60).contains(second)
+            let hour = number(9..<11), let minute = number(11..<13), let second = number(13..<15),
+            (0...23).contains(hour), (0...59).contains(minute), (0...60).contains(second)
         else { return nil }
         let isUTC = characters.count == 16
         if isUTC, characters[15] != "Z" && characters[15] != "z" { return nil }
@@ -161,7 +161,8 @@ extension ICalendar {
         let defaultTimeZone = zones.defaultTimeZone
         let raw = property.value.trimmingCharacters(in: .whitespaces)
         // Some producers omit VALUE=DATE on all-day values, so the shape of the value decides.
-        let isDate = property.parameter("VALUE")?.uppercased() == "DATE"
+        let isDate =
+            property.parameter("VALUE")?.uppercased() == "DATE"
             || (raw.count == 8 && raw.allSatisfy(\.isASCIIDigitForICal))
         guard let parsed = ICalLocalDateTime.parse(raw), parsed.isDateOnly == isDate else {
             throw invalidDate(

@@ -17,7 +17,8 @@ struct ICalDuration: Sendable, Equatable {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
         let nominalDays = sign * (weeks * 7 + days)
-        let afterDays = nominalDays == 0
+        let afterDays =
+            nominalDays == 0
             ? date
             : calendar.date(byAdding: .day, value: nominalDays, to: date) ?? date.addingTimeInterval(Double(nominalDays) * 86_400)
         let exactSeconds = Double(hours) * 3600 + Double(minutes) * 60 + Double(seconds)

@@ -84,7 +84,7 @@ struct ICalRecurrenceRule: Sendable, Equatable {
             try value.split(separator: ",").map { item in
                 let text = item.trimmingCharacters(in: .whitespaces)
                 guard let number = Int(text.hasPrefix("+") ? String(text.dropFirst()) : text),
-                      range.contains(abs(number)), number >= 0 || allowNegative, number != 0 || range.lowerBound == 0
+                    range.contains(abs(number)), number >= 0 || allowNegative, number != 0 || range.lowerBound == 0
                 else { throw invalid("\(name) value '\(text)' is out of range") }
                 return number
             }
@@ -128,7 +128,7 @@ struct ICalRecurrenceRule: Sendable, Equatable {
                     let prefix = text.dropLast(2)
                     guard !prefix.isEmpty else { return WeekdayNumber(ordinal: nil, weekday: weekday) }
                     guard let ordinal = Int(prefix.hasPrefix("+") ? String(prefix.dropFirst()) : String(prefix)),
-                          (1...53).contains(abs(ordinal))
+                        (1...53).contains(abs(ordinal))
                     else { throw invalid("BYDAY value '\(text)' has an ordinal outside ±1…53") }
                     return WeekdayNumber(ordinal: ordinal, weekday: weekday)
                 }
@@ -307,7 +307,9 @@ extension ICalRecurrenceRule {
                 let year = monthIndex / 12
                 let month = monthIndex % 12 + 1
                 guard year <= 9999, ICalLocalDate(year: year, month: month, day: 1) <= through else { return nil }
-                return (1...ICalLocalDate.daysIn(month: month, year: year)).map { ICalLocalDate(year: year, month: month, day: $0) }
+                return (1...ICalLocalDate.daysIn(month: month, year: year)).map {
+                    ICalLocalDate(year: year, month: month, day: $0)
+                }
             case .weekly:
                 let weekStartDate = startWeek.adding(days: k * 7 * interval)
                 guard weekStartDate.year <= 9999, weekStartDate <= through else { return nil }
@@ -347,10 +349,11 @@ extension ICalRecurrenceRule {
             }
             if !bySetPos.isEmpty {
                 let total = instances.count
-                let positions = Set(bySetPos.compactMap { position -> Int? in
-                    let index = position > 0 ? position - 1 : total + position
-                    return (0..<total).contains(index) ? index : nil
-                })
+                let positions = Set(
+                    bySetPos.compactMap { position -> Int? in
+                        let index = position > 0 ? position - 1 : total + position
+                        return (0..<total).contains(index) ? index : nil
+                    })
                 instances = positions.sorted().map { instances[$0] }
             }
             for instance in instances {

@@ -71,9 +71,11 @@ struct ICalZoneResolver: Sendable {
         self.defaultTimeZone = defaultTimeZone
         for component in calendar.components where component.name == "VTIMEZONE" {
             guard let tzidProperty = component.property("TZID") else { continue }
-            let names = Set([tzidProperty.value, ICalendar.unescapeText(tzidProperty.value)]
-                .map { $0.trimmingCharacters(in: .whitespaces) })
-                .filter { !$0.isEmpty && WindowsTimeZones.timeZone(forTZID: $0) == nil }
+            let names = Set(
+                [tzidProperty.value, ICalendar.unescapeText(tzidProperty.value)]
+                    .map { $0.trimmingCharacters(in: .whitespaces) }
+            )
+            .filter { !$0.isEmpty && WindowsTimeZones.timeZone(forTZID: $0) == nil }
             guard !names.isEmpty, let zone = ICalVTimeZone(component) else { continue }
             for name in names { customZones[name] = zone }
         }
@@ -134,9 +136,9 @@ struct ICalVTimeZone: Sendable, Equatable {
 
         for observance in component.components where observance.name == "STANDARD" || observance.name == "DAYLIGHT" {
             guard let startProperty = observance.property("DTSTART"),
-                  let start = ICalLocalDateTime.parse(startProperty.value),
-                  let from = observance.property("TZOFFSETFROM").flatMap({ Self.parseOffset($0.value) }),
-                  let to = observance.property("TZOFFSETTO").flatMap({ Self.parseOffset($0.value) })
+                let start = ICalLocalDateTime.parse(startProperty.value),
+                let from = observance.property("TZOFFSETFROM").flatMap({ Self.parseOffset($0.value) }),
+                let to = observance.property("TZOFFSETTO").flatMap({ Self.parseOffset($0.value) })
             else { return nil }
             // Onsets are written in the wall-clock time before the change, so subtracting the
             // "from" offset gives UTC. A (non-conforming) UTC value is taken as UTC.

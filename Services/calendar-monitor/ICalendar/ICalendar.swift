@@ -254,7 +254,9 @@ extension ICalendar {
             case "n": result.append("\n")
             case "'": result.append("\"")
             case "^": result.append("^")
-            case let other?: result.append("^"); result.append(other)
+            case let other?:
+                result.append("^")
+                result.append(other)
             case nil: result.append("^")
             }
         }
@@ -278,7 +280,9 @@ extension ICalendar {
             case ",": result.append(",")
             case ";": result.append(";")
             case "\\": result.append("\\")
-            case let other?: result.append("\\"); result.append(other)
+            case let other?:
+                result.append("\\")
+                result.append(other)
             case nil: result.append("\\")
             }
         }

@@ -10,7 +10,8 @@ extension ICalendar {
         for calendar in try components(from: text) {
             // iTIP (RFC 5546): a calendar sent with METHOD:CANCEL withdraws its events even
             // when an older client forgets to also set STATUS:CANCELLED on them.
-            let isCancellation = calendar.property("METHOD")?.value
+            let isCancellation =
+                calendar.property("METHOD")?.value
                 .trimmingCharacters(in: .whitespaces).uppercased() == "CANCEL"
             for component in calendar.components where component.name == "VEVENT" {
                 var event = try event(from: component, defaultTimeZone: defaultTimeZone)
@@ -34,8 +35,8 @@ extension ICalendar {
         let eventLabel = title.isEmpty ? "VEVENT" : "VEVENT '\(abbreviated(title))'"
 
         guard let uidProperty = vevent.property("UID"),
-              case let uid = unescapeText(uidProperty.value).trimmingCharacters(in: .whitespaces),
-              !uid.isEmpty
+            case let uid = unescapeText(uidProperty.value).trimmingCharacters(in: .whitespaces),
+            !uid.isEmpty
         else {
             throw ICalendarError(
                 line: vevent.line,

@@ -54,7 +54,8 @@ extension ICalendar {
         }
         var parsed: [Parsed] = []
         for calendar in try components(from: text) {
-            let isCancellation = calendar.property("METHOD")?.value
+            let isCancellation =
+                calendar.property("METHOD")?.value
                 .trimmingCharacters(in: .whitespaces).uppercased() == "CANCEL"
             let zones = ICalZoneResolver(calendar: calendar, defaultTimeZone: defaultTimeZone)
             for component in calendar.components where component.name == "VEVENT" {

@@ -25,7 +25,9 @@ struct OAuthClient: Sendable {
         {
             return (credentials, false)
         }
-        var form = ["grant_type": "refresh_token", "refresh_token": refreshToken, "client_id": clientID, "client_secret": clientSecret]
+        var form = [
+            "grant_type": "refresh_token", "refresh_token": refreshToken, "client_id": clientID, "client_secret": clientSecret,
+        ]
         if let scope { form["scope"] = scope }
         let token = try await requestToken(form, now: now)
         var refreshed = credentials
@@ -38,28 +40,47 @@ struct OAuthClient: Sendable {
 
     /// Exchanges the code from the provider's consent redirect for credentials.
     func exchange(code: String, redirectURI: String, now: Date = Date()) async throws -> ConnectionCredentials {
-        var form = ["grant_type": "authorization_code", "code": code, "redirect_uri": redirectURI, "client_id": clientID, "client_secret": clientSecret]
+        var form = [
+            "grant_type": "authorization_code", "code": code, "redirect_uri": redirectURI, "client_id": clientID,
+            "client_secret": clientSecret,
+        ]
         if let scope { form["scope"] = scope }
         let token = try await requestToken(form, now: now)
         guard let refreshToken = token.refreshToken else {
-            throw CalendarSyncError.failed("the provider gave no refresh token (ask for offline access / the offline_access scope)")
+            throw CalendarSyncError.failed(
+                "the provider gave no refresh token (ask for offline access / the offline_access scope)")
         }
-        return ConnectionCredentials(refreshToken: refreshToken, accessToken: token.accessToken, accessTokenExpiresAt: token.expiresAt)
+        return ConnectionCredentials(
+            refreshToken: refreshToken, accessToken: token.accessToken, accessTokenExpiresAt: token.expiresAt)
     }
 
     private struct TokenResponse: Decodable {
-        var access_token: String
-        var expires_in: Int?
-        var refresh_token: String?
+        var accessToken: String
+        var expiresIn: Int?
+        var refreshToken: String?
+
+        enum CodingKeys: String, CodingKey {
+            case accessToken = "access_token"
+            case expiresIn = "expires_in"
+            case refreshToken = "refresh_token"
+        }
     }
 
     private struct TokenError: Decodable {
         var error: String
-        var error_description: String?
+        var errorDescription: String?
+
+        enum CodingKeys: String, CodingKey {
+            case error
+            case errorDescription = "error_description"
+        }
     }
 
-    private func requestToken(_ form: [String: String], now: Date) async throws -> (accessToken: String, expiresAt: Date, refreshToken: String?) {
-        let body = form.sorted { $0.key < $1.key }.map { "\(Self.formEncoded($0.key))=\(Self.formEncoded($0.value))" }.joined(separator: "&")
+    private func requestToken(_ form: [String: String], now: Date) async throws -> (
+        accessToken: String, expiresAt: Date, refreshToken: String?
+    ) {
+        let body = form.sorted { $0.key < $1.key }.map { "\(Self.formEncoded($0.key))=\(Self.formEncoded($0.value))" }.joined(
+            separator: "&")
         let response = try await http.send(
             OutboundRequest(
                 method: "POST", url: tokenURL,
@@ -68,13 +89,14 @@ struct OAuthClient: Sendable {
         guard response.isSuccess else {
             let problem = try? response.decode(TokenError.self)
             if problem?.error == "invalid_grant" {
-                throw CalendarSyncError.authorizationRevoked("invalid_grant: \(problem?.error_description ?? "the grant was revoked or expired")")
+                throw CalendarSyncError.authorizationRevoked(
+                    "invalid_grant: \(problem?.errorDescription ?? "the grant was revoked or expired")")
             }
             if response.status == 429 || response.status >= 500 { throw CalendarSyncError.rateLimited(retryAfter: nil) }
             throw CalendarSyncError.failed("the token endpoint answered \(response.status) \(problem?.error ?? "")")
         }
         let token = try response.decode(TokenResponse.self)
-        return (token.access_token, now.addingTimeInterval(Double(token.expires_in ?? 3600)), token.refresh_token)
+        return (token.accessToken, now.addingTimeInterval(Double(token.expiresIn ?? 3600)), token.refreshToken)
     }
 
     /// application/x-www-form-urlencoded: unreserved characters stay, everything else is %XX.

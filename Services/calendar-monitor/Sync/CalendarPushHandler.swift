@@ -22,7 +22,8 @@ struct CalendarPushHandler: Sendable {
                 """, [push.channelID]) > 0
         }
         if found == false {
-            context.logger.notice("push notification for a channel no connection watches", metadata: ["channel": "\(push.channelID)"])
+            context.logger.notice(
+                "push notification for a channel no connection watches", metadata: ["channel": "\(push.channelID)"])
         }
         wakeup.wake()
     }

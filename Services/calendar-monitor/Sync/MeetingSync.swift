@@ -93,22 +93,26 @@ package struct MeetingSync: Sendable {
                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
                     ON CONFLICT (source, external_id) DO NOTHING
                     """,
-                    [meeting.meetingID, tenantID, source, externalID, itemID, meeting.title, meeting.description,
-                     meeting.start, meeting.end, try meeting.organizer.map { try JSONBValue($0) },
-                     try JSONBValue(meeting.attendees), meeting.conferenceURL])
+                    [
+                        meeting.meetingID, tenantID, source, externalID, itemID, meeting.title, meeting.description,
+                        meeting.start, meeting.end, try meeting.organizer.map { try JSONBValue($0) },
+                        try JSONBValue(meeting.attendees), meeting.conferenceURL,
+                    ])
                 // Zero rows: another replica inserted it first and publishes it.
                 guard inserted == 1 else { return .unchanged }
                 try outbox.append(
-                    Envelope(tenantID: tenantID, correlationID: meeting.meetingID,
-                             payload: MeetingUpserted(meeting: meeting, isNew: true, changedFields: [])), on: db)
+                    Envelope(
+                        tenantID: tenantID, correlationID: meeting.meetingID,
+                        payload: MeetingUpserted(meeting: meeting, isNew: true, changedFields: [])), on: db)
                 return .created
             }
             let stored = try Self.snapshot(of: existing)
             let wasCancelled = try existing.bool("cancelled")
             if event.status == .cancelled {
                 guard !wasCancelled else { return .unchanged }
-                try Self.markCancelled(stored.meetingID, externalID: externalID, reason: "cancelled in the calendar",
-                                       source: source, tenantID: tenantID, outbox: outbox, on: db)
+                try Self.markCancelled(
+                    stored.meetingID, externalID: externalID, reason: "cancelled in the calendar",
+                    source: source, tenantID: tenantID, outbox: outbox, on: db)
                 return .cancelled
             }
             var current = Self.snapshot(
@@ -123,12 +127,15 @@ package struct MeetingSync: Sendable {
                     updated_at = now()
                 WHERE id = $1 RETURNING revision
                 """,
-                [current.meetingID, current.title, current.description, current.start, current.end,
-                 try current.organizer.map { try JSONBValue($0) }, try JSONBValue(current.attendees), current.conferenceURL,
-                 itemID])!.int("revision")
+                [
+                    current.meetingID, current.title, current.description, current.start, current.end,
+                    try current.organizer.map { try JSONBValue($0) }, try JSONBValue(current.attendees), current.conferenceURL,
+                    itemID,
+                ])!.int("revision")
             try outbox.append(
-                Envelope(tenantID: tenantID, correlationID: current.meetingID,
-                         payload: MeetingUpserted(meeting: current, isNew: false, changedFields: changed)), on: db)
+                Envelope(
+                    tenantID: tenantID, correlationID: current.meetingID,
+                    payload: MeetingUpserted(meeting: current, isNew: false, changedFields: changed)), on: db)
             return .updated
         }
     }
@@ -165,14 +172,19 @@ package struct MeetingSync: Sendable {
             "UPDATE calendar.meetings SET cancelled = true, revision = revision + 1, updated_at = now() WHERE id = $1 RETURNING revision",
             [id])!.int("revision")
         try outbox.append(
-            Envelope(tenantID: tenantID, correlationID: id,
-                     payload: MeetingCancelled(meetingID: id, revision: revision, source: source, externalID: externalID, reason: reason)),
+            Envelope(
+                tenantID: tenantID, correlationID: id,
+                payload: MeetingCancelled(
+                    meetingID: id, revision: revision, source: source, externalID: externalID, reason: reason)),
             on: db)
     }
 
     /// A text[] literal, each element quoted: ids may hold commas or quotes.
     package static func textArray(_ values: [String]) -> String {
-        "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+        "{"
+            + values.map {
+                "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+            }
             .joined(separator: ",") + "}"
     }
 
@@ -188,7 +200,8 @@ package struct MeetingSync: Sendable {
         return changed
     }
 
-    static func snapshot(of event: CalendarEvent, id: UUID, revision: Int, source: String, externalID: String) -> MeetingSnapshot {
+    static func snapshot(of event: CalendarEvent, id: UUID, revision: Int, source: String, externalID: String) -> MeetingSnapshot
+    {
         MeetingSnapshot(
             meetingID: id, revision: revision, source: source, externalID: externalID, title: event.title,
             description: event.description,

@@ -99,7 +99,9 @@ package struct SyncScheduler: Service {
                 ])
         } catch CalendarSyncError.authorizationRevoked(let reason) {
             count(claimed.kind, "revoked", started)
-            logger.warning("calendar authorisation withdrawn; connection stopped until its owner reconnects it", metadata: ["reason": "\(reason)"])
+            logger.warning(
+                "calendar authorisation withdrawn; connection stopped until its owner reconnects it",
+                metadata: ["reason": "\(reason)"])
             guard case .success(let connection) = claimed.connection else { return }
             do {
                 try await store.markNeedsReauthorisation(connection, reason: reason)

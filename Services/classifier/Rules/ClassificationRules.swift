@@ -179,9 +179,10 @@ private struct RulesReader {
         try rejectUnknownKeys(fields, allowed: Self.meetingTypeKeys, what: "a meeting type", rule: name)
         func field(_ key: String) -> Node? { fields.first { $0.key == key }?.value }
 
-        let priority = try field("priority").map {
-            try wholeNumber($0, key: "priority", unit: nil, rule: name, minimum: nil)
-        } ?? 0
+        let priority =
+            try field("priority").map {
+                try wholeNumber($0, key: "priority", unit: nil, rule: name, minimum: nil)
+            } ?? 0
         let keywords = try field("keywords").map { try stringList($0, key: "keywords", rule: name) } ?? []
 
         guard let prepNode = field("prep_hours_before") else {
@@ -297,7 +298,8 @@ private struct RulesReader {
     /// Accepts only plain decimal integers. Yams' own `int` would also take YAML 1.1 forms
     /// such as `1:30` (sexagesimal, = 90) or `0x10`, which in this file are surely typos.
     private func wholeNumber(_ node: Node, key: String, unit: String?, rule: String?, minimum: Int?) throws -> Int {
-        let expectation = minimum == nil
+        let expectation =
+            minimum == nil
             ? "a whole number"
             : "a whole number\(unit.map { " of \($0)" } ?? "") (\(minimum ?? 0) or more)"
         guard let scalar = node.scalar, node.null == nil else {
@@ -379,7 +381,7 @@ private struct RulesReader {
     /// the whole document. Reflection reads the keys and the first key's mark instead.
     private func duplicateKeyDetails(_ error: YamlError) -> (keys: [String], line: Int?, firstLine: Int?)? {
         guard let payload = Mirror(reflecting: error).children.first,
-              payload.label == "duplicatedKeysInMapping"
+            payload.label == "duplicatedKeysInMapping"
         else { return nil }
         var keys: [String] = []
         var firstLine: Int?
@@ -443,7 +445,8 @@ private struct RulesReader {
     }
 
     private func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
+        let a = Array(a)
+        let b = Array(b)
         guard !a.isEmpty else { return b.count }
         guard !b.isEmpty else { return a.count }
         var previous = Array(0...b.count)

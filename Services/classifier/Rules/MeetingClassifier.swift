@@ -49,7 +49,8 @@ extension ClassificationRules {
         for type in meetingTypes where !type.isDefault {
             if let keywords = type.matchedKeywords(in: searchableText, attendeeCount: meeting.attendeeCount) {
                 // A type without keywords matched on attendees alone, which no text outweighs.
-                let onlyInDescription = !keywords.isEmpty
+                let onlyInDescription =
+                    !keywords.isEmpty
                     && !keywords.contains { KeywordMatcher.contains(keyword: $0, in: titleText) }
                 matches.append((type, keywords, onlyInDescription))
             }
@@ -160,9 +161,11 @@ enum KeywordMatcher {
 
         var searchRange = normalizedText.startIndex..<normalizedText.endIndex
         while let found = normalizedText.range(of: needle, options: [.caseInsensitive], range: searchRange) {
-            let leadingOK = !needsLeadingBoundary || found.lowerBound == normalizedText.startIndex
+            let leadingOK =
+                !needsLeadingBoundary || found.lowerBound == normalizedText.startIndex
                 || !isWordCharacter(normalizedText[normalizedText.index(before: found.lowerBound)])
-            let trailingOK = !needsTrailingBoundary || found.upperBound == normalizedText.endIndex
+            let trailingOK =
+                !needsTrailingBoundary || found.upperBound == normalizedText.endIndex
                 || !isWordCharacter(normalizedText[found.upperBound])
             if leadingOK && trailingOK { return true }
             guard found.lowerBound < normalizedText.endIndex else { break }

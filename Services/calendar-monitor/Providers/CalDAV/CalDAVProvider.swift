@@ -98,7 +98,8 @@ struct CalDAVProvider: CalendarProvider {
                 if !token.isEmpty, [400, 403, 409, 410].contains(response.status) {
                     guard token == start else {
                         throw CalendarSyncError.failed(
-                            "the CalDAV server refused (\(response.status)) the sync token it had just given with a truncated report")
+                            "the CalDAV server refused (\(response.status)) the sync token it had just given with a truncated report"
+                        )
                     }
                     throw SyncReportProblem.tokenRefused
                 }
@@ -198,7 +199,8 @@ struct CalDAVProvider: CalendarProvider {
             }
             if let missing = chunk.first(where: { if case .fetch = pending.states[$0.id] { true } else { false } }) {
                 throw CalendarSyncError.failed(
-                    "the CalDAV server returned no calendar data for \(Self.resourceName(missing.id)) in its calendar-multiget answer")
+                    "the CalDAV server returned no calendar data for \(Self.resourceName(missing.id)) in its calendar-multiget answer"
+                )
             }
         }
     }
@@ -212,11 +214,15 @@ struct CalDAVProvider: CalendarProvider {
             switch pending.states[id] {
             case .data(let text):
                 do {
-                    items.append(SyncedItem(itemID: id, occurrences: try Self.occurrences(inCalendarObject: text, window: window, timeZone: zone)))
+                    items.append(
+                        SyncedItem(
+                            itemID: id, occurrences: try Self.occurrences(inCalendarObject: text, window: window, timeZone: zone))
+                    )
                 } catch {
                     // Strict, as for an iCalendar feed: skipping the resource would make its
                     // meetings look deleted.
-                    throw CalendarSyncError.failed("the calendar object \(Self.resourceName(id)) is not valid iCalendar: \(error)")
+                    throw CalendarSyncError.failed(
+                        "the calendar object \(Self.resourceName(id)) is not valid iCalendar: \(error)")
                 }
             case .removed:
                 removed.append(id)
@@ -269,7 +275,8 @@ struct CalDAVProvider: CalendarProvider {
         if let principal {
             let (multistatus, url) = try await propfind(
                 principal, depth: "0", properties: [(DAVNamespace.caldav, "calendar-home-set")], session: session)
-            homes = multistatus.responses.first?
+            homes =
+                multistatus.responses.first?
                 .property(DAVNamespace.caldav, "calendar-home-set")?
                 .children(DAVNamespace.dav, "href")
                 .compactMap { URL(string: $0.trimmedText, relativeTo: url)?.absoluteURL } ?? []
@@ -315,9 +322,10 @@ struct CalDAVProvider: CalendarProvider {
         do {
             let (multistatus, answeredURL) = try await propfind(
                 url, depth: "0", properties: [(DAVNamespace.dav, "current-user-principal")], session: session)
-            guard let href = multistatus.responses.first?
-                .property(DAVNamespace.dav, "current-user-principal")?
-                .child(DAVNamespace.dav, "href")?.trimmedText, !href.isEmpty
+            guard
+                let href = multistatus.responses.first?
+                    .property(DAVNamespace.dav, "current-user-principal")?
+                    .child(DAVNamespace.dav, "href")?.trimmedText, !href.isEmpty
             else { return nil }
             return URL(string: href, relativeTo: answeredURL)?.absoluteURL
         } catch CalendarSyncError.failed {
@@ -328,7 +336,8 @@ struct CalDAVProvider: CalendarProvider {
     private static func propfind(
         _ url: URL, depth: String, properties: [(namespace: String, name: String)], session: DAVSession
     ) async throws -> (DAVMultistatus, URL) {
-        var body = #"<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop>"#
+        var body =
+            #"<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop>"#
         for property in properties {
             body += property.namespace == DAVNamespace.dav ? "<d:\(property.name)/>" : "<c:\(property.name)/>"
         }
@@ -342,7 +351,8 @@ struct CalDAVProvider: CalendarProvider {
 
     static func syncCollectionBody(token: String, withData: Bool) -> String {
         let tokenElement = token.isEmpty ? "<d:sync-token/>" : "<d:sync-token>\(token.xmlEscaped)</d:sync-token>"
-        return #"<?xml version="1.0" encoding="utf-8"?><d:sync-collection xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">"#
+        return
+            #"<?xml version="1.0" encoding="utf-8"?><d:sync-collection xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">"#
             + tokenElement + "<d:sync-level>1</d:sync-level><d:prop><d:getetag/>"
             + (withData ? "<c:calendar-data/>" : "") + "</d:prop></d:sync-collection>"
     }
@@ -465,7 +475,8 @@ struct DAVSession: Sendable, CustomStringConvertible, CustomReflectable {
             let response: OutboundResponse
             do {
                 response = try await http.send(
-                    OutboundRequest(method: method, url: current.absoluteString, headers: headers, body: Array(body.utf8), timeout: timeout))
+                    OutboundRequest(
+                        method: method, url: current.absoluteString, headers: headers, body: Array(body.utf8), timeout: timeout))
             } catch {
                 throw CalendarSyncError.failed("CalDAV request failed: \(error)")
             }

@@ -52,12 +52,6 @@ package struct GoogleCalendarProvider: CalendarProvider {
         /// A channel that expires sooner than this is replaced.
         var renewBefore: Duration = .seconds(3600)
 
-        init(address: String, secret: String, ttl: Duration = .seconds(7 * 86_400), renewBefore: Duration = .seconds(3600)) {
-            self.address = address
-            self.secret = secret
-            self.ttl = ttl
-            self.renewBefore = renewBefore
-        }
     }
 
     let apiURL: String
@@ -138,7 +132,8 @@ package struct GoogleCalendarProvider: CalendarProvider {
             var query = base + extra
             if let pageToken { query.append(("pageToken", pageToken)) }
             let response = try await session.send(
-                OutboundRequest(url: eventsURL(calendarID) + "?" + Self.queryString(query), headers: [("Accept", "application/json")]))
+                OutboundRequest(
+                    url: eventsURL(calendarID) + "?" + Self.queryString(query), headers: [("Accept", "application/json")]))
             guard response.status == 200 else {
                 if response.status == 410 { throw GoogleFailure.fullSyncRequired }
                 throw Self.failure(response, doing: "listing events")
@@ -217,7 +212,8 @@ package struct GoogleCalendarProvider: CalendarProvider {
         let channel: WatchedChannel
         do {
             let response = try await session.send(
-                try OutboundRequest.json(url: eventsURL(calendarID) + "/watch", request, headers: [("Accept", "application/json")]))
+                try OutboundRequest.json(
+                    url: eventsURL(calendarID) + "/watch", request, headers: [("Accept", "application/json")]))
             guard response.isSuccess else {
                 logger.warning(
                     "cannot open a Google push channel; polling continues and the next sync tries again",
@@ -234,7 +230,8 @@ package struct GoogleCalendarProvider: CalendarProvider {
         var updated = current
         updated.channelID = channel.id ?? channelID
         updated.channelResourceID = channel.resourceId
-        updated.channelExpiresAt = channel.expiration.flatMap { Int64($0) }.map { Date(timeIntervalSince1970: Double($0) / 1000) }
+        updated.channelExpiresAt =
+            channel.expiration.flatMap { Int64($0) }.map { Date(timeIntervalSince1970: Double($0) / 1000) }
             ?? now.addingTimeInterval(push.ttl.secondsValue)
         logger.info(
             "Google push channel opened",
@@ -311,19 +308,24 @@ package struct GoogleCalendarProvider: CalendarProvider {
         }
     }
 
-    static let rateLimitReasons: Set<String> = ["ratelimitexceeded", "userratelimitexceeded", "quotaexceeded", "dailylimitexceeded"]
+    static let rateLimitReasons: Set<String> = [
+        "ratelimitexceeded", "userratelimitexceeded", "quotaexceeded", "dailylimitexceeded",
+    ]
 
     /// What an unsuccessful answer means for the scheduler.
     static func failure(_ response: OutboundResponse, doing what: String) -> CalendarSyncError {
         let body = try? response.decode(ErrorBody.self)
         // RATE_LIMIT_EXCEEDED (ErrorInfo) and rateLimitExceeded (legacy errors[]) are the same reason.
         let reasons = (body?.reasons ?? []).map { $0.lowercased().replacingOccurrences(of: "_", with: "") }
-        let summary = "Google answered \(response.status)\(body?.reasons.first.map { " \($0)" } ?? "") while \(what)"
+        let summary =
+            "Google answered \(response.status)\(body?.reasons.first.map { " \($0)" } ?? "") while \(what)"
             + (body?.error?.message.map { ": \($0)" } ?? "")
         if response.status == 429 || (response.status == 403 && reasons.contains(where: rateLimitReasons.contains)) {
             return .rateLimited(retryAfter: response.retryAfter())
         }
-        if response.status == 403, reasons.contains(where: { $0 == "insufficientpermissions" || $0 == "accesstokenscopeinsufficient" }) {
+        if response.status == 403,
+            reasons.contains(where: { $0 == "insufficientpermissions" || $0 == "accesstokenscopeinsufficient" })
+        {
             return .authorizationRevoked(summary)
         }
         return .failed(summary)

@@ -38,7 +38,9 @@ package struct GoogleCalendarSettings: Sendable {
             guard address.scheme?.lowercased() == "https" else {
                 throw ConfigurationError(
                     setting: "ATTACHE_GOOGLE_PUSH_URL",
-                    problem: "must be an https URL (Google delivers push notifications only over HTTPS), not '\(address.absoluteString)'")
+                    problem:
+                        "must be an https URL (Google delivers push notifications only over HTTPS), not '\(address.absoluteString)'"
+                )
             }
             let secret = try env.string(
                 "ATTACHE_GOOGLE_CHANNEL_SECRET", requiredWith: "ATTACHE_GOOGLE_PUSH_URL",

@@ -119,10 +119,9 @@ struct GoogleEvent: Decodable, Sendable {
             default: nil
             }
         let role =
-            if person.resource == true { "NON-PARTICIPANT" }
-            else if person.organizer == true { "CHAIR" }
-            else if person.optional == true { "OPT-PARTICIPANT" }
-            else { "REQ-PARTICIPANT" }
+            if person.resource == true { "NON-PARTICIPANT" } else if person.organizer == true {
+                "CHAIR"
+            } else if person.optional == true { "OPT-PARTICIPANT" } else { "REQ-PARTICIPANT" }
         return Attendee(email: email, name: nonEmpty(person.displayName), participation: participation, role: role)
     }
 

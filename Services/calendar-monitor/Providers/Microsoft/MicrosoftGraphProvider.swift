@@ -69,10 +69,11 @@ struct MicrosoftGraphProvider: CalendarProvider {
     /// to the user's calendars, on the Graph resource of `graphURL` (national clouds have
     /// their own, e.g. https://graph.microsoft.us).
     static func scope(graphURL: String = MicrosoftGraphProvider.defaultGraphURL) -> String {
-        let resource = URLComponents(string: graphURL).flatMap { components -> String? in
-            guard let scheme = components.scheme, let host = components.host else { return nil }
-            return "\(scheme)://\(host)\(components.port.map { ":\($0)" } ?? "")"
-        } ?? "https://graph.microsoft.com"
+        let resource =
+            URLComponents(string: graphURL).flatMap { components -> String? in
+                guard let scheme = components.scheme, let host = components.host else { return nil }
+                return "\(scheme)://\(host)\(components.port.map { ":\($0)" } ?? "")"
+            } ?? "https://graph.microsoft.com"
         return "offline_access \(resource)/Calendars.Read"
     }
 
@@ -297,7 +298,8 @@ struct MicrosoftGraphProvider: CalendarProvider {
         let trimmedBody = bodyText.trimmingCharacters(in: .whitespacesAndNewlines)
         let description = trimmedBody.isEmpty ? (event.bodyPreview ?? "") : trimmedBody
 
-        let location = nonEmpty(event.location?.displayName)
+        let location =
+            nonEmpty(event.location?.displayName)
             ?? nonEmpty((event.locations ?? []).compactMap { nonEmpty($0.displayName) }.joined(separator: "; "))
 
         let status: EventStatus
@@ -326,7 +328,8 @@ struct MicrosoftGraphProvider: CalendarProvider {
         let textCandidates =
             [event.location?.displayName].compactMap { $0 } + (event.locations ?? []).compactMap(\.displayName)
             + [event.body?.content, event.bodyPreview].compactMap { $0 }
-        let conferenceURL = ConferenceLink.find(in: meetingLinks + textCandidates)
+        let conferenceURL =
+            ConferenceLink.find(in: meetingLinks + textCandidates)
             ?? meetingLinks.first { $0.lowercased().hasPrefix("https://") }
 
         return CalendarEvent(

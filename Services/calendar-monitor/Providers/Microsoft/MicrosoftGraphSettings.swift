@@ -35,7 +35,8 @@ struct MicrosoftGraphSettings: Sendable, Equatable {
                 problem: "must be common, organizations, consumers, a tenant id or a domain, not '\(tenant)'")
         }
         tokenURL = try env.url(
-            "ATTACHE_MICROSOFT_TOKEN_URL", default: "https://login.microsoftonline.com/\(tenant)/oauth2/v2.0/token")!.absoluteString
+            "ATTACHE_MICROSOFT_TOKEN_URL", default: "https://login.microsoftonline.com/\(tenant)/oauth2/v2.0/token")!
+            .absoluteString
         graphURL = try env.url("ATTACHE_MICROSOFT_GRAPH_URL", default: MicrosoftGraphProvider.defaultGraphURL)!.absoluteString
     }
 
