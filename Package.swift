@@ -183,7 +183,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "Bus", "Store", "VoicePipeline", "SpeechEngines", .product(name: "Logging", package: "swift-log"),
+                "Bus", "Store", "Delivery", "VoicePipeline", "SpeechEngines", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             ],

@@ -10,10 +10,10 @@ enum ClassifyCommand {
     }
 
     /// The time `--now` names, or the clock's when it is absent.
-    static func now(arguments: [String], clock: () -> Date = Date.init) throws(UsageError) -> Date {
+    static func now(arguments: [String]) throws(UsageError) -> Date {
         switch arguments.count {
         case 0:
-            return clock()
+            return Date()
         case 2 where arguments[0] == "--now":
             guard let now = ISO8601DateFormatter().date(from: arguments[1]) else {
                 throw UsageError(description: "--now must be an ISO 8601 time such as 2026-12-01T09:00:00Z, not \(arguments[1])")

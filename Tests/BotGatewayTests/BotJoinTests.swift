@@ -31,11 +31,7 @@ struct BotJoinTests {
 
     @Test("a join request retried after a lost answer gets the same bot, not a second one")
     func retriedRequestGetsTheSameBot() async throws {
-        try await TestDatabase.with { url in
-            let pool = PostgresPool(url: url, size: 2)
-            try await Migrator.migrate(
-                pool, schema: GatewaySchema.name, migrations: DeliveryMigrations.all + GatewaySchema.migrations,
-                logger: TestStack.logger)
+        try await TestDatabase.with(schema: GatewaySchema.name, migrations: GatewaySchema.migrations) { pool in
             let provider = FlakyProvider()
             let handler = BotJoinHandler(provider: provider)
             let outbox = try Outbox(schema: GatewaySchema.name)

@@ -11,11 +11,7 @@ import Testing
 struct GooglePushStoreTests {
     @Test("records once per (channel, message number) and publishes through the outbox")
     func dedupes() async throws {
-        try await TestDatabase.with { url in
-            let pool = PostgresPool(url: url, size: 2)
-            try await Migrator.migrate(
-                pool, schema: GatewaySchema.name, migrations: DeliveryMigrations.all + GatewaySchema.migrations,
-                logger: TestStack.logger)
+        try await TestDatabase.with(schema: GatewaySchema.name, migrations: GatewaySchema.migrations) { pool in
             let store = GooglePushStore(pool: pool, outbox: try Outbox(schema: GatewaySchema.name), tenantID: "acme")
             let channel = "f3c0b0de-5d1e-4c3a-9b7e-2f6a1d9c8e70"
             func push(_ n: Int?, _ state: String = "exists") -> CalendarPushReceived {

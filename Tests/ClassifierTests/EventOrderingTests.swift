@@ -50,11 +50,7 @@ struct EventOrderingTests {
 
     @Test("a stale upsert does not undo a later change, and a cancellation is not undone by an older upsert")
     func staleEventsAreRefused() async throws {
-        try await TestDatabase.with { url in
-            let pool = PostgresPool(url: url, size: 2)
-            try await Migrator.migrate(
-                pool, schema: ClassificationsSchema.name, migrations: DeliveryMigrations.all + ClassificationsSchema.migrations,
-                logger: TestStack.logger)
+        try await TestDatabase.with(schema: ClassificationsSchema.name, migrations: ClassificationsSchema.migrations) { pool in
             let rules = try ClassificationRules.load(fileAt: TestStack.shippedRulesPath)
             let classifier = Classifier(
                 pool: pool, outbox: try Outbox(schema: ClassificationsSchema.name), handlers: ClassificationHandlers(rules: rules)

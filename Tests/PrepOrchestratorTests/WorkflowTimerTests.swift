@@ -36,11 +36,7 @@ struct WorkflowTimerTests {
 
     @Test("steps that come due too late to help are skipped with their reason; due ones fire once")
     func lateStepsAreSkipped() async throws {
-        try await TestDatabase.with { url in
-            let pool = PostgresPool(url: url, size: 2)
-            try await Migrator.migrate(
-                pool, schema: WorkflowSchema.name, migrations: DeliveryMigrations.all + WorkflowSchema.migrations,
-                logger: TestStack.logger)
+        try await TestDatabase.with(schema: WorkflowSchema.name, migrations: WorkflowSchema.migrations) { pool in
             let timers = WorkflowTimers(
                 pool: pool, outbox: try Outbox(schema: WorkflowSchema.name), wakeup: WakeSignal(), botName: "Attaché",
                 pollInterval: .seconds(1), logger: TestStack.logger)

@@ -1,3 +1,4 @@
+import Delivery
 import Foundation
 import Store
 
@@ -18,6 +19,19 @@ public enum TestDatabase {
     /// Runs `body` with a database of its own, dropped afterwards whatever happens.
     public static func with<T>(_ body: (String) async throws -> T) async throws -> T {
         try await using(try await create(), tearDown: { try await drop($0) }, body)
+    }
+
+    /// Runs `body` with a pool on a database of its own in which a service's schema has been
+    /// migrated as the service migrates it at start (Delivery's tables, then its own).
+    public static func with<T>(
+        schema: String, migrations: [Migration], _ body: (PostgresPool) async throws -> T
+    ) async throws -> T {
+        try await with { url in
+            let pool = PostgresPool(url: url, size: 2)
+            try await Migrator.migrate(
+                pool, schema: schema, migrations: DeliveryMigrations.all + migrations, logger: TestStack.logger)
+            return try await body(pool)
+        }
     }
 
     public static func drop(_ url: String) async throws {
