@@ -242,48 +242,35 @@ extension ICalendar {
     /// RFC 6868 caret escapes in parameter values (^n newline, ^' double quote, ^^ caret);
     /// Apple Calendar uses them for names containing quotes.
     static func decodeParameterValue(_ raw: String) -> String {
-        guard raw.contains("^") else { return raw }
-        var result = ""
-        var iterator = raw.makeIterator()
-        while let character = iterator.next() {
-            guard character == "^" else {
-                result.append(character)
-                continue
-            }
-            switch iterator.next() {
-            case "n": result.append("\n")
-            case "'": result.append("\"")
-            case "^": result.append("^")
-            case let other?:
-                result.append("^")
-                result.append(other)
-            case nil: result.append("^")
-            }
-        }
-        return result
+        unescape(raw, escape: "^", ["n": "\n", "'": "\"", "^": "^"])
     }
 
     /// Undoes TEXT escaping (RFC 5545 §3.3.11): `\n`/`\N` newline, `\,` `\;` `\\`.
-    /// An unknown escape is kept as written rather than dropping the backslash, so a
-    /// mis-escaped Windows path or regex survives intact.
     static func unescapeText(_ raw: String) -> String {
-        guard raw.contains("\\") else { return raw }
+        unescape(raw, escape: "\\", ["n": "\n", "N": "\n", ",": ",", ";": ";", "\\": "\\"])
+    }
+
+    /// Replaces `escape` followed by a known character with its meaning. An unknown escape is
+    /// kept as written rather than dropping the escape character, so a mis-escaped Windows
+    /// path or regex survives intact.
+    private static func unescape(_ raw: String, escape: Character, _ meanings: [Character: String]) -> String {
+        guard raw.contains(escape) else { return raw }
         var result = ""
         var iterator = raw.makeIterator()
         while let character = iterator.next() {
-            guard character == "\\" else {
+            guard character == escape else {
                 result.append(character)
                 continue
             }
-            switch iterator.next() {
-            case "n", "N": result.append("\n")
-            case ",": result.append(",")
-            case ";": result.append(";")
-            case "\\": result.append("\\")
-            case let other?:
-                result.append("\\")
-                result.append(other)
-            case nil: result.append("\\")
+            guard let next = iterator.next() else {
+                result.append(escape)
+                break
+            }
+            if let meaning = meanings[next] {
+                result += meaning
+            } else {
+                result.append(escape)
+                result.append(next)
             }
         }
         return result
