@@ -120,20 +120,22 @@ struct DeepgramRecognizerTests {
     @Test("KeepAlive more often than the idle timeout keeps a silent stream open")
     func keepAlive() async throws {
         var configuration = FakeDeepgram.Configuration()
-        configuration.idleTimeout = .seconds(1)
+        // Long enough that a busy machine's pause between two KeepAlives (seconds, under load)
+        // stays well inside it: the test is about the KeepAlives, not about the scheduler.
+        configuration.idleTimeout = .seconds(5)
         let fake = await FakeDeepgram(configuration: configuration)
         defer { fake.stop() }
-        let interval = Duration.milliseconds(50)
+        let interval = Duration.milliseconds(100)
         let stream = try await Self.recognizer(fake, keepAlive: interval).openDeepgramStream()
         let collected = Self.collect(stream)
-        // KeepAlives go out at least `interval` apart, so 40 of them span at least 2 s of
-        // silence: twice the idle timeout, however slowly the machine runs.
-        let spanning = 40
+        // KeepAlives go out at least `interval` apart, so 75 of them span at least 7.4 s of
+        // silence: half as long again as the idle timeout, however slowly the machine runs.
+        let spanning = 75
         try await eventually("\(spanning) KeepAlives, or the stream closed", within: .seconds(60)) {
             fake.keepAlivesHeard >= spanning || !fake.sessions.summaries.isEmpty
         }
         #expect(fake.sessions.summaries.isEmpty, "the fake closed the silent stream")
-        #expect(interval * spanning >= configuration.idleTimeout * 2)
+        #expect(interval * (spanning - 1) > configuration.idleTimeout * 1.4)
         try await stream.send(.silence)
         await stream.close()
         let (_, error) = await collected.value
