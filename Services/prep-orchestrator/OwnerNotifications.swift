@@ -14,7 +14,7 @@ struct OwnerNotifications: Sendable {
         let text =
             "Your \(event.provider) calendar “\(event.calendarName)” stopped syncing (\(event.reason)). "
             + "Connect it again so that your meetings keep being prepared."
-        try await context.once { db in
+        _ = try await context.once { db in
             try db.execute(
                 """
                 INSERT INTO prep.notifications (id, workflow_id, kind, channel, recipient, text)
