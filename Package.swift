@@ -129,7 +129,13 @@ let package = Package(
             name: "Classifier", dependencies: ["Shared", "Delivery", "Runtime", "Store", "ClassificationRules"],
             path: "Services/classifier", exclude: ["Rules"], swiftSettings: swiftSettings),
         .executableTarget(
-            name: "PrepOrchestrator", dependencies: ["Shared", "Delivery", "Runtime", "Store"],
+            name: "PrepOrchestrator",
+            dependencies: [
+                "Shared", "Delivery", "Runtime", "Store", "Resilience",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ],
             path: "Services/prep-orchestrator", swiftSettings: swiftSettings),
         .executableTarget(
             name: "BotGateway",
@@ -221,8 +227,13 @@ let package = Package(
             dependencies: ["Classifier", "ClassificationRules", "Shared", "Delivery", "Store", "TestSupport"],
             resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(
-            name: "PrepOrchestratorTests", dependencies: ["PrepOrchestrator", "Shared", "Delivery", "Store", "TestSupport"],
-            swiftSettings: swiftSettings),
+            name: "PrepOrchestratorTests",
+            dependencies: [
+                "PrepOrchestrator", "Shared", "Delivery", "Store", "HTTPClient", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(
             name: "BotGatewayTests", dependencies: ["BotGateway", "Shared", "Delivery", "Store", "HTTPClient", "TestSupport"],
             swiftSettings: swiftSettings),

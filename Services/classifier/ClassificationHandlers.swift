@@ -34,7 +34,7 @@ struct ClassificationHandlers: Sendable {
                 matchedKeywords: classification.matchedKeywords, prepTriggerAt: classification.prepTriggerAt,
                 reminderAt: classification.reminderAt,
                 botJoinAt: meeting.start.addingTimeInterval(-botJoinLead.secondsValue),
-                prepQuestions: classification.prepQuestions)
+                prepQuestions: classification.prepQuestions, contextRequired: classification.contextRequired)
             if let previous, try Self.sameOutcome(previous, classified) { return }
             try db.execute(
                 """
@@ -99,5 +99,6 @@ struct ClassificationHandlers: Sendable {
             && stored.end.isSameStoredInstant(as: classified.meeting.end)
             && stored.conferenceURL == classified.meeting.conferenceURL
             && stored.organizer == classified.meeting.organizer && stored.title == classified.meeting.title
+            && stored.attendees == classified.meeting.attendees
     }
 }

@@ -1,16 +1,62 @@
+import Crypto
+import Foundation
 import Runtime
 
 struct PrepConfiguration: ServiceConfiguration {
     static let identity = ServiceIdentity("prep-orchestrator", defaultHTTPPort: 8083)
 
     var common: CommonConfiguration
-    var botName: String
-    /// Upper bound on how late a due timer fires when nothing wakes the timer loop sooner.
-    var timerPollInterval: Duration
+    var steps: PrepSteps.Settings
+    /// Upper bound on how late a due step runs when nothing wakes the engine sooner.
+    var stepPollInterval: Duration
+    /// How long a replica holds a step it claimed before another may take it over.
+    var stepLease: Duration
+    /// The tenants' context folders (the embedded context provider).
+    var contextFolder: URL
+    var contextTimeout: Duration
+    var contextAttempts: Int
+    /// Signs materials links; shared by every replica, since any of them may serve a link.
+    var signingKey: SymmetricKey
+    /// Whether the signing key was made up at start (links then die with the process).
+    var signingKeyIsEphemeral: Bool
+    var linkLifetime: Duration
+    var retentionDays: Int
 
     init(_ env: Environment) throws(ConfigurationError) {
         common = try CommonConfiguration(for: Self.self, env)
-        botName = env.string("ATTACHE_BOT_NAME", default: "Attaché")
-        timerPollInterval = .milliseconds(try env.integer("ATTACHE_TIMER_POLL_MS", default: 500, in: 10...60_000))
+        steps = PrepSteps.Settings()
+        steps.botName = env.string("ATTACHE_BOT_NAME", default: "Attaché")
+        steps.ownerWait = .seconds(3600 * (try env.integer("ATTACHE_PREP_OWNER_WAIT_HOURS", default: 24, in: 1...168)))
+        steps.stopBefore = .seconds(60 * (try env.integer("ATTACHE_PREP_STOP_BEFORE_MINUTES", default: 30, in: 0...1440)))
+        let publicURL = try env.url("ATTACHE_PREP_PUBLIC_URL")
+        steps.publicURL = publicURL.map { String($0.absoluteString.trimmingSuffix("/")) } ?? "http://127.0.0.1:\(common.httpPort)"
+        stepPollInterval = .milliseconds(try env.integer("ATTACHE_TIMER_POLL_MS", default: 500, in: 10...60_000))
+        stepLease = try env.seconds("ATTACHE_PREP_STEP_LEASE_SECONDS", default: 120, in: 5...3600)
+        contextFolder = URL(fileURLWithPath: env.string("ATTACHE_CONTEXT_DIR", default: "deploy/config/context"))
+        contextTimeout = .milliseconds(try env.integer("ATTACHE_CONTEXT_TIMEOUT_MS", default: 10_000, in: 100...120_000))
+        contextAttempts = try env.integer("ATTACHE_CONTEXT_ATTEMPTS", default: 2, in: 1...10)
+        linkLifetime = .seconds(3600 * (try env.integer("ATTACHE_MATERIALS_LINK_HOURS", default: 24, in: 1...168)))
+        retentionDays = try env.integer("ATTACHE_MATERIALS_RETENTION_DAYS", default: 30, in: 1...3650)
+        if let encoded = env.optionalString("ATTACHE_PREP_SIGNING_KEY") {
+            guard let key = Data(base64Encoded: encoded), key.count >= 32 else {
+                throw ConfigurationError(setting: "ATTACHE_PREP_SIGNING_KEY", problem: "must be at least 32 random bytes, base64")
+            }
+            signingKey = SymmetricKey(data: key)
+            signingKeyIsEphemeral = false
+        } else if publicURL != nil {
+            // Behind a public address any replica may serve a link: all must sign with one key.
+            throw ConfigurationError(
+                setting: "ATTACHE_PREP_SIGNING_KEY",
+                problem: "is required when ATTACHE_PREP_PUBLIC_URL is set (every replica must sign links with the same key)")
+        } else {
+            signingKey = SymmetricKey(size: .bits256)
+            signingKeyIsEphemeral = true
+        }
+    }
+}
+
+extension String {
+    fileprivate func trimmingSuffix(_ suffix: String) -> Substring {
+        hasSuffix(suffix) ? dropLast(suffix.count) : self[...]
     }
 }

@@ -2,14 +2,34 @@ import Delivery
 import Runtime
 
 await ServiceMain.run(PrepConfiguration.self) { configuration, logger in
+    if configuration.signingKeyIsEphemeral {
+        logger.warning("ATTACHE_PREP_SIGNING_KEY is not set: materials links stop working when this process stops")
+    }
     let runtime = try await ServiceRuntime.start(
         configuration.common, schema: WorkflowSchema.name, migrations: WorkflowSchema.migrations, logger: logger)
     let wakeup = WakeSignal()
+    let links = MaterialsLinks(
+        baseURL: configuration.steps.publicURL, key: configuration.signingKey, lifetime: configuration.linkLifetime)
+    let steps = PrepSteps(
+        pool: runtime.pool,
+        context: ContextGatherer(
+            provider: FolderContextProvider(folder: configuration.contextFolder), timeout: configuration.contextTimeout,
+            attempts: configuration.contextAttempts),
+        channels: OwnerChannels(chain: [LocalChannel()]), generator: EmbeddedGenerator(),
+        store: DatabaseMaterialsStore(links: links), settings: configuration.steps)
     var routes = EventRoutes()
-    WorkflowHandlers(timers: wakeup).register(in: &routes)
+    WorkflowHandlers(wakeup: wakeup, settings: configuration.steps).register(in: &routes)
     OwnerNotifications().register(in: &routes)
-    let timers = WorkflowTimers(
-        pool: runtime.pool, outbox: runtime.outbox, wakeup: wakeup, botName: configuration.botName,
-        pollInterval: configuration.timerPollInterval, logger: logger)
-    try await runtime.run(handling: routes, with: [timers])
+    let engine = WorkflowEngine(
+        pool: runtime.pool, outbox: runtime.outbox, steps: steps, wakeup: wakeup, pollInterval: configuration.stepPollInterval,
+        lease: configuration.stepLease, logger: logger)
+    let prepPage = PrepPage(pool: runtime.pool, outbox: runtime.outbox, wakeup: wakeup, logger: logger)
+    let materials = MaterialsRoutes(pool: runtime.pool, links: links)
+    try await runtime.run(
+        handling: routes,
+        with: [engine, MaterialsSweep(pool: runtime.pool, retentionDays: configuration.retentionDays, logger: logger)]
+    ) { router in
+        prepPage.register(on: router)
+        materials.register(on: router)
+    }
 }

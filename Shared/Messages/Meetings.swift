@@ -109,6 +109,9 @@ public struct MeetingClassified: EventPayload {
     /// When the bot should be in the meeting: a few minutes before it starts.
     public var botJoinAt: Date
     public var prepQuestions: [String]
+    /// The context the meeting's preparation gathers (budget, big_rocks, incidents, staffing,
+    /// decisions). Added to v1 as an optional field: a message without it reads as none.
+    public var contextRequired: [String]
 
     enum CodingKeys: String, CodingKey {
         case meeting, rule
@@ -118,11 +121,25 @@ public struct MeetingClassified: EventPayload {
         case prepTriggerAt = "prep_trigger_at"
         case reminderAt = "reminder_at"
         case prepQuestions = "prep_questions"
+        case contextRequired = "context_required"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        meeting = try container.decode(MeetingSnapshot.self, forKey: .meeting)
+        meetingType = try container.decode(String.self, forKey: .meetingType)
+        rule = try container.decode(String.self, forKey: .rule)
+        matchedKeywords = try container.decode([String].self, forKey: .matchedKeywords)
+        prepTriggerAt = try container.decode(Date.self, forKey: .prepTriggerAt)
+        reminderAt = try container.decode(Date.self, forKey: .reminderAt)
+        botJoinAt = try container.decode(Date.self, forKey: .botJoinAt)
+        prepQuestions = try container.decode([String].self, forKey: .prepQuestions)
+        contextRequired = try container.decodeIfPresent([String].self, forKey: .contextRequired) ?? []
     }
 
     public init(
         meeting: MeetingSnapshot, meetingType: String, rule: String, matchedKeywords: [String], prepTriggerAt: Date,
-        reminderAt: Date, botJoinAt: Date, prepQuestions: [String]
+        reminderAt: Date, botJoinAt: Date, prepQuestions: [String], contextRequired: [String] = []
     ) {
         self.botJoinAt = botJoinAt
         self.meeting = meeting
@@ -132,6 +149,7 @@ public struct MeetingClassified: EventPayload {
         self.prepTriggerAt = prepTriggerAt
         self.reminderAt = reminderAt
         self.prepQuestions = prepQuestions
+        self.contextRequired = contextRequired
     }
 }
 

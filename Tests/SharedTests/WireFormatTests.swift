@@ -68,7 +68,8 @@ struct WireFormatTests {
                     meeting: Self.meeting, meetingType: "staff_meeting", rule: "staff_meeting: keywords [staff meeting]",
                     matchedKeywords: ["staff meeting"], prepTriggerAt: Self.start.addingTimeInterval(-48 * 3600),
                     reminderAt: Self.start.addingTimeInterval(-2 * 3600), botJoinAt: Self.start.addingTimeInterval(-120),
-                    prepQuestions: ["What decisions do you need from the team?"]),
+                    prepQuestions: ["What decisions do you need from the team?"],
+                    contextRequired: ["big_rocks", "staffing", "decisions"]),
                 id: "00000000-0000-4000-8000-000000000003"),
             fixture: "meeting.classified.v1")
     }

@@ -34,6 +34,11 @@ func readText(_ relativePath: String) throws -> String {
     }
 }
 
+/// A file or a folder.
+func pathExists(_ relativePath: String) -> Bool {
+    FileManager.default.fileExists(atPath: url(relativePath).path)
+}
+
 func fileExists(_ relativePath: String) -> Bool {
     var isDirectory: ObjCBool = false
     return FileManager.default.fileExists(atPath: url(relativePath).path, isDirectory: &isDirectory) && !isDirectory.boolValue

@@ -287,7 +287,7 @@ struct DeploymentTests {
             where key.hasPrefix("ATTACHE_") && value.hasPrefix(imageConfigDirectory + "/") {
                 let relative = configDirectory + "/" + value.dropFirst(imageConfigDirectory.count + 1)
                 #expect(
-                    fileExists(relative),
+                    pathExists(relative),
                     "\(name): \(key)=\(value) points into \(imageConfigDirectory), which is \(configDirectory) in the repository, but \(relative) does not exist"
                 )
             }

@@ -1,0 +1,282 @@
+import Delivery
+import Foundation
+import Logging
+import Shared
+import Store
+
+/// The steps of the preparation workflow (definition version 1), from loading the meeting to
+/// the reminder, and the bot's join request beside them.
+struct PrepSteps: StepRunner {
+    struct Settings: Sendable {
+        /// The longest the owner's answers are waited for (the design's 24 h).
+        var ownerWait: Duration = .seconds(24 * 3600)
+        /// Asking stops this long before the meeting: later answers could not help.
+        var stopBefore: Duration = .seconds(30 * 60)
+        var botName = "Attaché"
+        /// Where the owner's prep page is reached.
+        var publicURL = "http://127.0.0.1:8083"
+    }
+
+    let pool: PostgresPool
+    let context: ContextGatherer
+    let channels: OwnerChannels
+    let generator: any MaterialsGenerator
+    let store: any MaterialsStore
+    let settings: Settings
+    var clock: @Sendable () -> Date = { Date() }
+
+    func run(_ step: ClaimedStep, of workflow: WorkflowRecord) async throws -> StepCompletion {
+        let now = clock()
+        switch step.name {
+        case .loadMeeting: return loadMeeting(workflow, now: now)
+        case .gatherContext: return await gatherContext(workflow)
+        case .sendPrepNotification: return try await sendPrepNotification(workflow, now: now)
+        case .waitForOwner: return ownerDidNotAnswer(workflow, now: now)
+        case .generateMaterials: return try await generateMaterials(workflow, now: now)
+        case .storeMaterials: return try await storeMaterials(workflow, now: now)
+        case .sendMaterials: return try await sendMaterials(workflow, now: now)
+        case .scheduleReminder: return scheduleReminder(workflow, now: now)
+        case .sendReminder: return try await sendReminder(workflow, now: now)
+        case .notifyCancellation: return try await notifyCancellation(workflow)
+        case .requestBotJoin: return requestBotJoin(workflow, now: now)
+        }
+    }
+
+    // MARK: Preparation
+
+    private func loadMeeting(_ workflow: WorkflowRecord, now: Date) -> StepCompletion {
+        guard workflow.meeting.start > now else {
+            return StepCompletion(outcome: .skipped("the meeting has already started")) {
+                try $0.setState("skipped", finished: true)
+            }
+        }
+        let output = [
+            "title": workflow.meeting.title, "meeting_type": workflow.meetingType,
+            "questions": String(workflow.prepQuestions.count),
+            "context_required": workflow.contextRequired.joined(separator: ","),
+        ]
+        return StepCompletion(outcome: .done(), output: output) { effects in
+            try effects.setState("gathering_context")
+            try effects.schedule(.gatherContext, at: now)
+        }
+    }
+
+    private func gatherContext(_ workflow: WorkflowRecord) async -> StepCompletion {
+        let kinds = workflow.contextRequired.compactMap(ContextKind.init(rawValue:))
+        let results = await context.gather(
+            kinds, tenant: workflow.tenantID, owner: workflow.owner, meetingStart: workflow.meeting.start)
+        let output = Dictionary(
+            uniqueKeysWithValues: results.map { ($0.kind.rawValue, $0.unavailableReason ?? "\($0.items.count) items") })
+        let unavailable = results.filter { !$0.isAvailable }.count
+        return StepCompletion(
+            outcome: .done(unavailable == 0 ? nil : "\(unavailable) of \(results.count) unavailable"), output: output
+        ) {
+            effects in
+            for result in results {
+                try effects.db.execute(
+                    """
+                    INSERT INTO prep.context (workflow_id, kind, status, items, reason, attempts, duration_ms)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7)
+                    ON CONFLICT (workflow_id, kind) DO UPDATE SET status = EXCLUDED.status, items = EXCLUDED.items,
+                        reason = EXCLUDED.reason, attempts = EXCLUDED.attempts, duration_ms = EXCLUDED.duration_ms,
+                        gathered_at = now()
+                    """,
+                    [
+                        workflow.id, result.kind.rawValue, result.isAvailable ? "available" : "unavailable",
+                        try JSONBValue(result.items), result.unavailableReason, result.attempts, result.durationMilliseconds,
+                    ])
+            }
+            try effects.schedule(.sendPrepNotification, at: Date())
+        }
+    }
+
+    private func sendPrepNotification(_ workflow: WorkflowRecord, now: Date) async throws -> StepCompletion {
+        guard workflow.meeting.start > now else {
+            return StepCompletion(outcome: .skipped("the meeting has already started")) {
+                try $0.setState("skipped", finished: true)
+            }
+        }
+        let deadline = min(
+            now.addingTimeInterval(settings.ownerWait.secondsValue),
+            workflow.meeting.start.addingTimeInterval(-settings.stopBefore.secondsValue))
+        guard deadline > now else {
+            return StepCompletion(outcome: .skipped("too close to the meeting to ask the owner")) { effects in
+                try effects.setState("generating")
+                try effects.schedule(.generateMaterials, at: now)
+            }
+        }
+        let (token, hash) = OwnerToken.make()
+        let gathered = try await pool.withConnection { db in try PrepSteps.context(of: workflow, on: db) }
+        let message = OwnerMessages.prepRequest(
+            workflow, context: gathered, deadline: deadline, link: "\(settings.publicURL)/prep/\(token)")
+        let channel = try await channels.deliver(message)
+        return StepCompletion(outcome: .done(), output: ["channel": channel, "answers_until": deadline.formatted(.iso8601)]) {
+            effects in
+            try effects.db.execute(
+                """
+                INSERT INTO prep.owner_tokens (workflow_id, token_hash, expires_at) VALUES ($1, $2, $3)
+                ON CONFLICT (workflow_id) DO UPDATE SET token_hash = EXCLUDED.token_hash, expires_at = EXCLUDED.expires_at,
+                    used_at = NULL, revoked_at = NULL, created_at = now()
+                """, [workflow.id, hash, deadline])
+            try record(message, via: channel, effects)
+            try effects.publish(
+                PrepNotificationSent(
+                    workflowID: workflow.id, meetingID: workflow.meeting.meetingID, channel: channel,
+                    recipient: message.recipient, text: message.textWithoutLinks))
+            try effects.setState("waiting_for_owner")
+            try effects.schedule(.waitForOwner, at: deadline, waiting: true)
+        }
+    }
+
+    /// The wait came to its end without the owner finishing: prepare from the context alone.
+    private func ownerDidNotAnswer(_ workflow: WorkflowRecord, now: Date) -> StepCompletion {
+        StepCompletion(outcome: .done("timed out: the owner did not finish answering"), output: ["answered": "false"]) {
+            effects in
+            PrepMetrics.ownerFinished(false)
+            try effects.setState("generating")
+            try effects.schedule(.generateMaterials, at: now)
+        }
+    }
+
+    private func generateMaterials(_ workflow: WorkflowRecord, now: Date) async throws -> StepCompletion {
+        let (gathered, answers, token) = try await pool.withConnection { db in
+            (
+                try PrepSteps.context(of: workflow, on: db), try PrepSteps.answers(workflow.id, on: db),
+                try db.queryOne("SELECT used_at FROM prep.owner_tokens WHERE workflow_id = $1", [workflow.id])
+            )
+        }
+        let finished = try token?.optionalDate("used_at") != nil
+        let input = MaterialsInput(
+            meeting: workflow.meeting, meetingType: workflow.meetingType, prepQuestions: workflow.prepQuestions,
+            context: gathered, answers: finished ? answers : [],
+            withoutOwnerBecause: finished
+                ? nil : (token == nil ? "the owner could not be asked in time" : "no answers by the deadline"))
+        let started = ContinuousClock.now
+        let materials = try await generator.generate(input)
+        let elapsed = ContinuousClock.now - started
+        let id = UUID()
+        return StepCompletion(outcome: .done(), output: ["materials_id": id.uuidString, "generator": materials.generator]) {
+            effects in
+            try effects.db.execute(
+                """
+                INSERT INTO prep.materials (id, workflow_id, generation, content, generator, model, prompt)
+                SELECT $1, $2, coalesce(max(generation), 0) + 1, $3, $4, $5, $6 FROM prep.materials WHERE workflow_id = $2
+                """,
+                [
+                    id, workflow.id, try JSONBValue(materials, encoder: MessageCoding.encoder()), materials.generator,
+                    materials.model, materials.prompt,
+                ])
+            try effects.schedule(.storeMaterials, at: now)
+            PrepMetrics.generation(elapsed, generator: materials.generator)
+        }
+    }
+
+    private func storeMaterials(_ workflow: WorkflowRecord, now: Date) async throws -> StepCompletion {
+        let (id, materials) = try await latestMaterials(workflow.id)
+        let key = MaterialsKey(id: id, tenant: workflow.tenantID, meeting: workflow.meeting.meetingID)
+        let files = MaterialsRendering.files(materials)
+        try await store.upload(files, key: key)
+        return StepCompletion(outcome: .done(), output: ["materials_id": id.uuidString, "store": store.name]) { effects in
+            try store.record(files, key: key, on: effects.db)
+            try effects.db.execute("UPDATE prep.materials SET stored_in = $2 WHERE id = $1", [id, store.name])
+            try effects.schedule(.sendMaterials, at: now)
+        }
+    }
+
+    private func sendMaterials(_ workflow: WorkflowRecord, now: Date) async throws -> StepCompletion {
+        let (id, materials) = try await latestMaterials(workflow.id)
+        let links = links(to: id, of: workflow, now: now)
+        let isReminder = (workflow.reminderAt ?? .distantPast) <= now
+        let message = OwnerMessages.materials(workflow, materials: materials, links: links, isReminder: isReminder)
+        let channel = try await channels.deliver(message)
+        return StepCompletion(outcome: .done(), output: ["channel": channel, "materials_id": id.uuidString]) { effects in
+            try record(message, via: channel, effects)
+            try effects.publish(
+                materials.readyEvent(workflowID: workflow.id, meetingID: workflow.meeting.meetingID, generatedAt: now))
+            try effects.setState("materials_sent")
+            try effects.schedule(.scheduleReminder, at: now)
+        }
+    }
+
+    private func scheduleReminder(_ workflow: WorkflowRecord, now: Date) -> StepCompletion {
+        guard let reminderAt = workflow.reminderAt, reminderAt > now else {
+            return StepCompletion(outcome: .skipped("the materials message was the reminder"))
+        }
+        return StepCompletion(outcome: .done(), output: ["reminder_at": reminderAt.formatted(.iso8601)]) {
+            try $0.schedule(.sendReminder, at: reminderAt)
+        }
+    }
+
+    private func sendReminder(_ workflow: WorkflowRecord, now: Date) async throws -> StepCompletion {
+        guard workflow.meeting.start > now else { return StepCompletion(outcome: .skipped("the meeting has already started")) }
+        let (id, materials) = try await latestMaterials(workflow.id)
+        let message = OwnerMessages.reminder(workflow, materials: materials, links: links(to: id, of: workflow, now: now))
+        let channel = try await channels.deliver(message)
+        return StepCompletion(outcome: .done(), output: ["channel": channel]) { try record(message, via: channel, $0) }
+    }
+
+    private func notifyCancellation(_ workflow: WorkflowRecord) async throws -> StepCompletion {
+        let message = OwnerMessages.cancellation(workflow)
+        let channel = try await channels.deliver(message)
+        return StepCompletion(outcome: .done(), output: ["channel": channel]) { try record(message, via: channel, $0) }
+    }
+
+    // MARK: The bot
+
+    private func requestBotJoin(_ workflow: WorkflowRecord, now: Date) -> StepCompletion {
+        let meeting = workflow.meeting
+        guard meeting.end > now else { return StepCompletion(outcome: .skipped("the meeting has already ended")) }
+        return StepCompletion(outcome: .done()) { effects in
+            try effects.publish(
+                BotJoinRequested(
+                    meetingID: meeting.meetingID, workflowID: workflow.id, meetingURL: meeting.conferenceURL,
+                    botName: settings.botName, meetingTitle: meeting.title, meetingStart: meeting.start, meetingEnd: meeting.end))
+        }
+    }
+
+    // MARK: Reading and recording
+
+    private func record(_ message: OwnerMessage, via channel: String, _ effects: StepEffects) throws {
+        try effects.db.execute(
+            "INSERT INTO prep.notifications (id, workflow_id, kind, channel, recipient, text) VALUES ($1, $2, $3, $4, $5, $6)",
+            [UUID(), effects.workflow.id, message.kind.rawValue, channel, message.recipient, message.text])
+    }
+
+    private func links(to id: UUID, of workflow: WorkflowRecord, now: Date) -> [MaterialLink] {
+        let key = MaterialsKey(id: id, tenant: workflow.tenantID, meeting: workflow.meeting.meetingID)
+        return MaterialsRendering.fileNames.map { store.link($0, key: key, now: now) }
+    }
+
+    private func latestMaterials(_ workflow: UUID) async throws -> (UUID, Materials) {
+        try await pool.withConnection { db in
+            guard
+                let row = try db.queryOne(
+                    "SELECT id, content FROM prep.materials WHERE workflow_id = $1 ORDER BY generation DESC LIMIT 1", [workflow])
+            else { throw PermanentFailure("workflow \(workflow) has no materials") }
+            return (try row.uuid("id"), try row.decode(Materials.self, column: "content", decoder: MessageCoding.decoder()))
+        }
+    }
+
+    /// What GatherContext found, in the order the meeting type asks for it.
+    static func context(of workflow: WorkflowRecord, on db: PostgresConnection) throws -> [ContextResult] {
+        let order = workflow.contextRequired
+        return try db.query(
+            "SELECT kind, status, items, reason, attempts, duration_ms FROM prep.context WHERE workflow_id = $1", [workflow.id]
+        ).compactMap { row -> ContextResult? in
+            guard let kind = ContextKind(rawValue: try row.string("kind")) else { return nil }
+            return ContextResult(
+                kind: kind, items: try row.decode([ContextItem].self, column: "items"),
+                unavailableReason: try row.string("status") == "available"
+                    ? nil : try row.optionalString("reason") ?? "unavailable",
+                attempts: try row.int("attempts"), durationMilliseconds: try row.int("duration_ms"))
+        }.sorted { (order.firstIndex(of: $0.kind.rawValue) ?? .max) < (order.firstIndex(of: $1.kind.rawValue) ?? .max) }
+    }
+
+    static func answers(_ workflow: UUID, on db: PostgresConnection) throws -> [OwnerAnswer] {
+        try db.query("SELECT question, answer, skipped FROM prep.answers WHERE workflow_id = $1 ORDER BY position", [workflow])
+            .map {
+                OwnerAnswer(
+                    question: try $0.string("question"), answer: try $0.optionalString("answer"), skipped: try $0.bool("skipped"))
+            }
+    }
+}

@@ -1,0 +1,142 @@
+import Store
+
+enum WorkflowSchema {
+    static let name = "prep"
+
+    static let migrations: [Migration] = [
+        Migration(
+            "0101_workflows",
+            """
+            CREATE TABLE {schema}.workflows (
+                id uuid PRIMARY KEY,
+                meeting_id uuid NOT NULL UNIQUE,
+                tenant_id text NOT NULL,
+                correlation_id uuid NOT NULL,
+                traceparent text NOT NULL,
+                meeting jsonb NOT NULL,
+                meeting_type text NOT NULL,
+                prep_questions jsonb NOT NULL,
+                state text NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now());
+
+            -- Durable timers: a row per step that waits for a time. Due rows are claimed with
+            -- FOR UPDATE SKIP LOCKED, so replicas share the work and a restart loses nothing.
+            CREATE TABLE {schema}.timers (
+                id bigserial PRIMARY KEY,
+                workflow_id uuid NOT NULL REFERENCES {schema}.workflows (id),
+                step text NOT NULL,
+                due_at timestamptz NOT NULL,
+                fired_at timestamptz,
+                attempts int NOT NULL DEFAULT 0,
+                last_error text,
+                UNIQUE (workflow_id, step));
+            CREATE INDEX timers_due ON {schema}.timers (due_at) WHERE fired_at IS NULL;
+
+            -- The embedded notification channel: what would go to Slack, kept for the operator.
+            CREATE TABLE {schema}.notifications (
+                id uuid PRIMARY KEY,
+                workflow_id uuid NOT NULL REFERENCES {schema}.workflows (id),
+                channel text NOT NULL,
+                recipient text NOT NULL,
+                text text NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now());
+            """),
+        Migration(
+            "0102_notifications_without_workflow",
+            """
+            -- Not every notification belongs to a meeting's preparation (a calendar to reconnect).
+            ALTER TABLE {schema}.notifications ALTER COLUMN workflow_id DROP NOT NULL;
+            ALTER TABLE {schema}.notifications ADD COLUMN kind text NOT NULL DEFAULT 'prep';
+            ALTER TABLE {schema}.notifications ALTER COLUMN kind DROP DEFAULT;
+            """),
+        Migration(
+            "0103_timer_outcomes",
+            """
+            -- What became of a fired step: done, skipped (too late to be useful) or failed.
+            ALTER TABLE {schema}.timers ADD COLUMN outcome text;
+            UPDATE {schema}.timers SET outcome = 'done' WHERE fired_at IS NOT NULL;
+            """),
+        Migration(
+            "0104_durable_workflow",
+            """
+            -- The preparation workflow as durable steps (the design's Step Functions states).
+            ALTER TABLE {schema}.workflows
+                ADD COLUMN definition_version int NOT NULL DEFAULT 1,
+                ADD COLUMN context_required jsonb NOT NULL DEFAULT '[]',
+                ADD COLUMN prep_trigger_at timestamptz,
+                ADD COLUMN reminder_at timestamptz,
+                ADD COLUMN bot_join_at timestamptz,
+                ADD COLUMN finished_at timestamptz;
+
+            -- A row per step: pending (due at due_at), waiting (for the owner, until due_at),
+            -- done, skipped, failed or cancelled. A replica claims a due step by taking a lease
+            -- (FOR UPDATE SKIP LOCKED); its completion, with its effects, commits only while the
+            -- claim is still its own (the attempt it claimed), so each step completes once.
+            ALTER TABLE {schema}.timers RENAME TO steps;
+            DROP INDEX {schema}.timers_due;
+            ALTER TABLE {schema}.steps
+                ADD COLUMN state text NOT NULL DEFAULT 'pending',
+                ADD COLUMN lease_until timestamptz,
+                ADD COLUMN output jsonb,
+                ADD COLUMN started_at timestamptz,
+                ADD COLUMN finished_at timestamptz,
+                ADD COLUMN created_at timestamptz NOT NULL DEFAULT now();
+            UPDATE {schema}.steps SET finished_at = fired_at,
+                state = CASE WHEN outcome LIKE 'skipped%' THEN 'skipped' WHEN outcome LIKE 'failed%' THEN 'failed' ELSE 'done' END
+                WHERE fired_at IS NOT NULL;
+            ALTER TABLE {schema}.steps DROP COLUMN fired_at;
+            CREATE INDEX steps_due ON {schema}.steps (due_at) WHERE state IN ('pending', 'waiting');
+
+            -- GatherContext: one row per branch, available with its items or unavailable with why.
+            CREATE TABLE {schema}.context (
+                workflow_id uuid NOT NULL REFERENCES {schema}.workflows (id),
+                kind text NOT NULL,
+                status text NOT NULL,
+                items jsonb NOT NULL DEFAULT '[]',
+                reason text,
+                attempts int NOT NULL,
+                duration_ms int NOT NULL,
+                gathered_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (workflow_id, kind));
+
+            -- The owner's task token: only its SHA-256 is kept.
+            CREATE TABLE {schema}.owner_tokens (
+                workflow_id uuid PRIMARY KEY REFERENCES {schema}.workflows (id),
+                token_hash text NOT NULL UNIQUE,
+                expires_at timestamptz NOT NULL,
+                used_at timestamptz,
+                revoked_at timestamptz,
+                created_at timestamptz NOT NULL DEFAULT now());
+
+            CREATE TABLE {schema}.answers (
+                workflow_id uuid NOT NULL REFERENCES {schema}.workflows (id),
+                position int NOT NULL,
+                question text NOT NULL,
+                answer text,
+                skipped boolean NOT NULL DEFAULT false,
+                answered_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (workflow_id, position));
+
+            -- Each generation of a meeting's materials, and (embedded store) its files.
+            CREATE TABLE {schema}.materials (
+                id uuid PRIMARY KEY,
+                workflow_id uuid NOT NULL REFERENCES {schema}.workflows (id),
+                generation int NOT NULL,
+                content jsonb NOT NULL,
+                generator text NOT NULL,
+                model text,
+                prompt text,
+                stored_in text,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                UNIQUE (workflow_id, generation));
+            CREATE INDEX materials_created ON {schema}.materials (created_at);
+            CREATE TABLE {schema}.material_files (
+                materials_id uuid NOT NULL REFERENCES {schema}.materials (id) ON DELETE CASCADE,
+                name text NOT NULL,
+                content_type text NOT NULL,
+                body text NOT NULL,
+                PRIMARY KEY (materials_id, name));
+            """),
+    ]
+}
