@@ -70,22 +70,21 @@ struct EmbeddedGenerator: MaterialsGenerator {
         return point
     }
 
-    /// Whole minutes in proportion to `weights`, at least one each while the total allows,
-    /// adding up to `total` exactly (largest remainders get the spare minutes).
+    /// Whole minutes in proportion to `weights` (largest remainders get the spare minutes),
+    /// adding up to `total` exactly, and at least one each while the total allows.
     static func timeBoxes(weights: [Double], total: Int) -> [Int] {
         guard !weights.isEmpty else { return [] }
         guard total >= weights.count else { return weights.indices.map { $0 < total ? 1 : 0 } }
-        let spare = Double(total - weights.count)
         let sum = weights.reduce(0, +)
-        let exact = weights.map { spare * $0 / sum }
-        var boxes = exact.map { Int($0.rounded(.down)) + 1 }
-        var left = total - boxes.reduce(0, +)
-        for index in exact.indices.sorted(by: {
+        let exact = weights.map { Double(total) * $0 / sum }
+        var boxes = exact.map { Int($0.rounded(.down)) }
+        let byRemainder = exact.indices.sorted {
             exact[$0].truncatingRemainder(dividingBy: 1) > exact[$1].truncatingRemainder(dividingBy: 1)
-        })
-        where left > 0 {
-            boxes[index] += 1
-            left -= 1
+        }
+        for index in byRemainder.prefix(total - boxes.reduce(0, +)) { boxes[index] += 1 }
+        while let empty = boxes.firstIndex(of: 0), let largest = boxes.indices.max(by: { boxes[$0] < boxes[$1] }) {
+            boxes[largest] -= 1
+            boxes[empty] = 1
         }
         return boxes
     }
