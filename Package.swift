@@ -131,7 +131,7 @@ let package = Package(
         .executableTarget(
             name: "PrepOrchestrator",
             dependencies: [
-                "Shared", "Delivery", "Runtime", "Store", "Resilience",
+                "Shared", "Delivery", "Runtime", "Store", "Resilience", "HTTPClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),

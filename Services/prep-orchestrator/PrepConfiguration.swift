@@ -11,8 +11,13 @@ struct PrepConfiguration: ServiceConfiguration {
     var stepPollInterval: Duration
     /// How long a replica holds a step it claimed before another may take it over.
     var stepLease: Duration
+    enum ContextSource: String, CaseIterable, Sendable { case folder, http }
+    var contextSource: ContextSource
     /// The tenants' context folders (the embedded context provider).
     var contextFolder: URL
+    /// The context service (`http`): its base URL and bearer token.
+    var contextURL: String?
+    var contextToken: String?
     var contextTimeout: Duration
     var contextAttempts: Int
     /// Signs materials links; shared by every replica, since any of them may serve a link.
@@ -32,7 +37,17 @@ struct PrepConfiguration: ServiceConfiguration {
         steps.publicURL = publicURL.map { String($0.absoluteString.trimmingSuffix("/")) } ?? "http://127.0.0.1:\(common.httpPort)"
         stepPollInterval = .milliseconds(try env.integer("ATTACHE_TIMER_POLL_MS", default: 500, in: 10...60_000))
         stepLease = try env.seconds("ATTACHE_PREP_STEP_LEASE_SECONDS", default: 120, in: 5...3600)
+        contextSource = try env.choice("ATTACHE_CONTEXT_PROVIDER", default: .folder)
         contextFolder = URL(fileURLWithPath: env.string("ATTACHE_CONTEXT_DIR", default: "deploy/config/context"))
+        if contextSource == .http {
+            contextURL = try env.url("ATTACHE_CONTEXT_URL")?.absoluteString.trimmingSuffix("/").description
+            guard contextURL != nil else {
+                throw ConfigurationError(
+                    setting: "ATTACHE_CONTEXT_URL", problem: "is required with ATTACHE_CONTEXT_PROVIDER=http")
+            }
+            contextToken = try env.requiredString(
+                "ATTACHE_CONTEXT_TOKEN", hint: "the bearer token of the context service (ATTACHE_CONTEXT_PROVIDER=http)")
+        }
         contextTimeout = .milliseconds(try env.integer("ATTACHE_CONTEXT_TIMEOUT_MS", default: 10_000, in: 100...120_000))
         contextAttempts = try env.integer("ATTACHE_CONTEXT_ATTEMPTS", default: 2, in: 1...10)
         linkLifetime = .seconds(3600 * (try env.integer("ATTACHE_MATERIALS_LINK_HOURS", default: 24, in: 1...168)))

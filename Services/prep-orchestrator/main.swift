@@ -1,4 +1,5 @@
 import Delivery
+import HTTPClient
 import Runtime
 
 await ServiceMain.run(PrepConfiguration.self) { configuration, logger in
@@ -10,11 +11,18 @@ await ServiceMain.run(PrepConfiguration.self) { configuration, logger in
     let wakeup = WakeSignal()
     let links = MaterialsLinks(
         baseURL: configuration.steps.publicURL, key: configuration.signingKey, lifetime: configuration.linkLifetime)
+    let provider: any ContextProvider =
+        switch configuration.contextSource {
+        case .folder: FolderContextProvider(folder: configuration.contextFolder)
+        case .http:
+            HTTPContextProvider(
+                baseURL: configuration.contextURL ?? "", token: configuration.contextToken ?? "",
+                http: HTTPClient(retry: .none, logger: logger), requestTimeout: configuration.contextTimeout)
+        }
     let steps = PrepSteps(
         pool: runtime.pool,
         context: ContextGatherer(
-            provider: FolderContextProvider(folder: configuration.contextFolder), timeout: configuration.contextTimeout,
-            attempts: configuration.contextAttempts),
+            provider: provider, timeout: configuration.contextTimeout, attempts: configuration.contextAttempts),
         channels: OwnerChannels(chain: [LocalChannel()]), generator: EmbeddedGenerator(),
         store: DatabaseMaterialsStore(links: links), settings: configuration.steps)
     var routes = EventRoutes()

@@ -24,6 +24,13 @@ struct ConfigurationTests {
             service: "classifier", environment: ["ATTACHE_BOT_JOIN_MINUTES_BEFORE": "-5"],
             named: ["ATTACHE_BOT_JOIN_MINUTES_BEFORE"]),
         Case(service: "prep-orchestrator", environment: ["ATTACHE_TIMER_POLL_MS": "fast"], named: ["ATTACHE_TIMER_POLL_MS"]),
+        Case(service: "prep-orchestrator", environment: ["ATTACHE_CONTEXT_PROVIDER": "http"], named: ["ATTACHE_CONTEXT_URL"]),
+        Case(
+            service: "prep-orchestrator", environment: ["ATTACHE_PREP_SIGNING_KEY": "c2hvcnQ="],
+            named: ["ATTACHE_PREP_SIGNING_KEY", "32"]),
+        Case(
+            service: "prep-orchestrator", environment: ["ATTACHE_PREP_PUBLIC_URL": "https://prep.example.com"],
+            named: ["ATTACHE_PREP_SIGNING_KEY", "ATTACHE_PREP_PUBLIC_URL"]),
         Case(
             service: "calendar-monitor", environment: ["ATTACHE_CALENDAR_SYNC_CONCURRENCY": "0"],
             named: ["ATTACHE_CALENDAR_SYNC_CONCURRENCY"]),
