@@ -160,7 +160,7 @@ let package = Package(
 
         // Operator and benchmark tools.
         .executableTarget(
-            name: "AttacheOps", dependencies: ["Shared", "Delivery", "Bus", "Runtime"],
+            name: "AttacheOps", dependencies: ["Shared", "Delivery", "Bus", "Runtime", "Store"],
             path: "Tools/attache-ops", swiftSettings: swiftSettings),
         .executableTarget(
             name: "BenchBus", dependencies: ["Bus", .product(name: "Logging", package: "swift-log")],

@@ -3,6 +3,7 @@ import Delivery
 import Foundation
 import Runtime
 import Shared
+import Store
 
 /// attache-ops: operator commands.
 ///
@@ -10,12 +11,16 @@ import Shared
 ///   attache-ops dlq replay SERVICE [--id MESSAGE]  put parked messages back on the work queue
 ///   attache-ops watch [--until TYPE] [--timeout SECONDS]
 ///                                                  print events as they pass, as a timeline
+///   attache-ops workflows list [--state STATE] [--limit N]
+///   attache-ops workflows show ID                  a preparation workflow's steps, context and materials
 ///
-/// Reads ATTACHE_AMQP_URL and ATTACHE_BUS_PREFIX like the services.
+/// Reads ATTACHE_AMQP_URL, ATTACHE_BUS_PREFIX and ATTACHE_DATABASE_URL like the services.
 let usage = """
     usage: attache-ops dlq list SERVICE [--limit N]
            attache-ops dlq replay SERVICE [--id MESSAGE_ID]
            attache-ops watch [--until MESSAGE_NAME] [--timeout SECONDS]
+           attache-ops workflows list [--state STATE] [--limit N]
+           attache-ops workflows show WORKFLOW_OR_MEETING_ID
     """
 
 let services = ["calendar-monitor", "classifier", "prep-orchestrator", "bot-gateway", "realtime-worker", "monitoring-worker"]
@@ -39,6 +44,12 @@ do {
     fail("configuration error: ATTACHE_AMQP_URL \(error)", status: 78)
 }
 let prefix = environment.string("ATTACHE_BUS_PREFIX", default: "attache")
+
+func workflows() -> Workflows {
+    Workflows(
+        pool: PostgresPool(
+            url: environment.string("ATTACHE_DATABASE_URL", default: "postgresql://postgres@127.0.0.1:5432/attache"), size: 1))
+}
 
 func queues(for service: String?) -> ServiceQueues {
     guard let service, services.contains(service) else {
@@ -67,6 +78,12 @@ do {
         let timeout = option("--timeout", in: arguments).flatMap(Int.init).map { Duration.seconds($0) }
         let reached = try await Timeline(broker: broker, prefix: prefix).watch(until: until, timeout: timeout)
         exit(reached ? 0 : 1)
+    case ("workflows", "list"):
+        try await workflows().list(
+            state: option("--state", in: arguments), limit: option("--limit", in: arguments).flatMap(Int.init) ?? 50)
+    case ("workflows", "show"):
+        guard let id = arguments.dropFirst(2).first.flatMap(UUID.init(uuidString:)) else { fail(usage) }
+        guard try await workflows().show(id) else { fail("no workflow for \(id)", status: 1) }
     default:
         fail(usage)
     }
