@@ -64,7 +64,7 @@ struct SimulatedCamera: Sendable {
                 }
                 try await outbound.close(.normalClosure, reason: nil)
             }
-            for try await message in inbound.messages(maxSize: 1 << 16) {
+            for try await message in inbound.messages(maxSize: 1 << 20) {
                 switch message {
                 case .binary:
                     heard.attended.withLock { $0.agentFrames += 1 }

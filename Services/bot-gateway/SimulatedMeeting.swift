@@ -61,6 +61,7 @@ final class SimulatedMeeting: MeetingBotProvider, Service {
 
     static let script: [(speaker: String, line: String)] = [
         ("Alex Rivera", "Thanks everyone for joining, let's start with the hiring plan."),
+        ("Jordan Lee", "What is on the agenda today?"),
         ("Sam Chen", "The budget review is done and we are on track for the quarter."),
         ("Alex Rivera", "Can the assistant capture the action items and send them after the call?"),
         ("Priya Natarajan", "One more thing, the incident retro is scheduled for Thursday."),

@@ -85,6 +85,11 @@ struct Timeline {
             return Line(
                 occurredAt: at, service: "prep-orchestrator", type: type,
                 text: "to \(event.recipient) via \(event.channel): \(event.text.prefix(90))…")
+        case PrepMaterialsReady.messageType:
+            guard let (at, event) = payload(PrepMaterialsReady.self) else { break }
+            return Line(
+                occurredAt: at, service: "prep-orchestrator", type: type,
+                text: "agenda: \(event.agenda.joined(separator: ", ").prefix(90))…")
         case BotJoinRequested.messageType:
             guard let (at, event) = payload(BotJoinRequested.self) else { break }
             return Line(

@@ -63,11 +63,8 @@ struct Materials: Codable, Sendable, Equatable {
     func readyEvent(workflowID: UUID, meetingID: UUID, generatedAt: Date) -> PrepMaterialsReady {
         PrepMaterialsReady(
             workflowID: workflowID, meetingID: meetingID, generatedAt: generatedAt,
-            agenda: agenda.map { section in
-                section.points.isEmpty
-                    ? "\(section.title) (\(section.minutes) min)"
-                    : "\(section.title) (\(section.minutes) min): \(section.points.joined(separator: "; "))"
-            },
+            // Sections as the agent says them; what is in them reaches it as notes.
+            agenda: agenda.map { "\($0.title) (\($0.minutes) minutes)" },
             questionBank: questionGroups.flatMap(\.questions),
             notes: context.filter(\.isAvailable).flatMap { result in
                 result.items.map { PrepMaterialsReady.Note(label: result.kind.title, text: $0.summary) }
