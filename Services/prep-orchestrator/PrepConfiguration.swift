@@ -46,7 +46,8 @@ struct PrepConfiguration: ServiceConfiguration {
                     setting: "ATTACHE_CONTEXT_URL", problem: "is required with ATTACHE_CONTEXT_PROVIDER=http")
             }
             contextToken = try env.string(
-                "ATTACHE_CONTEXT_TOKEN", requiredWith: "ATTACHE_CONTEXT_PROVIDER=http", hint: "the context service's bearer token")
+                "ATTACHE_CONTEXT_TOKEN", requiredWith: "ATTACHE_CONTEXT_PROVIDER=http", hint: "the context service's bearer token"
+            )
         }
         contextTimeout = .milliseconds(try env.integer("ATTACHE_CONTEXT_TIMEOUT_MS", default: 10_000, in: 100...120_000))
         contextAttempts = try env.integer("ATTACHE_CONTEXT_ATTEMPTS", default: 2, in: 1...10)

@@ -35,7 +35,10 @@ await ServiceMain.run(PrepConfiguration.self) { configuration, logger in
     let materials = MaterialsRoutes(pool: runtime.pool, links: links)
     try await runtime.run(
         handling: routes,
-        with: [engine, MaterialsSweep(pool: runtime.pool, retentionDays: configuration.retentionDays, logger: logger)]
+        with: [
+            engine, MaterialsSweep(pool: runtime.pool, retentionDays: configuration.retentionDays, logger: logger),
+            WorkflowGauges(pool: runtime.pool, logger: logger),
+        ]
     ) { router in
         prepPage.register(on: router)
         materials.register(on: router)
