@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "bench-classifier", targets: ["BenchClassifier"]),
         .executable(name: "bench-calendar", targets: ["BenchCalendar"]),
         .executable(name: "bench-realtime", targets: ["BenchRealtime"]),
+        .executable(name: "bench-prep", targets: ["BenchPrep"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
@@ -170,6 +171,10 @@ let package = Package(
             name: "BenchClassifier",
             dependencies: ["Bus", "Delivery", "Shared", "ClassificationRules", .product(name: "Logging", package: "swift-log")],
             path: "Tools/bench-classifier", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "BenchPrep",
+            dependencies: ["Bus", "Delivery", "Shared", "Store", "HTTPClient", .product(name: "Logging", package: "swift-log")],
+            path: "Tools/bench-prep", swiftSettings: swiftSettings),
         .executableTarget(
             name: "BenchRealtime",
             dependencies: [

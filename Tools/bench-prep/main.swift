@@ -1,0 +1,181 @@
+import Bus
+import Delivery
+import Foundation
+import HTTPClient
+import Logging
+import Shared
+import Store
+import Synchronization
+
+/// bench-prep: the preparation workflow under a burst, through a running prep-orchestrator
+/// (ATTACHE_AMQP_URL, ATTACHE_BUS_PREFIX, ATTACHE_DATABASE_URL: the service's own).
+///
+///   bench-prep COUNT
+///
+/// Publishes COUNT meeting.classified events at once, due now; waits for every owner's
+/// notification; answers half of them on the prep page over HTTP; waits for their
+/// prep.materials.ready. Prints `prep.notify_latency.p99_ms`, `prep.materials_latency.p95_ms`,
+/// `prep.workflows_per_s` and `prep.duplicate_effects`.
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("bench-prep: \(message)\n".utf8))
+    exit(2)
+}
+
+func progress(_ message: String) { FileHandle.standardError.write(Data("\(message)\n".utf8)) }
+
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    let sorted = values.sorted()
+    guard !sorted.isEmpty else { return .nan }
+    return sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
+}
+
+guard let count = CommandLine.arguments.dropFirst().first.flatMap(Int.init), count > 1 else { fail("usage: bench-prep COUNT") }
+let environment = ProcessInfo.processInfo.environment
+let broker = try AMQPConfiguration(url: environment["ATTACHE_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672/")
+let prefix = environment["ATTACHE_BUS_PREFIX"] ?? "attache"
+let pool = PostgresPool(url: environment["ATTACHE_DATABASE_URL"] ?? "postgresql://postgres@127.0.0.1:5432/attache", size: 4)
+let logger = Logger(label: "bench-prep")
+let exchange = ServiceQueues.eventsExchange(prefix: prefix)
+let watch = "\(prefix).bench.materials"
+let consumer = Consumer(
+    configuration: broker, queue: watch,
+    topology: ServiceQueues.subscriptionsTopology(prefix: prefix)
+        + Topology(
+            queues: [.quorum(watch)],
+            bindings: [.init(queue: watch, exchange: exchange, routingKey: PrepMaterialsReady.messageType.routingKey)]),
+    prefetch: 500, logger: logger)
+let publisher = Publisher(configuration: broker, topology: ServiceQueues.subscriptionsTopology(prefix: prefix), logger: logger)
+while !consumer.isConnected { try await Task.sleep(for: .milliseconds(50)) }
+
+/// The materials as they arrive, by meeting.
+let arrivals = Mutex<[UUID: [Date]]>([:])
+let expectedMaterials = count / 2
+let draining = Task {
+    var received = 0
+    for await message in consumer.messages {
+        message.ack()
+        if let envelope = try? MessageCoding.decode(Envelope<PrepMaterialsReady>.self, from: message.body) {
+            arrivals.withLock { $0[envelope.payload.meetingID, default: []].append(Date()) }
+            received += 1
+            if received >= expectedMaterials { break }
+        }
+    }
+}
+
+let start = Date().addingTimeInterval(3 * 86_400)
+let meetings = (0..<count).map { index in
+    MeetingSnapshot(
+        meetingID: UUID(), revision: 1, source: "bench", externalID: "bench-\(index)", title: "Platform staff meeting \(index)",
+        description: "Weekly sync.", start: start, end: start.addingTimeInterval(3600),
+        organizer: Participant(email: "owner\(index)@example.com"), attendees: [], conferenceURL: nil)
+}
+var published: [UUID: Date] = [:]
+let events = try meetings.map { meeting -> OutgoingMessage in
+    let envelope = Envelope(
+        tenantID: "default", correlationID: meeting.meetingID,
+        payload: MeetingClassified(
+            meeting: meeting, meetingType: "staff_meeting", rule: "bench", matchedKeywords: [], prepTriggerAt: Date(),
+            reminderAt: start.addingTimeInterval(-7200), botJoinAt: start.addingTimeInterval(-120),
+            prepQuestions: ["What do you want from this meeting?", "Anything to announce?", "Who needs a heads-up?"],
+            contextRequired: ["big_rocks", "staffing", "decisions"]))
+    published[meeting.meetingID] = envelope.occurredAt
+    return OutgoingMessage(
+        exchange: exchange, routingKey: envelope.type.routingKey, body: try MessageCoding.encode(envelope),
+        messageID: envelope.id.uuidString, type: envelope.type.description)
+}
+let began = Date()
+for batch in stride(from: 0, to: events.count, by: 500) {
+    try await publisher.publish(Array(events[batch..<min(batch + 500, events.count)]))
+}
+progress("published \(count) meeting.classified in \(String(format: "%.2f", Date().timeIntervalSince(began))) s")
+
+// Every owner asked.
+let ids = meetings.map(\.meetingID)
+var asked: [(meeting: UUID, at: Date, link: String)] = []
+let waitUntil = Date().addingTimeInterval(600)
+while true {
+    asked = try await pool.withConnection { db in
+        try db.query(
+            """
+            SELECT w.meeting_id, n.created_at, n.text FROM prep.notifications n JOIN prep.workflows w ON w.id = n.workflow_id
+            WHERE n.kind = 'prep' AND w.tenant_id = 'default' AND w.meeting_id = ANY($1::uuid[])
+            """, ["{" + ids.map { $0.uuidString.lowercased() }.joined(separator: ",") + "}"]
+        ).map { row in
+            let text = try row.string("text")
+            let link = text.split(separator: "\n").first { $0.hasPrefix("Start prep: ") }.map { String($0.dropFirst(12)) } ?? ""
+            return (try row.uuid("meeting_id"), try row.date("created_at"), link)
+        }
+    }
+    if asked.count >= count { break }
+    guard Date() < waitUntil else { fail("only \(asked.count) of \(count) owners were asked within 10 minutes") }
+    try await Task.sleep(for: .milliseconds(100))
+}
+let lastAsked = asked.map(\.at).max()!
+let notifyLatencies = asked.map { ($0.at.timeIntervalSince(published[$0.meeting]!)) * 1000 }
+let workflowsPerSecond = Double(count) / lastAsked.timeIntervalSince(began)
+progress(
+    "\(count) owners asked; the last \(String(format: "%.2f", lastAsked.timeIntervalSince(began))) s after the first publish")
+
+// Half the owners answer, 32 at a time.
+let http = HTTPClient(retry: .none, logger: logger)
+let answering = Array(asked.prefix(expectedMaterials))
+let finished = try await withThrowingTaskGroup(of: (UUID, Date).self) { group in
+    var finished: [UUID: Date] = [:]
+    var next = 0
+    func add() {
+        let owner = answering[next]
+        next += 1
+        group.addTask {
+            let body = "answer_0=Agree+the+plan&skip_1=on&answer_2=The+team&action=finish"
+            let response = try await http.send(
+                OutboundRequest(
+                    method: "POST", url: owner.link, headers: [("Content-Type", "application/x-www-form-urlencoded")],
+                    body: Array(body.utf8)))
+            guard response.status == 200 else {
+                throw HTTPClientError.unexpectedStatus(url: "the prep page", status: response.status, body: response.text)
+            }
+            return (owner.meeting, Date())
+        }
+    }
+    for _ in 0..<min(32, answering.count) { add() }
+    while let (meeting, at) = try await group.next() {
+        finished[meeting] = at
+        if next < answering.count { add() }
+    }
+    return finished
+}
+progress("\(finished.count) owners answered on the prep page")
+
+_ = try await withThrowingTaskGroup(of: Void.self) { group in
+    group.addTask { await draining.value }
+    group.addTask {
+        try await Task.sleep(for: .seconds(600))
+        fail("only \(arrivals.withLock { $0.count }) of \(expectedMaterials) materials arrived within 10 minutes")
+    }
+    try await group.next()
+    group.cancelAll()
+}
+let arrived = arrivals.withLock { $0 }
+let materialsLatencies = finished.compactMap { meeting, at in arrived[meeting]?.first.map { $0.timeIntervalSince(at) * 1000 } }
+
+let duplicates =
+    try await pool.withConnection { db in
+        try db.queryOne(
+            """
+            SELECT (SELECT count(*) FROM (SELECT workflow_id, kind FROM prep.notifications GROUP BY 1, 2 HAVING count(*) > 1) n)
+                 + (SELECT count(*) FROM prep.materials WHERE generation > 1) AS n
+            """)!.int("n")
+    } + arrived.values.filter { $0.count > 1 }.count
+
+await consumer.close()
+await publisher.close()
+try await AdminChannel.run(broker) { channel in
+    defer { channel.close() }
+    try channel.deleteQueue(watch)
+}
+print("prep.notify_latency.p50_ms: \(Int(percentile(notifyLatencies, 0.5)))")
+print("prep.notify_latency.p99_ms: \(Int(percentile(notifyLatencies, 0.99)))")
+print("prep.materials_latency.p50_ms: \(Int(percentile(materialsLatencies, 0.5)))")
+print("prep.materials_latency.p95_ms: \(Int(percentile(materialsLatencies, 0.95)))")
+print("prep.workflows_per_s: \(Int(workflowsPerSecond))")
+print("prep.duplicate_effects: \(duplicates)")
