@@ -132,7 +132,7 @@ let package = Package(
         .executableTarget(
             name: "PrepOrchestrator",
             dependencies: [
-                "Shared", "Delivery", "Runtime", "Store", "Resilience", "HTTPClient",
+                "Shared", "Delivery", "Runtime", "Store", "Resilience", "HTTPClient", "LanguageModel",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
@@ -234,7 +234,7 @@ let package = Package(
         .testTarget(
             name: "PrepOrchestratorTests",
             dependencies: [
-                "PrepOrchestrator", "Shared", "Delivery", "Store", "HTTPClient", "TestSupport",
+                "PrepOrchestrator", "Shared", "Delivery", "Store", "HTTPClient", "LanguageModel", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import LanguageModel
 import Runtime
 
 struct PrepConfiguration: ServiceConfiguration {
@@ -20,6 +21,10 @@ struct PrepConfiguration: ServiceConfiguration {
     var contextToken: String?
     var contextTimeout: Duration
     var contextAttempts: Int
+    enum Generator: String, CaseIterable, Sendable { case embedded, llm }
+    var generator: Generator
+    /// The language model for `llm` (the same settings as realtime-worker's).
+    var languageModel: OpenAIChatModel.Configuration?
     /// Signs materials links; shared by every replica, since any of them may serve a link.
     var signingKey: SymmetricKey
     /// Whether the signing key was made up at start (links then die with the process).
@@ -51,6 +56,15 @@ struct PrepConfiguration: ServiceConfiguration {
         }
         contextTimeout = .milliseconds(try env.integer("ATTACHE_CONTEXT_TIMEOUT_MS", default: 10_000, in: 100...120_000))
         contextAttempts = try env.integer("ATTACHE_CONTEXT_ATTEMPTS", default: 2, in: 1...10)
+        generator = try env.choice("ATTACHE_PREP_GENERATOR", default: .embedded)
+        if generator == .llm {
+            languageModel = OpenAIChatModel.Configuration(
+                baseURL: (try env.url("ATTACHE_LLM_BASE_URL")?.absoluteString) ?? "https://api.openai.com/v1",
+                apiKey: try env.string(
+                    "ATTACHE_LLM_API_KEY", requiredWith: "ATTACHE_PREP_GENERATOR=llm", hint: "the model's API key"),
+                model: env.string("ATTACHE_LLM_MODEL", default: "gpt-4o-mini"), firstTokenTimeout: .seconds(60),
+                idleTimeout: .seconds(30), requestTimeout: .seconds(180))
+        }
         linkLifetime = .seconds(3600 * (try env.integer("ATTACHE_MATERIALS_LINK_HOURS", default: 24, in: 1...168)))
         retentionDays = try env.integer("ATTACHE_MATERIALS_RETENTION_DAYS", default: 30, in: 1...3650)
         if let encoded = env.optionalString("ATTACHE_PREP_SIGNING_KEY") {

@@ -1,5 +1,6 @@
 import Delivery
 import HTTPClient
+import LanguageModel
 import Runtime
 
 await ServiceMain.run(PrepConfiguration.self) { configuration, logger in
@@ -23,7 +24,10 @@ await ServiceMain.run(PrepConfiguration.self) { configuration, logger in
         pool: runtime.pool,
         context: ContextGatherer(
             provider: provider, timeout: configuration.contextTimeout, attempts: configuration.contextAttempts),
-        channels: OwnerChannels(chain: [LocalChannel()]), generator: EmbeddedGenerator(),
+        channels: OwnerChannels(chain: [LocalChannel()]),
+        generator: configuration.languageModel.map {
+            LanguageModelGenerator(model: OpenAIChatModel(configuration: $0, logger: logger), logger: logger)
+        } ?? EmbeddedGenerator(),
         store: DatabaseMaterialsStore(links: links), settings: configuration.steps)
     var routes = EventRoutes()
     WorkflowHandlers(wakeup: wakeup, settings: configuration.steps).register(in: &routes)

@@ -7,10 +7,32 @@ enum ChatCompletions {
         var stream = true
         var maxTokens: Int?
         var temperature: Double?
+        var responseFormat: Format?
 
         enum CodingKeys: String, CodingKey {
             case model, messages, stream, temperature
             case maxTokens = "max_tokens"
+            case responseFormat = "response_format"
+        }
+    }
+
+    /// `{"type": "json_schema", "json_schema": {"name", "strict": true, "schema"}}`.
+    struct Format: Encodable {
+        struct Schema: Encodable {
+            var name: String
+            var strict = true
+            var schema: JSONValue
+        }
+        var type = "json_schema"
+        var jsonSchema: Schema
+
+        init(_ format: ResponseFormat) {
+            jsonSchema = Schema(name: format.name, schema: format.schema)
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case type
+            case jsonSchema = "json_schema"
         }
     }
 

@@ -17,11 +17,16 @@ public struct ChatRequest: Sendable, Equatable {
     public var messages: [ChatMessage]
     public var maxTokens: Int?
     public var temperature: Double?
+    /// JSON matching a schema instead of prose, where the model supports it.
+    public var responseFormat: ResponseFormat?
 
-    public init(messages: [ChatMessage], maxTokens: Int? = nil, temperature: Double? = nil) {
+    public init(
+        messages: [ChatMessage], maxTokens: Int? = nil, temperature: Double? = nil, responseFormat: ResponseFormat? = nil
+    ) {
         self.messages = messages
         self.maxTokens = maxTokens
         self.temperature = temperature
+        self.responseFormat = responseFormat
     }
 }
 

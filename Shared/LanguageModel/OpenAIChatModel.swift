@@ -131,8 +131,9 @@ public struct OpenAIChatModel: ChatModel {
     private func outboundRequest(for request: ChatRequest) throws -> OutboundRequest {
         let base = configuration.baseURL.hasSuffix("/") ? String(configuration.baseURL.dropLast()) : configuration.baseURL
         let body = ChatCompletions.Request(
-            model: configuration.model, messages: request.messages, maxTokens: request.maxTokens, temperature: request.temperature
-        )
+            model: configuration.model, messages: request.messages, maxTokens: request.maxTokens,
+            temperature: request.temperature,
+            responseFormat: request.responseFormat.map(ChatCompletions.Format.init))
         var outbound = try OutboundRequest.json(
             url: base + "/chat/completions", body,
             headers: [("Authorization", "Bearer \(configuration.apiKey)"), ("Accept", "text/event-stream")])

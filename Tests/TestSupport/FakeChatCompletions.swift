@@ -88,10 +88,27 @@ public final class FakeChatCompletions: Sendable {
         public var stream: Bool?
         public var maxTokens: Int?
         public var temperature: Double?
+        public var responseFormat: ResponseFormat?
+
+        /// `response_format` as asked for: its type, and a JSON schema's name and strictness.
+        public struct ResponseFormat: Sendable, Decodable {
+            public struct Schema: Sendable, Decodable {
+                public var name: String?
+                public var strict: Bool?
+            }
+            public var type: String
+            public var jsonSchema: Schema?
+
+            enum CodingKeys: String, CodingKey {
+                case type
+                case jsonSchema = "json_schema"
+            }
+        }
 
         enum CodingKeys: String, CodingKey {
             case model, messages, stream, temperature
             case maxTokens = "max_tokens"
+            case responseFormat = "response_format"
         }
     }
 
@@ -106,6 +123,7 @@ public final class FakeChatCompletions: Sendable {
     private final class Record: Sendable {
         let requests = Mutex<[ReceivedRequest]>([])
         let failures = Mutex<[Failure]>([])
+        let answers = Mutex<[String]>([])
         let ends = Mutex<[StreamEnd]>([])
     }
 
@@ -145,6 +163,11 @@ public final class FakeChatCompletions: Sendable {
         record.failures.withLock { $0 += failures }
     }
 
+    /// The next requests answer these texts, one each (as word tokens), before `tokens` again.
+    public func answerNext(_ answers: String...) {
+        record.answers.withLock { $0 += answers }
+    }
+
     public func stop() { server.stop() }
 
     private static func answer(
@@ -174,6 +197,7 @@ public final class FakeChatCompletions: Sendable {
                     type: "invalid_request_error"))
         }
         if let failure = record.failures.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { return error(failure) }
+        let tokens = record.answers.withLock { $0.isEmpty ? nil : $0.removeFirst() }.map(Self.tokens(of:)) ?? tokens
         let inbound = request.body
         return Response(
             status: .ok, headers: [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-cache"],
