@@ -63,6 +63,9 @@ let package = Package(
         .target(
             name: "HTTPClient", dependencies: ["CCurl", "Resilience", .product(name: "Logging", package: "swift-log")],
             path: "Shared/HTTPClient", exclude: ["README.md"], swiftSettings: swiftSettings),
+        .target(
+            name: "ObjectStore", dependencies: ["HTTPClient", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Shared/ObjectStore", exclude: ["README.md"], swiftSettings: swiftSettings),
         // Chat models (OpenAI-compatible streaming, and the embedded local responder): used by the
         // realtime voice pipeline and by prep materials.
         .target(
@@ -132,7 +135,7 @@ let package = Package(
         .executableTarget(
             name: "PrepOrchestrator",
             dependencies: [
-                "Shared", "Delivery", "Runtime", "Store", "Resilience", "HTTPClient", "LanguageModel",
+                "Shared", "Delivery", "Runtime", "Store", "Resilience", "HTTPClient", "LanguageModel", "ObjectStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
@@ -213,6 +216,7 @@ let package = Package(
             name: "InfrastructureTests",
             dependencies: [
                 "Bus", "Store", "HTTPClient", "Delivery", "Runtime", "Shared", "Resilience", "TestSupport", "LanguageModel",
+                "ObjectStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -234,7 +238,7 @@ let package = Package(
         .testTarget(
             name: "PrepOrchestratorTests",
             dependencies: [
-                "PrepOrchestrator", "Shared", "Delivery", "Store", "HTTPClient", "LanguageModel", "TestSupport",
+                "PrepOrchestrator", "Shared", "Delivery", "Store", "HTTPClient", "LanguageModel", "ObjectStore", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import LanguageModel
+import ObjectStore
 import Runtime
 
 struct PrepConfiguration: ServiceConfiguration {
@@ -25,6 +26,8 @@ struct PrepConfiguration: ServiceConfiguration {
     var generator: Generator
     /// The language model for `llm` (the same settings as realtime-worker's).
     var languageModel: OpenAIChatModel.Configuration?
+    /// Where materials are kept: PostgreSQL (embedded) or an S3-compatible store.
+    var objectStore: S3Client.Configuration?
     /// Signs materials links; shared by every replica, since any of them may serve a link.
     var signingKey: SymmetricKey
     /// Whether the signing key was made up at start (links then die with the process).
@@ -64,6 +67,18 @@ struct PrepConfiguration: ServiceConfiguration {
                     "ATTACHE_LLM_API_KEY", requiredWith: "ATTACHE_PREP_GENERATOR=llm", hint: "the model's API key"),
                 model: env.string("ATTACHE_LLM_MODEL", default: "gpt-4o-mini"), firstTokenTimeout: .seconds(60),
                 idleTimeout: .seconds(30), requestTimeout: .seconds(180))
+        }
+        enum MaterialsStoreKind: String, CaseIterable { case database, s3 }
+        if try env.choice("ATTACHE_MATERIALS_STORE", default: MaterialsStoreKind.database) == .s3 {
+            let required = "ATTACHE_MATERIALS_STORE=s3"
+            guard let url = try env.url("ATTACHE_S3_URL") else {
+                throw ConfigurationError(setting: "ATTACHE_S3_URL", problem: "is required with \(required): the store's endpoint")
+            }
+            objectStore = S3Client.Configuration(
+                endpoint: url.absoluteString, bucket: env.string("ATTACHE_S3_BUCKET", default: "attache-materials"),
+                region: env.string("ATTACHE_S3_REGION", default: "us-east-1"),
+                accessKey: try env.string("ATTACHE_S3_ACCESS_KEY", requiredWith: required, hint: "the store's access key"),
+                secretKey: try env.string("ATTACHE_S3_SECRET_KEY", requiredWith: required, hint: "the store's secret key"))
         }
         linkLifetime = .seconds(3600 * (try env.integer("ATTACHE_MATERIALS_LINK_HOURS", default: 24, in: 1...168)))
         retentionDays = try env.integer("ATTACHE_MATERIALS_RETENTION_DAYS", default: 30, in: 1...3650)

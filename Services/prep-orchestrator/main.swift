@@ -1,6 +1,7 @@
 import Delivery
 import HTTPClient
 import LanguageModel
+import ObjectStore
 import Runtime
 
 await ServiceMain.run(PrepConfiguration.self) { configuration, logger in
@@ -20,6 +21,14 @@ await ServiceMain.run(PrepConfiguration.self) { configuration, logger in
                 baseURL: configuration.contextURL ?? "", token: configuration.contextToken ?? "",
                 http: HTTPClient(retry: .none, logger: logger), requestTimeout: configuration.contextTimeout)
         }
+    let store: any MaterialsStore
+    if let objectStore = configuration.objectStore {
+        let client = S3Client(configuration: objectStore, http: HTTPClient(logger: logger))
+        try await client.ensureBucket()
+        store = S3MaterialsStore(client: client, lifetime: configuration.linkLifetime)
+    } else {
+        store = DatabaseMaterialsStore(links: links)
+    }
     let steps = PrepSteps(
         pool: runtime.pool,
         context: ContextGatherer(
@@ -28,7 +37,7 @@ await ServiceMain.run(PrepConfiguration.self) { configuration, logger in
         generator: configuration.languageModel.map {
             LanguageModelGenerator(model: OpenAIChatModel(configuration: $0, logger: logger), logger: logger)
         } ?? EmbeddedGenerator(),
-        store: DatabaseMaterialsStore(links: links), settings: configuration.steps)
+        store: store, settings: configuration.steps)
     var routes = EventRoutes()
     WorkflowHandlers(wakeup: wakeup, settings: configuration.steps).register(in: &routes)
     OwnerNotifications().register(in: &routes)
@@ -40,7 +49,8 @@ await ServiceMain.run(PrepConfiguration.self) { configuration, logger in
     try await runtime.run(
         handling: routes,
         with: [
-            engine, MaterialsSweep(pool: runtime.pool, retentionDays: configuration.retentionDays, logger: logger),
+            engine,
+            MaterialsSweep(pool: runtime.pool, store: store, retentionDays: configuration.retentionDays, logger: logger),
             WorkflowGauges(pool: runtime.pool, logger: logger),
         ]
     ) { router in

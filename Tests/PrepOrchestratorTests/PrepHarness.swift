@@ -26,8 +26,8 @@ struct PrepHarness {
     static let contextFolder = Bundle.module.url(forResource: "context", withExtension: nil, subdirectory: "Fixtures")!
 
     init(
-        pool: PostgresPool, provider: (any ContextProvider)? = nil, settings: PrepSteps.Settings = .init(),
-        contextTimeout: Duration = .seconds(10)
+        pool: PostgresPool, provider: (any ContextProvider)? = nil, store: (any MaterialsStore)? = nil,
+        settings: PrepSteps.Settings = .init(), contextTimeout: Duration = .seconds(10)
     ) async throws {
         self.pool = pool
         outbox = try Outbox(schema: WorkflowSchema.name)
@@ -48,7 +48,7 @@ struct PrepHarness {
                 provider: provider ?? FolderContextProvider(folder: Self.contextFolder), timeout: contextTimeout, attempts: 2,
                 retryDelay: .milliseconds(10)),
             channels: OwnerChannels(chain: [LocalChannel()]), generator: EmbeddedGenerator(),
-            store: DatabaseMaterialsStore(links: links), settings: settings)
+            store: store ?? DatabaseMaterialsStore(links: links), settings: settings)
         engine = WorkflowEngine(pool: pool, outbox: outbox, steps: steps, wakeup: wakeup, logger: TestStack.logger)
         handlers = WorkflowHandlers(wakeup: wakeup, settings: settings)
     }
@@ -130,11 +130,12 @@ struct PrepHarness {
 }
 
 func withPrep<T>(
-    provider: (any ContextProvider)? = nil, settings: PrepSteps.Settings = .init(), contextTimeout: Duration = .seconds(10),
-    _ body: (PrepHarness) async throws -> T
+    provider: (any ContextProvider)? = nil, store: (any MaterialsStore)? = nil, settings: PrepSteps.Settings = .init(),
+    contextTimeout: Duration = .seconds(10), _ body: (PrepHarness) async throws -> T
 ) async throws -> T {
     try await TestDatabase.with(schema: WorkflowSchema.name, migrations: WorkflowSchema.migrations) { pool in
-        let harness = try await PrepHarness(pool: pool, provider: provider, settings: settings, contextTimeout: contextTimeout)
+        let harness = try await PrepHarness(
+            pool: pool, provider: provider, store: store, settings: settings, contextTimeout: contextTimeout)
         return try await using(harness, tearDown: { $0.stop() }, body)
     }
 }

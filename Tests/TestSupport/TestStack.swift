@@ -33,6 +33,14 @@ public enum TestStack {
     /// The classification rules the classifier ships with.
     public static let shippedRulesPath = repositoryRoot.appendingPathComponent("deploy/config/classifier-rules.yaml").path
 
+    /// SeaweedFS's S3 gateway (see scripts/stack): its endpoint and the test identity.
+    public static func s3() throws -> (url: String, accessKey: String, secretKey: String) {
+        (
+            try variable("ATTACHE_TEST_S3_URL"), try variable("ATTACHE_TEST_S3_ACCESS_KEY"),
+            try variable("ATTACHE_TEST_S3_SECRET_KEY")
+        )
+    }
+
     /// A broker of its own that a test may stop and restart (see scripts/test).
     public static func chaosBroker() throws -> AMQPConfiguration {
         try AMQPConfiguration(url: try variable("ATTACHE_TEST_CHAOS_AMQP_URL"), heartbeatSeconds: 5)

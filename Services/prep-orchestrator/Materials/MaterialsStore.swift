@@ -27,6 +27,8 @@ protocol MaterialsStore: Sendable {
     /// Records the files in the step's own transaction (the embedded store's whole work).
     func record(_ files: [MaterialFile], key: MaterialsKey, on db: PostgresConnection) throws
     func link(_ file: String, key: MaterialsKey, now: Date) -> MaterialLink
+    /// Deletes what `upload` put outside the database (the sweep of old materials).
+    func remove(_ files: [String], key: MaterialsKey) async throws
 }
 
 /// The embedded store: files in `prep.material_files`, served by prep-orchestrator at
@@ -50,6 +52,9 @@ struct DatabaseMaterialsStore: MaterialsStore {
     func link(_ file: String, key: MaterialsKey, now: Date) -> MaterialLink {
         links.link(file, materials: key.id, now: now)
     }
+
+    /// The files go with their rows.
+    func remove(_ files: [String], key: MaterialsKey) async throws {}
 }
 
 /// HMAC-signed, expiring links to `/materials/{id}/{file}`: the signature covers the id, the
