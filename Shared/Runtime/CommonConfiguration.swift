@@ -15,6 +15,10 @@ public struct CommonConfiguration: Sendable {
     public var httpPort: Int
     public var logLevel: Logger.Level
     public var prefetch: UInt16
+    /// Consumers of the service's queue in this process, each handling one message at a time:
+    /// more than one lets a replica work through a burst side by side (the handlers keep their
+    /// guarantees with competing consumers, as across replicas).
+    public var consumers: Int
     public var maxAttempts: Int
     public var retryDelays: [Duration]
     public var shutdownTimeout: Duration
@@ -47,6 +51,7 @@ public struct CommonConfiguration: Sendable {
         }
         self.logLevel = logLevel
         prefetch = UInt16(try env.integer("ATTACHE_PREFETCH", default: 20, in: 1...1000))
+        consumers = try env.integer("ATTACHE_CONSUMERS", default: 1, in: 1...32)
         maxAttempts = try env.integer("ATTACHE_MAX_ATTEMPTS", default: 5, in: 1...100)
         retryDelays = try env.milliseconds(
             "ATTACHE_RETRY_DELAYS_MS", default: [.seconds(1), .seconds(5), .seconds(30), .seconds(120)])

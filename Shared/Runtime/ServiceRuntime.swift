@@ -56,7 +56,8 @@ public struct ServiceRuntime: Sendable {
         http: (Router<BasicRequestContext>) -> Void = { _ in }
     ) async throws {
         do {
-            try await runGroup(consumer: try consumer(routes), services: services, server: server, http: http)
+            let consumers = try (0..<configuration.consumers).map { _ in try consumer(routes) }
+            try await runGroup(consumers: consumers, services: services, server: server, http: http)
         } catch {
             await publisher.close()
             throw error
@@ -74,7 +75,7 @@ public struct ServiceRuntime: Sendable {
     }
 
     private func runGroup(
-        consumer: EventConsumer, services: [any Service], server: HTTPServerBuilder,
+        consumers: [EventConsumer], services: [any Service], server: HTTPServerBuilder,
         http: (Router<BasicRequestContext>) -> Void
     ) async throws {
         let router = Router()
@@ -91,7 +92,7 @@ public struct ServiceRuntime: Sendable {
         // Started in order and shut down in reverse: first readiness turns false, then the
         // consumer stops taking work, then the service's own loops stop, then the relay
         // publishes what they committed, and the HTTP server goes last.
-        let ordered: [any Service] = [server, relay] + services + [consumer, ReadinessOnShutdown(readiness: readiness)]
+        let ordered: [any Service] = [server, relay] + services + consumers + [ReadinessOnShutdown(readiness: readiness)]
         var groupConfiguration = ServiceGroupConfiguration(
             services: ordered.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout

@@ -158,6 +158,17 @@ _ = try await withThrowingTaskGroup(of: Void.self) { group in
 let arrived = arrivals.withLock { $0 }
 let materialsLatencies = finished.compactMap { meeting, at in arrived[meeting]?.first.map { $0.timeIntervalSince(at) * 1000 } }
 
+// Where the time goes: the owner's finish to the materials message, by the database's own clock.
+let inService = try await pool.withConnection { db in
+    try db.query(
+        """
+        SELECT extract(epoch FROM n.created_at - t.used_at) * 1000 AS ms
+        FROM prep.notifications n JOIN prep.owner_tokens t ON t.workflow_id = n.workflow_id
+        WHERE n.kind = 'materials' AND t.used_at IS NOT NULL
+        """
+    ).compactMap { Double(try $0.string("ms")) }
+}
+
 let duplicates =
     try await pool.withConnection { db in
         try db.queryOne(
@@ -177,5 +188,6 @@ print("prep.notify_latency.p50_ms: \(Int(percentile(notifyLatencies, 0.5)))")
 print("prep.notify_latency.p99_ms: \(Int(percentile(notifyLatencies, 0.99)))")
 print("prep.materials_latency.p50_ms: \(Int(percentile(materialsLatencies, 0.5)))")
 print("prep.materials_latency.p95_ms: \(Int(percentile(materialsLatencies, 0.95)))")
+print("prep.materials_in_service.p95_ms: \(Int(percentile(inService, 0.95)))")
 print("prep.workflows_per_s: \(Int(workflowsPerSecond))")
 print("prep.duplicate_effects: \(duplicates)")

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Yams
 
 /// The embedded context provider: a folder per tenant, a YAML file per kind
@@ -8,6 +9,17 @@ import Yams
 struct FolderContextProvider: ContextProvider {
     let folder: URL
     var name: String { "context folder" }
+    /// Parsed files by path, kept while their modification time stays the same: every workflow
+    /// of a tenant reads the same few files.
+    private let parsed = Cache()
+
+    init(folder: URL) {
+        self.folder = folder
+    }
+
+    private final class Cache: Sendable {
+        let files = Mutex<[String: (modified: Date, items: [ContextItem])]>([:])
+    }
 
     private struct File: Decodable {
         var items: [ContextItem]
@@ -19,13 +31,20 @@ struct FolderContextProvider: ContextProvider {
             throw ContextUnavailable("tenant \(query.tenant) is not a folder name")
         }
         let file = folder.appendingPathComponent(query.tenant).appendingPathComponent("\(query.kind.rawValue).yaml")
+        let modified = (try? FileManager.default.attributesOfItem(atPath: file.path)[.modificationDate]) as? Date
+        if let modified, let cached = parsed.files.withLock({ $0[file.path] }), cached.modified == modified {
+            return cached.items
+        }
         guard let text = try? String(contentsOf: file, encoding: .utf8) else {
             throw ContextUnavailable("no \(query.kind.rawValue) context for tenant \(query.tenant) (\(file.path) is missing)")
         }
+        let items: [ContextItem]
         do {
-            return try YAMLDecoder().decode(File.self, from: text).items
+            items = try YAMLDecoder().decode(File.self, from: text).items
         } catch {
             throw ContextUnavailable("\(file.path) is not a list of items: \(error)")
         }
+        if let modified { parsed.files.withLock { $0[file.path] = (modified, items) } }
+        return items
     }
 }

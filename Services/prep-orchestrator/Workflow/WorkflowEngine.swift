@@ -47,10 +47,37 @@ struct StepEffects {
     let db: PostgresConnection
     let workflow: WorkflowRecord
     let outbox: Outbox
+    /// Set by the engine: a next step that is due at once is claimed here, in this transaction,
+    /// and run by the same replica straight after the commit (no poll, no second claim).
+    var claimFor: Duration? = nil
+    /// What this transaction claimed, read by the engine after the effects ran (same thread).
+    final class Claimed {
+        var steps: [ClaimedStep] = []
+    }
+    let claimed = Claimed()
+
+    init(db: PostgresConnection, workflow: WorkflowRecord, outbox: Outbox, claimFor: Duration? = nil) {
+        self.db = db
+        self.workflow = workflow
+        self.outbox = outbox
+        self.claimFor = claimFor
+    }
 
     /// Makes `step` due at `due` (a wait: waiting until then), replacing an earlier run of it.
     func schedule(_ step: StepName, at due: Date, waiting: Bool = false) throws {
-        try StepEffects.schedule(step, workflow: workflow.id, at: due, waiting: waiting, on: db)
+        guard let lease = claimFor, !waiting, due <= Date() else {
+            return try StepEffects.schedule(step, workflow: workflow.id, at: due, waiting: waiting, on: db)
+        }
+        let id = try db.queryOne(
+            """
+            INSERT INTO prep.steps (workflow_id, step, state, due_at, attempts, lease_until, started_at)
+            VALUES ($1, $2, 'pending', $3, 1, now() + make_interval(secs => $4), now())
+            ON CONFLICT (workflow_id, step) DO UPDATE SET state = 'pending', due_at = EXCLUDED.due_at, attempts = 1,
+                lease_until = EXCLUDED.lease_until, output = NULL, outcome = NULL, last_error = NULL,
+                started_at = now(), finished_at = NULL
+            RETURNING id
+            """, [workflow.id, step.rawValue, due, lease.secondsValue])!.int("id")
+        claimed.steps.append(ClaimedStep(id: id, name: step, attempt: 1, timedOut: false))
     }
 
     static func schedule(_ step: StepName, workflow: UUID, at due: Date, waiting: Bool = false, on db: PostgresConnection)
@@ -99,7 +126,7 @@ struct WorkflowEngine: Service {
     var pollInterval: Duration = .milliseconds(500)
     /// How long a claimed step is this replica's before another may take it over.
     var lease: Duration = .seconds(120)
-    var batchSize = 16
+    var batchSize = 32
     let logger: Logger
 
     func run() async throws {
@@ -151,6 +178,15 @@ struct WorkflowEngine: Service {
     }
 
     private func execute(_ step: ClaimedStep, of workflow: WorkflowRecord) async {
+        var next: [ClaimedStep] = [step]
+        while let step = next.popLast() {
+            next += await executeOne(step, of: workflow)
+        }
+    }
+
+    /// Runs one step; returns the steps its completion claimed for this replica to run next.
+    private func executeOne(_ step: ClaimedStep, of workflow: WorkflowRecord) async -> [ClaimedStep] {
+        var claimedNext: [ClaimedStep] = []
         let started = ContinuousClock.now
         let metadata: Logger.Metadata = [
             "workflow_id": "\(workflow.id)", "step": "\(step.name.rawValue)", "attempt": "\(step.attempt)",
@@ -158,7 +194,7 @@ struct WorkflowEngine: Service {
         var outcome: String
         do {
             let completion = try await steps.run(step, of: workflow)
-            try await complete(step, of: workflow, with: completion)
+            claimedNext = try await complete(step, of: workflow, with: completion)
             outcome = completion.outcome.state
             logger.info("workflow step completed", metadata: metadata.merging(["outcome": "\(completion.outcome.text)"]) { $1 })
         } catch is LostClaim {
@@ -172,13 +208,16 @@ struct WorkflowEngine: Service {
             .increment()
         Timer(label: "attache_workflow_step_duration_seconds", dimensions: [("step", step.name.rawValue)])
             .recordNanoseconds(Int64((ContinuousClock.now - started).secondsValue * 1e9))
+        return claimedNext
     }
 
     private struct LostClaim: Error {}
 
-    private func complete(_ step: ClaimedStep, of workflow: WorkflowRecord, with completion: StepCompletion) async throws {
-        let outbox = outbox
-        try await outbox.transaction(pool) { db in
+    private func complete(_ step: ClaimedStep, of workflow: WorkflowRecord, with completion: StepCompletion) async throws
+        -> [ClaimedStep]
+    {
+        let (outbox, lease) = (outbox, lease)
+        return try await outbox.transaction(pool) { db in
             let finished = try db.execute(
                 """
                 UPDATE prep.steps SET state = $3, outcome = $4, output = $5, finished_at = now(), lease_until = NULL,
@@ -187,7 +226,9 @@ struct WorkflowEngine: Service {
                 """,
                 [step.id, step.attempt, completion.outcome.state, completion.outcome.text, try JSONBValue(completion.output)])
             guard finished == 1 else { throw LostClaim() }
-            try completion.effects(StepEffects(db: db, workflow: workflow, outbox: outbox))
+            let effects = StepEffects(db: db, workflow: workflow, outbox: outbox, claimFor: lease)
+            try completion.effects(effects)
+            return effects.claimed.steps
         }
     }
 
