@@ -70,3 +70,43 @@ pid_alive() {
 
 # Milliseconds since the epoch, for timing messages.
 now_ms() { date +%s%3N; }
+
+# stop_server NAME PID PID_FILE WANTED: stops a server started in the background:
+# SIGTERM, up to 10 s, then SIGKILL; removes its pid file. With no PID it says
+# so only when WANTED is 1 (the profile runs that server).
+stop_server() {
+    local name=$1 pid=$2 pid_file=$3 wanted=$4 t0
+    t0=$(now_ms)
+    if [ -z "$pid" ]; then
+        if [ "$wanted" = 1 ]; then say "$name not running"; fi
+        rm -f "$pid_file"
+        return 0
+    fi
+    say "stopping $name"
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+        pid_alive "$pid" || break
+        sleep 0.1
+    done
+    if pid_alive "$pid"; then
+        warn "$name (pid $pid) still alive after 10 s; sending SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$pid_file"
+    say "$name stopped in $(( $(now_ms) - t0 )) ms"
+}
+
+# server_status LABEL PID PORT ADDRESS: one line of `scripts/stack status`;
+# fails unless the server runs and its port answers.
+server_status() {
+    local label=$1 pid=$2 port=$3 address=$4
+    if [ -n "$pid" ] && port_open "$port"; then
+        echo "$label: running (pid $pid) $address"
+    elif [ -n "$pid" ]; then
+        echo "$label: starting or unhealthy (pid $pid), port $port closed"
+        return 1
+    else
+        echo "$label: stopped"
+        return 1
+    fi
+}

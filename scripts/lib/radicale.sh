@@ -118,38 +118,9 @@ start_radicale() {
 }
 
 stop_radicale() {
-    local pid t0
-    t0=$(now_ms)
-    pid=$(radicale_pid)
-    if [ -z "$pid" ]; then
-        if [ "$RADICALE_WANTED" = 1 ]; then say "Radicale not running"; fi
-        rm -f "$RADICALE_PID_FILE"
-        return 0
-    fi
-    say "stopping Radicale"
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-        pid_alive "$pid" || break
-        sleep 0.1
-    done
-    if pid_alive "$pid"; then
-        warn "Radicale (pid $pid) still alive after 10 s; sending SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    rm -f "$RADICALE_PID_FILE"
-    say "Radicale stopped in $(( $(now_ms) - t0 )) ms"
+    stop_server Radicale "$(radicale_pid)" "$RADICALE_PID_FILE" "$RADICALE_WANTED"
 }
 
 radicale_status() {
-    local pid
-    pid=$(radicale_pid)
-    if [ -n "$pid" ] && port_open "$RADICALE_PORT"; then
-        echo "radicale   $RADICALE_PROFILE: running (pid $pid) http://127.0.0.1:$RADICALE_PORT/"
-    elif [ -n "$pid" ]; then
-        echo "radicale   $RADICALE_PROFILE: starting or unhealthy (pid $pid), port $RADICALE_PORT closed"
-        return 1
-    else
-        echo "radicale   $RADICALE_PROFILE: stopped"
-        return 1
-    fi
+    server_status "radicale   $RADICALE_PROFILE" "$(radicale_pid)" "$RADICALE_PORT" "http://127.0.0.1:$RADICALE_PORT/"
 }

@@ -97,38 +97,9 @@ JSON
 }
 
 stop_seaweedfs() {
-    local pid t0
-    t0=$(now_ms)
-    pid=$(seaweedfs_pid)
-    if [ -z "$pid" ]; then
-        if [ "$SEAWEEDFS_WANTED" = 1 ]; then say "SeaweedFS not running"; fi
-        rm -f "$SEAWEEDFS_PID_FILE"
-        return 0
-    fi
-    say "stopping SeaweedFS"
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-        pid_alive "$pid" || break
-        sleep 0.1
-    done
-    if pid_alive "$pid"; then
-        warn "SeaweedFS (pid $pid) still alive after 10 s; sending SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    rm -f "$SEAWEEDFS_PID_FILE"
-    say "SeaweedFS stopped in $(( $(now_ms) - t0 )) ms"
+    stop_server SeaweedFS "$(seaweedfs_pid)" "$SEAWEEDFS_PID_FILE" "$SEAWEEDFS_WANTED"
 }
 
 seaweedfs_status() {
-    local pid
-    pid=$(seaweedfs_pid)
-    if [ -n "$pid" ] && port_open "$SEAWEEDFS_S3_PORT"; then
-        echo "seaweedfs  $SEAWEEDFS_PROFILE: running (pid $pid) s3 http://127.0.0.1:$SEAWEEDFS_S3_PORT/"
-    elif [ -n "$pid" ]; then
-        echo "seaweedfs  $SEAWEEDFS_PROFILE: starting or unhealthy (pid $pid), port $SEAWEEDFS_S3_PORT closed"
-        return 1
-    else
-        echo "seaweedfs  $SEAWEEDFS_PROFILE: stopped"
-        return 1
-    fi
+    server_status "seaweedfs  $SEAWEEDFS_PROFILE" "$(seaweedfs_pid)" "$SEAWEEDFS_S3_PORT" "s3 http://127.0.0.1:$SEAWEEDFS_S3_PORT/"
 }
