@@ -7,7 +7,9 @@ import Shared
 import Store
 
 /// Consumes a service's work queue and runs the matching handler for each message, one at a
-/// time in queue order.
+/// time in queue order. Messages of a type with a batch handler that arrived together (up to
+/// `batchLimit`, on their first delivery) are handed to it at once instead, still in order with
+/// the rest; if the batch handler throws, they are handled one by one.
 ///
 /// A handler that throws is retried through the service's delay queues with increasing delay;
 /// after `maxAttempts` failures, or at once for a malformed message, an unknown type or a
@@ -24,11 +26,12 @@ public struct EventConsumer: Service {
     let revisions: Revisions
     let outbox: Outbox
     let maxAttempts: Int
+    let batchLimit: Int
     let logger: Logger
 
     public init(
         queues: ServiceQueues, routes: EventRoutes, broker: AMQPConfiguration, publisher: Publisher, pool: PostgresPool,
-        outbox: Outbox, prefetch: UInt16 = 20, maxAttempts: Int = 5, logger: Logger
+        outbox: Outbox, prefetch: UInt16 = 20, maxAttempts: Int = 5, batchLimit: Int = 100, logger: Logger
     ) throws {
         if let declared = Subscriptions.routingKeys(for: queues.service), declared != routes.routingKeys {
             throw SubscriptionMismatch(service: queues.service, handled: routes.routingKeys, declared: declared)
@@ -41,6 +44,7 @@ public struct EventConsumer: Service {
         self.revisions = try Revisions(schema: outbox.schema)
         self.outbox = outbox
         self.maxAttempts = max(1, maxAttempts)
+        self.batchLimit = max(1, batchLimit)
         self.logger = logger
         consumer = Consumer(
             configuration: broker, queue: queues.workQueue, topology: queues.topology(routingKeys: routes.routingKeys),
@@ -51,14 +55,70 @@ public struct EventConsumer: Service {
 
     public func run() async {
         await withGracefulShutdownHandler {
-            for await message in consumer.messages {
-                await process(message)
+            // The broker's deliveries are gathered as they come, so that what arrived while a
+            // handler ran can be taken together.
+            let arrived = Mailbox<InboundMessage>()
+            async let gathered: Void = {
+                for await message in consumer.messages { arrived.put(message) }
+                arrived.finish()
+            }()
+            while case let messages = await arrived.take(upTo: batchLimit), !messages.isEmpty {
+                await process(messages)
             }
+            await gathered
         } onGracefulShutdown: {
             // Stop new deliveries; the loop above finishes what was already delivered.
             consumer.stop()
         }
         await consumer.close()
+    }
+
+    /// Runs of first deliveries of one batch-handled type go to the batch handler; the rest, one
+    /// at a time.
+    func process(_ messages: [InboundMessage]) async {
+        var run: [(InboundMessage, EnvelopeHeader)] = []
+        func batchable(_ message: InboundMessage) -> EnvelopeHeader? {
+            guard message.headers[DeliveryHeader.attempts] == nil,
+                let header = try? MessageCoding.decode(EnvelopeHeader.self, from: message.body),
+                routes.batchHandlers[header.type] != nil
+            else { return nil }
+            return header
+        }
+        for message in messages {
+            let header = batchable(message)
+            if let first = run.first, header?.type != first.1.type {
+                await process(batch: run)
+                run = []
+            }
+            if let header { run.append((message, header)) } else { await process(message) }
+        }
+        if !run.isEmpty { await process(batch: run) }
+    }
+
+    private func process(batch: [(InboundMessage, EnvelopeHeader)]) async {
+        guard batch.count > 1, let type = batch.first?.1.type, let handler = routes.batchHandlers[type] else {
+            for (message, _) in batch { await process(message) }
+            return
+        }
+        let context = BatchContext(
+            messageType: type, messageIDs: batch.map(\.1.id), pool: pool, outbox: outbox, logger: logger,
+            revisions: revisions, inbox: inbox)
+        let started = ContinuousClock.now
+        do {
+            try await handler(batch.map(\.0.body), context)
+        } catch {
+            logger.warning(
+                "batch handler failed; handling its messages one by one",
+                metadata: ["message_type": "\(type)", "messages": "\(batch.count)", "error": "\(error)"])
+            for (message, _) in batch { await process(message) }
+            return
+        }
+        let elapsed = ContinuousClock.now - started
+        for (message, _) in batch {
+            message.ack()
+            count(type, outcome: "handled")
+            Timer(label: "attache_handler_duration_seconds", dimensions: [("type", type.description)]).record(duration: elapsed)
+        }
     }
 
     func process(_ message: InboundMessage) async {

@@ -61,6 +61,30 @@ public struct HandlerContext: Sendable {
     }
 }
 
+/// What a batch handler gets besides its envelopes: the way to make the batch's effects happen
+/// exactly once, in one transaction.
+public struct BatchContext: Sendable {
+    public let messageType: MessageType
+    public let messageIDs: [UUID]
+    public let pool: PostgresPool
+    public let outbox: Outbox
+    public let logger: Logger
+    public let revisions: Revisions
+    let inbox: Inbox
+
+    /// Runs `body` in one transaction that first records every message of the batch in the inbox,
+    /// with the ids of those not handled before; returns nil without running `body` when none is new.
+    public func once<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection, Set<UUID>) throws -> T) async throws -> T? {
+        let (inbox, messageIDs, type) = (inbox, messageIDs, messageType.description)
+        let result: T? = try await pool.transaction { connection in
+            let fresh = try inbox.claim(messageIDs: messageIDs, type: type, on: connection)
+            return fresh.isEmpty ? nil : try body(connection, fresh)
+        }
+        if result != nil { outbox.committed() }
+        return result
+    }
+}
+
 /// A failure that retrying cannot fix (a payload that breaks a business rule, a reference to
 /// something that will never exist): the message is parked at once.
 public struct PermanentFailure: Error, CustomStringConvertible {
@@ -72,7 +96,9 @@ public struct PermanentFailure: Error, CustomStringConvertible {
 /// Which handler runs for which message type.
 public struct EventRoutes: Sendable {
     typealias ErasedHandler = @Sendable ([UInt8], HandlerContext) async throws -> Void
+    typealias ErasedBatchHandler = @Sendable ([[UInt8]], BatchContext) async throws -> Void
     private(set) var handlers: [MessageType: ErasedHandler] = [:]
+    private(set) var batchHandlers: [MessageType: ErasedBatchHandler] = [:]
 
     public init() {}
 
@@ -87,6 +113,20 @@ public struct EventRoutes: Sendable {
                 throw PermanentFailure("malformed \(P.messageType) payload: \(DecodingProblem(error))")
             }
             try await handler(envelope, context)
+        }
+    }
+
+    /// As `on(_:_:)`, with a second handler for several messages of the type that have arrived
+    /// together: it must have the same effects as `handler` applied to each in order, in one
+    /// transaction (`BatchContext.once`). If it throws, the messages are handled one by one, so
+    /// one bad message costs only itself.
+    public mutating func on<P: EventPayload>(
+        _ type: P.Type, _ handler: @escaping @Sendable (Envelope<P>, HandlerContext) async throws -> Void,
+        batched: @escaping @Sendable ([Envelope<P>], BatchContext) async throws -> Void
+    ) {
+        on(type, handler)
+        batchHandlers[P.messageType] = { bodies, context in
+            try await batched(try bodies.map { try MessageCoding.decode(Envelope<P>.self, from: $0) }, context)
         }
     }
 

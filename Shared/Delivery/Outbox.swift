@@ -23,6 +23,19 @@ public final class Outbox: Sendable {
             ])
     }
 
+    /// Records `envelope` among writes that commit together (see `BatchedWrites`).
+    public func append<P: EventPayload>(_ envelope: Envelope<P>, to writes: inout BatchedWrites) throws {
+        writes.add(
+            """
+            INSERT INTO \(schema).outbox (message_id, message_type, routing_key, body)
+            SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])
+            """,
+            [
+                envelope.id, envelope.type.description, envelope.type.routingKey,
+                String(decoding: try MessageCoding.encode(envelope), as: UTF8.self),
+            ])
+    }
+
     /// Runs `body` in a transaction, then wakes the relay so that what it appended goes out now
     /// rather than at the next poll.
     public func transaction<T: Sendable>(

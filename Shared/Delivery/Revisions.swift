@@ -25,4 +25,21 @@ public struct Revisions: Sendable {
             RETURNING revision
             """, [entity, id, revision]) != nil
     }
+
+    /// `acceptNewer` for many entities at once (each id once); returns the ids whose revision was
+    /// newer.
+    public func acceptNewer(_ entity: String, revisions: [(id: String, revision: Int)], on connection: PostgresConnection)
+        throws -> Set<String>
+    {
+        Set(
+            try connection.query(
+                """
+                INSERT INTO \(schema).revisions (entity, entity_id, revision)
+                SELECT $1, u.id, u.revision FROM unnest($2::text[], $3::bigint[]) AS u(id, revision)
+                ON CONFLICT (entity, entity_id) DO UPDATE SET revision = EXCLUDED.revision, updated_at = now()
+                WHERE \(schema).revisions.revision < EXCLUDED.revision
+                RETURNING entity_id
+                """, [entity, PostgresArray(revisions.map(\.id)), PostgresArray(revisions.map(\.revision))]
+            ).map { try $0.string("entity_id") })
+    }
 }

@@ -115,6 +115,6 @@ struct SigV4: Sendable {
     }
 
     static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        digest.map { String(format: "%02x", $0) }.joined()
+        digest.lowercaseHex
     }
 }

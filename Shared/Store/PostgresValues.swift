@@ -22,9 +22,13 @@ extension Optional: PostgresBindable where Wrapped: PostgresBindable {
 public struct JSONBValue: PostgresBindable {
     public let postgresText: String?
 
-    public init<T: Encodable>(_ value: T, encoder: JSONEncoder = JSONEncoder()) throws {
+    public init<T: Encodable>(_ value: T, encoder: JSONEncoder = JSONBValue.plainEncoder) throws {
         postgresText = String(decoding: try encoder.encode(value), as: UTF8.self)
     }
+
+    /// One encoder with default settings for every value: making one per value costs more than
+    /// encoding a small value (encoding does not change an encoder, so sharing it is safe).
+    public static let plainEncoder = JSONEncoder()
 }
 
 /// One result row, copied out of libpq so that it can leave the connection's thread.
@@ -85,10 +89,32 @@ enum PostgresTimestamp {
         var time = time_t(seconds)
         var parts = tm()
         gmtime_r(&time, &parts)
-        let fractionText = String(fraction + 1_000_000).dropFirst()
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%@Z", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-            parts.tm_hour, parts.tm_min, parts.tm_sec, String(fractionText))
+        // Digits by hand: this runs for every timestamp parameter, and String(format:) is slow.
+        var text: [UInt8] = []
+        text.reserveCapacity(27)
+        func digits(_ value: Int, _ count: Int) {
+            var divisor = 1
+            for _ in 1..<count { divisor *= 10 }
+            while divisor > 0 {
+                text.append(UInt8(ascii: "0") + UInt8((value / divisor) % 10))
+                divisor /= 10
+            }
+        }
+        digits(Int(parts.tm_year) + 1900, 4)
+        text.append(UInt8(ascii: "-"))
+        digits(Int(parts.tm_mon) + 1, 2)
+        text.append(UInt8(ascii: "-"))
+        digits(Int(parts.tm_mday), 2)
+        text.append(UInt8(ascii: "T"))
+        digits(Int(parts.tm_hour), 2)
+        text.append(UInt8(ascii: ":"))
+        digits(Int(parts.tm_min), 2)
+        text.append(UInt8(ascii: ":"))
+        digits(Int(parts.tm_sec), 2)
+        text.append(UInt8(ascii: "."))
+        digits(Int(fraction), 6)
+        text.append(UInt8(ascii: "Z"))
+        return String(decoding: text, as: UTF8.self)
     }
 
     static func parse(_ text: String) -> Date? {

@@ -18,7 +18,14 @@ struct FolderContextProvider: ContextProvider {
     }
 
     private final class Cache: Sendable {
-        let files = Mutex<[String: (modified: Date, items: [ContextItem])]>([:])
+        let files = Mutex<[String: (modified: timespec, items: [ContextItem])]>([:])
+    }
+
+    /// stat(2) directly: this runs for every branch of every workflow, and FileManager's
+    /// attributes cost far more than the parsing they save.
+    private static func modificationTime(_ path: String) -> timespec? {
+        var info = stat()
+        return stat(path, &info) == 0 ? info.st_mtim : nil
     }
 
     private struct File: Decodable {
@@ -31,8 +38,10 @@ struct FolderContextProvider: ContextProvider {
             throw ContextUnavailable("tenant \(query.tenant) is not a folder name")
         }
         let file = folder.appendingPathComponent(query.tenant).appendingPathComponent("\(query.kind.rawValue).yaml")
-        let modified = (try? FileManager.default.attributesOfItem(atPath: file.path)[.modificationDate]) as? Date
-        if let modified, let cached = parsed.files.withLock({ $0[file.path] }), cached.modified == modified {
+        let modified = Self.modificationTime(file.path)
+        if let modified, let cached = parsed.files.withLock({ $0[file.path] }),
+            cached.modified.tv_sec == modified.tv_sec, cached.modified.tv_nsec == modified.tv_nsec
+        {
             return cached.items
         }
         guard let text = try? String(contentsOf: file, encoding: .utf8) else {

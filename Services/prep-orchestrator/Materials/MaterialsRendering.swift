@@ -40,19 +40,21 @@ enum MaterialsRendering {
 
     /// "10:00–10:05" for each section, in UTC, from the meeting's start.
     static func slots(_ materials: Materials) -> [String] {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
         var start = materials.start
         return materials.agenda.map { section in
             let end = start.addingTimeInterval(Double(section.minutes) * 60)
             defer { start = end }
-            return "\(clock(start, calendar))–\(clock(end, calendar))"
+            return "\(clock(start))–\(clock(end))"
         }
     }
 
-    private static func clock(_ date: Date, _ calendar: Calendar) -> String {
-        let parts = calendar.dateComponents([.hour, .minute], from: date)
-        return String(format: "%02d:%02d", parts.hour ?? 0, parts.minute ?? 0)
+    /// "HH:MM" in UTC. Arithmetic rather than a Calendar: UTC has no daylight saving, and this
+    /// runs for every section of every rendering.
+    private static func clock(_ date: Date) -> String {
+        let minutes = Int((date.timeIntervalSince1970 / 60).rounded(.down))
+        let minuteOfDay = ((minutes % 1440) + 1440) % 1440
+        func twoDigits(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(twoDigits(minuteOfDay / 60)):\(twoDigits(minuteOfDay % 60))"
     }
 
     static func when(_ materials: Materials) -> String {

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import ObjectStore
 import Resilience
 import Store
 
@@ -24,8 +25,8 @@ protocol MaterialsStore: Sendable {
     /// Puts the files where they live outside the database, before the step completes (the
     /// embedded store has nothing to do here).
     func upload(_ files: [MaterialFile], key: MaterialsKey) async throws
-    /// Records the files in the step's own transaction (the embedded store's whole work).
-    func record(_ files: [MaterialFile], key: MaterialsKey, on db: PostgresConnection) throws
+    /// Records the files among the step's effects (the embedded store's whole work).
+    func record(_ files: [MaterialFile], key: MaterialsKey, into effects: inout StepEffects)
     func link(_ file: String, key: MaterialsKey, now: Date) -> MaterialLink
     /// Deletes what `upload` put outside the database (the sweep of old materials).
     func remove(_ files: [String], key: MaterialsKey) async throws
@@ -39,11 +40,12 @@ struct DatabaseMaterialsStore: MaterialsStore {
 
     func upload(_ files: [MaterialFile], key: MaterialsKey) async throws {}
 
-    func record(_ files: [MaterialFile], key: MaterialsKey, on db: PostgresConnection) throws {
+    func record(_ files: [MaterialFile], key: MaterialsKey, into effects: inout StepEffects) {
         for file in files {
-            try db.execute(
+            effects.write(
                 """
-                INSERT INTO prep.material_files (materials_id, name, content_type, body) VALUES ($1, $2, $3, $4)
+                INSERT INTO prep.material_files (materials_id, name, content_type, body)
+                SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])
                 ON CONFLICT (materials_id, name) DO UPDATE SET content_type = EXCLUDED.content_type, body = EXCLUDED.body
                 """, [key.id, file.name, file.contentType, file.body])
         }
@@ -73,7 +75,7 @@ struct MaterialsLinks: Sendable {
     func link(_ file: String, materials: UUID, now: Date) -> MaterialLink {
         let expiresAt = now.addingTimeInterval(lifetime.secondsValue).rounded
         let expires = Int(expiresAt.timeIntervalSince1970)
-        let signature = sign(materials, file, expires).map { String(format: "%02x", $0) }.joined()
+        let signature = sign(materials, file, expires).lowercaseHex
         let url = "\(baseURL)/materials/\(materials.uuidString.lowercased())/\(file)?expires=\(expires)&signature=\(signature)"
         return MaterialLink(file: file, url: url, expiresAt: expiresAt)
     }

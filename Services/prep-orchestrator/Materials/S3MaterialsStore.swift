@@ -21,7 +21,7 @@ struct S3MaterialsStore: MaterialsStore {
         }
     }
 
-    func record(_ files: [MaterialFile], key: MaterialsKey, on db: PostgresConnection) throws {}
+    func record(_ files: [MaterialFile], key: MaterialsKey, into effects: inout StepEffects) {}
 
     func link(_ file: String, key: MaterialsKey, now: Date) -> MaterialLink {
         MaterialLink(

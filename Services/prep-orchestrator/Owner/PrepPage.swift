@@ -85,7 +85,7 @@ struct PrepPage: Sendable {
         let now = clock()
         let finish = form["action"] == "finish"
         let outbox = outbox
-        return try await outbox.transaction(pool) { db in
+        let finished = try await outbox.transaction(pool) { db in
             let (workflow, _) = try Self.open(token, now: now, lock: true, on: db)
             for (position, question) in workflow.prepQuestions.enumerated() {
                 let answer = form["answer_\(position)"]?.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -108,12 +108,14 @@ struct PrepPage: Sendable {
                 """, [workflow.id])
             // The wait ended on its own (timed out) a moment ago: the materials are already being made.
             guard resumed == 1 else { throw Refusal.waitOver }
-            let effects = StepEffects(db: db, workflow: workflow, outbox: outbox)
-            try effects.setState("generating")
-            try effects.schedule(.generateMaterials, at: now)
-            PrepMetrics.ownerFinished(true)
+            var effects = StepEffects(workflow: workflow, outbox: outbox)
+            effects.setState("generating")
+            effects.schedule(.generateMaterials, at: now)
+            try effects.apply(on: db)
             return true
         }
+        if finished { PrepMetrics.ownerFinished(true) }
+        return finished
     }
 
     /// The workflow a token opens, or why it opens none.

@@ -30,11 +30,11 @@ struct PrepSteps: StepRunner {
         switch step.name {
         case .loadMeeting: return loadMeeting(workflow, now: now)
         case .gatherContext: return await gatherContext(workflow)
-        case .sendPrepNotification: return try await sendPrepNotification(workflow, now: now)
+        case .sendPrepNotification: return try await sendPrepNotification(workflow, step: step, now: now)
         case .waitForOwner: return ownerDidNotAnswer(workflow, now: now)
         case .generateMaterials: return try await generateMaterials(workflow, now: now)
-        case .storeMaterials: return try await storeMaterials(workflow, now: now)
-        case .sendMaterials: return try await sendMaterials(workflow, now: now)
+        case .storeMaterials: return try await storeMaterials(workflow, step: step, now: now)
+        case .sendMaterials: return try await sendMaterials(workflow, step: step, now: now)
         case .scheduleReminder: return scheduleReminder(workflow, now: now)
         case .sendReminder: return try await sendReminder(workflow, now: now)
         case .notifyCancellation: return try await notifyCancellation(workflow)
@@ -47,7 +47,7 @@ struct PrepSteps: StepRunner {
     private func loadMeeting(_ workflow: WorkflowRecord, now: Date) -> StepCompletion {
         guard workflow.meeting.start > now else {
             return StepCompletion(outcome: .skipped("the meeting has already started")) {
-                try $0.setState("skipped", finished: true)
+                $0.setState("skipped", finished: true)
             }
         }
         let output = [
@@ -56,8 +56,8 @@ struct PrepSteps: StepRunner {
             "context_required": workflow.contextRequired.joined(separator: ","),
         ]
         return StepCompletion(outcome: .done(), output: output) { effects in
-            try effects.setState("gathering_context")
-            try effects.schedule(.gatherContext, at: now)
+            effects.setState("gathering_context")
+            effects.schedule(.gatherContext, at: now)
         }
     }
 
@@ -69,14 +69,15 @@ struct PrepSteps: StepRunner {
             uniqueKeysWithValues: results.map { ($0.kind.rawValue, $0.unavailableReason ?? "\($0.items.count) items") })
         let unavailable = results.filter { !$0.isAvailable }.count
         return StepCompletion(
-            outcome: .done(unavailable == 0 ? nil : "\(unavailable) of \(results.count) unavailable"), output: output
+            outcome: .done(unavailable == 0 ? nil : "\(unavailable) of \(results.count) unavailable"), output: output,
+            handOff: results
         ) {
             effects in
             for result in results {
-                try effects.db.execute(
+                effects.write(
                     """
                     INSERT INTO prep.context (workflow_id, kind, status, items, reason, attempts, duration_ms)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7)
+                    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::int[], $7::int[])
                     ON CONFLICT (workflow_id, kind) DO UPDATE SET status = EXCLUDED.status, items = EXCLUDED.items,
                         reason = EXCLUDED.reason, attempts = EXCLUDED.attempts, duration_ms = EXCLUDED.duration_ms,
                         gathered_at = now()
@@ -86,14 +87,16 @@ struct PrepSteps: StepRunner {
                         try JSONBValue(result.items), result.unavailableReason, result.attempts, result.durationMilliseconds,
                     ])
             }
-            try effects.schedule(.sendPrepNotification, at: Date())
+            effects.schedule(.sendPrepNotification, at: Date())
         }
     }
 
-    private func sendPrepNotification(_ workflow: WorkflowRecord, now: Date) async throws -> StepCompletion {
+    private func sendPrepNotification(_ workflow: WorkflowRecord, step: ClaimedStep, now: Date) async throws
+        -> StepCompletion
+    {
         guard workflow.meeting.start > now else {
             return StepCompletion(outcome: .skipped("the meeting has already started")) {
-                try $0.setState("skipped", finished: true)
+                $0.setState("skipped", finished: true)
             }
         }
         let deadline = min(
@@ -101,30 +104,32 @@ struct PrepSteps: StepRunner {
             workflow.meeting.start.addingTimeInterval(-settings.stopBefore.secondsValue))
         guard deadline > now else {
             return StepCompletion(outcome: .skipped("too close to the meeting to ask the owner")) { effects in
-                try effects.setState("generating")
-                try effects.schedule(.generateMaterials, at: now)
+                effects.setState("generating")
+                effects.schedule(.generateMaterials, at: now)
             }
         }
         let (token, hash) = OwnerToken.make()
-        let gathered = try await pool.withConnection { db in try PrepSteps.context(of: workflow, on: db) }
+        var gathered = step.handedOver as? [ContextResult]
+        if gathered == nil { gathered = try await pool.withConnection { db in try PrepSteps.context(of: workflow, on: db) } }
         let message = OwnerMessages.prepRequest(
-            workflow, context: gathered, deadline: deadline, link: "\(settings.publicURL)/prep/\(token)")
+            workflow, context: gathered ?? [], deadline: deadline, link: "\(settings.publicURL)/prep/\(token)")
         let channel = try await channels.deliver(message)
         return StepCompletion(outcome: .done(), output: ["channel": channel, "answers_until": deadline.formatted(.iso8601)]) {
             effects in
-            try effects.db.execute(
+            effects.write(
                 """
-                INSERT INTO prep.owner_tokens (workflow_id, token_hash, expires_at) VALUES ($1, $2, $3)
+                INSERT INTO prep.owner_tokens (workflow_id, token_hash, expires_at)
+                SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[])
                 ON CONFLICT (workflow_id) DO UPDATE SET token_hash = EXCLUDED.token_hash, expires_at = EXCLUDED.expires_at,
                     used_at = NULL, revoked_at = NULL, created_at = now()
                 """, [workflow.id, hash, deadline])
-            try record(message, via: channel, effects)
+            record(message, via: channel, &effects)
             try effects.publish(
                 PrepNotificationSent(
                     workflowID: workflow.id, meetingID: workflow.meeting.meetingID, channel: channel,
                     recipient: message.recipient, text: message.textWithoutLinks))
-            try effects.setState("waiting_for_owner")
-            try effects.schedule(.waitForOwner, at: deadline, waiting: true)
+            effects.setState("waiting_for_owner")
+            effects.schedule(.waitForOwner, at: deadline, waiting: true)
         }
     }
 
@@ -132,9 +137,9 @@ struct PrepSteps: StepRunner {
     private func ownerDidNotAnswer(_ workflow: WorkflowRecord, now: Date) -> StepCompletion {
         StepCompletion(outcome: .done("timed out: the owner did not finish answering"), output: ["answered": "false"]) {
             effects in
-            PrepMetrics.ownerFinished(false)
-            try effects.setState("generating")
-            try effects.schedule(.generateMaterials, at: now)
+            effects.onCommit { PrepMetrics.ownerFinished(false) }
+            effects.setState("generating")
+            effects.schedule(.generateMaterials, at: now)
         }
     }
 
@@ -155,46 +160,57 @@ struct PrepSteps: StepRunner {
         let materials = try await generator.generate(input)
         let elapsed = ContinuousClock.now - started
         let id = UUID()
-        return StepCompletion(outcome: .done(), output: ["materials_id": id.uuidString, "generator": materials.generator]) {
+        return StepCompletion(
+            outcome: .done(), output: ["materials_id": id.uuidString, "generator": materials.generator],
+            handOff: (id, materials)
+        ) {
             effects in
-            try effects.db.execute(
+            effects.write(
                 """
                 INSERT INTO prep.materials (id, workflow_id, generation, content, generator, model, prompt)
-                SELECT $1, $2, coalesce(max(generation), 0) + 1, $3, $4, $5, $6 FROM prep.materials WHERE workflow_id = $2
+                SELECT u.id, u.workflow_id,
+                    (SELECT coalesce(max(m.generation), 0) + 1 FROM prep.materials m WHERE m.workflow_id = u.workflow_id),
+                    u.content, u.generator, u.model, u.prompt
+                FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[], $4::text[], $5::text[], $6::text[])
+                    AS u(id, workflow_id, content, generator, model, prompt)
                 """,
                 [
                     id, workflow.id, try JSONBValue(materials, encoder: MessageCoding.encoder()), materials.generator,
                     materials.model, materials.prompt,
                 ])
-            try effects.schedule(.storeMaterials, at: now)
-            PrepMetrics.generation(elapsed, generator: materials.generator)
+            effects.schedule(.storeMaterials, at: now)
+            effects.onCommit { PrepMetrics.generation(elapsed, generator: materials.generator) }
         }
     }
 
-    private func storeMaterials(_ workflow: WorkflowRecord, now: Date) async throws -> StepCompletion {
-        let (id, materials) = try await latestMaterials(workflow.id)
+    private func storeMaterials(_ workflow: WorkflowRecord, step: ClaimedStep, now: Date) async throws -> StepCompletion {
+        let (id, materials) = try await latestMaterials(workflow.id, handedOver: step.handedOver)
         let key = MaterialsKey(id: id, tenant: workflow.tenantID, meeting: workflow.meeting.meetingID)
         let files = MaterialsRendering.files(materials)
         try await store.upload(files, key: key)
-        return StepCompletion(outcome: .done(), output: ["materials_id": id.uuidString, "store": store.name]) { effects in
-            try store.record(files, key: key, on: effects.db)
-            try effects.db.execute("UPDATE prep.materials SET stored_in = $2 WHERE id = $1", [id, store.name])
-            try effects.schedule(.sendMaterials, at: now)
+        return StepCompletion(
+            outcome: .done(), output: ["materials_id": id.uuidString, "store": store.name], handOff: (id, materials)
+        ) { effects in
+            store.record(files, key: key, into: &effects)
+            effects.write(
+                "UPDATE prep.materials m SET stored_in = u.store FROM unnest($1::uuid[], $2::text[]) AS u(id, store) WHERE m.id = u.id",
+                [id, store.name])
+            effects.schedule(.sendMaterials, at: now)
         }
     }
 
-    private func sendMaterials(_ workflow: WorkflowRecord, now: Date) async throws -> StepCompletion {
-        let (id, materials) = try await latestMaterials(workflow.id)
+    private func sendMaterials(_ workflow: WorkflowRecord, step: ClaimedStep, now: Date) async throws -> StepCompletion {
+        let (id, materials) = try await latestMaterials(workflow.id, handedOver: step.handedOver)
         let links = links(to: id, of: workflow, now: now)
         let isReminder = (workflow.reminderAt ?? .distantPast) <= now
         let message = OwnerMessages.materials(workflow, materials: materials, links: links, isReminder: isReminder)
         let channel = try await channels.deliver(message)
         return StepCompletion(outcome: .done(), output: ["channel": channel, "materials_id": id.uuidString]) { effects in
-            try record(message, via: channel, effects)
+            record(message, via: channel, &effects)
             try effects.publish(
                 materials.readyEvent(workflowID: workflow.id, meetingID: workflow.meeting.meetingID, generatedAt: now))
-            try effects.setState("materials_sent")
-            try effects.schedule(.scheduleReminder, at: now)
+            effects.setState("materials_sent")
+            effects.schedule(.scheduleReminder, at: now)
         }
     }
 
@@ -203,7 +219,7 @@ struct PrepSteps: StepRunner {
             return StepCompletion(outcome: .skipped("the materials message was the reminder"))
         }
         return StepCompletion(outcome: .done(), output: ["reminder_at": reminderAt.formatted(.iso8601)]) {
-            try $0.schedule(.sendReminder, at: reminderAt)
+            $0.schedule(.sendReminder, at: reminderAt)
         }
     }
 
@@ -212,13 +228,13 @@ struct PrepSteps: StepRunner {
         let (id, materials) = try await latestMaterials(workflow.id)
         let message = OwnerMessages.reminder(workflow, materials: materials, links: links(to: id, of: workflow, now: now))
         let channel = try await channels.deliver(message)
-        return StepCompletion(outcome: .done(), output: ["channel": channel]) { try record(message, via: channel, $0) }
+        return StepCompletion(outcome: .done(), output: ["channel": channel]) { record(message, via: channel, &$0) }
     }
 
     private func notifyCancellation(_ workflow: WorkflowRecord) async throws -> StepCompletion {
         let message = OwnerMessages.cancellation(workflow)
         let channel = try await channels.deliver(message)
-        return StepCompletion(outcome: .done(), output: ["channel": channel]) { try record(message, via: channel, $0) }
+        return StepCompletion(outcome: .done(), output: ["channel": channel]) { record(message, via: channel, &$0) }
     }
 
     // MARK: The bot
@@ -236,9 +252,12 @@ struct PrepSteps: StepRunner {
 
     // MARK: Reading and recording
 
-    private func record(_ message: OwnerMessage, via channel: String, _ effects: StepEffects) throws {
-        try effects.db.execute(
-            "INSERT INTO prep.notifications (id, workflow_id, kind, channel, recipient, text) VALUES ($1, $2, $3, $4, $5, $6)",
+    private func record(_ message: OwnerMessage, via channel: String, _ effects: inout StepEffects) {
+        effects.write(
+            """
+            INSERT INTO prep.notifications (id, workflow_id, kind, channel, recipient, text, created_at)
+            SELECT *, clock_timestamp() FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[])
+            """,
             [UUID(), effects.workflow.id, message.kind.rawValue, channel, message.recipient, message.text])
     }
 
@@ -247,8 +266,10 @@ struct PrepSteps: StepRunner {
         return MaterialsRendering.fileNames.map { store.link($0, key: key, now: now) }
     }
 
-    private func latestMaterials(_ workflow: UUID) async throws -> (UUID, Materials) {
-        try await pool.withConnection { db in
+    /// The newest materials: those the previous step handed over, or else from the database.
+    private func latestMaterials(_ workflow: UUID, handedOver: (any Sendable)? = nil) async throws -> (UUID, Materials) {
+        if let handedOver = handedOver as? (UUID, Materials) { return handedOver }
+        return try await pool.withConnection { db in
             guard
                 let row = try db.queryOne(
                     "SELECT id, content FROM prep.materials WHERE workflow_id = $1 ORDER BY generation DESC LIMIT 1", [workflow])

@@ -14,6 +14,10 @@ struct ClaimedStep: Sendable {
     var attempt: Int
     /// A wait (for the owner) whose time ran out, rather than work that came due.
     var timedOut: Bool
+    /// What the step that claimed this one handed over (its `StepCompletion.handOff`), when
+    /// this replica committed that step and runs this one straight after; nil when the step was
+    /// claimed by a poll (after a restart, on another replica), which then reads from the database.
+    var handedOver: (any Sendable)? = nil
 }
 
 /// What a step did, and the database effects that commit with its completion.
@@ -39,47 +43,119 @@ struct StepCompletion: Sendable {
 
     var outcome: Outcome
     var output: [String: String] = [:]
-    var effects: @Sendable (StepEffects) throws -> Void = { _ in }
+    /// What the next step needs from this one, already in memory (see `ClaimedStep.handedOver`).
+    var handOff: (any Sendable)? = nil
+    var effects: @Sendable (inout StepEffects) throws -> Void = { _ in }
 }
 
-/// The completion transaction, as a step sees it.
-struct StepEffects {
-    let db: PostgresConnection
+/// The writes a step's completion commits with it, recorded rather than run: the engine writes
+/// the effects of every step completing at the same moment in one transaction, each statement
+/// once for all of them (`BatchedWrites`).
+struct StepEffects: Sendable {
+    struct Schedule: Sendable {
+        var workflow: UUID
+        var step: StepName
+        var due: Date
+        var waiting: Bool
+    }
+
     let workflow: WorkflowRecord
     let outbox: Outbox
-    /// Set by the engine: a next step that is due at once is claimed here, in this transaction,
-    /// and run by the same replica straight after the commit (no poll, no second claim).
-    var claimFor: Duration? = nil
-    /// What this transaction claimed, read by the engine after the effects ran (same thread).
-    final class Claimed {
-        var steps: [ClaimedStep] = []
-    }
-    let claimed = Claimed()
+    private(set) var writes = BatchedWrites()
+    private(set) var schedules: [Schedule] = []
+    /// Run once the effects have committed (metrics that must not count a rolled-back step).
+    private(set) var afterCommit: [@Sendable () -> Void] = []
 
-    init(db: PostgresConnection, workflow: WorkflowRecord, outbox: Outbox, claimFor: Duration? = nil) {
-        self.db = db
+    init(workflow: WorkflowRecord, outbox: Outbox) {
         self.workflow = workflow
         self.outbox = outbox
-        self.claimFor = claimFor
     }
 
     /// Makes `step` due at `due` (a wait: waiting until then), replacing an earlier run of it.
-    func schedule(_ step: StepName, at due: Date, waiting: Bool = false) throws {
-        guard let lease = claimFor, !waiting, due <= Date() else {
-            return try StepEffects.schedule(step, workflow: workflow.id, at: due, waiting: waiting, on: db)
+    mutating func schedule(_ step: StepName, at due: Date, waiting: Bool = false) {
+        schedules.append(Schedule(workflow: workflow.id, step: step, due: due, waiting: waiting))
+    }
+
+    mutating func publish<P: EventPayload>(_ payload: P) throws {
+        try outbox.append(workflow.envelope(payload), to: &writes)
+    }
+
+    mutating func setState(_ state: String, finished: Bool = false) {
+        write(
+            """
+            UPDATE prep.workflows w SET state = u.state, updated_at = now(),
+                finished_at = CASE WHEN u.finished THEN now() ELSE w.finished_at END
+            FROM unnest($1::uuid[], $2::text[], $3::bool[]) AS u(id, state, finished) WHERE w.id = u.id
+            """, [workflow.id, state, finished])
+    }
+
+    /// A row for a statement written for many rows at once (see `BatchedWrites`).
+    mutating func write(_ sql: String, _ row: [any PostgresBindable]) {
+        writes.add(sql, row)
+    }
+
+    mutating func onCommit(_ action: @escaping @Sendable () -> Void) {
+        afterCommit.append(action)
+    }
+
+    /// Writes the effects of `all`, in the caller's transaction. With a lease, the steps they
+    /// make due at once are claimed for this replica and returned, to run straight after the
+    /// commit (no poll, no second claim); otherwise they wait for a claim like any other.
+    static func apply(_ all: [StepEffects], claimFor lease: Duration?, on db: PostgresConnection) throws -> [ClaimedStep.Next] {
+        var writes = BatchedWrites()
+        var schedules: [String: Schedule] = [:]
+        for effects in all {
+            writes.add(contentsOf: effects.writes)
+            // A later schedule of the same step replaces an earlier one, as it would one by one.
+            for schedule in effects.schedules { schedules["\(schedule.workflow)/\(schedule.step.rawValue)"] = schedule }
         }
-        let id = try db.queryOne(
+        try writes.execute(on: db)
+        let now = Date()
+        let (claim, wait) = schedules.values.partitioned { lease != nil && !$0.waiting && $0.due <= now }
+        if !wait.isEmpty {
+            try db.execute(
+                """
+                INSERT INTO prep.steps (workflow_id, step, state, due_at)
+                SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[])
+                ON CONFLICT (workflow_id, step) DO UPDATE SET state = EXCLUDED.state, due_at = EXCLUDED.due_at,
+                    attempts = 0, lease_until = NULL, output = NULL, outcome = NULL, last_error = NULL,
+                    started_at = NULL, finished_at = NULL
+                """,
+                [
+                    PostgresArray(wait.map(\.workflow)), PostgresArray(wait.map(\.step.rawValue)),
+                    PostgresArray(wait.map { $0.waiting ? "waiting" : "pending" }), PostgresArray(wait.map(\.due)),
+                ])
+        }
+        guard let lease, !claim.isEmpty else { return [] }
+        return try db.query(
             """
             INSERT INTO prep.steps (workflow_id, step, state, due_at, attempts, lease_until, started_at)
-            VALUES ($1, $2, 'pending', $3, 1, now() + make_interval(secs => $4), now())
+            SELECT u.workflow_id, u.step, 'pending', u.due_at, 1, now() + make_interval(secs => $4), now()
+            FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS u(workflow_id, step, due_at)
             ON CONFLICT (workflow_id, step) DO UPDATE SET state = 'pending', due_at = EXCLUDED.due_at, attempts = 1,
                 lease_until = EXCLUDED.lease_until, output = NULL, outcome = NULL, last_error = NULL,
                 started_at = now(), finished_at = NULL
-            RETURNING id
-            """, [workflow.id, step.rawValue, due, lease.secondsValue])!.int("id")
-        claimed.steps.append(ClaimedStep(id: id, name: step, attempt: 1, timedOut: false))
+            RETURNING id, workflow_id, step
+            """,
+            [
+                PostgresArray(claim.map(\.workflow)), PostgresArray(claim.map(\.step.rawValue)),
+                PostgresArray(claim.map(\.due)), lease.secondsValue,
+            ]
+        ).compactMap { row in
+            guard let name = StepName(rawValue: try row.string("step")) else { return nil }
+            return ClaimedStep.Next(
+                workflow: try row.uuid("workflow_id"),
+                step: ClaimedStep(id: try row.int("id"), name: name, attempt: 1, timedOut: false))
+        }
     }
 
+    /// Writes these effects alone, in the caller's transaction (outside the engine: the prep
+    /// page); `afterCommit` is the caller's to run.
+    func apply(on db: PostgresConnection) throws {
+        _ = try Self.apply([self], claimFor: nil, on: db)
+    }
+
+    /// The one-row form of a schedule, for handlers that write outside the engine.
     static func schedule(_ step: StepName, workflow: UUID, at due: Date, waiting: Bool = false, on db: PostgresConnection)
         throws
     {
@@ -91,18 +167,23 @@ struct StepEffects {
                 started_at = NULL, finished_at = NULL
             """, [workflow, step.rawValue, waiting ? "waiting" : "pending", due])
     }
+}
 
-    func publish<P: EventPayload>(_ payload: P) throws {
-        try outbox.append(workflow.envelope(payload), on: db)
+extension ClaimedStep {
+    /// A step claimed by a completion, and the workflow it belongs to.
+    struct Next: Sendable {
+        var workflow: UUID
+        var step: ClaimedStep
     }
+}
 
-    func setState(_ state: String, finished: Bool = false) throws {
-        try db.execute(
-            """
-            UPDATE prep.workflows SET state = $2, updated_at = now(),
-                finished_at = CASE WHEN $3 THEN now() ELSE finished_at END
-            WHERE id = $1
-            """, [workflow.id, state, finished])
+extension Sequence {
+    fileprivate func partitioned(_ first: (Element) -> Bool) -> ([Element], [Element]) {
+        var (yes, no): ([Element], [Element]) = ([], [])
+        for element in self {
+            if first(element) { yes.append(element) } else { no.append(element) }
+        }
+        return (yes, no)
     }
 }
 
@@ -114,10 +195,12 @@ protocol StepRunner: Sendable {
 }
 
 /// The workflow engine: claims due steps (any replica, `FOR UPDATE SKIP LOCKED`, with a
-/// lease), runs them, and commits each step's completion with its effects, fenced by the claim,
-/// so that a step whose lease ran out and was claimed again completes once. A failing step is
-/// retried by its policy, then takes its failure path. Waits and timers are rows: they survive
-/// restarts, and a poll (or a wake-up) finds what came due.
+/// lease), runs them side by side, and commits each step's completion with its effects, fenced
+/// by the claim, so that a step whose lease ran out and was claimed again completes once. The
+/// steps that finish while a commit is under way commit together in the next one (group
+/// commit): a burst of workflows costs a few transactions per step, not one per workflow. A
+/// failing step is retried by its policy, then takes its failure path. Waits and timers are
+/// rows: they survive restarts, and a poll (or a wake-up) finds what came due.
 struct WorkflowEngine: Service {
     let pool: PostgresPool
     let outbox: Outbox
@@ -126,7 +209,12 @@ struct WorkflowEngine: Service {
     var pollInterval: Duration = .milliseconds(500)
     /// How long a claimed step is this replica's before another may take it over.
     var lease: Duration = .seconds(120)
-    var batchSize = 32
+    /// The most steps this replica claims at once.
+    var batchSize = 256
+    /// Commits under way at once: more than one keeps both the database and this process busy.
+    var commits = 2
+    /// The most completions in one commit: a short transaction keeps each step's wait short.
+    var commitLimit = 64
     let logger: Logger
 
     func run() async throws {
@@ -139,20 +227,75 @@ struct WorkflowEngine: Service {
         }
     }
 
-    /// Claims and runs up to `batchSize` due steps, side by side; returns how many were claimed.
-    @discardableResult
-    func runDueSteps() async throws -> Int {
-        let claimed = try await claim()
-        await withTaskGroup(of: Void.self) { group in
-            for (step, workflow) in claimed {
-                group.addTask { await execute(step, of: workflow) }
-            }
-        }
-        return claimed.count
+    /// A step that has run, and what came of it.
+    private struct Ran: Sendable {
+        var step: ClaimedStep
+        var workflow: WorkflowRecord
+        var result: Result<StepCompletion, any Error>
+        var started: ContinuousClock.Instant
     }
 
-    private func claim() async throws -> [(ClaimedStep, WorkflowRecord)] {
-        let (limit, lease) = (batchSize, lease.secondsValue)
+    private enum Event: Sendable {
+        case ran(Ran)
+        /// A commit ended, with the steps it claimed.
+        case committed([(ClaimedStep, WorkflowRecord)])
+    }
+
+    /// Claims due steps and runs them, and the steps their completions make due, until none is
+    /// left; returns how many it claimed. Steps that finish while `commits` commits are under
+    /// way wait for the next, which takes them all.
+    @discardableResult
+    func runDueSteps() async throws -> Int {
+        var claimed = try await claim(limit: batchSize)
+        var total = claimed.count
+        guard total > 0 else { return 0 }
+        let events = Mailbox<Event>()
+        await withTaskGroup(of: Void.self) { group in
+            var (running, committing, finished) = (0, 0, [Ran]())
+            var moreDue = claimed.count == batchSize
+            while true {
+                for (step, workflow) in claimed {
+                    running += 1
+                    group.addTask {
+                        let started = ContinuousClock.now
+                        let result = await Result(catching: { try await steps.run(step, of: workflow) })
+                        events.put(.ran(Ran(step: step, workflow: workflow, result: result, started: started)))
+                    }
+                }
+                claimed = []
+                while !finished.isEmpty, committing < commits {
+                    let batch = Array(finished.prefix(commitLimit))
+                    finished.removeFirst(batch.count)
+                    committing += 1
+                    group.addTask { events.put(.committed(await commit(batch))) }
+                }
+                guard running + committing > 0 else { break }
+                for event in await events.take() {
+                    switch event {
+                    case .ran(let ran):
+                        running -= 1
+                        finished.append(ran)
+                    case .committed(let next):
+                        committing -= 1
+                        claimed += next
+                    }
+                }
+                // What came due meanwhile (the rest of a burst, an owner who just finished) joins
+                // the steps under way rather than waiting for them to drain.
+                if running + claimed.count < batchSize / 2, moreDue || wakeup.takePending() {
+                    let limit = batchSize - running - claimed.count
+                    let more = (try? await claim(limit: limit)) ?? []
+                    moreDue = more.count == limit
+                    total += more.count
+                    claimed += more
+                }
+            }
+        }
+        return total
+    }
+
+    private func claim(limit: Int) async throws -> [(ClaimedStep, WorkflowRecord)] {
+        let lease = lease.secondsValue
         return try await pool.withConnection { db in
             try db.query(
                 """
@@ -177,91 +320,136 @@ struct WorkflowEngine: Service {
         }
     }
 
-    private func execute(_ step: ClaimedStep, of workflow: WorkflowRecord) async {
-        var next: [ClaimedStep] = [step]
-        while let step = next.popLast() {
-            next += await executeOne(step, of: workflow)
+    /// Commits the completions among `finished` in one transaction, and takes failures to their
+    /// retry or failure path. A transaction that fails is tried again a step at a time, so that
+    /// one step's bad effects cost only that step. Returns the steps the completions claimed.
+    private func commit(_ finished: [Ran]) async -> [(ClaimedStep, WorkflowRecord)] {
+        var completed: [(Ran, StepCompletion, StepEffects)] = []
+        for ran in finished {
+            do {
+                let completion = try ran.result.get()
+                var effects = StepEffects(workflow: ran.workflow, outbox: outbox)
+                try completion.effects(&effects)
+                completed.append((ran, completion, effects))
+            } catch {
+                await fail(ran, error: error)
+            }
         }
-    }
-
-    /// Runs one step; returns the steps its completion claimed for this replica to run next.
-    private func executeOne(_ step: ClaimedStep, of workflow: WorkflowRecord) async -> [ClaimedStep] {
-        var claimedNext: [ClaimedStep] = []
-        let started = ContinuousClock.now
-        let metadata: Logger.Metadata = [
-            "workflow_id": "\(workflow.id)", "step": "\(step.name.rawValue)", "attempt": "\(step.attempt)",
-        ]
-        var outcome: String
+        guard !completed.isEmpty else { return [] }
         do {
-            let completion = try await steps.run(step, of: workflow)
-            claimedNext = try await complete(step, of: workflow, with: completion)
-            outcome = completion.outcome.state
-            logger.info("workflow step completed", metadata: metadata.merging(["outcome": "\(completion.outcome.text)"]) { $1 })
-        } catch is LostClaim {
-            outcome = "superseded"
-            logger.warning("workflow step was claimed again elsewhere; its result is dropped", metadata: metadata)
+            return try await complete(completed)
+        } catch where completed.count > 1 {
+            var claimed: [(ClaimedStep, WorkflowRecord)] = []
+            for one in completed {
+                do { claimed += try await complete([one]) } catch { await fail(one.0, error: error) }
+            }
+            return claimed
         } catch {
-            outcome = (try? await fail(step, of: workflow, error: error)) ?? "error"
-            logger.error("workflow step failed", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+            await fail(completed[0].0, error: error)
+            return []
         }
-        Counter(label: "attache_workflow_steps_total", dimensions: [("step", step.name.rawValue), ("outcome", outcome)])
-            .increment()
-        Timer(label: "attache_workflow_step_duration_seconds", dimensions: [("step", step.name.rawValue)])
-            .recordNanoseconds(Int64((ContinuousClock.now - started).secondsValue * 1e9))
-        return claimedNext
     }
 
-    private struct LostClaim: Error {}
-
-    private func complete(_ step: ClaimedStep, of workflow: WorkflowRecord, with completion: StepCompletion) async throws
-        -> [ClaimedStep]
-    {
+    private func complete(_ completed: [(Ran, StepCompletion, StepEffects)]) async throws -> [(ClaimedStep, WorkflowRecord)] {
         let (outbox, lease) = (outbox, lease)
-        return try await outbox.transaction(pool) { db in
-            let finished = try db.execute(
-                """
-                UPDATE prep.steps SET state = $3, outcome = $4, output = $5, finished_at = now(), lease_until = NULL,
-                    last_error = NULL
-                WHERE id = $1 AND attempts = $2 AND state IN ('pending', 'waiting')
-                """,
-                [step.id, step.attempt, completion.outcome.state, completion.outcome.text, try JSONBValue(completion.output)])
-            guard finished == 1 else { throw LostClaim() }
-            let effects = StepEffects(db: db, workflow: workflow, outbox: outbox, claimFor: lease)
-            try completion.effects(effects)
-            return effects.claimed.steps
+        let (held, next) = try await outbox.transaction(pool) { db in
+            let held = Set(
+                try db.query(
+                    """
+                    UPDATE prep.steps s SET state = u.state, outcome = u.outcome, output = u.output, finished_at = now(),
+                        lease_until = NULL, last_error = NULL
+                    FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::jsonb[])
+                        AS u(id, attempts, state, outcome, output)
+                    WHERE s.id = u.id AND s.attempts = u.attempts AND s.state IN ('pending', 'waiting')
+                    RETURNING s.id
+                    """,
+                    [
+                        PostgresArray(completed.map(\.0.step.id)), PostgresArray(completed.map(\.0.step.attempt)),
+                        PostgresArray(completed.map(\.1.outcome.state)), PostgresArray(completed.map(\.1.outcome.text)),
+                        PostgresArray(try completed.map { try JSONBValue($0.1.output) }),
+                    ]
+                ).map { try $0.int("id") })
+            let next = try StepEffects.apply(
+                completed.filter { held.contains($0.0.step.id) }.map(\.2), claimFor: lease, on: db)
+            return (held, next)
+        }
+        let workflows = Dictionary(completed.map { ($0.0.workflow.id, $0.0.workflow) }) { first, _ in first }
+        let handOffs = Dictionary(
+            completed.compactMap { ran, completion, _ in
+                held.contains(ran.step.id) ? completion.handOff.map { (ran.workflow.id, $0) } : nil
+            }
+        ) { first, _ in first }
+        for (ran, completion, effects) in completed {
+            guard held.contains(ran.step.id) else {
+                record(ran, outcome: "superseded")
+                logger.warning("workflow step was claimed again elsewhere; its result is dropped", metadata: metadata(ran))
+                continue
+            }
+            for action in effects.afterCommit { action() }
+            record(ran, outcome: completion.outcome.state)
+            logger.info(
+                "workflow step completed", metadata: metadata(ran).merging(["outcome": "\(completion.outcome.text)"]) { $1 })
+        }
+        return next.compactMap { next in
+            var step = next.step
+            step.handedOver = handOffs[next.workflow]
+            return workflows[next.workflow].map { (step, $0) }
         }
     }
 
     /// Schedules a retry, or, with the attempts used up, records the failure and takes the
-    /// failure path. Returns the outcome for the metrics.
-    private func fail(_ step: ClaimedStep, of workflow: WorkflowRecord, error: any Error) async throws -> String {
+    /// failure path.
+    private func fail(_ ran: Ran, error: any Error) async {
+        let (step, workflow) = (ran.step, ran.workflow)
+        logger.error("workflow step failed", metadata: metadata(ran).merging(["error": "\(error)"]) { $1 })
         let policy = WorkflowDefinition.retry(step.name)
-        if !(error is PermanentFailure), step.attempt < policy.attempts {
-            let delay = policy.delay(beforeRetry: step.attempt)
-            _ = try await pool.withConnection { db in
-                try db.execute(
-                    """
-                    UPDATE prep.steps SET due_at = now() + make_interval(secs => $3), lease_until = NULL, last_error = $4
-                    WHERE id = $1 AND attempts = $2
-                    """, [step.id, step.attempt, delay.secondsValue, "\(error)"])
+        do {
+            if !(error is PermanentFailure), step.attempt < policy.attempts {
+                let delay = policy.delay(beforeRetry: step.attempt)
+                _ = try await pool.withConnection { db in
+                    try db.execute(
+                        """
+                        UPDATE prep.steps SET due_at = now() + make_interval(secs => $3), lease_until = NULL, last_error = $4
+                        WHERE id = $1 AND attempts = $2
+                        """, [step.id, step.attempt, delay.secondsValue, "\(error)"])
+                }
+                return record(ran, outcome: "retried")
             }
-            return "retried"
-        }
-        let outbox = outbox
-        try await outbox.transaction(pool) { db in
-            let failed = try db.execute(
-                """
-                UPDATE prep.steps SET state = 'failed', outcome = $3, last_error = $4, finished_at = now(), lease_until = NULL
-                WHERE id = $1 AND attempts = $2 AND state IN ('pending', 'waiting')
-                """, [step.id, step.attempt, "failed after \(step.attempt) attempt(s): \(error)", "\(error)"])
-            guard failed == 1 else { return }
-            let effects = StepEffects(db: db, workflow: workflow, outbox: outbox)
+            var effects = StepEffects(workflow: workflow, outbox: outbox)
             if let next = WorkflowDefinition.failurePath(step.name) {
-                try effects.schedule(next, at: Date())
+                effects.schedule(next, at: Date())
             } else if [.loadMeeting, .gatherContext, .generateMaterials, .storeMaterials].contains(step.name) {
-                try effects.setState("failed", finished: true)
+                effects.setState("failed", finished: true)
             }
+            try await outbox.transaction(pool) { [effects] db in
+                let failed = try db.execute(
+                    """
+                    UPDATE prep.steps SET state = 'failed', outcome = $3, last_error = $4, finished_at = now(), lease_until = NULL
+                    WHERE id = $1 AND attempts = $2 AND state IN ('pending', 'waiting')
+                    """, [step.id, step.attempt, "failed after \(step.attempt) attempt(s): \(error)", "\(error)"])
+                if failed == 1 { try effects.apply(on: db) }
+            }
+            record(ran, outcome: "failed")
+        } catch {
+            logger.error("recording a step's failure failed; its lease will run out", metadata: ["error": "\(error)"])
+            record(ran, outcome: "error")
         }
-        return "failed"
+    }
+
+    private func metadata(_ ran: Ran) -> Logger.Metadata {
+        ["workflow_id": "\(ran.workflow.id)", "step": "\(ran.step.name.rawValue)", "attempt": "\(ran.step.attempt)"]
+    }
+
+    private func record(_ ran: Ran, outcome: String) {
+        Counter(label: "attache_workflow_steps_total", dimensions: [("step", ran.step.name.rawValue), ("outcome", outcome)])
+            .increment()
+        Timer(label: "attache_workflow_step_duration_seconds", dimensions: [("step", ran.step.name.rawValue)])
+            .recordNanoseconds(Int64((ContinuousClock.now - ran.started).secondsValue * 1e9))
+    }
+}
+
+extension Result where Failure == any Error {
+    fileprivate init(catching body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
     }
 }

@@ -11,7 +11,7 @@ struct WorkflowHandlers: Sendable {
     let settings: PrepSteps.Settings
 
     func register(in routes: inout EventRoutes) {
-        routes.on(MeetingClassified.self, classified)
+        routes.on(MeetingClassified.self, classified, batched: classified)
         routes.on(ClassificationCancelled.self, cancelled)
         routes.on(BotStatusChanged.self, botStatusChanged)
     }
@@ -20,55 +20,123 @@ struct WorkflowHandlers: Sendable {
     /// (the meeting moved or changed) moves the steps that have not happened yet, and makes the
     /// materials again when what they are made from changed; after a cancellation it starts over.
     func classified(_ envelope: Envelope<MeetingClassified>, _ context: HandlerContext) async throws {
-        let classified = envelope.payload
-        let meeting = classified.meeting
         let (revisions, settings) = (context.revisions, settings)
-        try await context.once { db in
-            guard try revisions.acceptNewer("meeting", id: meeting.meetingID.uuidString, revision: meeting.revision, on: db)
-            else {
-                return  // a later change (or the cancellation) was applied already
-            }
-            let previous = try db.queryOne(
-                "SELECT id, meeting, state FROM prep.workflows WHERE meeting_id = $1 FOR UPDATE", [meeting.meetingID])
-            let workflowID = try previous?.uuid("id") ?? UUID()
-            try db.execute(
-                """
-                INSERT INTO prep.workflows
-                    (id, meeting_id, tenant_id, correlation_id, traceparent, meeting, meeting_type, prep_questions,
-                     context_required, prep_trigger_at, reminder_at, bot_join_at, definition_version, state)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'waiting_for_prep')
-                ON CONFLICT (meeting_id) DO UPDATE SET meeting = EXCLUDED.meeting, meeting_type = EXCLUDED.meeting_type,
-                    prep_questions = EXCLUDED.prep_questions, context_required = EXCLUDED.context_required,
-                    prep_trigger_at = EXCLUDED.prep_trigger_at, reminder_at = EXCLUDED.reminder_at,
-                    bot_join_at = EXCLUDED.bot_join_at, traceparent = EXCLUDED.traceparent, updated_at = now()
-                """,
-                [
-                    workflowID, meeting.meetingID, envelope.tenantID, envelope.correlationID, envelope.traceparent,
-                    try JSONBValue(meeting, encoder: MessageCoding.encoder()), classified.meetingType,
-                    try JSONBValue(classified.prepQuestions), try JSONBValue(classified.contextRequired),
-                    classified.prepTriggerAt, classified.reminderAt, classified.botJoinAt, WorkflowDefinition.version,
-                ])
-            guard let previous, try previous.string("state") != "cancelled" else {
-                // New, or starting over after a cancellation.
-                try db.execute(
-                    "UPDATE prep.workflows SET state = 'waiting_for_prep', finished_at = NULL WHERE id = $1", [workflowID])
-                try StepEffects.schedule(.loadMeeting, workflow: workflowID, at: classified.prepTriggerAt, on: db)
-                try StepEffects.schedule(.requestBotJoin, workflow: workflowID, at: classified.botJoinAt, on: db)
-                return
-            }
-            let before = try previous.decode(MeetingSnapshot.self, column: "meeting", decoder: MessageCoding.decoder())
-            try Self.move(workflowID, to: classified, settings: settings, on: db)
-            let changed =
-                !before.start.isSameStoredInstant(as: meeting.start) || !before.end.isSameStoredInstant(as: meeting.end)
-                || before.title != meeting.title || before.attendees != meeting.attendees
-            let generated = try db.queryOne(
-                "SELECT 1 FROM prep.steps WHERE workflow_id = $1 AND step = 'generate_materials' AND state = 'done'", [workflowID]
-            )
-            if changed, generated != nil {
-                try StepEffects.schedule(.generateMaterials, workflow: workflowID, at: Date(), on: db)
+        try await context.once { db in try Self.apply(envelope, revisions: revisions, settings: settings, on: db) }
+        wakeup.wake()
+    }
+
+    /// Many classifications at once (a burst, such as a calendar connected or a morning's
+    /// meetings coming due): meetings seen for the first time, once in the batch, start with a
+    /// few statements for all of them; the others are applied one by one, as a single message is.
+    func classified(_ envelopes: [Envelope<MeetingClassified>], _ context: BatchContext) async throws {
+        let (revisions, settings) = (context.revisions, settings)
+        try await context.once { db, fresh in
+            let envelopes = envelopes.filter { fresh.contains($0.id) }
+            let ids = envelopes.map(\.payload.meeting.meetingID)
+            let known = Set(
+                try db.query("SELECT meeting_id FROM prep.workflows WHERE meeting_id = ANY($1::uuid[])", [PostgresArray(ids)])
+                    .map { try $0.uuid("meeting_id") })
+            let seen = Dictionary(ids.map { ($0, 1) }, uniquingKeysWith: +)
+            let new = envelopes.filter { seen[$0.payload.meeting.meetingID] == 1 && !known.contains($0.payload.meeting.meetingID) }
+            let accepted = try revisions.acceptNewer(
+                "meeting", revisions: new.map { ($0.payload.meeting.meetingID.uuidString, $0.payload.meeting.revision) }, on: db)
+            try Self.start(new.filter { accepted.contains($0.payload.meeting.meetingID.uuidString) }, on: db)
+            for envelope in envelopes where !new.contains(where: { $0.id == envelope.id }) {
+                try Self.apply(envelope, revisions: revisions, settings: settings, on: db)
             }
         }
         wakeup.wake()
+    }
+
+    /// Workflows for meetings that have none, waiting for their prep trigger and the bot's join.
+    private static func start(_ envelopes: [Envelope<MeetingClassified>], on db: PostgresConnection) throws {
+        guard !envelopes.isEmpty else { return }
+        let encoder = MessageCoding.encoder()
+        let workflows = envelopes.map { _ in UUID() }
+        let column: ((Envelope<MeetingClassified>) throws -> any PostgresBindable) throws -> PostgresArray = { value in
+            PostgresArray(try envelopes.map(value))
+        }
+        try db.execute(
+            """
+            INSERT INTO prep.workflows
+                (id, meeting_id, tenant_id, correlation_id, traceparent, meeting, meeting_type, prep_questions,
+                 context_required, prep_trigger_at, reminder_at, bot_join_at, definition_version, state)
+            SELECT u.*, $13, 'waiting_for_prep'
+            FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::jsonb[], $7::text[], $8::jsonb[],
+                $9::jsonb[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[]) AS u
+            """,
+            [
+                PostgresArray(workflows), try column { $0.payload.meeting.meetingID }, try column { $0.tenantID },
+                try column { $0.correlationID }, try column { $0.traceparent },
+                try column { try JSONBValue($0.payload.meeting, encoder: encoder) }, try column { $0.payload.meetingType },
+                try column { try JSONBValue($0.payload.prepQuestions) }, try column { try JSONBValue($0.payload.contextRequired) },
+                try column { $0.payload.prepTriggerAt }, try column { $0.payload.reminderAt }, try column { $0.payload.botJoinAt },
+                WorkflowDefinition.version,
+            ])
+        try db.execute(
+            """
+            INSERT INTO prep.steps (workflow_id, step, state, due_at)
+            SELECT u.workflow_id, u.step, 'pending', u.due_at FROM unnest($1::uuid[], $2::text[], $3::timestamptz[])
+                AS u(workflow_id, step, due_at)
+            """,
+            [
+                PostgresArray(workflows + workflows),
+                PostgresArray(
+                    Array(repeating: StepName.loadMeeting.rawValue, count: workflows.count)
+                        + Array(repeating: StepName.requestBotJoin.rawValue, count: workflows.count)),
+                PostgresArray(envelopes.map(\.payload.prepTriggerAt) + envelopes.map(\.payload.botJoinAt)),
+            ])
+    }
+
+    /// One classification, on `db` inside the caller's transaction.
+    private static func apply(
+        _ envelope: Envelope<MeetingClassified>, revisions: Revisions, settings: PrepSteps.Settings, on db: PostgresConnection
+    ) throws {
+        let classified = envelope.payload
+        let meeting = classified.meeting
+        guard try revisions.acceptNewer("meeting", id: meeting.meetingID.uuidString, revision: meeting.revision, on: db)
+        else {
+            return  // a later change (or the cancellation) was applied already
+        }
+        let previous = try db.queryOne(
+            "SELECT id, meeting, state FROM prep.workflows WHERE meeting_id = $1 FOR UPDATE", [meeting.meetingID])
+        let workflowID = try previous?.uuid("id") ?? UUID()
+        try db.execute(
+            """
+            INSERT INTO prep.workflows
+                (id, meeting_id, tenant_id, correlation_id, traceparent, meeting, meeting_type, prep_questions,
+                 context_required, prep_trigger_at, reminder_at, bot_join_at, definition_version, state)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'waiting_for_prep')
+            ON CONFLICT (meeting_id) DO UPDATE SET meeting = EXCLUDED.meeting, meeting_type = EXCLUDED.meeting_type,
+                prep_questions = EXCLUDED.prep_questions, context_required = EXCLUDED.context_required,
+                prep_trigger_at = EXCLUDED.prep_trigger_at, reminder_at = EXCLUDED.reminder_at,
+                bot_join_at = EXCLUDED.bot_join_at, traceparent = EXCLUDED.traceparent, updated_at = now()
+            """,
+            [
+                workflowID, meeting.meetingID, envelope.tenantID, envelope.correlationID, envelope.traceparent,
+                try JSONBValue(meeting, encoder: MessageCoding.encoder()), classified.meetingType,
+                try JSONBValue(classified.prepQuestions), try JSONBValue(classified.contextRequired),
+                classified.prepTriggerAt, classified.reminderAt, classified.botJoinAt, WorkflowDefinition.version,
+            ])
+        guard let previous, try previous.string("state") != "cancelled" else {
+            // New, or starting over after a cancellation.
+            try db.execute(
+                "UPDATE prep.workflows SET state = 'waiting_for_prep', finished_at = NULL WHERE id = $1", [workflowID])
+            try StepEffects.schedule(.loadMeeting, workflow: workflowID, at: classified.prepTriggerAt, on: db)
+            try StepEffects.schedule(.requestBotJoin, workflow: workflowID, at: classified.botJoinAt, on: db)
+            return
+        }
+        let before = try previous.decode(MeetingSnapshot.self, column: "meeting", decoder: MessageCoding.decoder())
+        try Self.move(workflowID, to: classified, settings: settings, on: db)
+        let changed =
+            !before.start.isSameStoredInstant(as: meeting.start) || !before.end.isSameStoredInstant(as: meeting.end)
+            || before.title != meeting.title || before.attendees != meeting.attendees
+        let generated = try db.queryOne(
+            "SELECT 1 FROM prep.steps WHERE workflow_id = $1 AND step = 'generate_materials' AND state = 'done'", [workflowID]
+        )
+        if changed, generated != nil {
+            try StepEffects.schedule(.generateMaterials, workflow: workflowID, at: Date(), on: db)
+        }
     }
 
     /// Moves what has not happened yet to the meeting's new times.
