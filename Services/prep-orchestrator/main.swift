@@ -38,12 +38,13 @@ await ServiceMain.run(PrepConfiguration.self) { configuration, logger in
             LanguageModelGenerator(model: OpenAIChatModel(configuration: $0, logger: logger), logger: logger)
         } ?? EmbeddedGenerator(),
         store: store, settings: configuration.steps)
-    var routes = EventRoutes()
-    WorkflowHandlers(wakeup: wakeup, settings: configuration.steps).register(in: &routes)
-    OwnerNotifications().register(in: &routes)
     let engine = WorkflowEngine(
         pool: runtime.pool, outbox: runtime.outbox, steps: steps, wakeup: wakeup, pollInterval: configuration.stepPollInterval,
         lease: configuration.stepLease, logger: logger)
+    var routes = EventRoutes()
+    WorkflowHandlers(wakeup: wakeup, settings: configuration.steps, adopted: engine.adopted, lease: engine.lease)
+        .register(in: &routes)
+    OwnerNotifications().register(in: &routes)
     let prepPage = PrepPage(pool: runtime.pool, outbox: runtime.outbox, wakeup: wakeup, logger: logger)
     let materials = MaterialsRoutes(pool: runtime.pool, links: links)
     try await runtime.run(

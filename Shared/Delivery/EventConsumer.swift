@@ -100,12 +100,15 @@ public struct EventConsumer: Service {
             for (message, _) in batch { await process(message) }
             return
         }
+        // A message delivered twice in one batch is handed over once (its copies are acknowledged with it).
+        var seen = Set<UUID>()
+        let distinct = batch.filter { seen.insert($0.1.id).inserted }
         let context = BatchContext(
-            messageType: type, messageIDs: batch.map(\.1.id), pool: pool, outbox: outbox, logger: logger,
+            messageType: type, messageIDs: distinct.map(\.1.id), pool: pool, outbox: outbox, logger: logger,
             revisions: revisions, inbox: inbox)
         let started = ContinuousClock.now
         do {
-            try await handler(batch.map(\.0.body), context)
+            try await handler(distinct.map(\.0.body), context)
         } catch {
             logger.warning(
                 "batch handler failed; handling its messages one by one",

@@ -72,6 +72,26 @@ public struct BatchContext: Sendable {
     public let revisions: Revisions
     let inbox: Inbox
 
+    /// For running a batch handler outside a consumer (tests, tools); consumers build their own.
+    public init(messageType: MessageType, messageIDs: [UUID], pool: PostgresPool, outbox: Outbox, logger: Logger) throws {
+        self.init(
+            messageType: messageType, messageIDs: messageIDs, pool: pool, outbox: outbox, logger: logger,
+            revisions: try Revisions(schema: outbox.schema), inbox: try Inbox(schema: outbox.schema))
+    }
+
+    init(
+        messageType: MessageType, messageIDs: [UUID], pool: PostgresPool, outbox: Outbox, logger: Logger,
+        revisions: Revisions, inbox: Inbox
+    ) {
+        self.messageType = messageType
+        self.messageIDs = messageIDs
+        self.pool = pool
+        self.outbox = outbox
+        self.logger = logger
+        self.revisions = revisions
+        self.inbox = inbox
+    }
+
     /// Runs `body` in one transaction that first records every message of the batch in the inbox,
     /// with the ids of those not handled before; returns nil without running `body` when none is new.
     public func once<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection, Set<UUID>) throws -> T) async throws -> T? {

@@ -39,9 +39,10 @@ public final class Outbox: Sendable {
     /// Runs `body` in a transaction, then wakes the relay so that what it appended goes out now
     /// rather than at the next poll.
     public func transaction<T: Sendable>(
-        _ pool: PostgresPool, _ body: @escaping @Sendable (PostgresConnection) throws -> T
+        _ pool: PostgresPool, priority: PostgresPool.Priority = .normal,
+        _ body: @escaping @Sendable (PostgresConnection) throws -> T
     ) async throws -> T {
-        let result = try await pool.transaction(body)
+        let result = try await pool.transaction(priority: priority, body)
         committed()
         return result
     }

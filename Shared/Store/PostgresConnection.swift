@@ -3,17 +3,11 @@ import Foundation
 
 /// One libpq connection. libpq blocks, so each connection is confined to the serial queue of
 /// its pool slot and never touched from Swift's cooperative threads; it is deliberately not
-/// Sendable. Statements run with their parameters sent separately: SQL text never contains a
-/// value. Each statement text is prepared on the connection the first time it runs, so the
-/// server parses and plans it once rather than on every run.
+/// Sendable. Statements run with their parameters sent separately (PQexecParams): SQL text
+/// never contains a value.
 public final class PostgresConnection {
     private var handle: OpaquePointer?
     private let url: String
-    /// Prepared statement names by SQL text, for this session.
-    private var prepared: [String: String] = [:]
-    /// Beyond this many distinct texts, statements run unprepared (SQL built at run time must
-    /// not grow the server's memory without bound).
-    static let preparedLimit = 512
 
     init(url: String) {
         self.url = url
@@ -27,7 +21,6 @@ public final class PostgresConnection {
     func ensureConnected() throws(PostgresError) {
         if let handle, PQstatus(handle) == CONNECTION_OK { return }
         if let handle { PQfinish(handle) }
-        prepared = [:]
         // A UTC session makes timestamptz text unambiguous for `PostgresTimestamp`.
         let connection = PQconnectdb(url)
         handle = connection
@@ -46,11 +39,6 @@ public final class PostgresConnection {
     /// Runs several statements separated by semicolons, without parameters: for migrations.
     public func executeScript(_ sql: String) throws(PostgresError) {
         try ensureConnected()
-        // A script may change what prepared statements read (migrations): plan them afresh.
-        if !prepared.isEmpty {
-            PQclear(PQexec(handle, "DEALLOCATE ALL"))
-            prepared = [:]
-        }
         let result = PQexec(handle, sql)
         defer { PQclear(result) }
         try check(result, sql)
@@ -87,32 +75,12 @@ public final class PostgresConnection {
     ) throws(PostgresError) -> T {
         try ensureConnected()
         let texts = parameters.map { $0.postgresText }
-        let name = try statementName(sql, parameters: texts.count)
         let result: OpaquePointer? = withCStrings(texts) { pointers in
-            if let name {
-                PQexecPrepared(handle, name, Int32(pointers.count), pointers, nil, nil, 0)
-            } else {
-                PQexecParams(handle, sql, Int32(pointers.count), nil, pointers, nil, nil, 0)
-            }
+            PQexecParams(handle, sql, Int32(pointers.count), nil, pointers, nil, nil, 0)
         }
         defer { PQclear(result) }
         try check(result, sql)
         return read(result!)
-    }
-
-    /// The name `sql` is prepared under on this session, preparing it on first use; nil past the
-    /// limit. Only statements with parameters are prepared: the others are control statements
-    /// (BEGIN, COMMIT) that gain nothing.
-    private func statementName(_ sql: String, parameters: Int) throws(PostgresError) -> String? {
-        guard parameters > 0 else { return nil }
-        if let name = prepared[sql] { return name }
-        guard prepared.count < Self.preparedLimit else { return nil }
-        let name = "s\(prepared.count)"
-        let result = PQprepare(handle, name, sql, Int32(parameters), nil)
-        defer { PQclear(result) }
-        try check(result, sql)
-        prepared[sql] = name
-        return name
     }
 
     private func check(_ result: OpaquePointer?, _ sql: String) throws(PostgresError) {

@@ -14,6 +14,15 @@ public final class PostgresPool: Sendable {
     private struct Availability {
         var free: [Int]
         var waiters: [CheckedContinuation<Int, Never>] = []
+        var urgentWaiters: [CheckedContinuation<Int, Never>] = []
+    }
+
+    /// Who is served first when every connection is busy.
+    public enum Priority: Sendable {
+        case normal
+        /// Work that finishes what is under way (committing, claiming the next piece): served
+        /// before `normal` waiters, so that a flood of new work cannot starve it.
+        case urgent
     }
 
     /// A connection and the queue it is confined to.
@@ -28,6 +37,13 @@ public final class PostgresPool: Sendable {
         }
     }
 
+    /// How many connections the pool holds.
+    public var size: Int { slots.count }
+
+    /// Callers waiting for a connection, and whether none is free: for tests and diagnostics.
+    public var waiting: Int { availability.withLock { $0.waiters.count + $0.urgentWaiters.count } }
+    public var isExhausted: Bool { availability.withLock { $0.free.isEmpty } }
+
     public init(url: String, size: Int = 4) {
         self.url = url
         slots = (0..<max(1, size)).map { Slot(index: $0, url: url) }
@@ -36,9 +52,9 @@ public final class PostgresPool: Sendable {
 
     /// Runs `body` with a connection of the pool, on that connection's thread.
     public func withConnection<T: Sendable>(
-        _ body: @escaping @Sendable (PostgresConnection) throws -> T
+        priority: Priority = .normal, _ body: @escaping @Sendable (PostgresConnection) throws -> T
     ) async throws -> T {
-        let index = await acquire()
+        let index = await acquire(priority)
         defer { release(index) }
         return try await Self.run(on: slots[index], body)
     }
@@ -47,16 +63,16 @@ public final class PostgresPool: Sendable {
     /// must keep a transaction (and its row locks) open while it awaits something else, such as
     /// the outbox relay holding claimed rows until the broker confirms them.
     public func withSession<T: Sendable>(_ body: (PostgresSession) async throws -> T) async throws -> T {
-        let index = await acquire()
+        let index = await acquire(.normal)
         defer { release(index) }
         return try await body(PostgresSession(slot: slots[index]))
     }
 
     /// Runs `body` inside BEGIN … COMMIT; any thrown error rolls the transaction back.
     public func transaction<T: Sendable>(
-        _ body: @escaping @Sendable (PostgresConnection) throws -> T
+        priority: Priority = .normal, _ body: @escaping @Sendable (PostgresConnection) throws -> T
     ) async throws -> T {
-        try await withConnection { connection in
+        try await withConnection(priority: priority) { connection in
             try connection.execute("BEGIN")
             do {
                 let result = try body(connection)
@@ -82,12 +98,15 @@ public final class PostgresPool: Sendable {
         }
     }
 
-    private func acquire() async -> Int {
+    private func acquire(_ priority: Priority) async -> Int {
         if let index = availability.withLock({ $0.free.popLast() }) { return index }
         return await withCheckedContinuation { continuation in
             let index: Int? = availability.withLock { state in
                 if let index = state.free.popLast() { return index }
-                state.waiters.append(continuation)
+                switch priority {
+                case .normal: state.waiters.append(continuation)
+                case .urgent: state.urgentWaiters.append(continuation)
+                }
                 return nil
             }
             if let index { continuation.resume(returning: index) }
@@ -96,11 +115,10 @@ public final class PostgresPool: Sendable {
 
     private func release(_ index: Int) {
         let waiter: CheckedContinuation<Int, Never>? = availability.withLock { state in
-            if state.waiters.isEmpty {
-                state.free.append(index)
-                return nil
-            }
-            return state.waiters.removeFirst()
+            if !state.urgentWaiters.isEmpty { return state.urgentWaiters.removeFirst() }
+            if !state.waiters.isEmpty { return state.waiters.removeFirst() }
+            state.free.append(index)
+            return nil
         }
         waiter?.resume(returning: index)
     }

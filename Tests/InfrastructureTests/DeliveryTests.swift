@@ -167,6 +167,31 @@ struct DeliveryTests {
         }
     }
 
+    @Test("messages that arrive together go to the batch handler at once, and each has its effect once")
+    func batchHandler() async throws {
+        try await withBatchingConsumer { harness, batches, _ in
+            let twice = harness.envelope("d")
+            for envelope in [harness.envelope("b"), harness.envelope("c"), twice, twice, harness.envelope("e")] {
+                try await harness.publish(envelope)
+            }
+            try await batches.release(harness)
+            try await eventually("every message handled") { try await harness.effects() == ["a", "b", "c", "d", "e"] }
+            #expect(batches.sizes.contains { $0 > 1 }, "batch sizes: \(batches.sizes)")
+        }
+    }
+
+    @Test("a batch whose handler fails is handled one by one: the bad message is parked, the others take effect")
+    func batchFallsBackToOneByOne() async throws {
+        try await withBatchingConsumer { harness, batches, calls in
+            for text in ["b", "bad", "c"] { try await harness.publish(harness.envelope(text)) }
+            try await batches.release(harness)
+            try await eventually("the good messages handled") { try await harness.effects() == ["a", "b", "c"] }
+            try await eventually("the bad one parked") { try await harness.parkedCount() == 1 }
+            #expect(batches.sizes.contains { $0 > 1 }, "batch sizes: \(batches.sizes)")
+            #expect(calls.all.filter { $0 == "single bad" }.count == 1)
+        }
+    }
+
     @Test("an outbox event is published only once its transaction commits, and never after a rollback")
     func outboxPublishesOnlyCommitted() async throws {
         try await withDeliveryHarness { harness in
@@ -387,5 +412,65 @@ struct SubscriptionTests {
                     logger: TestStack.logger)
             }
         }
+    }
+}
+
+/// The batch handler's calls, and a gate that holds the first message ("a") in its handler so
+/// that the next ones pile up and arrive together.
+final class Batches: Sendable {
+    let gate = Gate()
+    private let calls = Mutex<[Int]>([])
+    func record(_ size: Int) { calls.withLock { $0.append(size) } }
+    var sizes: [Int] { calls.withLock { $0 } }
+
+    /// Lets "a" finish once everything published since is out of the broker's queue (delivered
+    /// to the consumer, waiting behind "a").
+    func release(_ harness: DeliveryHarness) async throws {
+        let queue = harness.queues.workQueue
+        let broker = harness.broker
+        try await eventually("the messages delivered to the consumer") {
+            try await AdminChannel.run(broker) { channel in
+                defer { channel.close() }
+                return try channel.messageCount(queue: queue)
+            } == 0
+        }
+        gate.open()
+    }
+}
+
+/// A consumer of pings with a batch handler, already holding "a" at its gate: a batch is
+/// refused whole if it holds "bad", which the one-by-one handler parks.
+private func withBatchingConsumer(_ body: (DeliveryHarness, Batches, Calls) async throws -> Void) async throws {
+    try await withDeliveryHarness { harness in
+        let (batches, calls, schema) = (Batches(), Calls(), harness.schema)
+        struct Refused: Error {}
+        let consumer = try harness.consumer { routes in
+            routes.on(
+                Ping.self,
+                { envelope, context in
+                    calls.record("single \(envelope.payload.text)")
+                    if envelope.payload.text == "a" { try await batches.gate.wait() }
+                    if envelope.payload.text == "bad" { throw PermanentFailure("bad ping") }
+                    _ = try await context.once { db in
+                        try db.execute("INSERT INTO \(schema).effects VALUES ($1)", [envelope.payload.text])
+                    }
+                },
+                batched: { envelopes, context in
+                    batches.record(envelopes.count)
+                    if envelopes.contains(where: { $0.payload.text == "bad" }) { throw Refused() }
+                    _ = try await context.once { db, fresh in
+                        var writes = BatchedWrites()
+                        for envelope in envelopes where fresh.contains(envelope.id) {
+                            writes.add(
+                                "INSERT INTO \(schema).effects SELECT * FROM unnest($1::text[])", [envelope.payload.text])
+                        }
+                        try writes.execute(on: db)
+                    }
+                })
+        }
+        try await harness.start(consumer)
+        try await harness.publish(harness.envelope("a"))
+        try await eventually("a held at the gate") { batches.gate.waiting == 1 }
+        try await body(harness, batches, calls)
     }
 }

@@ -110,4 +110,77 @@ struct StoreTests {
             #expect(tables == 0)
         }
     }
+
+    @Test("batched writes: arrays carry hostile text, NULLs and every type, and each statement runs once for all its rows")
+    func batchedWrites() async throws {
+        try await withSchema("batched") { pool, schema in
+            let rows: [(UUID, String?, Date, Int, Bool)] = [
+                (UUID(), #"quote " backslash \ comma , braces {} NULL 'x'"#, Date(timeIntervalSince1970: -86_400.25), 1, true),
+                (UUID(), nil, Date(timeIntervalSince1970: 1_795_000_000.000_001), -2, false),
+                (UUID(), "", Date(timeIntervalSince1970: 0), 3, true),
+                (UUID(), "émoji 🗓 and a\nnewline", Date(timeIntervalSince1970: 4_102_444_800.5), 4, false),
+            ]
+            let statements = try await pool.transaction { db in
+                try db.execute("CREATE SCHEMA \(schema)")
+                try db.execute("CREATE TABLE \(schema).things (id uuid, name text, at timestamptz, n bigint, flag boolean)")
+                try db.execute("CREATE TABLE \(schema).statements (n serial)")
+                try db.execute(
+                    """
+                    CREATE FUNCTION \(schema).count_statement() RETURNS trigger LANGUAGE plpgsql AS
+                    $$ BEGIN INSERT INTO \(schema).statements DEFAULT VALUES; RETURN NULL; END $$
+                    """)
+                try db.execute(
+                    """
+                    CREATE TRIGGER counted AFTER INSERT ON \(schema).things
+                    FOR EACH STATEMENT EXECUTE FUNCTION \(schema).count_statement()
+                    """)
+                var writes = BatchedWrites()
+                for (id, name, at, n, flag) in rows {
+                    writes.add(
+                        """
+                        INSERT INTO \(schema).things
+                        SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::bigint[], $5::bool[])
+                        """, [id, name, at, n, flag])
+                }
+                try writes.execute(on: db)
+                return try db.queryOne("SELECT count(*) AS n FROM \(schema).statements")!.int("n")
+            }
+            #expect(statements == 1)
+            let stored = try await pool.withConnection { db in
+                try db.query("SELECT * FROM \(schema).things ORDER BY n").map {
+                    (try $0.uuid("id"), try $0.optionalString("name"), try $0.date("at"), try $0.int("n"), try $0.bool("flag"))
+                }
+            }
+            #expect(stored.count == rows.count)
+            for (row, back) in zip(rows.sorted { $0.3 < $1.3 }, stored) {
+                #expect(back.0 == row.0)
+                #expect(back.1 == row.1)
+                #expect(back.2.isSameStoredInstant(as: row.2), "\(back.2) was written as \(row.2)")
+                #expect(back.3 == row.3)
+                #expect(back.4 == row.4)
+            }
+        }
+    }
+
+    @Test("with every connection busy, urgent work is served before work that queued earlier")
+    func urgentWaitersFirst() async throws {
+        let pool = PostgresPool(url: try TestStack.databaseURL(), size: 1)
+        let order = Calls()
+        let release = AsyncStream<Void>.makeStream()
+        let holder = Task {
+            try await pool.withSession { _ in
+                for await _ in release.stream { break }
+            }
+        }
+        try await eventually("the only connection taken") { pool.waiting == 0 && pool.isExhausted }
+        let normal = Task { try await pool.withConnection { _ in order.record("normal") } }
+        try await eventually("normal work waiting") { pool.waiting == 1 }
+        let urgent = Task { try await pool.withConnection(priority: .urgent) { _ in order.record("urgent") } }
+        try await eventually("urgent work waiting") { pool.waiting == 2 }
+        release.continuation.yield()
+        try await holder.value
+        try await normal.value
+        try await urgent.value
+        #expect(order.all == ["urgent", "normal"])
+    }
 }

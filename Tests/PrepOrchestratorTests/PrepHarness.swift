@@ -50,7 +50,7 @@ struct PrepHarness {
             channels: OwnerChannels(chain: [LocalChannel()]), generator: EmbeddedGenerator(),
             store: store ?? DatabaseMaterialsStore(links: links), settings: settings)
         engine = WorkflowEngine(pool: pool, outbox: outbox, steps: steps, wakeup: wakeup, logger: TestStack.logger)
-        handlers = WorkflowHandlers(wakeup: wakeup, settings: settings)
+        handlers = WorkflowHandlers(wakeup: wakeup, settings: settings, adopted: engine.adopted)
     }
 
     func stop() { server.stop() }
@@ -67,6 +67,18 @@ struct PrepHarness {
     func classify(_ classified: MeetingClassified) async throws {
         let envelope = Envelope(tenantID: "acme", correlationID: classified.meeting.meetingID, payload: classified)
         try await handlers.classified(envelope, try context(MeetingClassified.messageType, id: envelope.id))
+    }
+
+    /// Classifications that arrived together, through the batch handler (as the consumer hands
+    /// them over); returns their envelopes, to deliver again.
+    @discardableResult
+    func classify(together envelopes: [Envelope<MeetingClassified>]) async throws -> [Envelope<MeetingClassified>] {
+        try await handlers.classified(
+            envelopes,
+            BatchContext(
+                messageType: MeetingClassified.messageType, messageIDs: envelopes.map(\.id), pool: pool, outbox: outbox,
+                logger: TestStack.logger))
+        return envelopes
     }
 
     func cancel(_ meeting: MeetingSnapshot) async throws {

@@ -38,6 +38,107 @@ struct WorkflowEngineTests {
         }
     }
 
+    @Test("classifications arriving together start each workflow once, as one by one would: new, moved and repeated meetings")
+    func classificationsTogether() async throws {
+        try await withPrep { prep in
+            let moved = classification(title: "Moved staff meeting")
+            try await prep.classify(moved)
+            let fresh = (0..<5).map { _ in classification() }
+            let twice = classification(title: "First title")
+            var renamed = twice
+            renamed.meeting.revision = 2
+            renamed.meeting.title = "Second title"
+            var later = moved
+            later.meeting.revision = 2
+            later.meeting.start = moved.meeting.start.addingTimeInterval(3600)
+            later.meeting.end = moved.meeting.end.addingTimeInterval(3600)
+            later.botJoinAt = moved.botJoinAt.addingTimeInterval(3600)
+            let envelopes = (fresh + [twice, later, renamed]).map {
+                Envelope(tenantID: "acme", correlationID: $0.meeting.meetingID, payload: $0)
+            }
+            try await prep.classify(together: envelopes)
+            try await prep.classify(together: envelopes)  // delivered again: nothing more happens
+            try await prep.settle()
+
+            let (workflows, steps, botJoins) = try await prep.pool.withConnection { db in
+                (
+                    try db.query("SELECT meeting_id, meeting->>'title' AS title FROM prep.workflows").map {
+                        (try $0.uuid("meeting_id"), try $0.string("title"))
+                    },
+                    try db.queryOne(
+                        "SELECT count(*) AS n FROM (SELECT 1 FROM prep.steps GROUP BY workflow_id, step HAVING count(*) > 1) d"
+                    )!.int("n"),
+                    try db.query(
+                        """
+                        SELECT w.meeting_id, s.due_at FROM prep.steps s JOIN prep.workflows w ON w.id = s.workflow_id
+                        WHERE s.step = 'request_bot_join'
+                        """
+                    ).map { (try $0.uuid("meeting_id"), try $0.date("due_at")) }
+                )
+            }
+            #expect(workflows.count == 7)
+            #expect(Dictionary(uniqueKeysWithValues: workflows)[twice.meeting.meetingID] == "Second title")
+            #expect(steps == 0)
+            let movedJoin = try #require(botJoins.first { $0.0 == moved.meeting.meetingID }?.1)
+            #expect(movedJoin.isSameStoredInstant(as: later.botJoinAt), "the moved meeting's bot joins at its new time")
+            for meeting in fresh + [twice, moved] {
+                #expect(try await prep.notifications(of: meeting.meeting.meetingID).filter { $0.kind == "prep" }.count == 1)
+            }
+        }
+    }
+
+    /// Runs steps through `steps`, and spoils the completion of `spoiled`'s steps with a write
+    /// that cannot succeed.
+    struct SpoiledCompletion: StepRunner {
+        let steps: any StepRunner
+        let spoiled: UUID
+
+        func run(_ step: ClaimedStep, of workflow: WorkflowRecord) async throws -> StepCompletion {
+            var completion = try await steps.run(step, of: workflow)
+            guard workflow.meeting.meetingID == spoiled else { return completion }
+            let effects = completion.effects
+            completion.effects = { recorded in
+                try effects(&recorded)
+                recorded.write("INSERT INTO prep.no_such_table SELECT * FROM unnest($1::text[])", ["spoiled"])
+            }
+            return completion
+        }
+    }
+
+    @Test("steps completing together commit together, yet one whose writes fail costs only itself")
+    func oneBadCompletion() async throws {
+        try await withPrep { prep in
+            let meetings = (0..<6).map { _ in classification() }
+            for meeting in meetings { try await prep.classify(meeting) }
+            let engine = WorkflowEngine(
+                pool: prep.pool, outbox: prep.outbox,
+                steps: SpoiledCompletion(steps: prep.steps, spoiled: meetings[2].meeting.meetingID), wakeup: prep.wakeup,
+                logger: TestStack.logger)
+            try await engine.runDueSteps()
+
+            for (index, meeting) in meetings.enumerated() {
+                let steps = try await prep.steps(of: meeting.meeting.meetingID)
+                if index == 2 {
+                    #expect(steps["load_meeting"] == "pending", "the spoiled step is left to retry: \(steps)")
+                } else {
+                    #expect(steps["send_prep_notification"] == "done", "\(steps)")
+                }
+            }
+            let error = try await prep.pool.withConnection { db in
+                try db.queryOne("SELECT last_error FROM prep.steps WHERE step = 'load_meeting' AND last_error IS NOT NULL")?
+                    .optionalString("last_error")
+            }
+            #expect(error?.contains("no_such_table") == true)
+            // One transaction's now(): steps that finished in the same commit share it.
+            let largestCommit = try await prep.pool.withConnection { db in
+                try db.queryOne(
+                    "SELECT max(n) AS n FROM (SELECT count(*) AS n FROM prep.steps WHERE state = 'done' GROUP BY finished_at) c"
+                )!.int("n")
+            }
+            #expect(largestCommit > 1)
+        }
+    }
+
     /// Runs steps through `steps`, except that the first run of `held` never returns (its replica died).
     struct DyingReplica: StepRunner {
         let steps: any StepRunner

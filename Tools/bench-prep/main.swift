@@ -10,10 +10,11 @@ import Synchronization
 /// bench-prep: the preparation workflow under a burst, through a running prep-orchestrator
 /// (ATTACHE_AMQP_URL, ATTACHE_BUS_PREFIX, ATTACHE_DATABASE_URL: the service's own).
 ///
-///   bench-prep COUNT
+///   bench-prep COUNT [ANSWERS_PER_SECOND]
 ///
 /// Publishes COUNT meeting.classified events at once, due now; waits for every owner's
-/// notification; answers half of them on the prep page over HTTP; waits for their
+/// notification; half of the owners answer on the prep page over HTTP, one after another at
+/// ANSWERS_PER_SECOND (default 200); waits for their
 /// prep.materials.ready. Prints `prep.notify_latency.p99_ms`, `prep.materials_latency.p95_ms`,
 /// `prep.workflows_per_s` and `prep.duplicate_effects`.
 func fail(_ message: String) -> Never {
@@ -29,7 +30,9 @@ func percentile(_ values: [Double], _ p: Double) -> Double {
     return sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
 }
 
-guard let count = CommandLine.arguments.dropFirst().first.flatMap(Int.init), count > 1 else { fail("usage: bench-prep COUNT") }
+guard let count = CommandLine.arguments.dropFirst().first.flatMap(Int.init), count > 1 else {
+    fail("usage: bench-prep COUNT [ANSWERS_PER_SECOND]")
+}
 let environment = ProcessInfo.processInfo.environment
 let broker = try AMQPConfiguration(url: environment["ATTACHE_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672/")
 let prefix = environment["ATTACHE_BUS_PREFIX"] ?? "attache"
@@ -128,16 +131,17 @@ let workflowsPerSecond = Double(count) / lastAsked.timeIntervalSince(began)
 progress(
     "\(count) owners asked; the last \(String(format: "%.2f", lastAsked.timeIntervalSince(began))) s after the first publish")
 
-// Half the owners answer, 32 at a time.
+// Half the owners answer, at a steady rate (an open loop: an owner finishes when it is their
+// turn, however busy the service is, so a slow service is measured as slow rather than sent
+// fewer answers).
 let http = HTTPClient(retry: .none, logger: logger)
 let answering = Array(asked.prefix(expectedMaterials))
+let answerRate = Double(CommandLine.arguments.dropFirst(2).first.flatMap(Int.init) ?? 200)
+let answersBegan = ContinuousClock.now
 let finished = try await withThrowingTaskGroup(of: (UUID, Date).self) { group in
-    var finished: [UUID: Date] = [:]
-    var next = 0
-    func add() {
-        let owner = answering[next]
-        next += 1
+    for (index, owner) in answering.enumerated() {
         group.addTask {
+            try await Task.sleep(until: answersBegan + .seconds(Double(index) / answerRate), clock: .continuous)
             let body = "answer_0=Agree+the+plan&skip_1=on&answer_2=The+team&action=finish"
             let response = try await http.send(
                 OutboundRequest(
@@ -149,11 +153,8 @@ let finished = try await withThrowingTaskGroup(of: (UUID, Date).self) { group in
             return (owner.meeting, Date())
         }
     }
-    for _ in 0..<min(32, answering.count) { add() }
-    while let (meeting, at) = try await group.next() {
-        finished[meeting] = at
-        if next < answering.count { add() }
-    }
+    var finished: [UUID: Date] = [:]
+    while let (meeting, at) = try await group.next() { finished[meeting] = at }
     return finished
 }
 progress("\(finished.count) owners answered on the prep page")
@@ -202,4 +203,5 @@ print("prep.materials_latency.p50_ms: \(Int(percentile(materialsLatencies, 0.5))
 print("prep.materials_latency.p95_ms: \(Int(percentile(materialsLatencies, 0.95)))")
 print("prep.materials_in_service.p95_ms: \(Int(percentile(inService, 0.95)))")
 print("prep.workflows_per_s: \(Int(workflowsPerSecond))")
+print("prep.answers_per_s: \(Int(answerRate))")
 print("prep.duplicate_effects: \(duplicates)")

@@ -1,6 +1,6 @@
 import Crypto
-import ObjectStore
 import Foundation
+import ObjectStore
 
 /// The owner's task token: 32 random bytes, sent in the prep link and kept only as its SHA-256.
 enum OwnerToken {

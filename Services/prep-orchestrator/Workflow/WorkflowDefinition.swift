@@ -14,6 +14,9 @@ enum StepName: String, Sendable, CaseIterable, Codable {
     case sendReminder = "send_reminder"
     case notifyCancellation = "notify_cancellation"
     case requestBotJoin = "request_bot_join"
+
+    /// How far into a workflow the step is (its place in the definition).
+    var stage: Int { Self.allCases.firstIndex(of: self)! }
 }
 
 /// How often a step is tried, and how far apart: the delay before retry n is drawn at random

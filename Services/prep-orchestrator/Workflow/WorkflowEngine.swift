@@ -5,6 +5,7 @@ import Metrics
 import ServiceLifecycle
 import Shared
 import Store
+import Synchronization
 
 /// A step claimed by this replica: `attempt` is the claim, and only the holder of the latest
 /// claim may complete the step.
@@ -187,6 +188,21 @@ extension Sequence {
     }
 }
 
+/// Steps claimed outside the engine for it to run: the first steps of workflows a handler has
+/// just started, due at once, which then start without waiting for a poll or a claim.
+final class AdoptedSteps: Sendable {
+    private let steps = Mutex<[(ClaimedStep, WorkflowRecord)]>([])
+
+    func add(_ new: [(ClaimedStep, WorkflowRecord)]) { steps.withLock { $0 += new } }
+
+    func takeAll() -> [(ClaimedStep, WorkflowRecord)] {
+        steps.withLock { steps in
+            defer { steps = [] }
+            return steps
+        }
+    }
+}
+
 /// Runs one kind of step. `run` does the step's outside work (fetching context, generating,
 /// uploading, delivering a message) and returns what to record; the engine commits that with
 /// the step's completion, or not at all.
@@ -206,13 +222,15 @@ struct WorkflowEngine: Service {
     let outbox: Outbox
     let steps: any StepRunner
     let wakeup: WakeSignal
+    var adopted = AdoptedSteps()
     var pollInterval: Duration = .milliseconds(500)
     /// How long a claimed step is this replica's before another may take it over.
     var lease: Duration = .seconds(120)
     /// The most steps this replica claims at once.
     var batchSize = 256
-    /// Commits under way at once: more than one keeps both the database and this process busy.
-    var commits = 2
+    /// Commits under way at once (by default half the pool, leaving the rest to the prep page
+    /// and the consumers): more than one keeps both the database and this process busy.
+    var commits: Int? = nil
     /// The most completions in one commit: a short transaction keeps each step's wait short.
     var commitLimit = 64
     let logger: Logger
@@ -226,6 +244,8 @@ struct WorkflowEngine: Service {
             }
         }
     }
+
+    private var concurrentCommits: Int { commits ?? max(1, pool.size / 2) }
 
     /// A step that has run, and what came of it.
     private struct Ran: Sendable {
@@ -246,13 +266,14 @@ struct WorkflowEngine: Service {
     /// way wait for the next, which takes them all.
     @discardableResult
     func runDueSteps() async throws -> Int {
-        var claimed = try await claim(limit: batchSize)
+        var claimed = adopted.takeAll()
+        claimed += try await claim(limit: max(1, batchSize - claimed.count))
         var total = claimed.count
         guard total > 0 else { return 0 }
         let events = Mailbox<Event>()
         await withTaskGroup(of: Void.self) { group in
             var (running, committing, finished) = (0, 0, [Ran]())
-            var moreDue = claimed.count == batchSize
+            var moreDue = claimed.count >= batchSize
             while true {
                 for (step, workflow) in claimed {
                     running += 1
@@ -263,7 +284,10 @@ struct WorkflowEngine: Service {
                     }
                 }
                 claimed = []
-                while !finished.isEmpty, committing < commits {
+                // Later steps first: a workflow under way finishes before new ones start, so a
+                // burst is answered in the order it came rather than all at its end.
+                if committing < concurrentCommits { finished.sort { $0.step.name.stage > $1.step.name.stage } }
+                while !finished.isEmpty, committing < concurrentCommits {
                     let batch = Array(finished.prefix(commitLimit))
                     finished.removeFirst(batch.count)
                     committing += 1
@@ -282,6 +306,7 @@ struct WorkflowEngine: Service {
                 }
                 // What came due meanwhile (the rest of a burst, an owner who just finished) joins
                 // the steps under way rather than waiting for them to drain.
+                if running + finished.count + claimed.count < batchSize / 2 { claimed += adopted.takeAll() }
                 if running + claimed.count < batchSize / 2, moreDue || wakeup.takePending() {
                     let limit = batchSize - running - claimed.count
                     let more = (try? await claim(limit: limit)) ?? []
@@ -296,7 +321,7 @@ struct WorkflowEngine: Service {
 
     private func claim(limit: Int) async throws -> [(ClaimedStep, WorkflowRecord)] {
         let lease = lease.secondsValue
-        return try await pool.withConnection { db in
+        return try await pool.withConnection(priority: .urgent) { db in
             try db.query(
                 """
                 WITH due AS (
@@ -338,7 +363,7 @@ struct WorkflowEngine: Service {
         guard !completed.isEmpty else { return [] }
         do {
             return try await complete(completed)
-        } catch where completed.count > 1 {
+        } catch  where completed.count > 1 {
             var claimed: [(ClaimedStep, WorkflowRecord)] = []
             for one in completed {
                 do { claimed += try await complete([one]) } catch { await fail(one.0, error: error) }
@@ -352,7 +377,7 @@ struct WorkflowEngine: Service {
 
     private func complete(_ completed: [(Ran, StepCompletion, StepEffects)]) async throws -> [(ClaimedStep, WorkflowRecord)] {
         let (outbox, lease) = (outbox, lease)
-        let (held, next) = try await outbox.transaction(pool) { db in
+        let (held, next) = try await outbox.transaction(pool, priority: .urgent) { db in
             let held = Set(
                 try db.query(
                     """

@@ -9,6 +9,10 @@ import Store
 struct WorkflowHandlers: Sendable {
     let wakeup: WakeSignal
     let settings: PrepSteps.Settings
+    /// Where the first steps of workflows that start at once go, claimed for this replica's
+    /// engine for `lease`.
+    var adopted: AdoptedSteps? = nil
+    var lease: Duration = .seconds(120)
 
     func register(in routes: inout EventRoutes) {
         routes.on(MeetingClassified.self, classified, batched: classified)
@@ -30,27 +34,36 @@ struct WorkflowHandlers: Sendable {
     /// few statements for all of them; the others are applied one by one, as a single message is.
     func classified(_ envelopes: [Envelope<MeetingClassified>], _ context: BatchContext) async throws {
         let (revisions, settings) = (context.revisions, settings)
-        try await context.once { db, fresh in
+        let lease = adopted == nil ? nil : self.lease
+        let started = try await context.once { db, fresh in
             let envelopes = envelopes.filter { fresh.contains($0.id) }
             let ids = envelopes.map(\.payload.meeting.meetingID)
             let known = Set(
                 try db.query("SELECT meeting_id FROM prep.workflows WHERE meeting_id = ANY($1::uuid[])", [PostgresArray(ids)])
                     .map { try $0.uuid("meeting_id") })
             let seen = Dictionary(ids.map { ($0, 1) }, uniquingKeysWith: +)
-            let new = envelopes.filter { seen[$0.payload.meeting.meetingID] == 1 && !known.contains($0.payload.meeting.meetingID) }
+            let new = envelopes.filter {
+                seen[$0.payload.meeting.meetingID] == 1 && !known.contains($0.payload.meeting.meetingID)
+            }
             let accepted = try revisions.acceptNewer(
                 "meeting", revisions: new.map { ($0.payload.meeting.meetingID.uuidString, $0.payload.meeting.revision) }, on: db)
-            try Self.start(new.filter { accepted.contains($0.payload.meeting.meetingID.uuidString) }, on: db)
+            let started = try Self.start(
+                new.filter { accepted.contains($0.payload.meeting.meetingID.uuidString) }, claimFor: lease, on: db)
             for envelope in envelopes where !new.contains(where: { $0.id == envelope.id }) {
                 try Self.apply(envelope, revisions: revisions, settings: settings, on: db)
             }
+            return started
         }
+        adopted?.add(started ?? [])
         wakeup.wake()
     }
 
     /// Workflows for meetings that have none, waiting for their prep trigger and the bot's join.
-    private static func start(_ envelopes: [Envelope<MeetingClassified>], on db: PostgresConnection) throws {
-        guard !envelopes.isEmpty else { return }
+    /// With a lease, the first steps that are due already are claimed, and returned for the engine.
+    private static func start(_ envelopes: [Envelope<MeetingClassified>], claimFor lease: Duration?, on db: PostgresConnection)
+        throws -> [(ClaimedStep, WorkflowRecord)]
+    {
+        guard !envelopes.isEmpty else { return [] }
         let encoder = MessageCoding.encoder()
         let workflows = envelopes.map { _ in UUID() }
         let column: ((Envelope<MeetingClassified>) throws -> any PostgresBindable) throws -> PostgresArray = { value in
@@ -69,15 +82,21 @@ struct WorkflowHandlers: Sendable {
                 PostgresArray(workflows), try column { $0.payload.meeting.meetingID }, try column { $0.tenantID },
                 try column { $0.correlationID }, try column { $0.traceparent },
                 try column { try JSONBValue($0.payload.meeting, encoder: encoder) }, try column { $0.payload.meetingType },
-                try column { try JSONBValue($0.payload.prepQuestions) }, try column { try JSONBValue($0.payload.contextRequired) },
-                try column { $0.payload.prepTriggerAt }, try column { $0.payload.reminderAt }, try column { $0.payload.botJoinAt },
+                try column { try JSONBValue($0.payload.prepQuestions) },
+                try column { try JSONBValue($0.payload.contextRequired) },
+                try column { $0.payload.prepTriggerAt }, try column { $0.payload.reminderAt },
+                try column { $0.payload.botJoinAt },
                 WorkflowDefinition.version,
             ])
-        try db.execute(
+        let now = Date()
+        let claims = envelopes.map { lease != nil && $0.payload.prepTriggerAt <= now }
+        let ids = try db.query(
             """
-            INSERT INTO prep.steps (workflow_id, step, state, due_at)
-            SELECT u.workflow_id, u.step, 'pending', u.due_at FROM unnest($1::uuid[], $2::text[], $3::timestamptz[])
-                AS u(workflow_id, step, due_at)
+            INSERT INTO prep.steps (workflow_id, step, state, due_at, attempts, lease_until, started_at)
+            SELECT u.workflow_id, u.step, 'pending', u.due_at, CASE WHEN u.claim THEN 1 ELSE 0 END,
+                CASE WHEN u.claim THEN now() + make_interval(secs => $5) END, CASE WHEN u.claim THEN now() END
+            FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::bool[]) AS u(workflow_id, step, due_at, claim)
+            RETURNING id, workflow_id, step, attempts
             """,
             [
                 PostgresArray(workflows + workflows),
@@ -85,7 +104,14 @@ struct WorkflowHandlers: Sendable {
                     Array(repeating: StepName.loadMeeting.rawValue, count: workflows.count)
                         + Array(repeating: StepName.requestBotJoin.rawValue, count: workflows.count)),
                 PostgresArray(envelopes.map(\.payload.prepTriggerAt) + envelopes.map(\.payload.botJoinAt)),
+                PostgresArray(claims + claims.map { _ in false }), (lease ?? .zero).secondsValue,
             ])
+        let records = Dictionary(uniqueKeysWithValues: zip(workflows, envelopes))
+        return try ids.compactMap { row in
+            guard try row.int("attempts") == 1, let envelope = records[try row.uuid("workflow_id")] else { return nil }
+            let step = ClaimedStep(id: try row.int("id"), name: .loadMeeting, attempt: 1, timedOut: false)
+            return (step, WorkflowRecord(id: try row.uuid("workflow_id"), starting: envelope))
+        }
     }
 
     /// One classification, on `db` inside the caller's transaction.

@@ -35,6 +35,20 @@ struct WorkflowRecord: Sendable {
         definitionVersion = try row.int("definition_version")
     }
 
+    /// The workflow a classification starts, as it is written.
+    init(id: UUID, starting envelope: Envelope<MeetingClassified>) {
+        self.id = id
+        tenantID = envelope.tenantID
+        correlationID = envelope.correlationID
+        traceparent = envelope.traceparent
+        meeting = envelope.payload.meeting
+        meetingType = envelope.payload.meetingType
+        prepQuestions = envelope.payload.prepQuestions
+        contextRequired = envelope.payload.contextRequired
+        reminderAt = envelope.payload.reminderAt
+        definitionVersion = WorkflowDefinition.version
+    }
+
     static func load(_ id: UUID, on db: PostgresConnection) throws -> WorkflowRecord? {
         try db.queryOne("SELECT \(columns) FROM prep.workflows w WHERE w.id = $1", [id]).map(WorkflowRecord.init)
     }
