@@ -28,7 +28,7 @@ struct PrepSteps: StepRunner {
     func run(_ step: ClaimedStep, of workflow: WorkflowRecord) async throws -> StepCompletion {
         let now = clock()
         switch step.name {
-        case .loadMeeting: return loadMeeting(workflow, now: now)
+        case .loadMeeting: return Self.loadMeeting(workflow, now: now)
         case .gatherContext: return await gatherContext(workflow)
         case .sendPrepNotification: return try await sendPrepNotification(workflow, step: step, now: now)
         case .waitForOwner: return ownerDidNotAnswer(workflow, now: now)
@@ -44,7 +44,9 @@ struct PrepSteps: StepRunner {
 
     // MARK: Preparation
 
-    private func loadMeeting(_ workflow: WorkflowRecord, now: Date) -> StepCompletion {
+    /// Reads nothing but the workflow: where it is due as the workflow starts, the handler that
+    /// starts it runs it in the same transaction (`WorkflowHandlers`).
+    static func loadMeeting(_ workflow: WorkflowRecord, now: Date) -> StepCompletion {
         guard workflow.meeting.start > now else {
             return StepCompletion(outcome: .skipped("the meeting has already started")) {
                 $0.setState("skipped", finished: true)

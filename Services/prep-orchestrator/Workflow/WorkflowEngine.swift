@@ -306,8 +306,13 @@ struct WorkflowEngine: Service {
                 }
                 // What came due meanwhile (the rest of a burst, an owner who just finished) joins
                 // the steps under way rather than waiting for them to drain.
-                if running + finished.count + claimed.count < batchSize / 2 { claimed += adopted.takeAll() }
-                if running + claimed.count < batchSize / 2, moreDue || wakeup.takePending() {
+                // Adopted steps come first; a claim waits until none is left (the signal that
+                // asked for it stays pending), since while a burst is being adopted a claim
+                // would only scan what was adopted.
+                var adoptedNow: [(ClaimedStep, WorkflowRecord)] = []
+                if running + finished.count + claimed.count < batchSize / 2 { adoptedNow = adopted.takeAll() }
+                claimed += adoptedNow
+                if adoptedNow.isEmpty, running + claimed.count < batchSize / 2, moreDue || wakeup.takePending() {
                     let limit = batchSize - running - claimed.count
                     let more = (try? await claim(limit: limit)) ?? []
                     moreDue = more.count == limit
@@ -465,9 +470,12 @@ struct WorkflowEngine: Service {
         ["workflow_id": "\(ran.workflow.id)", "step": "\(ran.step.name.rawValue)", "attempt": "\(ran.step.attempt)"]
     }
 
+    static func count(_ step: StepName, outcome: String) {
+        Counter(label: "attache_workflow_steps_total", dimensions: [("step", step.rawValue), ("outcome", outcome)]).increment()
+    }
+
     private func record(_ ran: Ran, outcome: String) {
-        Counter(label: "attache_workflow_steps_total", dimensions: [("step", ran.step.name.rawValue), ("outcome", outcome)])
-            .increment()
+        Self.count(ran.step.name, outcome: outcome)
         Timer(label: "attache_workflow_step_duration_seconds", dimensions: [("step", ran.step.name.rawValue)])
             .recordNanoseconds(Int64((ContinuousClock.now - ran.started).secondsValue * 1e9))
     }

@@ -33,7 +33,7 @@ struct WorkflowHandlers: Sendable {
     /// meetings coming due): meetings seen for the first time, once in the batch, start with a
     /// few statements for all of them; the others are applied one by one, as a single message is.
     func classified(_ envelopes: [Envelope<MeetingClassified>], _ context: BatchContext) async throws {
-        let (revisions, settings) = (context.revisions, settings)
+        let (revisions, settings, outbox) = (context.revisions, settings, context.outbox)
         let lease = adopted == nil ? nil : self.lease
         let started = try await context.once { db, fresh in
             let envelopes = envelopes.filter { fresh.contains($0.id) }
@@ -48,22 +48,24 @@ struct WorkflowHandlers: Sendable {
             let accepted = try revisions.acceptNewer(
                 "meeting", revisions: new.map { ($0.payload.meeting.meetingID.uuidString, $0.payload.meeting.revision) }, on: db)
             let started = try Self.start(
-                new.filter { accepted.contains($0.payload.meeting.meetingID.uuidString) }, claimFor: lease, on: db)
+                new.filter { accepted.contains($0.payload.meeting.meetingID.uuidString) }, claimFor: lease,
+                outbox: outbox, on: db)
             for envelope in envelopes where !new.contains(where: { $0.id == envelope.id }) {
                 try Self.apply(envelope, revisions: revisions, settings: settings, on: db)
             }
             return started
         }
-        adopted?.add(started ?? [])
+        adopted?.add(started?.next ?? [])
+        for outcome in started?.loaded ?? [] { WorkflowEngine.count(.loadMeeting, outcome: outcome) }
         wakeup.wake()
     }
 
     /// Workflows for meetings that have none, waiting for their prep trigger and the bot's join.
     /// With a lease, the first steps that are due already are claimed, and returned for the engine.
-    private static func start(_ envelopes: [Envelope<MeetingClassified>], claimFor lease: Duration?, on db: PostgresConnection)
-        throws -> [(ClaimedStep, WorkflowRecord)]
-    {
-        guard !envelopes.isEmpty else { return [] }
+    private static func start(
+        _ envelopes: [Envelope<MeetingClassified>], claimFor lease: Duration?, outbox: Outbox, on db: PostgresConnection
+    ) throws -> (next: [(ClaimedStep, WorkflowRecord)], loaded: [String]) {
+        guard !envelopes.isEmpty else { return ([], []) }
         let encoder = MessageCoding.encoder()
         let workflows = envelopes.map { _ in UUID() }
         let column: ((Envelope<MeetingClassified>) throws -> any PostgresBindable) throws -> PostgresArray = { value in
@@ -88,15 +90,23 @@ struct WorkflowHandlers: Sendable {
                 try column { $0.payload.botJoinAt },
                 WorkflowDefinition.version,
             ])
+        // LoadMeeting reads nothing the classification does not hold: where it is due already,
+        // it runs here, in the transaction that starts the workflow, and the step after it is
+        // claimed for this replica's engine.
         let now = Date()
-        let claims = envelopes.map { lease != nil && $0.payload.prepTriggerAt <= now }
-        let ids = try db.query(
+        let records = zip(workflows, envelopes).map { WorkflowRecord(id: $0, starting: $1) }
+        let loaded = zip(records, envelopes).map { record, envelope in
+            lease != nil && envelope.payload.prepTriggerAt <= now ? PrepSteps.loadMeeting(record, now: now) : nil
+        }
+        let pending = StepCompletion.Outcome?.none
+        try db.execute(
             """
-            INSERT INTO prep.steps (workflow_id, step, state, due_at, attempts, lease_until, started_at)
-            SELECT u.workflow_id, u.step, 'pending', u.due_at, CASE WHEN u.claim THEN 1 ELSE 0 END,
-                CASE WHEN u.claim THEN now() + make_interval(secs => $5) END, CASE WHEN u.claim THEN now() END
-            FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::bool[]) AS u(workflow_id, step, due_at, claim)
-            RETURNING id, workflow_id, step, attempts
+            INSERT INTO prep.steps (workflow_id, step, state, due_at, attempts, outcome, output, started_at, finished_at)
+            SELECT u.workflow_id, u.step, coalesce(u.state, 'pending'), u.due_at, CASE WHEN u.state IS NULL THEN 0 ELSE 1 END,
+                u.outcome, u.output, CASE WHEN u.state IS NOT NULL THEN now() END,
+                CASE WHEN u.state IS NOT NULL THEN now() END
+            FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::jsonb[])
+                AS u(workflow_id, step, due_at, state, outcome, output)
             """,
             [
                 PostgresArray(workflows + workflows),
@@ -104,14 +114,22 @@ struct WorkflowHandlers: Sendable {
                     Array(repeating: StepName.loadMeeting.rawValue, count: workflows.count)
                         + Array(repeating: StepName.requestBotJoin.rawValue, count: workflows.count)),
                 PostgresArray(envelopes.map(\.payload.prepTriggerAt) + envelopes.map(\.payload.botJoinAt)),
-                PostgresArray(claims + claims.map { _ in false }), (lease ?? .zero).secondsValue,
+                PostgresArray((loaded.map { $0?.outcome } + loaded.map { _ in pending }).map { $0?.state }),
+                PostgresArray((loaded.map { $0?.outcome } + loaded.map { _ in pending }).map { $0?.text }),
+                PostgresArray(try (loaded + loaded.map { _ in nil }).map { try $0.map { try JSONBValue($0.output) } }),
             ])
-        let records = Dictionary(uniqueKeysWithValues: zip(workflows, envelopes))
-        return try ids.compactMap { row in
-            guard try row.int("attempts") == 1, let envelope = records[try row.uuid("workflow_id")] else { return nil }
-            let step = ClaimedStep(id: try row.int("id"), name: .loadMeeting, attempt: 1, timedOut: false)
-            return (step, WorkflowRecord(id: try row.uuid("workflow_id"), starting: envelope))
+        var effects: [StepEffects] = []
+        for (record, completion) in zip(records, loaded) {
+            guard let completion else { continue }
+            var recorded = StepEffects(workflow: record, outbox: outbox)
+            try completion.effects(&recorded)
+            effects.append(recorded)
         }
+        let byID = Dictionary(uniqueKeysWithValues: records.map { ($0.id, $0) })
+        let next = try StepEffects.apply(effects, claimFor: lease, on: db).compactMap { next in
+            byID[next.workflow].map { (next.step, $0) }
+        }
+        return (next, loaded.compactMap { $0?.outcome.state })
     }
 
     /// One classification, on `db` inside the caller's transaction.
