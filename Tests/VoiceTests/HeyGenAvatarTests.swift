@@ -95,13 +95,14 @@ struct HeyGenAvatarTests {
 
     @Test("a session is rotated before its maximum duration: the next starts before the old stops, and takes the next tasks")
     func rotation() async throws {
-        // HeyGen ends each session 4 s after it began; the rotation is due 2 s before that.
-        let fake = try await Self.fake { $0.sessionDurationLimit = .seconds(4) }
+        // HeyGen ends each session 8 s after it began; the rotation is due 6 s before that (the
+        // wide margin keeps a loaded machine's slow rotation ahead of the session's end).
+        let fake = try await Self.fake { $0.sessionDurationLimit = .seconds(8) }
         defer { fake.stop() }
         let beforeOpening = ContinuousClock.now
         let session = try await Self.avatar(fake) {
-            $0.maximumSessionDuration = .seconds(4)
-            $0.rotationMargin = .seconds(2)
+            $0.maximumSessionDuration = .seconds(8)
+            $0.rotationMargin = .seconds(6)
         }.open()
         var rotations = session.rotations.makeAsyncIterator()
         let first = await session.room
@@ -124,7 +125,7 @@ struct HeyGenAvatarTests {
 
         try await session.speak("After the rotation.")
         // Past the first session's limit, the call still has its avatar.
-        try await Task.sleep(until: created[0].createdAt + .milliseconds(4200), clock: .continuous)
+        try await Task.sleep(until: created[0].createdAt + .milliseconds(8200), clock: .continuous)
         try await session.speak("Long after.")
         let sessionIDs = fake.tasks.map(\.sessionID)
         #expect(sessionIDs.count == 3 && sessionIDs[0] == first.sessionID && sessionIDs[1] != first.sessionID)

@@ -188,8 +188,8 @@ extension Sequence {
     }
 }
 
-/// Steps claimed outside the engine for it to run: the first steps of workflows a handler has
-/// just started, due at once, which then start without waiting for a poll or a claim.
+/// Steps a handler claimed for this replica's engine in the transaction that started their
+/// workflows: they run without waiting for a poll or a claim.
 final class AdoptedSteps: Sendable {
     private let steps = Mutex<[(ClaimedStep, WorkflowRecord)]>([])
 
@@ -305,10 +305,9 @@ struct WorkflowEngine: Service {
                     }
                 }
                 // What came due meanwhile (the rest of a burst, an owner who just finished) joins
-                // the steps under way rather than waiting for them to drain.
-                // Adopted steps come first; a claim waits until none is left (the signal that
-                // asked for it stays pending), since while a burst is being adopted a claim
-                // would only scan what was adopted.
+                // the steps under way rather than waiting for them to drain. Adopted steps come
+                // first; a claim waits until none is left (the signal that asked for it stays
+                // pending), since during a burst it would only scan rows already adopted.
                 var adoptedNow: [(ClaimedStep, WorkflowRecord)] = []
                 if running + finished.count + claimed.count < batchSize / 2 { adoptedNow = adopted.takeAll() }
                 claimed += adoptedNow
