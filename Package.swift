@@ -66,6 +66,15 @@ let package = Package(
         .target(
             name: "ObjectStore", dependencies: ["HTTPClient", .product(name: "Crypto", package: "swift-crypto")],
             path: "Shared/ObjectStore", exclude: ["README.md"], swiftSettings: swiftSettings),
+        // Slack's Web API and request signatures, for the meeting owner's channel. ObjectStore
+        // for `lowercaseHex`.
+        .target(
+            name: "Slack",
+            dependencies: [
+                "HTTPClient", "Resilience", "ObjectStore", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/Slack", exclude: ["README.md"], swiftSettings: swiftSettings),
         // Chat models (OpenAI-compatible streaming, and the embedded local responder): used by the
         // realtime voice pipeline and by prep materials.
         .target(
@@ -216,7 +225,7 @@ let package = Package(
             name: "InfrastructureTests",
             dependencies: [
                 "Bus", "Store", "HTTPClient", "Delivery", "Runtime", "Shared", "Resilience", "TestSupport", "LanguageModel",
-                "ObjectStore",
+                "ObjectStore", "Slack",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
