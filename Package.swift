@@ -144,7 +144,7 @@ let package = Package(
         .executableTarget(
             name: "PrepOrchestrator",
             dependencies: [
-                "Shared", "Delivery", "Runtime", "Store", "Resilience", "HTTPClient", "LanguageModel", "ObjectStore",
+                "Shared", "Delivery", "Runtime", "Store", "Resilience", "HTTPClient", "LanguageModel", "ObjectStore", "Slack",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
@@ -247,7 +247,8 @@ let package = Package(
         .testTarget(
             name: "PrepOrchestratorTests",
             dependencies: [
-                "PrepOrchestrator", "Shared", "Delivery", "Store", "HTTPClient", "LanguageModel", "ObjectStore", "TestSupport",
+                "PrepOrchestrator", "Shared", "Delivery", "Store", "HTTPClient", "LanguageModel", "ObjectStore", "Slack",
+                "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

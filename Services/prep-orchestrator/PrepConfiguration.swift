@@ -3,6 +3,7 @@ import Foundation
 import LanguageModel
 import ObjectStore
 import Runtime
+import Slack
 
 struct PrepConfiguration: ServiceConfiguration {
     static let identity = ServiceIdentity("prep-orchestrator", defaultHTTPPort: 8083)
@@ -34,6 +35,8 @@ struct PrepConfiguration: ServiceConfiguration {
     var signingKeyIsEphemeral: Bool
     var linkLifetime: Duration
     var retentionDays: Int
+    /// Slack as the owner's first channel, before the local one (`ATTACHE_SLACK_BOT_TOKEN`).
+    var slack: SlackClient.Configuration?
 
     init(_ env: Environment) throws(ConfigurationError) {
         common = try CommonConfiguration(for: Self.self, env)
@@ -82,6 +85,13 @@ struct PrepConfiguration: ServiceConfiguration {
         }
         linkLifetime = .seconds(3600 * (try env.integer("ATTACHE_MATERIALS_LINK_HOURS", default: 24, in: 1...168)))
         retentionDays = try env.integer("ATTACHE_MATERIALS_RETENTION_DAYS", default: 30, in: 1...3650)
+        if let token = env.optionalString("ATTACHE_SLACK_BOT_TOKEN") {
+            guard token.hasPrefix("xoxb-") else {
+                throw ConfigurationError(setting: "ATTACHE_SLACK_BOT_TOKEN", problem: "must be a bot token (xoxb-…)")
+            }
+            slack = SlackClient.Configuration(
+                baseURL: (try env.url("ATTACHE_SLACK_API_URL")?.absoluteString) ?? "https://slack.com/api", botToken: token)
+        }
         if let encoded = env.optionalString("ATTACHE_PREP_SIGNING_KEY") {
             guard let key = Data(base64Encoded: encoded), key.count >= 32 else {
                 throw ConfigurationError(setting: "ATTACHE_PREP_SIGNING_KEY", problem: "must be at least 32 random bytes, base64")

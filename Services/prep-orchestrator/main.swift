@@ -3,6 +3,7 @@ import HTTPClient
 import LanguageModel
 import ObjectStore
 import Runtime
+import Slack
 
 await ServiceMain.run(PrepConfiguration.self) { configuration, logger in
     if configuration.signingKeyIsEphemeral {
@@ -29,11 +30,25 @@ await ServiceMain.run(PrepConfiguration.self) { configuration, logger in
     } else {
         store = DatabaseMaterialsStore(links: links)
     }
+    var channels: [any OwnerChannel] = [LocalChannel()]
+    if let slack = configuration.slack {
+        let client = SlackClient(configuration: slack, logger: logger)
+        channels.insert(SlackChannel(client: client), at: 0)
+        // A bad token stops nothing (the local channel still reaches the owner) but is said once, at start.
+        Task {
+            do {
+                let identity = try await client.authTest()
+                logger.info("Slack connected", metadata: ["team": "\(identity.team)", "bot_user": "\(identity.user)"])
+            } catch {
+                logger.error("Slack is not usable; owners are reached through the local channel", metadata: ["error": "\(error)"])
+            }
+        }
+    }
     let steps = PrepSteps(
         pool: runtime.pool,
         context: ContextGatherer(
             provider: provider, timeout: configuration.contextTimeout, attempts: configuration.contextAttempts),
-        channels: OwnerChannels(chain: [LocalChannel()]),
+        channels: OwnerChannels(chain: channels),
         generator: configuration.languageModel.map {
             LanguageModelGenerator(model: OpenAIChatModel(configuration: $0, logger: logger), logger: logger)
         } ?? EmbeddedGenerator(),

@@ -27,7 +27,8 @@ struct PrepHarness {
 
     init(
         pool: PostgresPool, provider: (any ContextProvider)? = nil, store: (any MaterialsStore)? = nil,
-        settings: PrepSteps.Settings = .init(), contextTimeout: Duration = .seconds(10)
+        channels: [any OwnerChannel] = [LocalChannel()], settings: PrepSteps.Settings = .init(),
+        contextTimeout: Duration = .seconds(10)
     ) async throws {
         self.pool = pool
         outbox = try Outbox(schema: WorkflowSchema.name)
@@ -47,7 +48,7 @@ struct PrepHarness {
             context: ContextGatherer(
                 provider: provider ?? FolderContextProvider(folder: Self.contextFolder), timeout: contextTimeout, attempts: 2,
                 retryDelay: .milliseconds(10)),
-            channels: OwnerChannels(chain: [LocalChannel()]), generator: EmbeddedGenerator(),
+            channels: OwnerChannels(chain: channels), generator: EmbeddedGenerator(),
             store: store ?? DatabaseMaterialsStore(links: links), settings: settings)
         engine = WorkflowEngine(pool: pool, outbox: outbox, steps: steps, wakeup: wakeup, logger: TestStack.logger)
         handlers = WorkflowHandlers(wakeup: wakeup, settings: settings, adopted: engine.adopted)
@@ -142,12 +143,14 @@ struct PrepHarness {
 }
 
 func withPrep<T>(
-    provider: (any ContextProvider)? = nil, store: (any MaterialsStore)? = nil, settings: PrepSteps.Settings = .init(),
+    provider: (any ContextProvider)? = nil, store: (any MaterialsStore)? = nil,
+    channels: [any OwnerChannel] = [LocalChannel()], settings: PrepSteps.Settings = .init(),
     contextTimeout: Duration = .seconds(10), _ body: (PrepHarness) async throws -> T
 ) async throws -> T {
     try await TestDatabase.with(schema: WorkflowSchema.name, migrations: WorkflowSchema.migrations) { pool in
         let harness = try await PrepHarness(
-            pool: pool, provider: provider, store: store, settings: settings, contextTimeout: contextTimeout)
+            pool: pool, provider: provider, store: store, channels: channels, settings: settings,
+            contextTimeout: contextTimeout)
         return try await using(harness, tearDown: { $0.stop() }, body)
     }
 }

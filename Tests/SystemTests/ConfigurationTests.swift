@@ -32,6 +32,9 @@ struct ConfigurationTests {
             service: "prep-orchestrator", environment: ["ATTACHE_PREP_PUBLIC_URL": "https://prep.example.com"],
             named: ["ATTACHE_PREP_SIGNING_KEY", "ATTACHE_PREP_PUBLIC_URL"]),
         Case(
+            service: "prep-orchestrator", environment: ["ATTACHE_SLACK_BOT_TOKEN": "xoxp-a-user-token"],
+            named: ["ATTACHE_SLACK_BOT_TOKEN", "xoxb-"]),
+        Case(
             service: "calendar-monitor", environment: ["ATTACHE_CALENDAR_SYNC_CONCURRENCY": "0"],
             named: ["ATTACHE_CALENDAR_SYNC_CONCURRENCY"]),
         Case(

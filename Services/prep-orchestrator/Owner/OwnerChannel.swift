@@ -16,6 +16,9 @@ struct OwnerMessage: Sendable, Equatable {
 
     var kind: Kind
     var recipient: String
+    /// What the message is about, for a channel whose replies come back (Slack's buttons): the
+    /// workflow's id, never its token.
+    var reference: String? = nil
     var headline: String
     var lines: [String] = []
     var links: [Link] = []

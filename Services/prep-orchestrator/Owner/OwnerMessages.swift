@@ -5,7 +5,7 @@ enum OwnerMessages {
     static func prepRequest(_ workflow: WorkflowRecord, context: [ContextResult], deadline: Date, link: String) -> OwnerMessage {
         let questions = workflow.prepQuestions.count
         return OwnerMessage(
-            kind: .prepRequest, recipient: workflow.owner,
+            kind: .prepRequest, recipient: workflow.owner, reference: workflow.id.uuidString.lowercased(),
             headline: "Time to prepare “\(workflow.meeting.title)” (\(typeName(workflow))), \(when(workflow.meeting.start)).",
             lines: context.map(contextLine)
                 + ["\(questions) question\(questions == 1 ? "" : "s") for you, until \(when(deadline)); skip any you like."],
