@@ -153,7 +153,7 @@ let package = Package(
         .executableTarget(
             name: "BotGateway",
             dependencies: [
-                "Shared", "Delivery", "Runtime", "Store", "HTTPClient", "VoicePipeline", "SpeechEngines",
+                "Shared", "Delivery", "Runtime", "Store", "HTTPClient", "VoicePipeline", "SpeechEngines", "Slack",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -254,7 +254,8 @@ let package = Package(
             ],
             resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(
-            name: "BotGatewayTests", dependencies: ["BotGateway", "Shared", "Delivery", "Store", "HTTPClient", "TestSupport"],
+            name: "BotGatewayTests",
+            dependencies: ["BotGateway", "Shared", "Delivery", "Runtime", "Store", "HTTPClient", "Slack", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "RealtimeWorkerTests",

@@ -23,6 +23,8 @@ struct GatewayConfiguration: ServiceConfiguration {
     var simulatedCameraRealtimeURL: String?
     /// Google Calendar push notifications; nil (route not served) without ATTACHE_GOOGLE_CHANNEL_SECRET.
     var googlePush: GooglePushReceiver.Settings?
+    /// Slack's requests to the app (served only with ATTACHE_SLACK_SIGNING_SECRET).
+    var slack: SlackReceiver.Settings?
 
     init(_ env: Environment) throws(ConfigurationError) {
         common = try CommonConfiguration(for: Self.self, env)
@@ -52,5 +54,6 @@ struct GatewayConfiguration: ServiceConfiguration {
         simulatedCallLength = try env.seconds("ATTACHE_SIMULATED_CALL_SECONDS", default: 12, in: 1...3600)
         simulatedCameraRealtimeURL = try env.url("ATTACHE_SIMULATED_CAMERA_REALTIME_URL")?.absoluteString
         googlePush = try GooglePushReceiver.Settings(env)
+        slack = try SlackReceiver.Settings(env)
     }
 }

@@ -47,5 +47,6 @@ enum GatewaySchema {
                 requested_at timestamptz NOT NULL DEFAULT now());
             """),
         GooglePushReceiver.receiptsMigration,
+        SlackReceiver.receiptsMigration,
     ]
 }

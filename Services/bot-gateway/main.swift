@@ -22,8 +22,12 @@ await ServiceMain.run(GatewayConfiguration.self) { configuration, logger in
     let googlePush = configuration.googlePush.map {
         GooglePushReceiver(settings: $0, pool: runtime.pool, outbox: runtime.outbox, logger: logger)
     }
+    let slack = configuration.slack.map {
+        SlackReceiver(settings: $0, recorder: SlackStore(pool: runtime.pool, outbox: runtime.outbox), logger: logger)
+    }
     try await runtime.run(handling: routes, with: [simulated]) { router in
         receiver.register(on: router)
         googlePush?.register(on: router)
+        slack?.register(on: router)
     }
 }

@@ -179,6 +179,26 @@ struct WireFormatTests {
             fixture: "calendar.reauthorisation.needed.v1")
     }
 
+    @Test("slack.action.received.v1 matches its golden file both ways") func slackActionReceived() throws {
+        try check(
+            Self.envelope(
+                SlackActionReceived(
+                    user: "U0OWNER", channel: "D0DM", messageTS: "1796810300.000200", actionID: "prep_start",
+                    value: Self.workflowID.uuidString.lowercased(), actionTS: "1796810401.000300"),
+                id: "00000000-0000-4000-8000-00000000000f"),
+            fixture: "slack.action.received.v1")
+    }
+
+    @Test("slack.message.received.v1 matches its golden file both ways") func slackMessageReceived() throws {
+        try check(
+            Self.envelope(
+                SlackMessageReceived(
+                    eventID: "Ev0PV52K21", user: "U0OWNER", channel: "D0DM", text: "Announce the Q1 reorg",
+                    ts: "1796810402.000400"),
+                id: "00000000-0000-4000-8000-000000000010"),
+            fixture: "slack.message.received.v1")
+    }
+
     @Test("a message of another type or version is refused, not misread")
     func typeMismatchIsRefused() throws {
         var json =
