@@ -31,8 +31,8 @@ await ServiceMain.run(PrepConfiguration.self) { configuration, logger in
         store = DatabaseMaterialsStore(links: links)
     }
     var channels: [any OwnerChannel] = [LocalChannel()]
-    if let slack = configuration.slack {
-        let client = SlackClient(configuration: slack, logger: logger)
+    let slack = configuration.slack.map { SlackClient(configuration: $0, logger: logger) }
+    if let client = slack {
         channels.insert(SlackChannel(client: client), at: 0)
         // A bad token stops nothing (the local channel still reaches the owner) but is said once, at start.
         Task {
@@ -60,6 +60,7 @@ await ServiceMain.run(PrepConfiguration.self) { configuration, logger in
     WorkflowHandlers(wakeup: wakeup, settings: configuration.steps, adopted: engine.adopted, lease: engine.lease)
         .register(in: &routes)
     OwnerNotifications().register(in: &routes)
+    SlackConversation(client: slack, pool: runtime.pool, wakeup: wakeup, logger: logger).register(in: &routes)
     let prepPage = PrepPage(pool: runtime.pool, outbox: runtime.outbox, wakeup: wakeup, logger: logger)
     let materials = MaterialsRoutes(pool: runtime.pool, links: links)
     try await runtime.run(

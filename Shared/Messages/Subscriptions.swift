@@ -10,7 +10,7 @@ public enum Subscriptions {
         "classifier": [MeetingUpserted.messageType, MeetingCancelled.messageType],
         "prep-orchestrator": [
             MeetingClassified.messageType, ClassificationCancelled.messageType, BotStatusChanged.messageType,
-            CalendarReauthorisationNeeded.messageType,
+            CalendarReauthorisationNeeded.messageType, SlackActionReceived.messageType, SlackMessageReceived.messageType,
         ],
         "bot-gateway": [BotJoinRequested.messageType],
         "realtime-worker": [

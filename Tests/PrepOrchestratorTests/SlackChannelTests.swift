@@ -1,4 +1,5 @@
 import Foundation
+import Shared
 import Slack
 import TestSupport
 import Testing
@@ -78,5 +79,129 @@ struct SlackChannelTests {
         }
         #expect(fake.messages.isEmpty)
         #expect(fake.calls(to: "users.lookupByEmail").map(\.error) == ["users_not_found", "invalid_auth"])
+    }
+
+    /// The owner's side of the conversation, fed as the consumer would feed it.
+    struct Owner {
+        let prep: PrepHarness
+        let fake: FakeSlack
+        let conversation: SlackConversation
+        let user: String
+
+        init(_ prep: PrepHarness, _ fake: FakeSlack, user: String) {
+            self.prep = prep
+            self.fake = fake
+            self.user = user
+            conversation = SlackConversation(
+                client: SlackClient(
+                    configuration: .init(baseURL: fake.baseURL, botToken: fake.configuration.botToken, channelBurst: 50),
+                    logger: TestStack.logger),
+                pool: prep.pool, wakeup: prep.wakeup, logger: TestStack.logger)
+        }
+
+        var dm: String { fake.directMessage(with: user) ?? "D-none" }
+        /// What the app said in the DM, oldest first.
+        var said: [String] { fake.messages(in: dm).compactMap(\.text) }
+
+        func click(_ action: String, on workflow: UUID, by clicker: String? = nil) async throws {
+            let request = try #require(fake.messages(in: dm).first)
+            let envelope = Envelope(
+                tenantID: "acme", correlationID: workflow,
+                payload: SlackActionReceived(
+                    user: clicker ?? user, channel: dm, messageTS: request.ts, actionID: action,
+                    value: workflow.uuidString.lowercased(), actionTS: "\(Date().timeIntervalSince1970)"))
+            try await conversation.clicked(envelope, try prep.context(SlackActionReceived.messageType, id: envelope.id))
+        }
+
+        func reply(_ text: String) async throws {
+            let envelope = Envelope(
+                tenantID: "acme", correlationID: UUID(),
+                payload: SlackMessageReceived(eventID: UUID().uuidString, user: user, channel: dm, text: text, ts: "1.0"))
+            try await conversation.replied(envelope, try prep.context(SlackMessageReceived.messageType, id: envelope.id))
+        }
+    }
+
+    static func workflow(of meeting: UUID, _ prep: PrepHarness) async throws -> UUID {
+        try await prep.pool.withConnection { db in
+            try db.queryOne("SELECT id FROM prep.workflows WHERE meeting_id = $1", [meeting])!.uuid("id")
+        }
+    }
+
+    @Test("Start prep: the questions come one at a time in the DM, a reply answers each, and the last brings the materials")
+    func answersInSlack() async throws {
+        let fake = try await FakeSlack()
+        defer { fake.stop() }
+        let user = fake.addUser(email: "alex@example.com")
+        try await withPrep(channels: Self.channels(fake)) { prep in
+            let classified = classification()
+            try await prep.classify(classified)
+            try await prep.settle()
+            let owner = Owner(prep, fake, user: user)
+            let workflow = try await Self.workflow(of: classified.meeting.meetingID, prep)
+
+            try await owner.click(SlackChannel.Action.startPrep, on: workflow)
+            #expect(fake.messages(in: owner.dm).first?.updates == 1, "the prep request now says prep started")
+            #expect(owner.said.last?.hasPrefix("Question 1 of 3: ") == true)
+            try await owner.click(SlackChannel.Action.startPrep, on: workflow)
+            #expect(owner.said.last?.hasPrefix("Question 1 of 3: ") == true, "a second click asks the same question again")
+            try await owner.reply("Announce the Q1 reorg")
+            #expect(owner.said.last?.hasPrefix("Question 2 of 3: ") == true)
+            try await owner.reply("skip")
+            #expect(owner.said.last?.hasPrefix("Question 3 of 3: ") == true)
+            try await owner.reply("Two hires start in January")
+            #expect(owner.said.last == "Great! Generating your materials…")
+            try await owner.reply("one more thing")
+            #expect(owner.said.last == "There is no preparation waiting for your answers right now.")
+
+            try await prep.settle()
+            let steps = try await prep.steps(of: classified.meeting.meetingID)
+            #expect(steps["wait_for_owner"] == "done: the owner answered")
+            #expect(steps["send_materials"] == "done")
+            let answers = try await prep.pool.withConnection { db in try PrepSteps.answers(workflow, on: db) }
+            #expect(answers.map(\.answer) == ["Announce the Q1 reorg", nil, "Two hires start in January"])
+            #expect(answers.map(\.skipped) == [false, true, false])
+            #expect(owner.said.last?.hasPrefix("Your materials for ") == true)
+        }
+    }
+
+    @Test("someone else's click, Not this time, and a reply after the wait ended each get an accurate answer")
+    func refusalsInSlack() async throws {
+        let fake = try await FakeSlack()
+        defer { fake.stop() }
+        let user = fake.addUser(email: "alex@example.com")
+        let stranger = fake.addUser(email: "sam@example.com")
+        try await withPrep(channels: Self.channels(fake)) { prep in
+            let declined = classification()
+            let expiring = classification()
+            for meeting in [declined, expiring] { try await prep.classify(meeting) }
+            try await prep.settle()
+            let owner = Owner(prep, fake, user: user)
+
+            let first = try await Self.workflow(of: declined.meeting.meetingID, prep)
+            try await owner.click(SlackChannel.Action.startPrep, on: first, by: stranger)
+            #expect(fake.messages.last?.text?.contains("belongs to the meeting's organiser") == true)
+            try await owner.click(SlackChannel.Action.notThisTime, on: first)
+            #expect(owner.said.last?.hasPrefix("Understood") == true)
+            try await owner.click(SlackChannel.Action.startPrep, on: first)
+            #expect(owner.said.last?.contains("time to answer has passed") == true)
+            try await prep.settle()
+            #expect(try await prep.steps(of: declined.meeting.meetingID)["send_materials"] == "done")
+            let caveat = try await prep.pool.withConnection { db in
+                try db.queryOne("SELECT content::text AS c FROM prep.materials WHERE workflow_id = $1", [first])!.string("c")
+            }
+            #expect(caveat.contains("the owner chose not to prepare this time"))
+
+            let second = try await Self.workflow(of: expiring.meeting.meetingID, prep)
+            try await owner.click(SlackChannel.Action.startPrep, on: second)
+            #expect(owner.said.last?.hasPrefix("Question 1 of 3: ") == true)
+            _ = try await prep.pool.withConnection { db in
+                try db.execute(
+                    "UPDATE prep.owner_tokens SET expires_at = now() - interval '1 second' WHERE workflow_id = $1", [second])
+            }
+            try await owner.reply("Too late?")
+            #expect(owner.said.last?.contains("time to answer has passed") == true)
+            let answers = try await prep.pool.withConnection { db in try PrepSteps.answers(second, on: db) }
+            #expect(answers.isEmpty)
+        }
     }
 }

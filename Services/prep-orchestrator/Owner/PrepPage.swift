@@ -91,31 +91,61 @@ struct PrepPage: Sendable {
                 let answer = form["answer_\(position)"]?.trimmingCharacters(in: .whitespacesAndNewlines)
                 let skipped = form["skip_\(position)"] != nil
                 guard skipped || !(answer ?? "").isEmpty else { continue }
-                try db.execute(
-                    """
-                    INSERT INTO prep.answers (workflow_id, position, question, answer, skipped) VALUES ($1, $2, $3, $4, $5)
-                    ON CONFLICT (workflow_id, position) DO UPDATE SET answer = EXCLUDED.answer, skipped = EXCLUDED.skipped,
-                        question = EXCLUDED.question, answered_at = now()
-                    """, [workflow.id, position, question, skipped ? nil : answer, skipped])
+                try Self.save(skipped ? nil : answer, to: question, at: position, of: workflow.id, on: db)
             }
             guard finish else { return false }
-            try db.execute("UPDATE prep.owner_tokens SET used_at = now() WHERE workflow_id = $1", [workflow.id])
-            let resumed = try db.execute(
-                """
-                UPDATE prep.steps SET state = 'done', outcome = 'done: the owner answered', output = '{"answered": "true"}',
-                    finished_at = now(), lease_until = NULL
-                WHERE workflow_id = $1 AND step = 'wait_for_owner' AND state = 'waiting'
-                """, [workflow.id])
-            // The wait ended on its own (timed out) a moment ago: the materials are already being made.
-            guard resumed == 1 else { throw Refusal.waitOver }
-            var effects = StepEffects(workflow: workflow, outbox: outbox)
-            effects.setState("generating")
-            effects.schedule(.generateMaterials, at: now)
-            try effects.apply(on: db)
+            try Self.finish(workflow, now: now, outbox: outbox, on: db)
             return true
         }
         if finished { PrepMetrics.ownerFinished(true) }
         return finished
+    }
+
+    /// Saves one answer (nil: skipped), replacing an earlier one: the page and a Slack
+    /// conversation write the same answers.
+    static func save(_ answer: String?, to question: String, at position: Int, of workflow: UUID, on db: PostgresConnection)
+        throws
+    {
+        try db.execute(
+            """
+            INSERT INTO prep.answers (workflow_id, position, question, answer, skipped) VALUES ($1, $2, $3, $4, $5)
+            ON CONFLICT (workflow_id, position) DO UPDATE SET answer = EXCLUDED.answer, skipped = EXCLUDED.skipped,
+                question = EXCLUDED.question, answered_at = now()
+            """, [workflow, position, question, answer, answer == nil])
+    }
+
+    /// The owner finished: the token is spent and the workflow goes on to the materials.
+    static func finish(_ workflow: WorkflowRecord, now: Date, outbox: Outbox, on db: PostgresConnection) throws {
+        try db.execute("UPDATE prep.owner_tokens SET used_at = now() WHERE workflow_id = $1", [workflow.id])
+        try resume(workflow, outcome: "done: the owner answered", now: now, outbox: outbox, on: db)
+    }
+
+    /// Ends the wait for the owner with `outcome` and schedules the materials.
+    static func resume(_ workflow: WorkflowRecord, outcome: String, now: Date, outbox: Outbox, on db: PostgresConnection) throws {
+        let resumed = try db.execute(
+            """
+            UPDATE prep.steps SET state = 'done', outcome = $2, output = '{"answered": "true"}', finished_at = now(),
+                lease_until = NULL
+            WHERE workflow_id = $1 AND step = 'wait_for_owner' AND state = 'waiting'
+            """, [workflow.id, outcome])
+        // The wait ended on its own (timed out) a moment ago: the materials are already being made.
+        guard resumed == 1 else { throw Refusal.waitOver }
+        var effects = StepEffects(workflow: workflow, outbox: outbox)
+        effects.setState("generating")
+        effects.schedule(.generateMaterials, at: now)
+        try effects.apply(on: db)
+    }
+
+    /// Whether the owner may still answer for `workflow`, or why not (for a channel that reaches
+    /// the workflow without the token, such as Slack).
+    static func check(_ workflow: UUID, now: Date, on db: PostgresConnection) throws -> Refusal? {
+        guard
+            let row = try db.queryOne(
+                "SELECT expires_at, used_at, revoked_at FROM prep.owner_tokens WHERE workflow_id = $1 FOR UPDATE", [workflow])
+        else { return .unknown }
+        if try row.optionalDate("revoked_at") != nil { return .revoked }
+        if try row.optionalDate("used_at") != nil { return .used }
+        return try row.date("expires_at") > now ? nil : .expired
     }
 
     /// The workflow a token opens, or why it opens none.

@@ -149,15 +149,24 @@ struct PrepSteps: StepRunner {
         let (gathered, answers, token) = try await pool.withConnection { db in
             (
                 try PrepSteps.context(of: workflow, on: db), try PrepSteps.answers(workflow.id, on: db),
-                try db.queryOne("SELECT used_at FROM prep.owner_tokens WHERE workflow_id = $1", [workflow.id])
+                try db.queryOne(
+                    """
+                    SELECT t.used_at, s.outcome AS wait FROM prep.owner_tokens t
+                    LEFT JOIN prep.steps s ON s.workflow_id = t.workflow_id AND s.step = 'wait_for_owner'
+                    WHERE t.workflow_id = $1
+                    """, [workflow.id])
             )
         }
         let finished = try token?.optionalDate("used_at") != nil
+        let declined = try token?.optionalString("wait")?.contains("chose not to prepare") == true
         let input = MaterialsInput(
             meeting: workflow.meeting, meetingType: workflow.meetingType, prepQuestions: workflow.prepQuestions,
             context: gathered, answers: finished ? answers : [],
             withoutOwnerBecause: finished
-                ? nil : (token == nil ? "the owner could not be asked in time" : "no answers by the deadline"))
+                ? nil
+                : token == nil
+                    ? "the owner could not be asked in time"
+                    : declined ? "the owner chose not to prepare this time" : "no answers by the deadline")
         let started = ContinuousClock.now
         let materials = try await generator.generate(input)
         let elapsed = ContinuousClock.now - started

@@ -138,5 +138,17 @@ enum WorkflowSchema {
                 body text NOT NULL,
                 PRIMARY KEY (materials_id, name));
             """),
+        Migration(
+            "0105_slack_chats",
+            """
+            -- The owner's conversation in Slack: one open at a time per Slack user, on the
+            -- workflow whose questions they are answering.
+            CREATE TABLE {schema}.slack_chats (
+                slack_user text PRIMARY KEY,
+                workflow_id uuid NOT NULL REFERENCES {schema}.workflows (id),
+                channel text NOT NULL,
+                started_at timestamptz NOT NULL DEFAULT now());
+            CREATE INDEX slack_chats_by_workflow ON {schema}.slack_chats (workflow_id);
+            """),
     ]
 }
