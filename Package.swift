@@ -19,6 +19,7 @@ let package = Package(
         .executable(name: "bench-calendar", targets: ["BenchCalendar"]),
         .executable(name: "bench-realtime", targets: ["BenchRealtime"]),
         .executable(name: "bench-prep", targets: ["BenchPrep"]),
+        .executable(name: "bench-gateway", targets: ["BenchGateway"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
@@ -187,6 +188,12 @@ let package = Package(
             name: "BenchPrep",
             dependencies: ["Bus", "Delivery", "Shared", "Store", "HTTPClient", .product(name: "Logging", package: "swift-log")],
             path: "Tools/bench-prep", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "BenchGateway",
+            dependencies: [
+                "Bus", "Delivery", "Shared", "Slack", "HTTPClient", "Resilience", .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tools/bench-gateway", swiftSettings: swiftSettings),
         .executableTarget(
             name: "BenchRealtime",
             dependencies: [
