@@ -163,6 +163,14 @@ struct SlackChannelTests {
             #expect(answers.map(\.answer) == ["Announce the Q1 reorg", nil, "Two hires start in January"])
             #expect(answers.map(\.skipped) == [false, true, false])
             #expect(owner.said.last?.hasPrefix("Your materials for ") == true)
+            // Two hours before the meeting (brought forward): the reminder, with fresh links.
+            _ = try await prep.pool.withConnection { db in
+                try db.execute(
+                    "UPDATE prep.steps SET due_at = now() WHERE step = 'send_reminder' AND workflow_id = $1", [workflow])
+            }
+            try await prep.settle()
+            #expect(owner.said.last?.hasPrefix("Starting soon: ") == true)
+            #expect(fake.messages(in: owner.dm).last?.blocks?.contains(#""Agenda""#) == true)
         }
     }
 
