@@ -60,7 +60,12 @@ await ServiceMain.run(PrepConfiguration.self) { configuration, logger in
     WorkflowHandlers(wakeup: wakeup, settings: configuration.steps, adopted: engine.adopted, lease: engine.lease)
         .register(in: &routes)
     OwnerNotifications().register(in: &routes)
-    SlackConversation(client: slack, pool: runtime.pool, wakeup: wakeup, logger: logger).register(in: &routes)
+    SlackConversation(
+        client: slack, pool: runtime.pool, wakeup: wakeup,
+        followUps: configuration.languageModel.map {
+            AnswerFollowUp(model: OpenAIChatModel(configuration: $0, logger: logger), logger: logger)
+        }, logger: logger
+    ).register(in: &routes)
     let prepPage = PrepPage(pool: runtime.pool, outbox: runtime.outbox, wakeup: wakeup, logger: logger)
     let materials = MaterialsRoutes(pool: runtime.pool, links: links)
     try await runtime.run(

@@ -1,4 +1,5 @@
 import Foundation
+import LanguageModel
 import Shared
 import Slack
 import TestSupport
@@ -88,7 +89,7 @@ struct SlackChannelTests {
         let conversation: SlackConversation
         let user: String
 
-        init(_ prep: PrepHarness, _ fake: FakeSlack, user: String) {
+        init(_ prep: PrepHarness, _ fake: FakeSlack, user: String, model: (any ChatModel)? = nil) {
             self.prep = prep
             self.fake = fake
             self.user = user
@@ -96,7 +97,8 @@ struct SlackChannelTests {
                 client: SlackClient(
                     configuration: .init(baseURL: fake.baseURL, botToken: fake.configuration.botToken, channelBurst: 50),
                     logger: TestStack.logger),
-                pool: prep.pool, wakeup: prep.wakeup, logger: TestStack.logger)
+                pool: prep.pool, wakeup: prep.wakeup,
+                followUps: model.map { AnswerFollowUp(model: $0, logger: TestStack.logger) }, logger: TestStack.logger)
         }
 
         var dm: String { fake.directMessage(with: user) ?? "D-none" }
@@ -212,6 +214,55 @@ struct SlackChannelTests {
             #expect(owner.said.last?.contains("time to answer has passed") == true)
             let answers = try await prep.pool.withConnection { db in try PrepSteps.answers(second, on: db) }
             #expect(answers.isEmpty)
+        }
+    }
+
+    /// A model that finds an answer vague when it is two words or fewer, and records what it was asked.
+    final class Judge: ChatModel {
+        let name = "judge"
+        let asked = Counter()
+
+        func stream(_ request: ChatRequest) -> AsyncThrowingStream<String, any Error> {
+            asked.increment()
+            let answer = request.messages.last?.content.components(separatedBy: "Answer: ").last ?? ""
+            let vague = answer.split(separator: " ").count <= 2
+            let json = #"{"specific": \#(!vague), "follow_up": "\#(vague ? "Which part of it matters most this week?" : "")"}"#
+            return AsyncThrowingStream { continuation in
+                continuation.yield(json)
+                continuation.finish()
+            }
+        }
+    }
+
+    @Test("with a model, a vague answer gets one follow-up, whose reply completes it; a clear one goes straight on")
+    func followUpInSlack() async throws {
+        let fake = try await FakeSlack()
+        defer { fake.stop() }
+        let user = fake.addUser(email: "alex@example.com")
+        try await withPrep(channels: Self.channels(fake)) { prep in
+            let classified = classification()
+            try await prep.classify(classified)
+            try await prep.settle()
+            let judge = Judge()
+            let owner = Owner(prep, fake, user: user, model: judge)
+            let workflow = try await Self.workflow(of: classified.meeting.meetingID, prep)
+
+            try await owner.click(SlackChannel.Action.startPrep, on: workflow)
+            try await owner.reply("The reorg")
+            #expect(owner.said.last?.hasPrefix("Which part of it matters most this week?") == true)
+            try await owner.reply("Who moves to which team")
+            #expect(owner.said.last?.hasPrefix("Question 2 of 3: ") == true, "one follow-up per question, then on")
+            try await owner.reply("Checkout v2 needs two more engineers")
+            #expect(owner.said.last?.hasPrefix("Question 3 of 3: ") == true, "a specific answer gets no follow-up")
+            try await owner.reply("Nope")
+            #expect(owner.said.last?.hasPrefix("Which part") == true)
+            try await owner.reply("skip")
+            #expect(owner.said.last == "Great! Generating your materials…")
+
+            let answers = try await prep.pool.withConnection { db in try PrepSteps.answers(workflow, on: db) }
+            #expect(
+                answers.map(\.answer) == ["The reorg Who moves to which team", "Checkout v2 needs two more engineers", "Nope"])
+            #expect(judge.asked.value == 3, "the follow-up's reply and the skip are not judged")
         }
     }
 }

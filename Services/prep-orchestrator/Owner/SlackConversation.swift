@@ -8,6 +8,8 @@ import Store
 /// The owner's side of preparing in Slack: **Start prep** asks the meeting type's questions one at
 /// a time in the owner's DM, each reply answering the open one ("skip" skips it, "done" ends
 /// early), into the same answers the prep page keeps, so the owner may switch between the two.
+/// With a language model, an answer too vague to use gets one follow-up question, whose reply
+/// completes it.
 /// The last answer resumes the workflow. **Not this time** lets the materials be made from the
 /// context alone. Only the meeting's owner may do either; a second click, a click after the wait
 /// ended or a reply with nothing to answer gets a reply saying so, never a second step.
@@ -18,6 +20,7 @@ struct SlackConversation: Sendable {
     let client: SlackClient?
     let pool: PostgresPool
     let wakeup: WakeSignal
+    var followUps: AnswerFollowUp? = nil
     var clock: @Sendable () -> Date = { Date() }
     let logger: Logger
 
@@ -29,6 +32,7 @@ struct SlackConversation: Sendable {
     /// What came of a click or a reply, to tell the owner.
     enum Turn: Equatable {
         case ask(position: Int, of: Int, question: String)
+        case followUp(String)
         case finished
         case declined
         case refused(PrepPage.Refusal)
@@ -85,30 +89,72 @@ struct SlackConversation: Sendable {
     func replied(_ envelope: Envelope<SlackMessageReceived>, _ context: HandlerContext) async throws {
         let message = envelope.payload
         _ = try configured()
+        let reply = message.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let command = reply.lowercased()
+        // The model is asked before the transaction; the answer applies only if the same question is still open.
+        let followUp = ["skip", "done"].contains(command) ? nil : try await followUp(for: reply, from: message.user)
         let (outbox, now) = (context.outbox, clock())
         let turn = try await context.once { db -> Turn in
             guard
                 let chat = try db.queryOne(
-                    "SELECT workflow_id FROM prep.slack_chats WHERE slack_user = $1 FOR UPDATE", [message.user]),
+                    "SELECT workflow_id, follow_up_position FROM prep.slack_chats WHERE slack_user = $1 FOR UPDATE",
+                    [message.user]),
                 let workflow = try WorkflowRecord.load(try chat.uuid("workflow_id"), on: db)
             else { return .nothingToAnswer }
             if let refusal = try PrepPage.check(workflow.id, now: now, on: db) {
                 try db.execute("DELETE FROM prep.slack_chats WHERE slack_user = $1", [message.user])
                 return .refused(refusal)
             }
-            let reply = message.text.trimmingCharacters(in: .whitespacesAndNewlines)
-            if reply.lowercased() == "done" {
+            if command == "done" {
                 try Self.end(workflow, now: now, outbox: outbox, on: db)
                 return .finished
             }
+            if let followedUp = try chat.optionalString("follow_up_position").flatMap(Int.init) {
+                // This reply completes the answer the follow-up was about ("skip" keeps it as it was).
+                try db.execute("UPDATE prep.slack_chats SET follow_up_position = NULL WHERE slack_user = $1", [message.user])
+                if command != "skip" {
+                    try db.execute(
+                        """
+                        UPDATE prep.answers SET answer = concat_ws(' ', answer, $3::text), skipped = false, answered_at = now()
+                        WHERE workflow_id = $1 AND position = $2
+                        """, [workflow.id, followedUp, reply])
+                }
+                return try Self.next(workflow, now: now, outbox: outbox, on: db)
+            }
             guard let position = try Self.open(workflow, on: db) else { return .nothingToAnswer }
             try PrepPage.save(
-                reply.lowercased() == "skip" ? nil : reply, to: workflow.prepQuestions[position], at: position, of: workflow.id,
-                on: db)
+                command == "skip" ? nil : reply, to: workflow.prepQuestions[position], at: position, of: workflow.id, on: db)
+            if let followUp, followUp.workflow == workflow.id, followUp.position == position {
+                try db.execute(
+                    "UPDATE prep.slack_chats SET follow_up_position = $2 WHERE slack_user = $1", [message.user, position])
+                return .followUp(followUp.question)
+            }
             return try Self.next(workflow, now: now, outbox: outbox, on: db)
         }
         guard let turn else { return }
         try await tell(message.user, channel: message.channel, turn)
+    }
+
+    /// A follow-up for `reply` as the answer to the question open now, if that question has not
+    /// had one and the model finds the answer too vague.
+    private func followUp(for reply: String, from user: String) async throws -> (workflow: UUID, position: Int, question: String)?
+    {
+        guard let followUps else { return nil }
+        let open = try await pool.withConnection { db -> (WorkflowRecord, Int)? in
+            guard
+                let chat = try db.queryOne(
+                    "SELECT workflow_id, follow_up_position FROM prep.slack_chats WHERE slack_user = $1", [user]),
+                try chat.optionalString("follow_up_position") == nil,
+                let workflow = try WorkflowRecord.load(try chat.uuid("workflow_id"), on: db),
+                let position = try Self.open(workflow, on: db)
+            else { return nil }
+            return (workflow, position)
+        }
+        guard let (workflow, position) = open,
+            let question = await followUps.question(
+                for: reply, to: workflow.prepQuestions[position], meeting: workflow.meeting.title)
+        else { return nil }
+        return (workflow.id, position, question)
     }
 
     /// The question the owner has not answered yet, or, with none left, the end.
@@ -150,6 +196,7 @@ struct SlackConversation: Sendable {
         switch turn {
         case .ask(let position, let count, let question):
             "Question \(position + 1) of \(count): \(question)\nReply here; “skip” skips it, “done” finishes."
+        case .followUp(let question): "\(question)\n(Reply here, or “skip” to keep your answer as it is.)"
         case .finished: "Great! Generating your materials…"
         case .declined: "Understood: your materials will be made from the meeting's context alone."
         case .refused(let refusal): refusal.explanation

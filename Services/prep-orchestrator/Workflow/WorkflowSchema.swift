@@ -150,5 +150,11 @@ enum WorkflowSchema {
                 started_at timestamptz NOT NULL DEFAULT now());
             CREATE INDEX slack_chats_by_workflow ON {schema}.slack_chats (workflow_id);
             """),
+        Migration(
+            "0106_slack_follow_ups",
+            """
+            -- The question whose answer got a follow-up: the next reply completes that answer.
+            ALTER TABLE {schema}.slack_chats ADD COLUMN follow_up_position int;
+            """),
     ]
 }
