@@ -129,8 +129,10 @@ struct SlackChannelTests {
         }
     }
 
-    @Test("Start prep: the questions come one at a time in the DM, a reply answers each, and the last brings the materials")
-    func answersInSlack() async throws {
+    /// A meeting classified and its owner asked in Slack; `body` plays the owner.
+    func withOwnerAsked(
+        model: (any ChatModel)? = nil, _ body: (PrepHarness, FakeSlack, Owner, UUID, MeetingClassified) async throws -> Void
+    ) async throws {
         let fake = try await FakeSlack()
         defer { fake.stop() }
         let user = fake.addUser(email: "alex@example.com")
@@ -138,8 +140,14 @@ struct SlackChannelTests {
             let classified = classification()
             try await prep.classify(classified)
             try await prep.settle()
-            let owner = Owner(prep, fake, user: user)
             let workflow = try await Self.workflow(of: classified.meeting.meetingID, prep)
+            try await body(prep, fake, Owner(prep, fake, user: user, model: model), workflow, classified)
+        }
+    }
+
+    @Test("Start prep: the questions come one at a time in the DM, a reply answers each, and the last brings the materials")
+    func answersInSlack() async throws {
+        try await withOwnerAsked { prep, fake, owner, workflow, classified in
 
             try await owner.click(SlackChannel.Action.startPrep, on: workflow)
             #expect(fake.messages(in: owner.dm).first?.updates == 1, "the prep request now says prep started")
@@ -236,16 +244,8 @@ struct SlackChannelTests {
 
     @Test("with a model, a vague answer gets one follow-up, whose reply completes it; a clear one goes straight on")
     func followUpInSlack() async throws {
-        let fake = try await FakeSlack()
-        defer { fake.stop() }
-        let user = fake.addUser(email: "alex@example.com")
-        try await withPrep(channels: Self.channels(fake)) { prep in
-            let classified = classification()
-            try await prep.classify(classified)
-            try await prep.settle()
-            let judge = Judge()
-            let owner = Owner(prep, fake, user: user, model: judge)
-            let workflow = try await Self.workflow(of: classified.meeting.meetingID, prep)
+        let judge = Judge()
+        try await withOwnerAsked(model: judge) { prep, _, owner, workflow, _ in
 
             try await owner.click(SlackChannel.Action.startPrep, on: workflow)
             try await owner.reply("The reorg")
