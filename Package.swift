@@ -276,7 +276,7 @@ let package = Package(
         .testTarget(
             name: "SystemTests",
             dependencies: [
-                "BotGateway", "Bus", "Delivery", "Store", "HTTPClient", "TestSupport",
+                "BotGateway", "Bus", "Delivery", "Shared", "Slack", "Store", "HTTPClient", "TestSupport",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings),
