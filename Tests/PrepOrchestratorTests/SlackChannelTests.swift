@@ -1,4 +1,5 @@
 import Foundation
+import HTTPClient
 import LanguageModel
 import Shared
 import Slack
@@ -11,10 +12,11 @@ import Testing
 /// channel behind it.
 @Suite("Slack as the owner's channel")
 struct SlackChannelTests {
-    static func channels(_ fake: FakeSlack, token: String? = nil) -> [any OwnerChannel] {
+    static func channels(_ fake: FakeSlack, token: String? = nil, baseURL: String? = nil) -> [any OwnerChannel] {
         let client = SlackClient(
-            configuration: .init(baseURL: fake.baseURL, botToken: token ?? fake.configuration.botToken, channelBurst: 10),
-            logger: TestStack.logger)
+            configuration: .init(
+                baseURL: baseURL ?? fake.baseURL, botToken: token ?? fake.configuration.botToken, channelBurst: 10),
+            http: HTTPClient(retry: .none, logger: TestStack.logger), logger: TestStack.logger)
         return [SlackChannel(client: client), LocalChannel()]
     }
 
@@ -66,11 +68,14 @@ struct SlackChannelTests {
         }
     }
 
-    @Test("an owner not in Slack, or a token Slack refuses: the message reaches the owner locally, and that is recorded")
+    @Test("an owner not in Slack, a token Slack refuses, or Slack down: the message reaches the owner locally, recorded")
     func fallsBackToLocal() async throws {
         let fake = try await FakeSlack()
         defer { fake.stop() }
-        for channels in [Self.channels(fake), Self.channels(fake, token: "xoxb-not-the-right-one")] {
+        let down = "http://127.0.0.1:\(try freePort())/api"
+        for channels in [
+            Self.channels(fake), Self.channels(fake, token: "xoxb-not-the-right-one"), Self.channels(fake, baseURL: down),
+        ] {
             try await withPrep(channels: channels) { prep in
                 let classified = classification()
                 try await prep.classify(classified)

@@ -35,6 +35,9 @@ struct ConfigurationTests {
             service: "prep-orchestrator", environment: ["ATTACHE_SLACK_BOT_TOKEN": "xoxp-a-user-token"],
             named: ["ATTACHE_SLACK_BOT_TOKEN", "xoxb-"]),
         Case(
+            service: "bot-gateway", environment: ["ATTACHE_SLACK_SIGNING_SECRET": "short"],
+            named: ["ATTACHE_SLACK_SIGNING_SECRET"]),
+        Case(
             service: "calendar-monitor", environment: ["ATTACHE_CALENDAR_SYNC_CONCURRENCY": "0"],
             named: ["ATTACHE_CALENDAR_SYNC_CONCURRENCY"]),
         Case(
