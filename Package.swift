@@ -69,6 +69,10 @@ let package = Package(
             path: "Shared/ObjectStore", exclude: ["README.md"], swiftSettings: swiftSettings),
         // Slack's Web API and request signatures, for the meeting owner's channel. ObjectStore
         // for `lowercaseHex`.
+        // Twilio's Messages API, for texting a meeting's owner when Slack cannot reach them.
+        .target(
+            name: "Twilio", dependencies: ["HTTPClient", .product(name: "Logging", package: "swift-log")],
+            path: "Shared/Twilio", exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "Slack",
             dependencies: [
@@ -146,6 +150,7 @@ let package = Package(
             name: "PrepOrchestrator",
             dependencies: [
                 "Shared", "Delivery", "Runtime", "Store", "Resilience", "HTTPClient", "LanguageModel", "ObjectStore", "Slack",
+                "Twilio",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
@@ -255,7 +260,7 @@ let package = Package(
             name: "PrepOrchestratorTests",
             dependencies: [
                 "PrepOrchestrator", "Shared", "Delivery", "Store", "HTTPClient", "LanguageModel", "ObjectStore", "Slack",
-                "TestSupport",
+                "Twilio", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

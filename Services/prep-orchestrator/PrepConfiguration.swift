@@ -4,6 +4,7 @@ import LanguageModel
 import ObjectStore
 import Runtime
 import Slack
+import Twilio
 
 struct PrepConfiguration: ServiceConfiguration {
     static let identity = ServiceIdentity("prep-orchestrator", defaultHTTPPort: 8083)
@@ -37,6 +38,10 @@ struct PrepConfiguration: ServiceConfiguration {
     var retentionDays: Int
     /// Slack as the owner's first channel, before the local one (`ATTACHE_SLACK_BOT_TOKEN`).
     var slack: SlackClient.Configuration?
+    /// SMS through Twilio after Slack (`ATTACHE_TWILIO_ACCOUNT_SID`), to the numbers in the
+    /// tenants' directory files.
+    var twilio: TwilioClient.Configuration?
+    var directoryFolder: URL
 
     init(_ env: Environment) throws(ConfigurationError) {
         common = try CommonConfiguration(for: Self.self, env)
@@ -85,6 +90,16 @@ struct PrepConfiguration: ServiceConfiguration {
         }
         linkLifetime = .seconds(3600 * (try env.integer("ATTACHE_MATERIALS_LINK_HOURS", default: 24, in: 1...168)))
         retentionDays = try env.integer("ATTACHE_MATERIALS_RETENTION_DAYS", default: 30, in: 1...3650)
+        directoryFolder = URL(fileURLWithPath: env.string("ATTACHE_DIRECTORY_DIR", default: "deploy/config/directory"))
+        if let account = env.optionalString("ATTACHE_TWILIO_ACCOUNT_SID") {
+            let required = "ATTACHE_TWILIO_ACCOUNT_SID"
+            twilio = TwilioClient.Configuration(
+                baseURL: (try env.url("ATTACHE_TWILIO_API_URL")?.absoluteString) ?? "https://api.twilio.com",
+                accountSID: account,
+                authToken: try env.string("ATTACHE_TWILIO_AUTH_TOKEN", requiredWith: required, hint: "the account's auth token"),
+                from: try env.string(
+                    "ATTACHE_TWILIO_FROM", requiredWith: required, hint: "the sending number (E.164) or a Messaging Service SID"))
+        }
         if let token = env.optionalString("ATTACHE_SLACK_BOT_TOKEN") {
             guard token.hasPrefix("xoxb-") else {
                 throw ConfigurationError(setting: "ATTACHE_SLACK_BOT_TOKEN", problem: "must be a bot token (xoxb-…)")

@@ -4,6 +4,7 @@ import LanguageModel
 import ObjectStore
 import Runtime
 import Slack
+import Twilio
 
 await ServiceMain.run(PrepConfiguration.self) { configuration, logger in
     if configuration.signingKeyIsEphemeral {
@@ -31,6 +32,12 @@ await ServiceMain.run(PrepConfiguration.self) { configuration, logger in
         store = DatabaseMaterialsStore(links: links)
     }
     var channels: [any OwnerChannel] = [LocalChannel()]
+    if let twilio = configuration.twilio {
+        channels.insert(
+            SMSChannel(
+                client: TwilioClient(configuration: twilio, logger: logger),
+                directory: OwnerDirectory(folder: configuration.directoryFolder)), at: 0)
+    }
     let slack = configuration.slack.map { SlackClient(configuration: $0, logger: logger) }
     if let client = slack {
         channels.insert(SlackChannel(client: client), at: 0)

@@ -38,6 +38,9 @@ struct ConfigurationTests {
             service: "bot-gateway", environment: ["ATTACHE_SLACK_SIGNING_SECRET": "short"],
             named: ["ATTACHE_SLACK_SIGNING_SECRET"]),
         Case(
+            service: "prep-orchestrator", environment: ["ATTACHE_TWILIO_ACCOUNT_SID": "AC0001"],
+            named: ["ATTACHE_TWILIO_AUTH_TOKEN", "ATTACHE_TWILIO_ACCOUNT_SID"]),
+        Case(
             service: "calendar-monitor", environment: ["ATTACHE_CALENDAR_SYNC_CONCURRENCY": "0"],
             named: ["ATTACHE_CALENDAR_SYNC_CONCURRENCY"]),
         Case(

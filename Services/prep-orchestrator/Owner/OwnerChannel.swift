@@ -16,6 +16,8 @@ struct OwnerMessage: Sendable, Equatable {
 
     var kind: Kind
     var recipient: String
+    /// Whose directory knows how else to reach the recipient (their phone, for SMS).
+    var tenant = "default"
     /// What the message is about, for a channel whose replies come back (Slack's buttons): the
     /// workflow's id, never its token.
     var reference: String? = nil
@@ -59,13 +61,23 @@ struct OwnerChannels: Sendable {
 
     var chain: [any OwnerChannel]
 
-    /// Returns the channel that delivered the message.
-    func deliver(_ message: OwnerMessage) async throws -> String {
+    /// Which channel delivered a message, and why the ones before it did not.
+    struct Delivery: Sendable, Equatable {
+        var channel: String
+        var failures: [String] = []
+
+        /// What the step records: the channel that reached the owner and the ones that did not.
+        var output: [String: String] {
+            failures.isEmpty ? ["channel": channel] : ["channel": channel, "not_reached_by": failures.joined(separator: "; ")]
+        }
+    }
+
+    func deliver(_ message: OwnerMessage) async throws -> Delivery {
         var failures: [String] = []
         for channel in chain {
             do {
                 try await channel.deliver(message)
-                return channel.name
+                return Delivery(channel: channel.name, failures: failures)
             } catch {
                 failures.append("\(channel.name): \(error)")
             }

@@ -5,7 +5,8 @@ enum OwnerMessages {
     static func prepRequest(_ workflow: WorkflowRecord, context: [ContextResult], deadline: Date, link: String) -> OwnerMessage {
         let questions = workflow.prepQuestions.count
         return OwnerMessage(
-            kind: .prepRequest, recipient: workflow.owner, reference: workflow.id.uuidString.lowercased(),
+            kind: .prepRequest, recipient: workflow.owner, tenant: workflow.tenantID,
+            reference: workflow.id.uuidString.lowercased(),
             headline: "Time to prepare “\(workflow.meeting.title)” (\(typeName(workflow))), \(when(workflow.meeting.start)).",
             lines: context.map(contextLine)
                 + ["\(questions) question\(questions == 1 ? "" : "s") for you, until \(when(deadline)); skip any you like."],
@@ -16,7 +17,7 @@ enum OwnerMessages {
         -> OwnerMessage
     {
         OwnerMessage(
-            kind: .materials, recipient: workflow.owner,
+            kind: .materials, recipient: workflow.owner, tenant: workflow.tenantID,
             headline: (isReminder ? "Starting soon: " : "Your materials for ")
                 + "“\(workflow.meeting.title)”, \(when(workflow.meeting.start)).",
             lines: materials.caveats + ["Agenda:"]
@@ -26,14 +27,14 @@ enum OwnerMessages {
 
     static func reminder(_ workflow: WorkflowRecord, materials: Materials, links: [MaterialLink]) -> OwnerMessage {
         OwnerMessage(
-            kind: .reminder, recipient: workflow.owner,
+            kind: .reminder, recipient: workflow.owner, tenant: workflow.tenantID,
             headline: "Starting soon: “\(workflow.meeting.title)”, \(when(workflow.meeting.start)).",
             lines: ["Fresh links to your materials (the earlier ones expire after 24 hours):"], links: labelled(links))
     }
 
     static func cancellation(_ workflow: WorkflowRecord) -> OwnerMessage {
         OwnerMessage(
-            kind: .cancellation, recipient: workflow.owner,
+            kind: .cancellation, recipient: workflow.owner, tenant: workflow.tenantID,
             headline: "“\(workflow.meeting.title)” (\(when(workflow.meeting.start))) was cancelled; its preparation has stopped.",
             lines: ["The prep link you were sent no longer works."])
     }

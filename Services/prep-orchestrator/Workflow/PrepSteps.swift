@@ -115,9 +115,10 @@ struct PrepSteps: StepRunner {
         if gathered == nil { gathered = try await pool.withConnection { db in try PrepSteps.context(of: workflow, on: db) } }
         let message = OwnerMessages.prepRequest(
             workflow, context: gathered ?? [], deadline: deadline, link: "\(settings.publicURL)/prep/\(token)")
-        let channel = try await channels.deliver(message)
-        return StepCompletion(outcome: .done(), output: ["channel": channel, "answers_until": deadline.formatted(.iso8601)]) {
-            effects in
+        let delivery = try await channels.deliver(message)
+        return StepCompletion(
+            outcome: .done(), output: delivery.output.merging(["answers_until": deadline.formatted(.iso8601)]) { $1 }
+        ) { effects in
             effects.write(
                 """
                 INSERT INTO prep.owner_tokens (workflow_id, token_hash, expires_at)
@@ -125,10 +126,10 @@ struct PrepSteps: StepRunner {
                 ON CONFLICT (workflow_id) DO UPDATE SET token_hash = EXCLUDED.token_hash, expires_at = EXCLUDED.expires_at,
                     used_at = NULL, revoked_at = NULL, created_at = now()
                 """, [workflow.id, hash, deadline])
-            record(message, via: channel, &effects)
+            record(message, via: delivery.channel, &effects)
             try effects.publish(
                 PrepNotificationSent(
-                    workflowID: workflow.id, meetingID: workflow.meeting.meetingID, channel: channel,
+                    workflowID: workflow.id, meetingID: workflow.meeting.meetingID, channel: delivery.channel,
                     recipient: message.recipient, text: message.textWithoutLinks))
             effects.setState("waiting_for_owner")
             effects.schedule(.waitForOwner, at: deadline, waiting: true)
@@ -215,9 +216,10 @@ struct PrepSteps: StepRunner {
         let links = links(to: id, of: workflow, now: now)
         let isReminder = (workflow.reminderAt ?? .distantPast) <= now
         let message = OwnerMessages.materials(workflow, materials: materials, links: links, isReminder: isReminder)
-        let channel = try await channels.deliver(message)
-        return StepCompletion(outcome: .done(), output: ["channel": channel, "materials_id": id.uuidString]) { effects in
-            record(message, via: channel, &effects)
+        let delivery = try await channels.deliver(message)
+        return StepCompletion(outcome: .done(), output: delivery.output.merging(["materials_id": id.uuidString]) { $1 }) {
+            effects in
+            record(message, via: delivery.channel, &effects)
             try effects.publish(
                 materials.readyEvent(workflowID: workflow.id, meetingID: workflow.meeting.meetingID, generatedAt: now))
             effects.setState("materials_sent")
@@ -238,14 +240,14 @@ struct PrepSteps: StepRunner {
         guard workflow.meeting.start > now else { return StepCompletion(outcome: .skipped("the meeting has already started")) }
         let (id, materials) = try await latestMaterials(workflow.id)
         let message = OwnerMessages.reminder(workflow, materials: materials, links: links(to: id, of: workflow, now: now))
-        let channel = try await channels.deliver(message)
-        return StepCompletion(outcome: .done(), output: ["channel": channel]) { record(message, via: channel, &$0) }
+        let delivery = try await channels.deliver(message)
+        return StepCompletion(outcome: .done(), output: delivery.output) { record(message, via: delivery.channel, &$0) }
     }
 
     private func notifyCancellation(_ workflow: WorkflowRecord) async throws -> StepCompletion {
         let message = OwnerMessages.cancellation(workflow)
-        let channel = try await channels.deliver(message)
-        return StepCompletion(outcome: .done(), output: ["channel": channel]) { record(message, via: channel, &$0) }
+        let delivery = try await channels.deliver(message)
+        return StepCompletion(outcome: .done(), output: delivery.output) { record(message, via: delivery.channel, &$0) }
     }
 
     // MARK: The bot

@@ -1,0 +1,90 @@
+import Foundation
+import Hummingbird
+import Synchronization
+
+/// A local fake of Twilio's Messages API as documented: `POST
+/// /2010-04-01/Accounts/{AccountSid}/Messages.json`, HTTP Basic auth with the account SID and auth
+/// token (401 with error 20003 otherwise), form-encoded `To`, `From` or `MessagingServiceSid` and
+/// `Body`; 201 with the message's `sid` and `status`; Twilio's error bodies (`code`, `message`,
+/// `more_info`, `status`) for numbers it is told are invalid (21211) or opted out (21610).
+public final class FakeTwilio: Sendable {
+    public static let accountSID = "AC00000000000000000000000000000001"
+    public static let authToken = "fake-twilio-auth-token-0123456789"
+
+    public struct Sent: Sendable, Equatable {
+        public var to: String
+        public var from: String
+        public var body: String
+    }
+
+    private struct State {
+        var sent: [Sent] = []
+        var invalid: Set<String> = []
+        var optedOut: Set<String> = []
+    }
+
+    private final class Box: Sendable {
+        let state = Mutex(State())
+    }
+
+    private let box = Box()
+    private let server: FakeServer
+
+    public init() async throws {
+        let box = box
+        server = try await FakeServer { router, _ in
+            router.post("/2010-04-01/Accounts/{account}/Messages.json") { request, context -> Response in
+                let expected = "Basic " + Data("\(Self.accountSID):\(Self.authToken)".utf8).base64EncodedString()
+                guard try context.parameters.require("account") == Self.accountSID,
+                    request.headers[.authorization] == expected
+                else { return Self.error(401, code: 20003, "Authenticate") }
+                let form = Self.form(String(buffer: try await request.body.collect(upTo: 1 << 16)))
+                guard let to = form["To"], let body = form["Body"], let from = form["From"] ?? form["MessagingServiceSid"] else {
+                    return Self.error(400, code: 21604, "A 'To' phone number, a 'From' and a 'Body' are required.")
+                }
+                return box.state.withLock { state in
+                    if state.invalid.contains(to) {
+                        return Self.error(400, code: 21211, "The 'To' number \(to) is not a valid phone number.")
+                    }
+                    if state.optedOut.contains(to) {
+                        return Self.error(400, code: 21610, "Attempt to send to unsubscribed recipient")
+                    }
+                    state.sent.append(Sent(to: to, from: from, body: body))
+                    return Self.json(
+                        201,
+                        ["sid": "SM\(String(format: "%032d", state.sent.count))", "status": "queued", "to": to, "body": body])
+                }
+            }
+        }
+    }
+
+    public var url: String { server.url }
+    public var sent: [Sent] { box.state.withLock { $0.sent } }
+    public func refuse(invalid number: String) { box.state.withLock { _ = $0.invalid.insert(number) } }
+    public func optOut(_ number: String) { box.state.withLock { _ = $0.optedOut.insert(number) } }
+    public func stop() { server.stop() }
+
+    private static func form(_ body: String) -> [String: String] {
+        var fields: [String: String] = [:]
+        for pair in body.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map {
+                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
+            }
+            if parts.count == 2 { fields[parts[0]] = parts[1] }
+        }
+        return fields
+    }
+
+    private static func error(_ status: Int, code: Int, _ message: String) -> Response {
+        json(
+            status,
+            ["code": code, "message": message, "more_info": "https://www.twilio.com/docs/errors/\(code)", "status": status])
+    }
+
+    private static func json(_ status: Int, _ fields: [String: Any]) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])) ?? Data()
+        return Response(
+            status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
