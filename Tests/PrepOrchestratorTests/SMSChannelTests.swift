@@ -69,6 +69,10 @@ struct SMSChannelTests {
                 try await prep.settle()
                 let delivery = try await Self.delivery(prep, of: classified.meeting.meetingID)
                 #expect(delivery.channel == "local")
+                let shown = try await OperatorCommandTests().attacheOps(
+                    "show \(classified.meeting.meetingID)", database: prep.pool.url)
+                #expect(shown.output.contains("not reached by slack: Slack is down; sms: "), "\(shown.output)")
+                #expect(shown.output.contains("message   prep via local"), "\(shown.output)")
                 #expect(
                     delivery.notReached?.contains("sms: ") == true && delivery.notReached?.contains(reason) == true,
                     "\(delivery.notReached ?? "")")

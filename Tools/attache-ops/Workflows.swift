@@ -49,7 +49,7 @@ struct Workflows {
             print("\nsteps")
             for step in try db.query(
                 """
-                SELECT step, state, outcome, attempts, due_at, last_error,
+                SELECT step, state, outcome, attempts, due_at, last_error, output->>'not_reached_by' AS not_reached_by,
                     round(extract(epoch FROM finished_at - started_at) * 1000) AS took_ms
                 FROM prep.steps WHERE workflow_id = $1 ORDER BY coalesce(started_at, due_at), id
                 """, [workflowID])
@@ -60,6 +60,7 @@ struct Workflows {
                         + "\(try step.optionalString("outcome") ?? "\(try step.string("state")), due \(try step.date("due_at").formatted(.iso8601))")"
                         + "  attempts \(try step.int("attempts"))\(took)")
                 if let error = try step.optionalString("last_error") { print("      last error: \(error)") }
+                if let channels = try step.optionalString("not_reached_by") { print("      not reached by \(channels)") }
             }
             let context = try db.query(
                 "SELECT kind, status, jsonb_array_length(items) AS items, reason, attempts, duration_ms FROM prep.context WHERE workflow_id = $1 ORDER BY kind",
