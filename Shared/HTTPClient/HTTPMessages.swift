@@ -112,3 +112,19 @@ extension HTTPClient {
         return .milliseconds(max(0, Int64(date.timeIntervalSince(now) * 1000)))
     }
 }
+
+/// `application/x-www-form-urlencoded`, as the vendors' APIs read it: unreserved ASCII stays,
+/// everything else is percent-encoded.
+public enum FormEncoding {
+    public static func encode(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
+    }
+
+    /// `name=value&…` in the order given.
+    public static func encode(_ fields: [(String, String)]) -> String {
+        fields.map { "\(encode($0.0))=\(encode($0.1))" }.joined(separator: "&")
+    }
+
+    private static let unreserved = CharacterSet(
+        charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+}

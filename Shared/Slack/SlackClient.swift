@@ -57,7 +57,7 @@ public struct SlackClient: Sendable {
     /// The ID of the workspace member with this e-mail address (`users.lookupByEmail`; the app
     /// needs the `users:read.email` scope).
     public func lookupUser(email: String) async throws -> String {
-        let form = "email=" + Self.formEncoded(email)
+        let form = FormEncoding.encode([("email", email)])
         return try await call("users.lookupByEmail", body: .form(form), subject: email, as: LookupByEmailAnswer.self).user.id
     }
 
@@ -124,11 +124,4 @@ public struct SlackClient: Sendable {
         }
     }
 
-    /// `application/x-www-form-urlencoded`: everything but unreserved ASCII percent-encoded.
-    private static func formEncoded(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? ""
-    }
-
-    private static let unreserved = CharacterSet(
-        charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 }

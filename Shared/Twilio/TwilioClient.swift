@@ -45,7 +45,7 @@ public struct TwilioClient: Sendable {
         var fields = [("To", to), (configuration.from.hasPrefix("MG") ? "MessagingServiceSid" : "From", configuration.from)]
         fields.append(("Body", body))
         if let statusCallback { fields.append(("StatusCallback", statusCallback)) }
-        let form = fields.map { "\($0.0)=\(Self.formEncoded($0.1))" }.joined(separator: "&")
+        let form = FormEncoding.encode(fields)
         let credentials = Data("\(configuration.accountSID):\(configuration.authToken)".utf8).base64EncodedString()
         let response = try await http.send(
             OutboundRequest(
@@ -61,10 +61,4 @@ public struct TwilioClient: Sendable {
         }
     }
 
-    private static func formEncoded(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? ""
-    }
-
-    private static let unreserved = CharacterSet(
-        charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 }

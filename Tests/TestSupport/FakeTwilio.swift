@@ -38,7 +38,7 @@ public final class FakeTwilio: Sendable {
                 guard try context.parameters.require("account") == Self.accountSID,
                     request.headers[.authorization] == expected
                 else { return Self.error(401, code: 20003, "Authenticate") }
-                let form = Self.form(String(buffer: try await request.body.collect(upTo: 1 << 16)))
+                let form = formFields(String(buffer: try await request.body.collect(upTo: 1 << 16)))
                 guard let to = form["To"], let body = form["Body"], let from = form["From"] ?? form["MessagingServiceSid"] else {
                     return Self.error(400, code: 21604, "A 'To' phone number, a 'From' and a 'Body' are required.")
                 }
@@ -63,17 +63,6 @@ public final class FakeTwilio: Sendable {
     public func refuse(invalid number: String) { box.state.withLock { _ = $0.invalid.insert(number) } }
     public func optOut(_ number: String) { box.state.withLock { _ = $0.optedOut.insert(number) } }
     public func stop() { server.stop() }
-
-    private static func form(_ body: String) -> [String: String] {
-        var fields: [String: String] = [:]
-        for pair in body.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1).map {
-                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
-            }
-            if parts.count == 2 { fields[parts[0]] = parts[1] }
-        }
-        return fields
-    }
 
     private static func error(_ status: Int, code: Int, _ message: String) -> Response {
         json(

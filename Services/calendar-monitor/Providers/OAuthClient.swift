@@ -100,8 +100,5 @@ struct OAuthClient: Sendable {
     }
 
     /// application/x-www-form-urlencoded: unreserved characters stay, everything else is %XX.
-    static func formEncoded(_ text: String) -> String {
-        let unreserved = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
-        return text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
-    }
+    static func formEncoded(_ text: String) -> String { FormEncoding.encode(text) }
 }
