@@ -71,7 +71,10 @@ let package = Package(
         // for `lowercaseHex`.
         // Twilio's Messages API, for texting a meeting's owner when Slack cannot reach them.
         .target(
-            name: "Twilio", dependencies: ["HTTPClient", .product(name: "Logging", package: "swift-log")],
+            name: "Twilio",
+            dependencies: [
+                "HTTPClient", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Shared/Twilio", exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "Slack",
@@ -159,7 +162,7 @@ let package = Package(
         .executableTarget(
             name: "BotGateway",
             dependencies: [
-                "Shared", "Delivery", "Runtime", "Store", "HTTPClient", "VoicePipeline", "SpeechEngines", "Slack",
+                "Shared", "Delivery", "Runtime", "Store", "HTTPClient", "VoicePipeline", "SpeechEngines", "Slack", "Twilio",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -218,8 +221,8 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "Bus", "Store", "Delivery", "VoicePipeline", "SpeechEngines", .product(name: "Logging", package: "swift-log"),
-                .product(name: "Hummingbird", package: "hummingbird"),
+                "Bus", "Store", "Delivery", "VoicePipeline", "SpeechEngines", "HTTPClient", "Twilio",
+                .product(name: "Logging", package: "swift-log"), .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             ],
             path: "Tests/TestSupport", swiftSettings: swiftSettings),
@@ -267,7 +270,9 @@ let package = Package(
             resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(
             name: "BotGatewayTests",
-            dependencies: ["BotGateway", "Shared", "Delivery", "Runtime", "Store", "HTTPClient", "Slack", "TestSupport"],
+            dependencies: [
+                "BotGateway", "Shared", "Delivery", "Runtime", "Store", "HTTPClient", "Slack", "Twilio", "TestSupport",
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "RealtimeWorkerTests",

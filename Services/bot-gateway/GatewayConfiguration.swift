@@ -25,6 +25,8 @@ struct GatewayConfiguration: ServiceConfiguration {
     var googlePush: GooglePushReceiver.Settings?
     /// Slack's requests to the app (served only with ATTACHE_SLACK_SIGNING_SECRET).
     var slack: SlackReceiver.Settings?
+    /// Twilio's status callbacks (served only with ATTACHE_TWILIO_AUTH_TOKEN).
+    var twilio: TwilioStatusReceiver.Settings?
 
     init(_ env: Environment) throws(ConfigurationError) {
         common = try CommonConfiguration(for: Self.self, env)
@@ -55,5 +57,6 @@ struct GatewayConfiguration: ServiceConfiguration {
         simulatedCameraRealtimeURL = try env.url("ATTACHE_SIMULATED_CAMERA_REALTIME_URL")?.absoluteString
         googlePush = try GooglePushReceiver.Settings(env)
         slack = try SlackReceiver.Settings(env)
+        twilio = try TwilioStatusReceiver.Settings(env)
     }
 }

@@ -48,5 +48,6 @@ enum GatewaySchema {
             """),
         GooglePushReceiver.receiptsMigration,
         SlackReceiver.receiptsMigration,
+        TwilioStatusReceiver.receiptsMigration,
     ]
 }

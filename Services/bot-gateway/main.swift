@@ -25,9 +25,17 @@ await ServiceMain.run(GatewayConfiguration.self) { configuration, logger in
     let slack = configuration.slack.map {
         SlackReceiver(settings: $0, recorder: SlackStore(pool: runtime.pool, outbox: runtime.outbox), logger: logger)
     }
+    let twilio = configuration.twilio.map {
+        TwilioStatusReceiver(
+            settings: $0,
+            publicURL: configuration.publicURL.hasSuffix("/")
+                ? String(configuration.publicURL.dropLast()) : configuration.publicURL, pool: runtime.pool,
+            outbox: runtime.outbox, logger: logger)
+    }
     try await runtime.run(handling: routes, with: [simulated]) { router in
         receiver.register(on: router)
         googlePush?.register(on: router)
         slack?.register(on: router)
+        twilio?.register(on: router)
     }
 }

@@ -41,7 +41,13 @@ struct PrepConfiguration: ServiceConfiguration {
     /// SMS through Twilio after Slack (`ATTACHE_TWILIO_ACCOUNT_SID`), to the numbers in the
     /// tenants' directory files.
     var twilio: TwilioClient.Configuration?
+    /// bot-gateway's `/webhooks/twilio/status` as Twilio reaches it: texts ask for status reports
+    /// there, so that an undelivered one moves on to the next channel.
+    var twilioStatusCallback: String?
     var directoryFolder: URL
+    /// The owner's channels in order, where the directory gives no order of its own; those not
+    /// configured are passed over, and the local one always comes last.
+    var channelOrder: [String]
 
     init(_ env: Environment) throws(ConfigurationError) {
         common = try CommonConfiguration(for: Self.self, env)
@@ -91,6 +97,14 @@ struct PrepConfiguration: ServiceConfiguration {
         linkLifetime = .seconds(3600 * (try env.integer("ATTACHE_MATERIALS_LINK_HOURS", default: 24, in: 1...168)))
         retentionDays = try env.integer("ATTACHE_MATERIALS_RETENTION_DAYS", default: 30, in: 1...3650)
         directoryFolder = URL(fileURLWithPath: env.string("ATTACHE_DIRECTORY_DIR", default: "deploy/config/directory"))
+        channelOrder = env.string("ATTACHE_OWNER_CHANNELS", default: "slack,sms,email,local").split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        if let unknown = channelOrder.first(where: { !OwnerDirectory.channelNames.contains($0) }) {
+            throw ConfigurationError(
+                setting: "ATTACHE_OWNER_CHANNELS",
+                problem: "names \(unknown); the channels are \(OwnerDirectory.channelNames.sorted().joined(separator: ", "))")
+        }
+        twilioStatusCallback = try env.url("ATTACHE_TWILIO_STATUS_CALLBACK_URL")?.absoluteString
         if let account = env.optionalString("ATTACHE_TWILIO_ACCOUNT_SID") {
             let required = "ATTACHE_TWILIO_ACCOUNT_SID"
             twilio = TwilioClient.Configuration(

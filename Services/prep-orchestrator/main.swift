@@ -10,6 +10,11 @@ await ServiceMain.run(PrepConfiguration.self) { configuration, logger in
     if configuration.signingKeyIsEphemeral {
         logger.warning("ATTACHE_PREP_SIGNING_KEY is not set: materials links stop working when this process stops")
     }
+    // A mistake in a tenant's directory stops the service now, not a message later.
+    let directory = OwnerDirectory(folder: configuration.directoryFolder)
+    do { try directory.validate() } catch {
+        throw ConfigurationError(setting: "ATTACHE_DIRECTORY_DIR", problem: "\(error)")
+    }
     let runtime = try await ServiceRuntime.start(
         configuration.common, schema: WorkflowSchema.name, migrations: WorkflowSchema.migrations, logger: logger)
     let wakeup = WakeSignal()
@@ -33,14 +38,14 @@ await ServiceMain.run(PrepConfiguration.self) { configuration, logger in
     }
     var channels: [any OwnerChannel] = [LocalChannel()]
     if let twilio = configuration.twilio {
-        channels.insert(
+        channels.append(
             SMSChannel(
-                client: TwilioClient(configuration: twilio, logger: logger),
-                directory: OwnerDirectory(folder: configuration.directoryFolder)), at: 0)
+                client: TwilioClient(configuration: twilio, logger: logger), directory: directory, pool: runtime.pool,
+                statusCallback: configuration.twilioStatusCallback))
     }
     let slack = configuration.slack.map { SlackClient(configuration: $0, logger: logger) }
     if let client = slack {
-        channels.insert(SlackChannel(client: client), at: 0)
+        channels.append(SlackChannel(client: client))
         // A bad token stops nothing (the local channel still reaches the owner) but is said once, at start.
         Task {
             do {
@@ -51,11 +56,14 @@ await ServiceMain.run(PrepConfiguration.self) { configuration, logger in
             }
         }
     }
+    // The configured order, of the channels that are configured; the local one last.
+    let order = configuration.channelOrder.filter { $0 != "local" } + ["local"]
+    let chain = order.compactMap { name in channels.first { $0.name == name } }
     let steps = PrepSteps(
         pool: runtime.pool,
         context: ContextGatherer(
             provider: provider, timeout: configuration.contextTimeout, attempts: configuration.contextAttempts),
-        channels: OwnerChannels(chain: channels),
+        channels: OwnerChannels(chain: chain, directory: directory),
         generator: configuration.languageModel.map {
             LanguageModelGenerator(model: OpenAIChatModel(configuration: $0, logger: logger), logger: logger)
         } ?? EmbeddedGenerator(),
@@ -67,6 +75,7 @@ await ServiceMain.run(PrepConfiguration.self) { configuration, logger in
     WorkflowHandlers(wakeup: wakeup, settings: configuration.steps, adopted: engine.adopted, lease: engine.lease)
         .register(in: &routes)
     OwnerNotifications().register(in: &routes)
+    DeliveryReports(wakeup: wakeup).register(in: &routes)
     SlackConversation(
         client: slack, pool: runtime.pool, wakeup: wakeup,
         followUps: configuration.languageModel.map {

@@ -11,6 +11,7 @@ public enum Subscriptions {
         "prep-orchestrator": [
             MeetingClassified.messageType, ClassificationCancelled.messageType, BotStatusChanged.messageType,
             CalendarReauthorisationNeeded.messageType, SlackActionReceived.messageType, SlackMessageReceived.messageType,
+            SMSStatusReceived.messageType,
         ],
         "bot-gateway": [BotJoinRequested.messageType],
         "realtime-worker": [

@@ -9,13 +9,16 @@ import Testing
 struct OwnerChannelTests {
     struct Down: OwnerChannel {
         let name: String
-        func deliver(_ message: OwnerMessage) async throws { throw ContextUnavailable("\(name) is down") }
+        func deliver(_ message: OwnerMessage) async throws -> String? { throw ContextUnavailable("\(name) is down") }
     }
 
     struct Recording: OwnerChannel {
         var name: String { "recording" }
         let delivered = Counter()
-        func deliver(_ message: OwnerMessage) async throws { delivered.increment() }
+        func deliver(_ message: OwnerMessage) async throws -> String? {
+            delivered.increment()
+            return nil
+        }
     }
 
     static let message = OwnerMessage(kind: .prepRequest, recipient: "alex@example.com", headline: "Time to prepare")

@@ -27,8 +27,8 @@ struct PrepHarness {
 
     init(
         pool: PostgresPool, provider: (any ContextProvider)? = nil, store: (any MaterialsStore)? = nil,
-        channels: [any OwnerChannel] = [LocalChannel()], settings: PrepSteps.Settings = .init(),
-        contextTimeout: Duration = .seconds(10)
+        channels: [any OwnerChannel] = [LocalChannel()], directory: OwnerDirectory? = nil,
+        settings: PrepSteps.Settings = .init(), contextTimeout: Duration = .seconds(10)
     ) async throws {
         self.pool = pool
         outbox = try Outbox(schema: WorkflowSchema.name)
@@ -48,7 +48,7 @@ struct PrepHarness {
             context: ContextGatherer(
                 provider: provider ?? FolderContextProvider(folder: Self.contextFolder), timeout: contextTimeout, attempts: 2,
                 retryDelay: .milliseconds(10)),
-            channels: OwnerChannels(chain: channels), generator: EmbeddedGenerator(),
+            channels: OwnerChannels(chain: channels, directory: directory), generator: EmbeddedGenerator(),
             store: store ?? DatabaseMaterialsStore(links: links), settings: settings)
         engine = WorkflowEngine(pool: pool, outbox: outbox, steps: steps, wakeup: wakeup, logger: TestStack.logger)
         handlers = WorkflowHandlers(wakeup: wakeup, settings: settings, adopted: engine.adopted)
@@ -142,15 +142,18 @@ struct PrepHarness {
     }
 }
 
+/// `channelsOn`, when given, makes the owner's channels on the test's database (a channel that
+/// keeps state there, as SMS keeps opt-outs); `channels` otherwise.
 func withPrep<T>(
     provider: (any ContextProvider)? = nil, store: (any MaterialsStore)? = nil,
-    channels: [any OwnerChannel] = [LocalChannel()], settings: PrepSteps.Settings = .init(),
-    contextTimeout: Duration = .seconds(10), _ body: (PrepHarness) async throws -> T
+    channels: [any OwnerChannel] = [LocalChannel()], channelsOn: ((PostgresPool) -> [any OwnerChannel])? = nil,
+    directory: OwnerDirectory? = nil, settings: PrepSteps.Settings = .init(), contextTimeout: Duration = .seconds(10),
+    _ body: (PrepHarness) async throws -> T
 ) async throws -> T {
     try await TestDatabase.with(schema: WorkflowSchema.name, migrations: WorkflowSchema.migrations) { pool in
         let harness = try await PrepHarness(
-            pool: pool, provider: provider, store: store, channels: channels, settings: settings,
-            contextTimeout: contextTimeout)
+            pool: pool, provider: provider, store: store, channels: channelsOn?(pool) ?? channels, directory: directory,
+            settings: settings, contextTimeout: contextTimeout)
         return try await using(harness, tearDown: { $0.stop() }, body)
     }
 }

@@ -199,6 +199,16 @@ struct WireFormatTests {
             fixture: "slack.message.received.v1")
     }
 
+    @Test("sms.status.received.v1 matches its golden file both ways") func smsStatusReceived() throws {
+        try check(
+            Self.envelope(
+                SMSStatusReceived(
+                    messageSID: "SM00000000000000000000000000000001", status: "undelivered", errorCode: 30003,
+                    to: "+15555550100", deliveryID: Self.workflowID),
+                id: "00000000-0000-4000-8000-000000000011"),
+            fixture: "sms.status.received.v1")
+    }
+
     @Test("a message of another type or version is refused, not misread")
     func typeMismatchIsRefused() throws {
         var json =

@@ -94,6 +94,22 @@ struct Workflows {
                     "message   \(try note.string("kind")) via \(try note.string("channel")) at \(try note.date("created_at").formatted(.iso8601))"
                 )
             }
+            // The way each message went through the owner's channels, where one outside was tried.
+            let deliveries = try db.query(
+                """
+                SELECT kind, array_to_string(chain, ' → ') AS chain, chain[position + 1] AS channel, state,
+                    array_to_string(failures, '; ') AS failures, updated_at
+                FROM prep.deliveries WHERE workflow_id = $1 ORDER BY created_at
+                """, [workflowID])
+            if !deliveries.isEmpty { print("\ndeliveries") }
+            for delivery in deliveries {
+                print(
+                    "  \(try delivery.string("kind").padding(toLength: 12, withPad: " ", startingAt: 0)) "
+                        + "\(try delivery.string("state")) via \(try delivery.string("channel"))  "
+                        + "(\(try delivery.string("chain")), at \(try delivery.date("updated_at").formatted(.iso8601)))")
+                let failures = try delivery.string("failures")
+                if !failures.isEmpty { print("      not reached by \(failures)") }
+            }
             return true
         }
     }

@@ -20,6 +20,14 @@ enum OwnerToken {
         return (token, hash(token))
     }
 
+    /// The token in a prep request's link (`…/prep/{token}`).
+    static func token(in message: OwnerMessage) -> String? {
+        guard message.kind == .prepRequest, let url = message.links.first?.url, let range = url.range(of: "/prep/") else {
+            return nil
+        }
+        return String(url[range.upperBound...])
+    }
+
     static func hash(_ token: String) -> String {
         SHA256.hash(data: Data(token.utf8)).lowercaseHex
     }

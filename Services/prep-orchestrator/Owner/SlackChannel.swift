@@ -15,10 +15,11 @@ struct SlackChannel: OwnerChannel {
         static let notThisTime = "prep_decline"
     }
 
-    func deliver(_ message: OwnerMessage) async throws {
+    func deliver(_ message: OwnerMessage) async throws -> String? {
         let user = try await client.lookupUser(email: message.recipient)
         let channel = try await client.openDirectMessage(user: user)
         _ = try await client.postMessage(channel: channel, text: message.headline, blocks: Self.blocks(message))
+        return nil
     }
 
     static func blocks(_ message: OwnerMessage) -> [SlackBlock] {

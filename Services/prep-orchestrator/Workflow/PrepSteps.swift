@@ -36,9 +36,10 @@ struct PrepSteps: StepRunner {
         case .storeMaterials: return try await storeMaterials(workflow, step: step, now: now)
         case .sendMaterials: return try await sendMaterials(workflow, step: step, now: now)
         case .scheduleReminder: return scheduleReminder(workflow, now: now)
-        case .sendReminder: return try await sendReminder(workflow, now: now)
-        case .notifyCancellation: return try await notifyCancellation(workflow)
+        case .sendReminder: return try await sendReminder(workflow, step: step, now: now)
+        case .notifyCancellation: return try await notifyCancellation(workflow, step: step)
         case .requestBotJoin: return requestBotJoin(workflow, now: now)
+        case .continueDelivery: return try await continueDelivery(workflow, step: step, now: now)
         }
     }
 
@@ -110,12 +111,14 @@ struct PrepSteps: StepRunner {
                 effects.schedule(.generateMaterials, at: now)
             }
         }
-        let (token, hash) = OwnerToken.make()
+        let token = OwnerToken.make().token
         var gathered = step.handedOver as? [ContextResult]
         if gathered == nil { gathered = try await pool.withConnection { db in try PrepSteps.context(of: workflow, on: db) } }
         let message = OwnerMessages.prepRequest(
             workflow, context: gathered ?? [], deadline: deadline, link: "\(settings.publicURL)/prep/\(token)")
-        let delivery = try await channels.deliver(message)
+        let delivery = try await deliver(message, step: step, of: workflow)
+        // A run before a crash may have sent its own link: that token is the one to keep.
+        let hash = OwnerToken.hash(delivery.message.flatMap(OwnerToken.token(in:)) ?? token)
         return StepCompletion(
             outcome: .done(), output: delivery.output.merging(["answers_until": deadline.formatted(.iso8601)]) { $1 }
         ) { effects in
@@ -126,7 +129,7 @@ struct PrepSteps: StepRunner {
                 ON CONFLICT (workflow_id) DO UPDATE SET token_hash = EXCLUDED.token_hash, expires_at = EXCLUDED.expires_at,
                     used_at = NULL, revoked_at = NULL, created_at = now()
                 """, [workflow.id, hash, deadline])
-            record(message, via: delivery.channel, &effects)
+            record(delivery, step: step, &effects)
             try effects.publish(
                 PrepNotificationSent(
                     workflowID: workflow.id, meetingID: workflow.meeting.meetingID, channel: delivery.channel,
@@ -216,10 +219,10 @@ struct PrepSteps: StepRunner {
         let links = links(to: id, of: workflow, now: now)
         let isReminder = (workflow.reminderAt ?? .distantPast) <= now
         let message = OwnerMessages.materials(workflow, materials: materials, links: links, isReminder: isReminder)
-        let delivery = try await channels.deliver(message)
+        let delivery = try await deliver(message, step: step, of: workflow)
         return StepCompletion(outcome: .done(), output: delivery.output.merging(["materials_id": id.uuidString]) { $1 }) {
             effects in
-            record(message, via: delivery.channel, &effects)
+            record(delivery, step: step, &effects)
             try effects.publish(
                 materials.readyEvent(workflowID: workflow.id, meetingID: workflow.meeting.meetingID, generatedAt: now))
             effects.setState("materials_sent")
@@ -236,18 +239,40 @@ struct PrepSteps: StepRunner {
         }
     }
 
-    private func sendReminder(_ workflow: WorkflowRecord, now: Date) async throws -> StepCompletion {
+    private func sendReminder(_ workflow: WorkflowRecord, step: ClaimedStep, now: Date) async throws -> StepCompletion {
         guard workflow.meeting.start > now else { return StepCompletion(outcome: .skipped("the meeting has already started")) }
         let (id, materials) = try await latestMaterials(workflow.id)
         let message = OwnerMessages.reminder(workflow, materials: materials, links: links(to: id, of: workflow, now: now))
-        let delivery = try await channels.deliver(message)
-        return StepCompletion(outcome: .done(), output: delivery.output) { record(message, via: delivery.channel, &$0) }
+        let delivery = try await deliver(message, step: step, of: workflow)
+        return StepCompletion(outcome: .done(), output: delivery.output) { record(delivery, step: step, &$0) }
     }
 
-    private func notifyCancellation(_ workflow: WorkflowRecord) async throws -> StepCompletion {
-        let message = OwnerMessages.cancellation(workflow)
-        let delivery = try await channels.deliver(message)
-        return StepCompletion(outcome: .done(), output: delivery.output) { record(message, via: delivery.channel, &$0) }
+    private func notifyCancellation(_ workflow: WorkflowRecord, step: ClaimedStep) async throws -> StepCompletion {
+        let delivery = try await deliver(OwnerMessages.cancellation(workflow), step: step, of: workflow)
+        return StepCompletion(outcome: .done(), output: delivery.output) { record(delivery, step: step, &$0) }
+    }
+
+    /// Messages a channel reported undelivered after taking them (an SMS `undelivered`) go on
+    /// through the rest of their chain. Its state is the workflow's own; this step leaves it.
+    private func continueDelivery(_ workflow: WorkflowRecord, step: ClaimedStep, now: Date) async throws -> StepCompletion {
+        let ledger = DeliveryLedger(pool: pool, workflow: workflow.id, step: step.id)
+        let (entries, waiting) = try await ledger.reopenBounced()
+        var deliveries: [OwnerChannels.Delivery] = []
+        for entry in entries {
+            deliveries.append(try await channels.advance(entry, ledger: ledger, mayDefer: mayDefer(step)))
+        }
+        let output = Dictionary(
+            deliveries.map { delivery in
+                (
+                    delivery.message?.kind.rawValue ?? "message",
+                    delivery.output.map { "\($0)=\($1)" }.sorted().joined(separator: ", ")
+                )
+            }, uniquingKeysWith: { $1 })
+        return StepCompletion(outcome: .done(), output: output) { [deliveries] effects in
+            for delivery in deliveries { record(delivery, step: step, &effects) }
+            // A bounced message whose own step has not committed yet is looked at again.
+            if waiting { effects.schedule(.continueDelivery, at: now.addingTimeInterval(30)) }
+        }
     }
 
     // MARK: The bot
@@ -265,13 +290,28 @@ struct PrepSteps: StepRunner {
 
     // MARK: Reading and recording
 
-    private func record(_ message: OwnerMessage, via channel: String, _ effects: inout StepEffects) {
+    private func deliver(_ message: OwnerMessage, step: ClaimedStep, of workflow: WorkflowRecord) async throws
+        -> OwnerChannels.Delivery
+    {
+        try await channels.deliver(
+            message, ledger: DeliveryLedger(pool: pool, workflow: workflow.id, step: step.id), mayDefer: mayDefer(step))
+    }
+
+    /// A channel may ask to be tried again later (an SMTP 4xx) while the step has attempts left.
+    private func mayDefer(_ step: ClaimedStep) -> Bool {
+        step.attempt < WorkflowDefinition.retry(step.name).attempts
+    }
+
+    /// The notification row of the message as it went out, and its delivery settled.
+    private func record(_ delivery: OwnerChannels.Delivery, step: ClaimedStep, _ effects: inout StepEffects) {
+        guard let message = delivery.message else { return }
+        if let entry = delivery.entry { DeliveryLedger.settle(entry, step: step.id, into: &effects) }
         effects.write(
             """
             INSERT INTO prep.notifications (id, workflow_id, kind, channel, recipient, text, created_at)
             SELECT *, clock_timestamp() FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[])
             """,
-            [UUID(), effects.workflow.id, message.kind.rawValue, channel, message.recipient, message.text])
+            [UUID(), effects.workflow.id, message.kind.rawValue, delivery.channel, message.recipient, message.text])
     }
 
     private func links(to id: UUID, of workflow: WorkflowRecord, now: Date) -> [MaterialLink] {

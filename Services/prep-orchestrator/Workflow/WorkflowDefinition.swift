@@ -14,6 +14,8 @@ enum StepName: String, Sendable, CaseIterable, Codable {
     case sendReminder = "send_reminder"
     case notifyCancellation = "notify_cancellation"
     case requestBotJoin = "request_bot_join"
+    /// Not in the main line: a message a channel reported undelivered goes on to the next one.
+    case continueDelivery = "continue_delivery"
 
     /// How far into a workflow the step is (its place in the definition).
     var stage: Int { Self.allCases.firstIndex(of: self)! }
@@ -59,7 +61,7 @@ enum WorkflowDefinition {
         // The materials exist even if the message about them was lost: the reminder still comes.
         case .sendMaterials: .scheduleReminder
         case .loadMeeting, .gatherContext, .waitForOwner, .generateMaterials, .storeMaterials, .scheduleReminder,
-            .sendReminder, .notifyCancellation, .requestBotJoin:
+            .sendReminder, .notifyCancellation, .requestBotJoin, .continueDelivery:
             nil
         }
     }

@@ -156,5 +156,43 @@ enum WorkflowSchema {
             -- The question whose answer got a follow-up: the next reply completes that answer.
             ALTER TABLE {schema}.slack_chats ADD COLUMN follow_up_position int;
             """),
+        Migration(
+            "0107_deliveries",
+            """
+            -- A message's way to its owner through the channel chain, written before each channel
+            -- that sends something outside is tried: a step run again after a crash, or a channel
+            -- that reports failure later (an SMS undelivered), goes on from where the chain was
+            -- and sends nothing twice. `settled` once the step that sent it has committed.
+            -- state: pending, sending, deferred (try the same channel later), sent, delivered (the
+            -- channel confirmed it), unknown (the service stopped while sending: not sent again),
+            -- bounced (the channel reported failure after taking it: the chain goes on).
+            CREATE TABLE {schema}.deliveries (
+                id uuid PRIMARY KEY,
+                workflow_id uuid NOT NULL REFERENCES {schema}.workflows (id),
+                step_id bigint NOT NULL,
+                kind text NOT NULL,
+                message jsonb NOT NULL,
+                chain text[] NOT NULL,
+                position int NOT NULL DEFAULT 0,
+                state text NOT NULL DEFAULT 'pending',
+                failures text[] NOT NULL DEFAULT '{}',
+                reference text,
+                settled boolean NOT NULL DEFAULT false,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now());
+            CREATE INDEX deliveries_open ON {schema}.deliveries (step_id) WHERE NOT settled;
+            CREATE INDEX deliveries_by_workflow ON {schema}.deliveries (workflow_id);
+            CREATE UNIQUE INDEX deliveries_by_reference ON {schema}.deliveries (reference) WHERE reference IS NOT NULL;
+
+            -- Owners who asked not to be reached on a channel: an SMS recipient who replied STOP
+            -- (Twilio's 21610), an e-mail recipient who unsubscribed.
+            CREATE TABLE {schema}.opt_outs (
+                tenant_id text NOT NULL,
+                channel text NOT NULL,
+                address text NOT NULL,
+                reason text NOT NULL,
+                opted_out_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (tenant_id, channel, address));
+            """),
     ]
 }
