@@ -21,6 +21,14 @@ public final class FakeTwilio: Sendable {
         public var from: String
         public var body: String
         public var statusCallback: String?
+
+        public init(sid: String, to: String, from: String, body: String, statusCallback: String?) {
+            self.sid = sid
+            self.to = to
+            self.from = from
+            self.body = body
+            self.statusCallback = statusCallback
+        }
     }
 
     private struct State {
@@ -74,10 +82,11 @@ public final class FakeTwilio: Sendable {
     public func optOut(_ number: String) { box.state.withLock { _ = $0.optedOut.insert(number) } }
     public func stop() { server.stop() }
 
-    /// Posts the status callback Twilio would for `message`, signed with the auth token; returns
-    /// the receiver's HTTP status.
+    /// Posts the status callback Twilio would for `message`, signed with the auth token over its
+    /// `StatusCallback` URL; returns the receiver's HTTP status. `via`: the address that URL's
+    /// host forwards to (a proxy in front of the receiver), if it is not reachable itself.
     @discardableResult
-    public func report(_ status: String, errorCode: Int? = nil, for message: Sent) async throws -> Int {
+    public func report(_ status: String, errorCode: Int? = nil, for message: Sent, via: String? = nil) async throws -> Int {
         guard let url = message.statusCallback else { throw NoCallback(sid: message.sid) }
         var fields = [
             ("AccountSid", Self.accountSID), ("ApiVersion", "2010-04-01"), ("From", message.from),
@@ -88,10 +97,14 @@ public final class FakeTwilio: Sendable {
         let signature = TwilioSignature.sign(url: url, parameters: fields, authToken: Self.authToken)
         let response = try await HTTPClient(retry: .none, logger: TestStack.logger).send(
             OutboundRequest(
-                method: "POST", url: url,
+                method: "POST", url: via.map { $0 + (URLComponents(string: url)?.percentEncodedPath ?? "") + query(url) } ?? url,
                 headers: [("Content-Type", "application/x-www-form-urlencoded"), ("X-Twilio-Signature", signature)],
                 body: Array(FormEncoding.encode(fields).utf8)))
         return response.status
+    }
+
+    private func query(_ url: String) -> String {
+        URLComponents(string: url)?.percentEncodedQuery.map { "?\($0)" } ?? ""
     }
 
     public struct NoCallback: Error, CustomStringConvertible {
