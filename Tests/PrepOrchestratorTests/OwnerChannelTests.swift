@@ -37,6 +37,40 @@ struct OwnerChannelTests {
         }
     }
 
+    struct Named: OwnerChannel {
+        let name: String
+        func deliver(_ message: OwnerMessage) async throws -> String? { nil }
+    }
+
+    @Test("the order is the owner's, else their tenant's, else the configured one; unconfigured channels are passed over, local comes last")
+    func orderFromDirectory() throws {
+        let directory = SMSChannelTests.directory
+        let channels = OwnerChannels(chain: ["slack", "sms", "local"].map(Named.init), directory: directory)
+        func chain(_ owner: String, tenant: String = "acme") throws -> [String] {
+            try channels.chain(for: OwnerMessage(kind: .reminder, recipient: owner, tenant: tenant, headline: "Soon"))
+        }
+        #expect(try chain("alex@example.com") == ["slack", "sms", "local"], "the tenant's order, without e-mail")
+        #expect(try chain("sam@example.com") == ["sms", "local"], "Sam's own order")
+        #expect(try chain("alex@example.com", tenant: "no-such-tenant") == ["slack", "sms", "local"], "the configured order")
+    }
+
+    @Test("a directory naming a channel that does not exist is refused, naming the file and the channel")
+    func unknownChannel() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("directory-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try "owners:\n  - email: a@example.com\n    channels: [pager, local]\n".write(
+            to: folder.appendingPathComponent("globex.yaml"), atomically: true, encoding: .utf8)
+        #expect {
+            try OwnerDirectory(folder: folder).validate()
+        } throws: { error in
+            "\(error)".contains("globex.yaml names a channel pager")
+        }
+        let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("deploy/config/directory")
+        try OwnerDirectory(folder: shipped).validate()
+    }
+
     @Test("when no channel reaches the owner, the step retries by its policy and then the materials are made without them")
     func unreachableOwner() async throws {
         try await withPrep { prep in
