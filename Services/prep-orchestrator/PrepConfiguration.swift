@@ -4,6 +4,7 @@ import LanguageModel
 import ObjectStore
 import Runtime
 import Slack
+import Mail
 import Twilio
 
 struct PrepConfiguration: ServiceConfiguration {
@@ -44,6 +45,9 @@ struct PrepConfiguration: ServiceConfiguration {
     /// bot-gateway's `/webhooks/twilio/status` as Twilio reaches it: texts ask for status reports
     /// there, so that an undelivered one moves on to the next channel.
     var twilioStatusCallback: String?
+    /// E-mail over SMTP (`ATTACHE_SMTP_URL`), from `emailFrom`.
+    var smtp: SMTPConfiguration?
+    var emailFrom: MailAddress?
     var directoryFolder: URL
     /// The owner's channels in order, where the directory gives no order of its own; those not
     /// configured are passed over, and the local one always comes last.
@@ -105,6 +109,24 @@ struct PrepConfiguration: ServiceConfiguration {
                 problem: "names \(unknown); the channels are \(OwnerDirectory.channelNames.sorted().joined(separator: ", "))")
         }
         twilioStatusCallback = try env.url("ATTACHE_TWILIO_STATUS_CALLBACK_URL")?.absoluteString
+        if let url = env.optionalString("ATTACHE_SMTP_URL") {
+            let required = "ATTACHE_SMTP_URL"
+            guard url.hasPrefix("smtp://") || url.hasPrefix("smtps://") else {
+                throw ConfigurationError(setting: required, problem: "must be smtp://host:port or smtps://host:port")
+            }
+            let user = env.optionalString("ATTACHE_SMTP_USER")
+            smtp = SMTPConfiguration(
+                url: url,
+                startTLS: try env.choice("ATTACHE_SMTP_STARTTLS", default: SMTPStartTLSSetting.required).value,
+                username: user,
+                password: try user.map { _ in
+                    try env.string("ATTACHE_SMTP_PASSWORD", requiredWith: "ATTACHE_SMTP_USER", hint: "the SMTP password")
+                },
+                caFile: env.optionalString("ATTACHE_SMTP_CA_FILE"))
+            emailFrom = MailAddress(
+                try env.string("ATTACHE_SMTP_FROM", requiredWith: required, hint: "the address e-mails come from"),
+                displayName: env.string("ATTACHE_SMTP_FROM_NAME", default: "Attaché"))
+        }
         if let account = env.optionalString("ATTACHE_TWILIO_ACCOUNT_SID") {
             let required = "ATTACHE_TWILIO_ACCOUNT_SID"
             twilio = TwilioClient.Configuration(
@@ -135,6 +157,19 @@ struct PrepConfiguration: ServiceConfiguration {
         } else {
             signingKey = SymmetricKey(size: .bits256)
             signingKeyIsEphemeral = true
+        }
+    }
+}
+
+/// ATTACHE_SMTP_STARTTLS: `required` (the default), `opportunistic` or `off`.
+enum SMTPStartTLSSetting: String, CaseIterable, Sendable {
+    case required, opportunistic, off
+
+    var value: SMTPConfiguration.StartTLS {
+        switch self {
+        case .required: .required
+        case .opportunistic: .opportunistic
+        case .off: .off
         }
     }
 }

@@ -1,6 +1,7 @@
 import Delivery
 import HTTPClient
 import LanguageModel
+import Mail
 import ObjectStore
 import Runtime
 import Slack
@@ -42,6 +43,12 @@ await ServiceMain.run(PrepConfiguration.self) { configuration, logger in
             SMSChannel(
                 client: TwilioClient(configuration: twilio, logger: logger), directory: directory, pool: runtime.pool,
                 statusCallback: configuration.twilioStatusCallback))
+    }
+    let unsubscribe = EmailUnsubscribe(baseURL: configuration.steps.publicURL, key: configuration.signingKey, pool: runtime.pool)
+    if let smtp = configuration.smtp, let from = configuration.emailFrom {
+        channels.append(
+            EmailChannel(
+                client: SMTPClient(configuration: smtp, logger: logger), from: from, unsubscribe: unsubscribe))
     }
     let slack = configuration.slack.map { SlackClient(configuration: $0, logger: logger) }
     if let client = slack {
@@ -94,5 +101,6 @@ await ServiceMain.run(PrepConfiguration.self) { configuration, logger in
     ) { router in
         prepPage.register(on: router)
         materials.register(on: router)
+        unsubscribe.register(on: router)
     }
 }

@@ -81,7 +81,7 @@ struct MaterialsLinks: Sendable {
     }
 
     func check(_ file: String, materials: UUID, expires: String?, signature: String?, now: Date) -> Check {
-        guard let expires = expires.flatMap(Int.init), let signature, let mac = Self.bytes(hex: signature),
+        guard let expires = expires.flatMap(Int.init), let signature, signature.utf8.count == 2 * SHA256.byteCount, let mac = [UInt8](hex: signature),
             HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Self.message(materials, file, expires), using: key)
         else { return .forged }
         return Double(expires) > now.timeIntervalSince1970 ? .valid : .expired
@@ -93,19 +93,6 @@ struct MaterialsLinks: Sendable {
 
     private static func message(_ materials: UUID, _ file: String, _ expires: Int) -> Data {
         Data("\(materials.uuidString.lowercased())/\(file)/\(expires)".utf8)
-    }
-
-    private static func bytes(hex: String) -> [UInt8]? {
-        guard hex.count == 64 else { return nil }
-        var bytes: [UInt8] = []
-        var index = hex.startIndex
-        while index < hex.endIndex {
-            let next = hex.index(index, offsetBy: 2)
-            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
-            bytes.append(byte)
-            index = next
-        }
-        return bytes
     }
 }
 
