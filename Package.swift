@@ -67,8 +67,6 @@ let package = Package(
         .target(
             name: "ObjectStore", dependencies: ["HTTPClient", .product(name: "Crypto", package: "swift-crypto")],
             path: "Shared/ObjectStore", exclude: ["README.md"], swiftSettings: swiftSettings),
-        // Slack's Web API and request signatures, for the meeting owner's channel. ObjectStore
-        // for `lowercaseHex`.
         // Twilio's Messages API, for texting a meeting's owner when Slack cannot reach them.
         .target(
             name: "Twilio",
@@ -76,6 +74,12 @@ let package = Package(
                 "HTTPClient", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
             ],
             path: "Shared/Twilio", exclude: ["README.md"], swiftSettings: swiftSettings),
+        // E-mail over SMTP (libcurl), for a meeting's owner. HTTPClient for libcurl's shared setup.
+        .target(
+            name: "Mail", dependencies: ["CCurl", "HTTPClient", .product(name: "Logging", package: "swift-log")],
+            path: "Shared/Mail", exclude: ["README.md"], swiftSettings: swiftSettings),
+        // Slack's Web API and request signatures, for the meeting owner's channel. ObjectStore
+        // for `lowercaseHex`.
         .target(
             name: "Slack",
             dependencies: [
@@ -240,7 +244,7 @@ let package = Package(
             name: "InfrastructureTests",
             dependencies: [
                 "Bus", "Store", "HTTPClient", "Delivery", "Runtime", "Shared", "Resilience", "TestSupport", "LanguageModel",
-                "ObjectStore", "Slack",
+                "ObjectStore", "Slack", "Mail",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

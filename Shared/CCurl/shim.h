@@ -4,6 +4,7 @@
 
 // curl_easy_setopt and curl_easy_getinfo are variadic: one typed wrapper per argument kind.
 
+// Also the shape of CURLOPT_READFUNCTION's callback (curl_read_callback).
 typedef size_t (*attache_curl_data_callback)(char *data, size_t size, size_t count, void *context);
 
 static inline CURLcode attache_curl_set_long(CURL *handle, CURLoption option, long value) {
@@ -24,6 +25,14 @@ static inline CURLcode attache_curl_set_list(CURL *handle, CURLoption option, st
 static inline CURLcode attache_curl_set_callback(CURL *handle, CURLoption option,
                                                  attache_curl_data_callback value) {
   return curl_easy_setopt(handle, option, value);
+}
+// Spelled CURLOPT_MAIL_RCPT_ALLLOWFAILS before libcurl 8.2; Debian 12 has 7.88.
+static inline CURLcode attache_curl_set_mail_rcpt_allowfails(CURL *handle, long value) {
+#if LIBCURL_VERSION_NUM >= 0x080200
+  return curl_easy_setopt(handle, CURLOPT_MAIL_RCPT_ALLOWFAILS, value);
+#else
+  return curl_easy_setopt(handle, CURLOPT_MAIL_RCPT_ALLLOWFAILS, value);
+#endif
 }
 static inline CURLcode attache_curl_get_long(CURL *handle, CURLINFO info, long *value) {
   return curl_easy_getinfo(handle, info, value);

@@ -1,12 +1,10 @@
 import CCurl
-import Dispatch
 import Foundation
 import Logging
 import Resilience
 
 /// Outbound HTTP over libcurl. Each transfer blocks, so it runs on a serial dispatch queue of
-/// its own: serial queues get a thread of their own when all are busy, where a concurrent
-/// queue would share (and starve) the threads Swift's concurrency runs on. Retries wait
+/// its own (`Curl.perform`), off the threads Swift's concurrency runs on. Retries wait
 /// asynchronously in between.
 public final class HTTPClient: Sendable {
     private let retry: RetryPolicy
@@ -15,12 +13,10 @@ public final class HTTPClient: Sendable {
     /// Paces every attempt, retries included, for APIs with request quotas.
     private let rateLimit: RateLimiter?
 
-    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
-
     public init(
         userAgent: String = "attache/1.0", retry: RetryPolicy = RetryPolicy(), rateLimit: RateLimiter? = nil, logger: Logger
     ) {
-        _ = Self.globalInit
+        Curl.initialize()
         self.retry = retry
         self.rateLimit = rateLimit
         self.userAgent = userAgent
@@ -98,11 +94,7 @@ public final class HTTPClient: Sendable {
     }
 
     private func perform(_ request: OutboundRequest) async -> Result<OutboundResponse, HTTPClientError> {
-        await withCheckedContinuation { continuation in
-            DispatchQueue(label: "http-transfer").async { [userAgent] in
-                continuation.resume(returning: CurlTransfer(request: request, userAgent: userAgent).run())
-            }
-        }
+        await Curl.perform(label: "http-transfer") { [userAgent] in CurlTransfer(request: request, userAgent: userAgent).run() }
     }
 }
 

@@ -41,6 +41,16 @@ public enum TestStack {
         )
     }
 
+    /// The SMTP server (see scripts/stack): its URL, the AUTH user it accepts after STARTTLS, its
+    /// self-signed certificate, and the Maildir it delivers to.
+    public static func smtp() throws -> (url: String, user: String, password: String, caFile: String, maildir: String) {
+        (
+            try variable("ATTACHE_TEST_SMTP_URL"), try variable("ATTACHE_TEST_SMTP_USER"),
+            try variable("ATTACHE_TEST_SMTP_PASSWORD"), try variable("ATTACHE_TEST_SMTP_CA_FILE"),
+            try variable("ATTACHE_TEST_SMTP_MAILDIR")
+        )
+    }
+
     /// A broker of its own that a test may stop and restart (see scripts/test).
     public static func chaosBroker() throws -> AMQPConfiguration {
         try AMQPConfiguration(url: try variable("ATTACHE_TEST_CHAOS_AMQP_URL"), heartbeatSeconds: 5)
