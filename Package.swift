@@ -157,7 +157,7 @@ let package = Package(
             name: "PrepOrchestrator",
             dependencies: [
                 "Shared", "Delivery", "Runtime", "Store", "Resilience", "HTTPClient", "LanguageModel", "ObjectStore", "Slack",
-                "Twilio",
+                "Twilio", "Mail",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
@@ -267,7 +267,7 @@ let package = Package(
             name: "PrepOrchestratorTests",
             dependencies: [
                 "PrepOrchestrator", "Shared", "Delivery", "Store", "HTTPClient", "LanguageModel", "ObjectStore", "Slack",
-                "Twilio", "TestSupport",
+                "Twilio", "Mail", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -1,10 +1,10 @@
 import Crypto
 import Foundation
 import LanguageModel
+import Mail
 import ObjectStore
 import Runtime
 import Slack
-import Mail
 import Twilio
 
 struct PrepConfiguration: ServiceConfiguration {
@@ -115,13 +115,14 @@ struct PrepConfiguration: ServiceConfiguration {
                 throw ConfigurationError(setting: required, problem: "must be smtp://host:port or smtps://host:port")
             }
             let user = env.optionalString("ATTACHE_SMTP_USER")
+            let password =
+                user == nil
+                ? nil : try env.string("ATTACHE_SMTP_PASSWORD", requiredWith: "ATTACHE_SMTP_USER", hint: "the SMTP password")
             smtp = SMTPConfiguration(
                 url: url,
                 startTLS: try env.choice("ATTACHE_SMTP_STARTTLS", default: SMTPStartTLSSetting.required).value,
                 username: user,
-                password: try user.map { _ in
-                    try env.string("ATTACHE_SMTP_PASSWORD", requiredWith: "ATTACHE_SMTP_USER", hint: "the SMTP password")
-                },
+                password: password,
                 caFile: env.optionalString("ATTACHE_SMTP_CA_FILE"))
             emailFrom = MailAddress(
                 try env.string("ATTACHE_SMTP_FROM", requiredWith: required, hint: "the address e-mails come from"),

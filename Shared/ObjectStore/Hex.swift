@@ -14,7 +14,7 @@ extension Sequence<UInt8> {
     }
 }
 
-extension Array<UInt8> {
+extension [UInt8] {
     /// The bytes of `hex` (two digits a byte, either case), or nil if it is not hexadecimal.
     public init?(hex: String) {
         let digits = Array(hex.utf8)

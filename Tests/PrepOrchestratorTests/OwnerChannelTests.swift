@@ -42,7 +42,9 @@ struct OwnerChannelTests {
         func deliver(_ message: OwnerMessage) async throws -> String? { nil }
     }
 
-    @Test("the order is the owner's, else their tenant's, else the configured one; unconfigured channels are passed over, local comes last")
+    @Test(
+        "the order is the owner's, else their tenant's, else the configured one; unconfigured channels are passed over, local comes last"
+    )
     func orderFromDirectory() throws {
         let directory = SMSChannelTests.directory
         let channels = OwnerChannels(chain: ["slack", "sms", "local"].map(Named.init), directory: directory)

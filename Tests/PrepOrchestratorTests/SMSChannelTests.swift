@@ -21,7 +21,9 @@ struct SMSChannelTests {
         folder: Bundle.module.url(forResource: "directory", withExtension: nil, subdirectory: "Fixtures")!)
     static let statusCallback = "https://gateway.example/webhooks/twilio/status"
 
-    static func sms(_ twilio: FakeTwilio, token: String = FakeTwilio.authToken, pool: PostgresPool) -> SMSChannel {
+    static func sms(
+        _ twilio: FakeTwilio, token: String = FakeTwilio.authToken, directory: OwnerDirectory = directory, pool: PostgresPool
+    ) -> SMSChannel {
         let client = TwilioClient(
             configuration: .init(baseURL: twilio.url, accountSID: FakeTwilio.accountSID, authToken: token, from: "+15555550199"),
             http: HTTPClient(retry: .none, logger: TestStack.logger), logger: TestStack.logger)

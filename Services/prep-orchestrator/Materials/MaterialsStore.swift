@@ -81,7 +81,8 @@ struct MaterialsLinks: Sendable {
     }
 
     func check(_ file: String, materials: UUID, expires: String?, signature: String?, now: Date) -> Check {
-        guard let expires = expires.flatMap(Int.init), let signature, signature.utf8.count == 2 * SHA256.byteCount, let mac = [UInt8](hex: signature),
+        guard let expires = expires.flatMap(Int.init), let signature, signature.utf8.count == 2 * SHA256.byteCount,
+            let mac = [UInt8](hex: signature),
             HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Self.message(materials, file, expires), using: key)
         else { return .forged }
         return Double(expires) > now.timeIntervalSince1970 ? .valid : .expired

@@ -37,14 +37,14 @@ struct EmailUnsubscribe: Sendable {
 
     func register(on router: Router<BasicRequestContext>) {
         router.get(RouterPath(Self.path)) { request, _ -> Response in
-            guard let (address, _) = verified(request.uri) else { return Self.page(.forbidden, Self.forged) }
+            guard let (address, _) = verified(request) else { return Self.page(.forbidden, Self.forged) }
             return Self.page(
                 .ok,
                 "<p>Stop e-mails from Attaché to \(HTML.escape(address))? Slack and the prep page still work.</p>"
                     + "<form method=\"post\"><button type=\"submit\">Unsubscribe</button></form>")
         }
         router.post(RouterPath(Self.path)) { request, _ -> Response in
-            guard let (address, tenant) = verified(request.uri) else { return Self.page(.forbidden, Self.forged) }
+            guard let (address, tenant) = verified(request) else { return Self.page(.forbidden, Self.forged) }
             _ = try await pool.withConnection { db in
                 try db.execute(
                     """
@@ -58,8 +58,8 @@ struct EmailUnsubscribe: Sendable {
 
     private static let forged = "<p>This unsubscribe link is not valid: it was changed, or was never issued.</p>"
 
-    private func verified(_ uri: URI) -> (address: String, tenant: String)? {
-        let query = uri.queryParameters
+    private func verified(_ request: Request) -> (address: String, tenant: String)? {
+        let query = request.uri.queryParameters
         guard let address = query["address"].map(String.init), let tenant = query["tenant"].map(String.init),
             let given = query["signature"].map(String.init), given.utf8.count == 2 * SHA256.byteCount,
             let mac = [UInt8](hex: given),
