@@ -205,17 +205,6 @@ struct EndToEndTests {
 
     func cleanUp(prefix: String, folder: URL) async throws {
         try? FileManager.default.removeItem(at: folder)
-        let broker = try TestStack.broker()
-        try await AdminChannel.run(broker) { channel in
-            defer { channel.close() }
-            for service in ServiceBinaries.all {
-                let queues = ServiceQueues(
-                    prefix: prefix, service: service, retryDelays: [.milliseconds(200), .milliseconds(500), .seconds(1)])
-                for queue in [queues.workQueue, queues.deadLetterQueue] + (1...3).map({ queues.retryQueue(forRetry: $0) }) {
-                    try channel.deleteQueue(queue)
-                }
-            }
-            try channel.deleteQueue(ServiceQueues.unroutedQueue(prefix: prefix))
-        }
+        try await SystemBus.deleteQueues(prefix: prefix)
     }
 }

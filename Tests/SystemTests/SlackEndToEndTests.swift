@@ -55,18 +55,7 @@ struct SlackEndToEndTests {
                 #expect(await process.exitStatus(within: .seconds(40)) == 0, "\(service)\n\(process.output.suffix(2000))")
             }
         }
-        try await AdminChannel.run(try TestStack.broker()) { channel in
-            defer { channel.close() }
-            for service in ServiceBinaries.all {
-                let queues = ServiceQueues(prefix: prefix, service: service)
-                for queue in [queues.workQueue, queues.deadLetterQueue]
-                    + queues.retryDelays.indices.map({ queues.retryQueue(forRetry: $0 + 1) })
-                {
-                    try channel.deleteQueue(queue)
-                }
-            }
-            try channel.deleteQueue(ServiceQueues.unroutedQueue(prefix: prefix))
-        }
+        try await SystemBus.deleteQueues(prefix: prefix)
     }
 
     func converse(fake: FakeSlack, owner: String, ports: [String: Int], prefix: String) async throws {
@@ -138,19 +127,6 @@ struct SlackEndToEndTests {
                 reminderAt: start.addingTimeInterval(-7200), botJoinAt: start.addingTimeInterval(-120),
                 prepQuestions: ["What do you want from this meeting?", "Anything to announce?", "Who needs a heads-up?"],
                 contextRequired: ["big_rocks", "staffing"]))
-        let publisher = Publisher(
-            configuration: try TestStack.broker(), topology: ServiceQueues.subscriptionsTopology(prefix: prefix),
-            logger: TestStack.logger)
-        do {
-            try await publisher.publish(
-                OutgoingMessage(
-                    exchange: ServiceQueues.eventsExchange(prefix: prefix), routingKey: envelope.type.routingKey,
-                    body: try MessageCoding.encode(envelope), messageID: envelope.id.uuidString,
-                    type: envelope.type.description))
-        } catch {
-            await publisher.close()
-            throw error
-        }
-        await publisher.close()
+        try await SystemBus.publish(envelope, prefix: prefix)
     }
 }
