@@ -18,8 +18,8 @@ public struct SMTPConfiguration: Sendable, CustomStringConvertible {
     /// in EHLO (`smtp://host:587/attache.example.com`).
     public var url: String
     public var startTLS: StartTLS
-    /// With a username, the client authenticates (AUTH) once the connection is encrypted as
-    /// `startTLS` asks.
+    /// With a username, the client authenticates (AUTH) if the server offers it: after STARTTLS,
+    /// or in the clear when `startTLS` allows that and the server does not offer STARTTLS.
     public var username: String?
     public var password: String?
     /// PEM certificates to trust instead of the system's, for a server with a private CA.
