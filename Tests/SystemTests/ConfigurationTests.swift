@@ -41,6 +41,23 @@ struct ConfigurationTests {
             service: "prep-orchestrator", environment: ["ATTACHE_TWILIO_ACCOUNT_SID": "AC0001"],
             named: ["ATTACHE_TWILIO_AUTH_TOKEN", "ATTACHE_TWILIO_ACCOUNT_SID"]),
         Case(
+            service: "prep-orchestrator", environment: ["ATTACHE_SMTP_URL": "smtp://mail.example.com:587"],
+            named: ["ATTACHE_SMTP_FROM", "ATTACHE_SMTP_URL"]),
+        Case(
+            service: "prep-orchestrator", environment: ["ATTACHE_SMTP_URL": "https://mail.example.com"],
+            named: ["ATTACHE_SMTP_URL", "smtp://"]),
+        Case(
+            service: "prep-orchestrator",
+            environment: [
+                "ATTACHE_SMTP_URL": "smtp://mail.example.com:587", "ATTACHE_SMTP_FROM": "prep@example.com",
+                "ATTACHE_SMTP_STARTTLS": "sometimes",
+            ], named: ["ATTACHE_SMTP_STARTTLS", "opportunistic"]),
+        Case(
+            service: "prep-orchestrator", environment: ["ATTACHE_OWNER_CHANNELS": "slack,pager,local"],
+            named: ["ATTACHE_OWNER_CHANNELS", "pager"]),
+        Case(
+            service: "bot-gateway", environment: ["ATTACHE_TWILIO_AUTH_TOKEN": "short"], named: ["ATTACHE_TWILIO_AUTH_TOKEN"]),
+        Case(
             service: "calendar-monitor", environment: ["ATTACHE_CALENDAR_SYNC_CONCURRENCY": "0"],
             named: ["ATTACHE_CALENDAR_SYNC_CONCURRENCY"]),
         Case(

@@ -41,7 +41,8 @@ struct FallbackChannelsEndToEndTests {
                     ],
                     "bot-gateway": [
                         "ATTACHE_PUBLIC_URL": gateway,
-                        "ATTACHE_WEBHOOK_SECRET": "whsec_" + Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString(),
+                        "ATTACHE_WEBHOOK_SECRET": "whsec_"
+                            + Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString(),
                     ],
                 ]
                 func start(_ service: String) throws -> ChildProcess {
@@ -50,7 +51,9 @@ struct FallbackChannelsEndToEndTests {
                         environment: common.merging(specific[service]!) { $1 }
                             .merging(["ATTACHE_HTTP_PORT": String(ports[service]!)]) { $1 })
                 }
-                let processes = ProcessBox(["prep-orchestrator": try start("prep-orchestrator"), "bot-gateway": try start("bot-gateway")])
+                let processes = ProcessBox([
+                    "prep-orchestrator": try start("prep-orchestrator"), "bot-gateway": try start("bot-gateway"),
+                ])
                 defer { processes.killAll() }
                 do {
                     try await ready(ports.values)
