@@ -26,9 +26,8 @@ struct OwnerChannelTests {
     @Test("a message goes through the first channel that takes it; when none does, each one's failure is said")
     func fallbackChain() async throws {
         let recording = Recording()
-        #expect(
-            try await OwnerChannels(chain: [Down(name: "slack"), recording]).deliver(Self.message)
-                == .init(channel: "recording", failures: ["slack: slack is down"]))
+        let delivery = try await OwnerChannels(chain: [Down(name: "slack"), recording]).deliver(Self.message)
+        #expect(delivery.channel == "recording" && delivery.failures == ["slack: slack is down"])
         #expect(recording.delivered.value == 1)
         await #expect {
             try await OwnerChannels(chain: [Down(name: "slack"), Down(name: "sms")]).deliver(Self.message)

@@ -21,6 +21,11 @@ struct DeliveryLedger: Sendable {
         var failures: [String]
     }
 
+    struct MovedMeanwhile: Error, CustomStringConvertible {
+        var entry: UUID
+        var description: String { "delivery \(entry) was moved on by a channel's report meanwhile; trying again" }
+    }
+
     let pool: PostgresPool
     let workflow: UUID
     /// The step that is moving these messages on (the one that sent them, or continue_delivery).

@@ -91,7 +91,7 @@ struct OwnerChannels: Sendable {
     }
 
     /// Which channel delivered a message, and why the ones before it did not.
-    struct Delivery: Sendable, Equatable {
+    struct Delivery: Sendable {
         var channel: String
         var failures: [String] = []
         /// The message as it went out: a step run again after a crash gets the one the first run
@@ -108,10 +108,6 @@ struct OwnerChannels: Sendable {
             if !failures.isEmpty { output["not_reached_by"] = failures.joined(separator: "; ") }
             if uncertain { output["uncertain"] = "the service stopped while \(channel) was sending; not sent again" }
             return output
-        }
-
-        static func == (lhs: Delivery, rhs: Delivery) -> Bool {
-            lhs.channel == rhs.channel && lhs.failures == rhs.failures && lhs.uncertain == rhs.uncertain
         }
     }
 
@@ -174,12 +170,19 @@ struct OwnerChannels: Sendable {
                 failures.append("\(name): not configured")
                 continue
             }
-            let from: [DeliveryLedger.State] = [.pending, .deferred, .sending]
+            // Only a report bouncing what an earlier channel took can move the entry meanwhile;
+            // the step's next attempt then finds it sent by that channel.
+            func move(to state: DeliveryLedger.State) async throws {
+                guard
+                    try await ledger.move(
+                        entry, from: [.pending, .deferred, .sending], to: state, at: position, failures: failures)
+                else { throw DeliveryLedger.MovedMeanwhile(entry: entry.id) }
+            }
             guard channel.sendsOutside else {
-                _ = try await ledger.move(entry, from: from, to: .sent, at: position, failures: failures)
+                try await move(to: .sent)
                 return reached(position)
             }
-            _ = try await ledger.move(entry, from: from, to: .sending, at: position, failures: failures)
+            try await move(to: .sending)
             do {
                 let reference = try await channel.deliver(message)
                 // A report that came back before this write has already bounced it: leave that be.
