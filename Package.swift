@@ -166,7 +166,8 @@ let package = Package(
         .executableTarget(
             name: "BotGateway",
             dependencies: [
-                "Shared", "Delivery", "Runtime", "Store", "HTTPClient", "VoicePipeline", "SpeechEngines", "Slack", "Twilio",
+                "Shared", "Delivery", "Runtime", "Store", "Resilience", "HTTPClient", "VoicePipeline", "SpeechEngines", "Slack",
+                "Twilio", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),

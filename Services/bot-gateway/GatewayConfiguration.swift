@@ -25,6 +25,9 @@ struct GatewayConfiguration: ServiceConfiguration {
     var googlePush: GooglePushReceiver.Settings?
     /// Slack's requests to the app (served only with ATTACHE_SLACK_SIGNING_SECRET).
     var slack: SlackReceiver.Settings?
+    /// How long before a meeting's start its bot joins (the design's 2 to 3 minutes).
+    var earlyJoin: Duration
+    var botWatch: BotWatch.Settings
     /// Twilio's status callbacks (served only with ATTACHE_TWILIO_AUTH_TOKEN).
     var twilio: TwilioStatusReceiver.Settings?
 
@@ -58,5 +61,9 @@ struct GatewayConfiguration: ServiceConfiguration {
         googlePush = try GooglePushReceiver.Settings(env)
         slack = try SlackReceiver.Settings(env)
         twilio = try TwilioStatusReceiver.Settings(env)
+        earlyJoin = .seconds(60 * (try env.integer("ATTACHE_BOT_JOIN_MINUTES_BEFORE", default: 2, in: 0...30)))
+        botWatch = BotWatch.Settings(
+            joinGrace: try env.seconds("ATTACHE_BOT_JOIN_GRACE_SECONDS", default: 300, in: 30...3600),
+            waitingRoomStall: try env.seconds("ATTACHE_BOT_WAITING_ROOM_STALL_SECONDS", default: 600, in: 60...7200))
     }
 }

@@ -49,5 +49,6 @@ enum GatewaySchema {
         GooglePushReceiver.receiptsMigration,
         SlackReceiver.receiptsMigration,
         TwilioStatusReceiver.receiptsMigration,
+        BotLifecycle.migration,
     ]
 }

@@ -114,10 +114,38 @@ struct WebhookReceiver: Sendable {
             guard let bot = try db.queryOne("SELECT * FROM gateway.bots WHERE bot_id = $1 FOR UPDATE", [botID]) else {
                 throw UnknownBot(botID: botID)
             }
-            try db.execute("UPDATE gateway.bots SET status = $2, updated_at = now() WHERE bot_id = $1", [botID, status.rawValue])
+            if status.rawValue.hasPrefix("recording_permission_") {
+                // An event beside the statuses: the bot stays where it is.
+                try db.execute(
+                    """
+                    INSERT INTO gateway.bot_status_history (bot_id, status, sub_code, changed_at, event, applied)
+                    VALUES ($1, $2, $3, $4, $2, false)
+                    """, [botID, status.rawValue, subCode, at])
+                if status.rawValue == "recording_permission_denied" {
+                    try BotProblems.record(
+                        bot, problem: "recording_permission_denied", status: nil,
+                        explanation: BotLifecycle.explanations["recording_permission_denied"]!, at: at, outbox: outbox,
+                        on: db)
+                }
+                return .published("recording permission event")
+            }
+            let decision = BotLifecycle.decide(
+                current: BotStatus(rawValue: try bot.string("status")), since: try bot.optionalDate("status_at"),
+                incoming: status, at: at)
             try db.execute(
-                "INSERT INTO gateway.bot_status_history (bot_id, status, sub_code, changed_at) VALUES ($1, $2, $3, $4)",
-                [botID, status.rawValue, subCode, at])
+                "INSERT INTO gateway.bot_status_history (bot_id, status, sub_code, changed_at, applied) VALUES ($1, $2, $3, $4, $5)",
+                [botID, status.rawValue, subCode, at, decision == .advance])
+            if decision == .advance {
+                try db.execute(
+                    "UPDATE gateway.bots SET status = $2, status_at = $3, sub_code = $4, updated_at = now() WHERE bot_id = $1",
+                    [botID, status.rawValue, at, subCode])
+                if let problem = BotLifecycle.problem(status, subCode: subCode) {
+                    try BotProblems.record(
+                        bot, problem: problem.problem, status: status, explanation: problem.explanation, at: at,
+                        outbox: outbox, on: db)
+                }
+            }
+            // Every status goes on: the realtime worker orders a call's statuses by their time.
             try outbox.append(
                 Envelope(
                     tenantID: try bot.string("tenant_id"), correlationID: try bot.uuid("correlation_id"),

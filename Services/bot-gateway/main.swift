@@ -18,7 +18,7 @@ await ServiceMain.run(GatewayConfiguration.self) { configuration, logger in
         secret: configuration.webhookSecret, pool: runtime.pool, outbox: runtime.outbox, provider: simulated.name,
         logger: logger)
     var routes = EventRoutes()
-    BotJoinHandler(provider: simulated).register(in: &routes)
+    BotJoinHandler(provider: simulated, earlyJoin: configuration.earlyJoin).register(in: &routes)
     let googlePush = configuration.googlePush.map {
         GooglePushReceiver(settings: $0, pool: runtime.pool, outbox: runtime.outbox, logger: logger)
     }
@@ -32,7 +32,8 @@ await ServiceMain.run(GatewayConfiguration.self) { configuration, logger in
                 ? String(configuration.publicURL.dropLast()) : configuration.publicURL, pool: runtime.pool,
             outbox: runtime.outbox, logger: logger)
     }
-    try await runtime.run(handling: routes, with: [simulated]) { router in
+    let watch = BotWatch(pool: runtime.pool, outbox: runtime.outbox, settings: configuration.botWatch, logger: logger)
+    try await runtime.run(handling: routes, with: [simulated, watch]) { router in
         receiver.register(on: router)
         googlePush?.register(on: router)
         slack?.register(on: router)

@@ -11,7 +11,7 @@ public enum Subscriptions {
         "prep-orchestrator": [
             MeetingClassified.messageType, ClassificationCancelled.messageType, BotStatusChanged.messageType,
             CalendarReauthorisationNeeded.messageType, SlackActionReceived.messageType, SlackMessageReceived.messageType,
-            SMSStatusReceived.messageType,
+            SMSStatusReceived.messageType, BotProblemDetected.messageType,
         ],
         "bot-gateway": [BotJoinRequested.messageType],
         "realtime-worker": [

@@ -209,6 +209,17 @@ struct WireFormatTests {
             fixture: "sms.status.received.v1")
     }
 
+    @Test("bot.problem.detected.v1 matches its golden file both ways") func botProblemDetected() throws {
+        try check(
+            Self.envelope(
+                BotProblemDetected(
+                    meetingID: Self.meetingID, botID: "b0b0b0b0-0000-4000-8000-000000000001", problem: "meeting_not_found",
+                    status: .fatal, explanation: "The bot could not find the meeting: check the meeting link.",
+                    detectedAt: Date(timeIntervalSince1970: 1_796_810_400)),
+                id: "00000000-0000-4000-8000-000000000012"),
+            fixture: "bot.problem.detected.v1")
+    }
+
     @Test("a message of another type or version is refused, not misread")
     func typeMismatchIsRefused() throws {
         var json =

@@ -13,6 +13,8 @@ import Store
 ///                                                  print events as they pass, as a timeline
 ///   attache-ops workflows list [--state STATE] [--limit N]
 ///   attache-ops workflows show ID                  a preparation workflow's steps, context and materials
+///   attache-ops bots list [--limit N]              meeting bots, their status and problems
+///   attache-ops bots show ID                       a bot's (or meeting's) status history and problems
 ///
 /// Reads ATTACHE_AMQP_URL, ATTACHE_BUS_PREFIX and ATTACHE_DATABASE_URL like the services.
 let usage = """
@@ -21,6 +23,8 @@ let usage = """
            attache-ops watch [--until MESSAGE_NAME] [--timeout SECONDS]
            attache-ops workflows list [--state STATE] [--limit N]
            attache-ops workflows show WORKFLOW_OR_MEETING_ID
+           attache-ops bots list [--limit N]
+           attache-ops bots show BOT_OR_MEETING_ID
     """
 
 let services = ["calendar-monitor", "classifier", "prep-orchestrator", "bot-gateway", "realtime-worker", "monitoring-worker"]
@@ -45,11 +49,12 @@ do {
 }
 let prefix = environment.string("ATTACHE_BUS_PREFIX", default: "attache")
 
-func workflows() -> Workflows {
-    Workflows(
-        pool: PostgresPool(
-            url: environment.string("ATTACHE_DATABASE_URL", default: "postgresql://postgres@127.0.0.1:5432/attache"), size: 1))
+func database() -> PostgresPool {
+    PostgresPool(
+        url: environment.string("ATTACHE_DATABASE_URL", default: "postgresql://postgres@127.0.0.1:5432/attache"), size: 1)
 }
+
+func workflows() -> Workflows { Workflows(pool: database()) }
 
 func queues(for service: String?) -> ServiceQueues {
     guard let service, services.contains(service) else {
@@ -84,6 +89,11 @@ do {
     case ("workflows", "show"):
         guard let id = arguments.dropFirst(2).first.flatMap(UUID.init(uuidString:)) else { fail(usage) }
         guard try await workflows().show(id) else { fail("no workflow for \(id)", status: 1) }
+    case ("bots", "list"):
+        try await Bots(pool: database()).list(limit: option("--limit", in: arguments).flatMap(Int.init) ?? 50)
+    case ("bots", "show"):
+        guard let id = arguments.dropFirst(2).first else { fail(usage) }
+        guard try await Bots(pool: database()).show(id) else { fail("no bot for \(id)", status: 1) }
     default:
         fail(usage)
     }

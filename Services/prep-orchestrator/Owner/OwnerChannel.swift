@@ -7,6 +7,7 @@ struct OwnerMessage: Sendable, Equatable, Codable {
         case materials
         case reminder
         case cancellation
+        case botProblem = "bot_problem"
     }
 
     struct Link: Sendable, Equatable, Codable {

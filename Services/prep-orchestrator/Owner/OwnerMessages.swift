@@ -39,6 +39,14 @@ enum OwnerMessages {
             lines: ["The prep link you were sent no longer works."])
     }
 
+    /// What went wrong with the meeting's bot, as bot-gateway explained it.
+    static func botProblem(_ workflow: WorkflowRecord, explanations: [String]) -> OwnerMessage {
+        OwnerMessage(
+            kind: .botProblem, recipient: workflow.owner, tenant: workflow.tenantID,
+            headline: "The meeting bot for “\(workflow.meeting.title)” (\(when(workflow.meeting.start))) needs your attention.",
+            lines: explanations)
+    }
+
     static func contextLine(_ result: ContextResult) -> String {
         guard result.isAvailable else { return "\(result.kind.title): unavailable" }
         return "\(result.kind.title): "

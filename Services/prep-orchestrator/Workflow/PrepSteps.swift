@@ -40,6 +40,7 @@ struct PrepSteps: StepRunner {
         case .notifyCancellation: return try await notifyCancellation(workflow, step: step)
         case .requestBotJoin: return requestBotJoin(workflow, now: now)
         case .continueDelivery: return try await continueDelivery(workflow, step: step, now: now)
+        case .notifyBotProblem: return try await notifyBotProblem(workflow, step: step)
         }
     }
 
@@ -272,6 +273,34 @@ struct PrepSteps: StepRunner {
             for delivery in deliveries { record(delivery, step: step, &effects) }
             // A bounced message whose own step has not committed yet is looked at again.
             if waiting { effects.schedule(.continueDelivery, at: now.addingTimeInterval(30)) }
+        }
+    }
+
+    /// Tells the owner what bot-gateway reported about the meeting's bot, every problem not told yet.
+    private func notifyBotProblem(_ workflow: WorkflowRecord, step: ClaimedStep) async throws -> StepCompletion {
+        let problems = try await pool.withConnection { db in
+            try db.query(
+                """
+                SELECT bot_id, problem, explanation FROM prep.bot_problems
+                WHERE workflow_id = $1 AND notified_at IS NULL ORDER BY detected_at
+                """, [workflow.id]
+            ).map { (bot: try $0.string("bot_id"), problem: try $0.string("problem"), explanation: try $0.string("explanation")) }
+        }
+        guard !problems.isEmpty else { return StepCompletion(outcome: .skipped("the owner was told already")) }
+        let delivery = try await deliver(
+            OwnerMessages.botProblem(workflow, explanations: problems.map(\.explanation)), step: step, of: workflow)
+        return StepCompletion(
+            outcome: .done(),
+            output: delivery.output.merging(["problems": problems.map(\.problem).joined(separator: ", ")]) { $1 }
+        ) { effects in
+            for problem in problems {
+                effects.write(
+                    """
+                    UPDATE prep.bot_problems p SET notified_at = now()
+                    FROM unnest($1::text[], $2::text[]) AS u(bot_id, problem) WHERE p.bot_id = u.bot_id AND p.problem = u.problem
+                    """, [problem.bot, problem.problem])
+            }
+            record(delivery, step: step, &effects)
         }
     }
 

@@ -16,6 +16,8 @@ enum StepName: String, Sendable, CaseIterable, Codable {
     case requestBotJoin = "request_bot_join"
     /// Not in the main line: a message a channel reported undelivered goes on to the next one.
     case continueDelivery = "continue_delivery"
+    /// Not in the main line: bot-gateway reported a problem with the meeting's bot.
+    case notifyBotProblem = "notify_bot_problem"
 
     /// How far into a workflow the step is (its place in the definition).
     var stage: Int { Self.allCases.firstIndex(of: self)! }
@@ -61,7 +63,8 @@ enum WorkflowDefinition {
         // The materials exist even if the message about them was lost: the reminder still comes.
         case .sendMaterials: .scheduleReminder
         case .loadMeeting, .gatherContext, .waitForOwner, .generateMaterials, .storeMaterials, .scheduleReminder,
-            .sendReminder, .notifyCancellation, .requestBotJoin, .continueDelivery:
+            .sendReminder, .notifyCancellation, .requestBotJoin, .continueDelivery,
+            .notifyBotProblem:
             nil
         }
     }

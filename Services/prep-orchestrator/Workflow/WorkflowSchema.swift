@@ -194,5 +194,20 @@ enum WorkflowSchema {
                 opted_out_at timestamptz NOT NULL DEFAULT now(),
                 PRIMARY KEY (tenant_id, channel, address));
             """),
+        Migration(
+            "0108_bot_problems",
+            """
+            -- Problems bot-gateway reported with a meeting's bot, once each; notified_at when the
+            -- owner was told (notify_bot_problem).
+            CREATE TABLE {schema}.bot_problems (
+                workflow_id uuid NOT NULL REFERENCES {schema}.workflows (id),
+                bot_id text NOT NULL,
+                problem text NOT NULL,
+                explanation text NOT NULL,
+                detected_at timestamptz NOT NULL,
+                notified_at timestamptz,
+                PRIMARY KEY (bot_id, problem));
+            CREATE INDEX bot_problems_to_notify ON {schema}.bot_problems (workflow_id) WHERE notified_at IS NULL;
+            """),
     ]
 }
