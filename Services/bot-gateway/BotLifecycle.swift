@@ -11,7 +11,8 @@ import Store
 enum BotLifecycle {
     static let requested = BotStatus(rawValue: "requested")
     static let scheduled = BotStatus(rawValue: "scheduled")
-    static let terminal: Set<BotStatus> = [.done, .fatal]
+    /// Done, failed, or called off by the gateway (the meeting was cancelled or moved).
+    static let terminal: Set<BotStatus> = [.done, .fatal, BotStatus(rawValue: "cancelled")]
 
     enum Decision: Equatable {
         /// The bot's current status becomes the incoming one.
@@ -85,6 +86,8 @@ enum BotLifecycle {
         ALTER TABLE {schema}.bot_status_history
             ADD COLUMN event text NOT NULL DEFAULT 'status',
             ADD COLUMN applied boolean NOT NULL DEFAULT true;
+        -- The join time the meeting's bot was asked for: asked again with another, it is replaced.
+        ALTER TABLE {schema}.bot_requests ADD COLUMN join_at timestamptz;
         CREATE TABLE {schema}.bot_problems (
             bot_id text NOT NULL REFERENCES {schema}.bots (bot_id),
             problem text NOT NULL,

@@ -1,11 +1,15 @@
 import Foundation
 import Shared
 
-/// Sends a bot into a meeting. Implementations: the local simulated meeting (embedded default);
-/// Recall.ai later. Either way, what happens next arrives as webhooks.
+/// Sends a bot into a meeting. Implementations: the local simulated meeting (embedded default)
+/// and Recall.ai. Either way, what happens next arrives as webhooks.
 protocol MeetingBotProvider: Sendable {
     var name: String { get }
-    /// Asks for a bot in the meeting and returns the provider's bot id. Asking again with the
-    /// same `idempotencyKey` must return the same bot, not a second one.
+    /// Asks for a bot in the meeting, joining at the request's `joinAt`, and returns the
+    /// provider's bot id. Asking again with the same `idempotencyKey` must return the same bot,
+    /// not a second one.
     func createBot(for request: BotJoinRequested, idempotencyKey: UUID) async throws -> String
+    /// Calls a bot off: one not in the call yet is deleted, one in the call is asked to leave.
+    /// A bot the provider no longer knows counts as gone.
+    func removeBot(_ botID: String, inCall: Bool) async throws
 }

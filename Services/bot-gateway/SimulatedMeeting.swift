@@ -20,6 +20,8 @@ final class SimulatedMeeting: MeetingBotProvider, Service {
     private let logger: Logger
     /// Bots already created, by idempotency key: asking twice starts one call.
     private let created = Mutex<[UUID: String]>([:])
+    /// Bots called off: they do not join, or leave the call at its next step.
+    private let removed = Mutex<Set<String>>([])
     private let requests: AsyncStream<(botID: String, request: BotJoinRequested)>
     private let enqueue: AsyncStream<(botID: String, request: BotJoinRequested)>.Continuation
 
@@ -49,6 +51,20 @@ final class SimulatedMeeting: MeetingBotProvider, Service {
         return botID
     }
 
+    func removeBot(_ botID: String, inCall: Bool) async throws {
+        _ = removed.withLock { $0.insert(botID) }
+    }
+
+    /// Stops a call whose bot was called off, as Recall's bot leaves: call_ended, then done.
+    private func checkRemoved(_ botID: String, inCall: Bool, metadata: [String: String]) async throws {
+        guard removed.withLock({ $0.contains(botID) }) else { return }
+        if inCall {
+            try await sendStatus("call_ended", subCode: "bot_received_leave_call", botID: botID, metadata: metadata)
+            try await sendStatus("done", botID: botID, metadata: metadata)
+        }
+        throw CancellationError()
+    }
+
     /// Runs every simulated call until shutdown, which ends the calls still going.
     func run() async throws {
         await withDiscardingTaskGroup { group in
@@ -71,7 +87,10 @@ final class SimulatedMeeting: MeetingBotProvider, Service {
         let metadata = ["meeting_id": request.meetingID.uuidString.lowercased()]
         let started = Date()
         do {
+            // The bot joins at its time, as a scheduled bot does.
+            if let joinAt = request.joinAt, joinAt > Date() { try await Task.sleep(for: .seconds(joinAt.timeIntervalSinceNow)) }
             try await Task.sleep(for: .milliseconds(300))
+            try await checkRemoved(botID, inCall: false, metadata: metadata)
             try await sendStatus("joining_call", botID: botID, metadata: metadata)
             try await Task.sleep(for: .milliseconds(700))
             try await sendStatus("in_call_recording", botID: botID, metadata: metadata)
@@ -86,6 +105,7 @@ final class SimulatedMeeting: MeetingBotProvider, Service {
                 let gap = callLength / (Self.script.count + 1)
                 for (speaker, line) in Self.script {
                     try await Task.sleep(for: gap)
+                    try await checkRemoved(botID, inCall: true, metadata: metadata)
                     try await sendTranscript(line, speaker: speaker, botID: botID, metadata: metadata, callStart: started)
                 }
                 try await Task.sleep(for: gap)
@@ -100,12 +120,12 @@ final class SimulatedMeeting: MeetingBotProvider, Service {
         }
     }
 
-    private func sendStatus(_ code: String, botID: String, metadata: [String: String]) async throws {
+    private func sendStatus(_ code: String, subCode: String? = nil, botID: String, metadata: [String: String]) async throws {
         let now = Date().formatted(.iso8601)
         try await send([
             "event": "bot.\(code)",
             "data": [
-                "data": ["code": code, "sub_code": NSNull(), "updated_at": now],
+                "data": ["code": code, "sub_code": subCode ?? NSNull(), "updated_at": now] as [String: Any],
                 "bot": ["id": botID, "metadata": metadata],
             ],
         ])

@@ -59,6 +59,7 @@ struct PrepConfiguration: ServiceConfiguration {
         steps.botName = env.string("ATTACHE_BOT_NAME", default: "Attaché")
         steps.ownerWait = .seconds(3600 * (try env.integer("ATTACHE_PREP_OWNER_WAIT_HOURS", default: 24, in: 1...168)))
         steps.stopBefore = .seconds(60 * (try env.integer("ATTACHE_PREP_STOP_BEFORE_MINUTES", default: 30, in: 0...1440)))
+        steps.botRequestLead = .seconds(60 * (try env.integer("ATTACHE_BOT_REQUEST_LEAD_MINUTES", default: 60, in: 0...1440)))
         let publicURL = try env.url("ATTACHE_PREP_PUBLIC_URL")
         steps.publicURL = publicURL.map { String($0.absoluteString.trimmingSuffix("/")) } ?? "http://127.0.0.1:\(common.httpPort)"
         stepPollInterval = .milliseconds(try env.integer("ATTACHE_TIMER_POLL_MS", default: 500, in: 10...60_000))

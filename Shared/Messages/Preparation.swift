@@ -24,7 +24,8 @@ public struct PrepNotificationSent: EventPayload {
     }
 }
 
-/// Send a bot into the meeting now.
+/// Send a bot into the meeting, at `joinAt` (or at once without it). Asked again for the same
+/// meeting with other times when the meeting moved.
 public struct BotJoinRequested: EventPayload {
     public static let messageType = MessageType("bot.join.requested", version: 1)
     public var meetingID: UUID
@@ -34,6 +35,8 @@ public struct BotJoinRequested: EventPayload {
     public var meetingTitle: String
     public var meetingStart: Date
     public var meetingEnd: Date
+    /// When the bot should be in the meeting (a few minutes before its start).
+    public var joinAt: Date?
 
     enum CodingKeys: String, CodingKey {
         case meetingID = "meeting_id"
@@ -43,11 +46,12 @@ public struct BotJoinRequested: EventPayload {
         case meetingTitle = "meeting_title"
         case meetingStart = "meeting_start"
         case meetingEnd = "meeting_end"
+        case joinAt = "join_at"
     }
 
     public init(
         meetingID: UUID, workflowID: UUID, meetingURL: String?, botName: String, meetingTitle: String,
-        meetingStart: Date, meetingEnd: Date
+        meetingStart: Date, meetingEnd: Date, joinAt: Date? = nil
     ) {
         self.meetingID = meetingID
         self.workflowID = workflowID
@@ -56,6 +60,28 @@ public struct BotJoinRequested: EventPayload {
         self.meetingTitle = meetingTitle
         self.meetingStart = meetingStart
         self.meetingEnd = meetingEnd
+        self.joinAt = joinAt
+    }
+}
+
+/// The meeting was cancelled after its bot was asked for: a scheduled bot is called off, one
+/// already in the call is asked to leave.
+public struct BotJoinCancelled: EventPayload {
+    public static let messageType = MessageType("bot.join.cancelled", version: 1)
+    public var meetingID: UUID
+    public var workflowID: UUID
+    public var reason: String
+
+    enum CodingKeys: String, CodingKey {
+        case reason
+        case meetingID = "meeting_id"
+        case workflowID = "workflow_id"
+    }
+
+    public init(meetingID: UUID, workflowID: UUID, reason: String) {
+        self.meetingID = meetingID
+        self.workflowID = workflowID
+        self.reason = reason
     }
 }
 

@@ -13,7 +13,7 @@ public enum Subscriptions {
             CalendarReauthorisationNeeded.messageType, SlackActionReceived.messageType, SlackMessageReceived.messageType,
             SMSStatusReceived.messageType, BotProblemDetected.messageType,
         ],
-        "bot-gateway": [BotJoinRequested.messageType],
+        "bot-gateway": [BotJoinRequested.messageType, BotJoinCancelled.messageType],
         "realtime-worker": [
             MeetingClassified.messageType, PrepMaterialsReady.messageType, BotStatusChanged.messageType,
             BotTranscriptReceived.messageType,

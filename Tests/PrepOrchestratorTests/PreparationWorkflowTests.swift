@@ -101,6 +101,23 @@ struct PreparationWorkflowTests {
         }
     }
 
+    @Test("a meeting cancelled after its bot was asked for calls the bot off; one cancelled before asks for nothing")
+    func cancelledAfterTheBot() async throws {
+        try await withPrep { prep in
+            let soon = classification(startsIn: 30 * 60)
+            let later = classification()
+            for meeting in [soon, later] { try await prep.classify(meeting) }
+            try await prep.settle()
+            #expect(try await prep.steps(of: soon.meeting.meetingID)["request_bot_join"] == "done")
+            for meeting in [soon, later] { try await prep.cancel(meeting.meeting) }
+            try await prep.settle()
+            let cancelled = try await prep.published(BotJoinCancelled.messageType).map {
+                try MessageCoding.decoder().decode(Envelope<BotJoinCancelled>.self, from: Data($0.utf8)).payload.meetingID
+            }
+            #expect(cancelled == [soon.meeting.meetingID])
+        }
+    }
+
     @Test("a meeting cancelled while the owner is asked: the link stops working and the owner is told")
     func cancelledMidWait() async throws {
         try await withPrep { prep in
@@ -147,10 +164,13 @@ struct PreparationWorkflowTests {
                 try db.queryOne("SELECT count(*) AS n FROM prep.materials")!.int("n")
             }
             #expect(generations == 2)
-            let due = try await prep.pool.withConnection { db in
-                try db.queryOne("SELECT due_at FROM prep.steps WHERE step = 'request_bot_join'")!.date("due_at")
+            // Its bot had been asked for (an hour ahead of joining): it is asked for again, at the new time.
+            let requests = try await prep.published(BotJoinRequested.messageType).map {
+                try MessageCoding.decoder().decode(Envelope<BotJoinRequested>.self, from: Data($0.utf8)).payload
             }
-            #expect(abs(due.timeIntervalSince(moved.botJoinAt)) < 0.001)
+            #expect(requests.count == 2)
+            #expect(requests.last.flatMap(\.joinAt).map { abs($0.timeIntervalSince(moved.botJoinAt)) < 0.002 } == true)
+            #expect(requests.last.map { abs($0.meetingStart.timeIntervalSince(moved.meeting.start)) < 0.002 } == true)
             #expect(try await prep.notifications(of: meeting).last?.text.contains("(moved)") == true)
         }
     }
@@ -190,7 +210,9 @@ struct PreparationWorkflowTests {
             #expect(startedSteps["load_meeting"] == "skipped: the meeting has already started")
             #expect(startedSteps["request_bot_join"] == "done")
             #expect(try await prep.steps(of: upcoming.meeting.meetingID)["wait_for_owner"] == "waiting")
-            #expect(try await prep.published(BotJoinRequested.messageType).count == 1, "the upcoming meeting's bot joins later")
+            #expect(
+                try await prep.published(BotJoinRequested.messageType).count == 2,
+                "the upcoming meeting's bot is asked for an hour ahead of joining, for the provider to schedule it")
             #expect(try await prep.published(PrepNotificationSent.messageType).count == 1)
         }
     }

@@ -80,7 +80,9 @@ struct WorkflowEngineTests {
             #expect(Dictionary(uniqueKeysWithValues: workflows)[twice.meeting.meetingID] == "Second title")
             #expect(steps == 0)
             let movedJoin = try #require(botJoins.first { $0.0 == moved.meeting.meetingID }?.1)
-            #expect(movedJoin.isSameStoredInstant(as: later.botJoinAt), "the moved meeting's bot joins at its new time")
+            #expect(
+                movedJoin.isSameStoredInstant(as: PrepSteps.Settings().botRequestAt(later.botJoinAt)),
+                "the moved meeting's bot is asked for ahead of its new time")
             for meeting in fresh + [twice, moved] {
                 #expect(try await prep.notifications(of: meeting.meeting.meetingID).filter { $0.kind == "prep" }.count == 1)
             }

@@ -15,6 +15,12 @@ struct PrepSteps: StepRunner {
         var botName = "Attaché"
         /// Where the owner's prep page is reached.
         var publicURL = "http://127.0.0.1:8083"
+        /// How long before its join time a meeting's bot is asked for: ahead enough for the
+        /// provider to schedule it (Recall joins scheduled bots on time when asked 10+ minutes ahead).
+        var botRequestLead: Duration = .seconds(3600)
+
+        /// When the bot for a meeting joining at `joinAt` is asked for.
+        func botRequestAt(_ joinAt: Date) -> Date { joinAt.addingTimeInterval(-botRequestLead.secondsValue) }
     }
 
     let pool: PostgresPool
@@ -313,7 +319,8 @@ struct PrepSteps: StepRunner {
             try effects.publish(
                 BotJoinRequested(
                     meetingID: meeting.meetingID, workflowID: workflow.id, meetingURL: meeting.conferenceURL,
-                    botName: settings.botName, meetingTitle: meeting.title, meetingStart: meeting.start, meetingEnd: meeting.end))
+                    botName: settings.botName, meetingTitle: meeting.title, meetingStart: meeting.start, meetingEnd: meeting.end,
+                    joinAt: workflow.botJoinAt))
         }
     }
 

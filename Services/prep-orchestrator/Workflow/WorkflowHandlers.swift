@@ -49,7 +49,7 @@ struct WorkflowHandlers: Sendable {
                 "meeting", revisions: new.map { ($0.payload.meeting.meetingID.uuidString, $0.payload.meeting.revision) }, on: db)
             let started = try Self.start(
                 new.filter { accepted.contains($0.payload.meeting.meetingID.uuidString) }, claimFor: lease,
-                outbox: outbox, on: db)
+                settings: settings, outbox: outbox, on: db)
             for envelope in envelopes where !new.contains(where: { $0.id == envelope.id }) {
                 try Self.apply(envelope, revisions: revisions, settings: settings, on: db)
             }
@@ -63,7 +63,8 @@ struct WorkflowHandlers: Sendable {
     /// Workflows for meetings that have none, waiting for their prep trigger and the bot's join.
     /// With a lease, the first steps that are due already are claimed, and returned for the engine.
     private static func start(
-        _ envelopes: [Envelope<MeetingClassified>], claimFor lease: Duration?, outbox: Outbox, on db: PostgresConnection
+        _ envelopes: [Envelope<MeetingClassified>], claimFor lease: Duration?, settings: PrepSteps.Settings, outbox: Outbox,
+        on db: PostgresConnection
     ) throws -> (next: [(ClaimedStep, WorkflowRecord)], loaded: [String]) {
         guard !envelopes.isEmpty else { return ([], []) }
         let encoder = MessageCoding.encoder()
@@ -113,7 +114,8 @@ struct WorkflowHandlers: Sendable {
                 PostgresArray(
                     Array(repeating: StepName.loadMeeting.rawValue, count: workflows.count)
                         + Array(repeating: StepName.requestBotJoin.rawValue, count: workflows.count)),
-                PostgresArray(envelopes.map(\.payload.prepTriggerAt) + envelopes.map(\.payload.botJoinAt)),
+                PostgresArray(
+                    envelopes.map(\.payload.prepTriggerAt) + envelopes.map { settings.botRequestAt($0.payload.botJoinAt) }),
                 PostgresArray((loaded.map { $0?.outcome } + loaded.map { _ in pending }).map { $0?.state }),
                 PostgresArray((loaded.map { $0?.outcome } + loaded.map { _ in pending }).map { $0?.text }),
                 PostgresArray(try (loaded + loaded.map { _ in nil }).map { try $0.map { try JSONBValue($0.output) } }),
@@ -167,11 +169,14 @@ struct WorkflowHandlers: Sendable {
             try db.execute(
                 "UPDATE prep.workflows SET state = 'waiting_for_prep', finished_at = NULL WHERE id = $1", [workflowID])
             try StepEffects.schedule(.loadMeeting, workflow: workflowID, at: classified.prepTriggerAt, on: db)
-            try StepEffects.schedule(.requestBotJoin, workflow: workflowID, at: classified.botJoinAt, on: db)
+            try StepEffects.schedule(
+                .requestBotJoin, workflow: workflowID, at: settings.botRequestAt(classified.botJoinAt), on: db)
             return
         }
         let before = try previous.decode(MeetingSnapshot.self, column: "meeting", decoder: MessageCoding.decoder())
-        try Self.move(workflowID, to: classified, settings: settings, on: db)
+        try Self.move(
+            workflowID, to: classified, botMoved: !before.start.isSameStoredInstant(as: meeting.start), settings: settings,
+            on: db)
         let changed =
             !before.start.isSameStoredInstant(as: meeting.start) || !before.end.isSameStoredInstant(as: meeting.end)
             || before.title != meeting.title || before.attendees != meeting.attendees
@@ -184,16 +189,26 @@ struct WorkflowHandlers: Sendable {
     }
 
     /// Moves what has not happened yet to the meeting's new times.
-    static func move(_ workflow: UUID, to classified: MeetingClassified, settings: PrepSteps.Settings, on db: PostgresConnection)
-        throws
-    {
+    static func move(
+        _ workflow: UUID, to classified: MeetingClassified, botMoved: Bool, settings: PrepSteps.Settings,
+        on db: PostgresConnection
+    ) throws {
         for (step, due) in [
-            (StepName.loadMeeting, classified.prepTriggerAt), (.requestBotJoin, classified.botJoinAt),
+            (StepName.loadMeeting, classified.prepTriggerAt), (.requestBotJoin, settings.botRequestAt(classified.botJoinAt)),
             (.sendReminder, classified.reminderAt),
         ] {
             try db.execute(
                 "UPDATE prep.steps SET due_at = $3 WHERE workflow_id = $1 AND step = $2 AND state = 'pending'",
                 [workflow, step.rawValue, due])
+        }
+        // A bot already asked for is asked for again with the new times (the gateway replaces a
+        // scheduled one); the first ask has happened, so the new one goes at once.
+        if botMoved,
+            try db.queryOne(
+                "SELECT 1 FROM prep.steps WHERE workflow_id = $1 AND step = 'request_bot_join' AND state = 'done'", [workflow])
+                != nil
+        {
+            try StepEffects.schedule(.requestBotJoin, workflow: workflow, at: Date(), on: db)
         }
         // The owner's wait ends no later than the new stopping point.
         let stopAt = classified.meeting.start.addingTimeInterval(-settings.stopBefore.secondsValue)
@@ -212,7 +227,7 @@ struct WorkflowHandlers: Sendable {
     /// Stops the workflow: nothing pending happens, the owner's link stops working, and an
     /// owner who had been asked is told.
     func cancelled(_ envelope: Envelope<ClassificationCancelled>, _ context: HandlerContext) async throws {
-        let revisions = context.revisions
+        let (revisions, outbox) = (context.revisions, context.outbox)
         let cancellation = envelope.payload
         try await context.once { db in
             guard
@@ -233,6 +248,15 @@ struct WorkflowHandlers: Sendable {
                     finished_at = now()
                 WHERE workflow_id = $1 AND state IN ('pending', 'waiting')
                 """, [workflow])
+            if try db.queryOne(
+                "SELECT 1 FROM prep.steps WHERE workflow_id = $1 AND step = 'request_bot_join' AND state = 'done'", [workflow])
+                != nil
+            {
+                try outbox.append(
+                    Envelope(
+                        BotJoinCancelled(meetingID: cancellation.meetingID, workflowID: workflow, reason: cancellation.reason),
+                        causedBy: envelope), on: db)
+            }
             let asked = try db.execute(
                 "UPDATE prep.owner_tokens SET revoked_at = now() WHERE workflow_id = $1 AND revoked_at IS NULL", [workflow])
             if asked > 0 { try StepEffects.schedule(.notifyCancellation, workflow: workflow, at: Date(), on: db) }

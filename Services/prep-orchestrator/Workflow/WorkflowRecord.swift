@@ -13,6 +13,7 @@ struct WorkflowRecord: Sendable {
     var prepQuestions: [String]
     var contextRequired: [String]
     var reminderAt: Date?
+    var botJoinAt: Date?
     var definitionVersion: Int
 
     /// Who prepares the meeting: its organiser.
@@ -20,7 +21,7 @@ struct WorkflowRecord: Sendable {
     var ownerName: String { meeting.organizer?.name ?? owner }
 
     static let columns =
-        "w.id, w.tenant_id, w.correlation_id, w.traceparent, w.meeting, w.meeting_type, w.prep_questions, w.context_required, w.reminder_at, w.definition_version"
+        "w.id, w.tenant_id, w.correlation_id, w.traceparent, w.meeting, w.meeting_type, w.prep_questions, w.context_required, w.reminder_at, w.bot_join_at, w.definition_version"
 
     init(_ row: Row) throws {
         id = try row.uuid("id")
@@ -32,6 +33,7 @@ struct WorkflowRecord: Sendable {
         prepQuestions = try row.decode([String].self, column: "prep_questions")
         contextRequired = try row.decode([String].self, column: "context_required")
         reminderAt = try row.optionalDate("reminder_at")
+        botJoinAt = try row.optionalDate("bot_join_at")
         definitionVersion = try row.int("definition_version")
     }
 
@@ -46,6 +48,7 @@ struct WorkflowRecord: Sendable {
         prepQuestions = envelope.payload.prepQuestions
         contextRequired = envelope.payload.contextRequired
         reminderAt = envelope.payload.reminderAt
+        botJoinAt = envelope.payload.botJoinAt
         definitionVersion = WorkflowDefinition.version
     }
 
