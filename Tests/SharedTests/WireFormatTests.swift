@@ -220,6 +220,14 @@ struct WireFormatTests {
             fixture: "bot.problem.detected.v1")
     }
 
+    @Test("bot.join.cancelled.v1 matches its golden file both ways") func botJoinCancelled() throws {
+        try check(
+            Self.envelope(
+                BotJoinCancelled(meetingID: Self.meetingID, workflowID: Self.workflowID, reason: "removed from the calendar"),
+                id: "00000000-0000-4000-8000-000000000013"),
+            fixture: "bot.join.cancelled.v1")
+    }
+
     @Test("a message of another type or version is refused, not misread")
     func typeMismatchIsRefused() throws {
         var json =
