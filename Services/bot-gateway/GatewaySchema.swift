@@ -50,5 +50,6 @@ enum GatewaySchema {
         SlackReceiver.receiptsMigration,
         TwilioStatusReceiver.receiptsMigration,
         BotLifecycle.migration,
+        ArtifactsCollector.migration,
     ]
 }

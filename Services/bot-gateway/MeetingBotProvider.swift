@@ -12,4 +12,12 @@ protocol MeetingBotProvider: Sendable {
     /// Calls a bot off: one not in the call yet is deleted, one in the call is asked to leave.
     /// A bot the provider no longer knows counts as gone.
     func removeBot(_ botID: String, inCall: Bool) async throws
+    /// What the finished call left: the provider's transcript and the recording's download
+    /// link; nil while the provider is still processing them.
+    func artifacts(of botID: String) async throws -> BotArtifacts?
+}
+
+struct BotArtifacts: Sendable, Equatable {
+    var transcript: [BotArtifactsReady.Segment]
+    var recordingURL: String?
 }

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPClient
 import Logging
+import Resilience
 import ServiceLifecycle
 import Shared
 import Synchronization
@@ -53,6 +54,15 @@ final class SimulatedMeeting: MeetingBotProvider, Service {
 
     func removeBot(_ botID: String, inCall: Bool) async throws {
         _ = removed.withLock { $0.insert(botID) }
+    }
+
+    /// The simulated call's script, as the provider would have transcribed it; no recording.
+    func artifacts(of botID: String) async throws -> BotArtifacts? {
+        let gap = callLength.secondsValue / Double(Self.script.count + 1)
+        return BotArtifacts(
+            transcript: Self.script.enumerated().map { index, line in
+                .init(speaker: line.speaker, text: line.line, start: 1 + gap * Double(index + 1))
+            }, recordingURL: nil)
     }
 
     /// Stops a call whose bot was called off, as Recall's bot leaves: call_ended, then done.

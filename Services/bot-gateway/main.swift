@@ -33,7 +33,8 @@ await ServiceMain.run(GatewayConfiguration.self) { configuration, logger in
             outbox: runtime.outbox, logger: logger)
     }
     let watch = BotWatch(pool: runtime.pool, outbox: runtime.outbox, settings: configuration.botWatch, logger: logger)
-    try await runtime.run(handling: routes, with: [simulated, watch]) { router in
+    let artifacts = ArtifactsCollector(pool: runtime.pool, outbox: runtime.outbox, provider: simulated, logger: logger)
+    try await runtime.run(handling: routes, with: [simulated, watch, artifacts]) { router in
         receiver.register(on: router)
         googlePush?.register(on: router)
         slack?.register(on: router)

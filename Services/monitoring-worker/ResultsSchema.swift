@@ -16,6 +16,7 @@ enum ResultsSchema {
                 summary text NOT NULL,
                 turn_count int NOT NULL,
                 analysed_at timestamptz NOT NULL DEFAULT now());
-            """)
+            """),
+        ProviderArtifacts.migration,
     ]
 }

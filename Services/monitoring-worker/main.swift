@@ -6,5 +6,6 @@ await ServiceMain.run(MonitoringConfiguration.self) { configuration, logger in
         configuration.common, schema: ResultsSchema.name, migrations: ResultsSchema.migrations, logger: logger)
     var routes = EventRoutes()
     CallReview().register(in: &routes)
+    ProviderArtifacts().register(in: &routes)
     try await runtime.run(handling: routes)
 }

@@ -18,7 +18,7 @@ public enum Subscriptions {
             MeetingClassified.messageType, PrepMaterialsReady.messageType, BotStatusChanged.messageType,
             BotTranscriptReceived.messageType,
         ],
-        "monitoring-worker": [CallCompleted.messageType],
+        "monitoring-worker": [CallCompleted.messageType, BotArtifactsReady.messageType],
     ]
 
     /// The routing keys a service's work queue is bound with.

@@ -29,6 +29,7 @@ struct BotJoinTests {
         }
 
         func removeBot(_ botID: String, inCall: Bool) async throws {}
+        func artifacts(of botID: String) async throws -> BotArtifacts? { nil }
     }
 
     @Test("a join request retried after a lost answer gets the same bot, not a second one")
@@ -82,6 +83,8 @@ struct BotRescheduleTests {
         func removeBot(_ botID: String, inCall: Bool) async throws {
             calls.withLock { $0.append(inCall ? "leave \(botID)" : "delete \(botID)") }
         }
+
+        func artifacts(of botID: String) async throws -> BotArtifacts? { nil }
     }
 
     struct World {

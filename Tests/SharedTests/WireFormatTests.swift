@@ -228,6 +228,17 @@ struct WireFormatTests {
             fixture: "bot.join.cancelled.v1")
     }
 
+    @Test("bot.artifacts.ready.v1 matches its golden file both ways") func botArtifactsReady() throws {
+        try check(
+            Self.envelope(
+                BotArtifactsReady(
+                    meetingID: Self.meetingID, botID: "b0b0b0b0-0000-4000-8000-000000000001",
+                    transcript: [.init(speaker: "Alex Rivera", text: "Let's start with the hiring plan.", start: 1.5)],
+                    recordingURL: "https://recordings.example/r1.mp4", fetchedAt: Date(timeIntervalSince1970: 1_796_810_400)),
+                id: "00000000-0000-4000-8000-000000000014"),
+            fixture: "bot.artifacts.ready.v1")
+    }
+
     @Test("a message of another type or version is refused, not misread")
     func typeMismatchIsRefused() throws {
         var json =

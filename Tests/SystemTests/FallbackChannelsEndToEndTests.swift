@@ -32,7 +32,9 @@ struct FallbackChannelsEndToEndTests {
                 ]
                 let specific = [
                     "prep-orchestrator": [
-                        "ATTACHE_TIMER_POLL_MS": "100", "ATTACHE_OWNER_CHANNELS": "sms,email,local",
+                        // A step the killed process held is taken over when its lease runs out.
+                        "ATTACHE_TIMER_POLL_MS": "100", "ATTACHE_PREP_STEP_LEASE_SECONDS": "5",
+                        "ATTACHE_OWNER_CHANNELS": "sms,email,local",
                         "ATTACHE_DIRECTORY_DIR": folder.path, "ATTACHE_TWILIO_ACCOUNT_SID": FakeTwilio.accountSID,
                         "ATTACHE_TWILIO_FROM": "+15555550199", "ATTACHE_TWILIO_API_URL": twilio.url,
                         "ATTACHE_TWILIO_STATUS_CALLBACK_URL": gateway + "/webhooks/twilio/status",
@@ -67,7 +69,7 @@ struct FallbackChannelsEndToEndTests {
                     #expect(text.to == "+15555550142")
                     #expect(try await twilio.report("sent", for: text) == 200)
                     #expect(try await twilio.report("undelivered", errorCode: 30003, for: text) == 200)
-                    try await eventually("the prep request e-mailed", within: .seconds(30)) {
+                    try await eventually("the prep request e-mailed", within: .seconds(120)) {
                         (try? owner.delivered().isEmpty) == false
                     }
                     let mail = try #require(try owner.delivered().first)

@@ -278,7 +278,7 @@ struct PrepSteps: StepRunner {
         return StepCompletion(outcome: .done(), output: output) { [deliveries] effects in
             for delivery in deliveries { record(delivery, step: step, &effects) }
             // A bounced message whose own step has not committed yet is looked at again.
-            if waiting { effects.schedule(.continueDelivery, at: now.addingTimeInterval(30)) }
+            if waiting { effects.schedule(.continueDelivery, at: now.addingTimeInterval(10)) }
         }
     }
 
