@@ -139,8 +139,13 @@ public struct CreateBot: Sendable, Equatable {
         var recordingConfig: RecordingConfig
 
         enum CodingKeys: String, CodingKey {
-            case meetingURL = "meeting_url", botName = "bot_name", joinAt = "join_at", metadata
-            case outputMedia = "output_media", automaticLeave = "automatic_leave", recordingConfig = "recording_config"
+            case meetingURL = "meeting_url"
+            case botName = "bot_name"
+            case joinAt = "join_at"
+            case metadata
+            case outputMedia = "output_media"
+            case automaticLeave = "automatic_leave"
+            case recordingConfig = "recording_config"
         }
 
         struct OutputMedia: Encodable {
@@ -169,8 +174,10 @@ public struct CreateBot: Sendable, Equatable {
             }
 
             enum CodingKeys: String, CodingKey {
-                case everyoneLeftTimeout = "everyone_left_timeout", waitingRoomTimeout = "waiting_room_timeout"
-                case nooneJoinedTimeout = "noone_joined_timeout", inCallNotRecordingTimeout = "in_call_not_recording_timeout"
+                case everyoneLeftTimeout = "everyone_left_timeout"
+                case waitingRoomTimeout = "waiting_room_timeout"
+                case nooneJoinedTimeout = "noone_joined_timeout"
+                case inCallNotRecordingTimeout = "in_call_not_recording_timeout"
             }
         }
 

@@ -59,7 +59,8 @@ public struct RecallClient: Sendable {
         public init(
             noBotAvailableInterval: Duration = .seconds(30), noBotAvailableAttempts: Int = 10,
             conflictBackoff: Backoff = Backoff(initial: .seconds(1), maximum: .seconds(30)), conflictAttempts: Int = 6,
-            rateLimitedAttempts: Int = 5, longestRetryAfter: Duration = .seconds(120), retryAfterWhenUnsaid: Duration = .seconds(5)
+            rateLimitedAttempts: Int = 5, longestRetryAfter: Duration = .seconds(120),
+            retryAfterWhenUnsaid: Duration = .seconds(5)
         ) {
             self.noBotAvailableInterval = noBotAvailableInterval
             self.noBotAvailableAttempts = noBotAvailableAttempts
@@ -216,7 +217,9 @@ public struct RecallClient: Sendable {
 
     /// A bot ID as one path segment: an ID with `/` or `?` would address another resource.
     private static func segment(_ id: String) throws(RecallError) -> String {
-        guard !id.isEmpty, let encoded = id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?#")))
+        guard !id.isEmpty,
+            let encoded = id.addingPercentEncoding(
+                withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?#")))
         else { throw .invalid(field: "id", message: "a bot ID cannot be empty") }
         return encoded
     }
