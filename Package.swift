@@ -74,6 +74,14 @@ let package = Package(
                 "HTTPClient", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
             ],
             path: "Shared/Twilio", exclude: ["README.md"], swiftSettings: swiftSettings),
+        // Recall.ai's meeting-bot API: sending bots to meetings, removing them, their transcripts.
+        .target(
+            name: "Recall",
+            dependencies: [
+                "HTTPClient", "Resilience", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/Recall", exclude: ["README.md"], swiftSettings: swiftSettings),
         // E-mail over SMTP (libcurl), for a meeting's owner. HTTPClient for libcurl's shared setup.
         .target(
             name: "Mail", dependencies: ["CCurl", "HTTPClient", .product(name: "Logging", package: "swift-log")],
@@ -226,8 +234,9 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "Bus", "Store", "Delivery", "VoicePipeline", "SpeechEngines", "HTTPClient", "Twilio",
+                "Bus", "Store", "Delivery", "VoicePipeline", "SpeechEngines", "HTTPClient", "Twilio", "Recall",
                 .product(name: "Logging", package: "swift-log"), .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             ],
             path: "Tests/TestSupport", swiftSettings: swiftSettings),
@@ -245,7 +254,7 @@ let package = Package(
             name: "InfrastructureTests",
             dependencies: [
                 "Bus", "Store", "HTTPClient", "Delivery", "Runtime", "Shared", "Resilience", "TestSupport", "LanguageModel",
-                "ObjectStore", "Slack", "Mail",
+                "ObjectStore", "Slack", "Mail", "Recall",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
