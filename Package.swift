@@ -175,7 +175,7 @@ let package = Package(
             name: "BotGateway",
             dependencies: [
                 "Shared", "Delivery", "Runtime", "Store", "Resilience", "HTTPClient", "VoicePipeline", "SpeechEngines", "Slack",
-                "Twilio", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "Twilio", "Recall", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -285,7 +285,7 @@ let package = Package(
         .testTarget(
             name: "BotGatewayTests",
             dependencies: [
-                "BotGateway", "Shared", "Delivery", "Runtime", "Store", "HTTPClient", "Slack", "Twilio", "TestSupport",
+                "BotGateway", "Shared", "Delivery", "Runtime", "Store", "HTTPClient", "Slack", "Twilio", "Recall", "TestSupport",
             ],
             swiftSettings: swiftSettings),
         .testTarget(

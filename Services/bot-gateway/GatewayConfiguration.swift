@@ -1,4 +1,5 @@
 import Foundation
+import Recall
 import Runtime
 
 struct GatewayConfiguration: ServiceConfiguration {
@@ -7,6 +8,8 @@ struct GatewayConfiguration: ServiceConfiguration {
     enum Provider: String, CaseIterable, Sendable {
         /// A local simulated meeting: the embedded default, no account needed.
         case simulated
+        /// Real bots through Recall.ai (ATTACHE_RECALL_API_KEY).
+        case recall
     }
 
     var common: CommonConfiguration
@@ -30,6 +33,9 @@ struct GatewayConfiguration: ServiceConfiguration {
     var botWatch: BotWatch.Settings
     /// Twilio's status callbacks (served only with ATTACHE_TWILIO_AUTH_TOKEN).
     var twilio: TwilioStatusReceiver.Settings?
+    /// Recall.ai's API and the bots' automatic leaving, with ATTACHE_MEETING_PROVIDER=recall.
+    var recall: RecallClient.Configuration?
+    var automaticLeave: CreateBot.AutomaticLeave
 
     init(_ env: Environment) throws(ConfigurationError) {
         common = try CommonConfiguration(for: Self.self, env)
@@ -61,6 +67,26 @@ struct GatewayConfiguration: ServiceConfiguration {
         googlePush = try GooglePushReceiver.Settings(env)
         slack = try SlackReceiver.Settings(env)
         twilio = try TwilioStatusReceiver.Settings(env)
+        automaticLeave = CreateBot.AutomaticLeave(
+            everyoneLeftTimeout: try env.seconds("ATTACHE_RECALL_EVERYONE_LEFT_SECONDS", default: 30, in: 1...86_400),
+            waitingRoomTimeout: try env.seconds("ATTACHE_RECALL_WAITING_ROOM_SECONDS", default: 1200, in: 1...86_400),
+            nooneJoinedTimeout: try env.seconds("ATTACHE_RECALL_NOONE_JOINED_SECONDS", default: 1200, in: 1...86_400),
+            inCallNotRecordingTimeout: try env.seconds("ATTACHE_RECALL_NOT_RECORDING_SECONDS", default: 3600, in: 1...86_400))
+        if provider == .recall {
+            guard publicURL != nil else {
+                throw ConfigurationError(
+                    setting: "ATTACHE_PUBLIC_URL",
+                    problem: "is required with ATTACHE_MEETING_PROVIDER=recall: Recall sends webhooks there")
+            }
+            guard let key = env.optionalString("ATTACHE_RECALL_API_KEY") else {
+                throw ConfigurationError(
+                    setting: "ATTACHE_RECALL_API_KEY",
+                    problem: "is required with ATTACHE_MEETING_PROVIDER=recall (the workspace's API key)")
+            }
+            recall = RecallClient.Configuration(
+                region: try env.choice("ATTACHE_RECALL_REGION", default: RecallClient.Region.usWest2), apiKey: key,
+                baseURL: try env.url("ATTACHE_RECALL_API_URL")?.absoluteString)
+        }
         earlyJoin = .seconds(60 * (try env.integer("ATTACHE_BOT_JOIN_MINUTES_BEFORE", default: 2, in: 0...30)))
         botWatch = BotWatch.Settings(
             joinGrace: try env.seconds("ATTACHE_BOT_JOIN_GRACE_SECONDS", default: 300, in: 30...3600),

@@ -1,6 +1,8 @@
 import Delivery
 import HTTPClient
+import Recall
 import Runtime
+import ServiceLifecycle
 import SpeechEngines
 
 await ServiceMain.run(GatewayConfiguration.self) { configuration, logger in
@@ -14,11 +16,19 @@ await ServiceMain.run(GatewayConfiguration.self) { configuration, logger in
     let simulated = SimulatedMeeting(
         webhookURL: configuration.webhookURL, secret: configuration.webhookSecret,
         callLength: configuration.simulatedCallLength, http: http, camera: camera, logger: logger)
+    let provider: any MeetingBotProvider =
+        configuration.recall.map {
+            RecallProvider(
+                client: RecallClient(configuration: $0, logger: logger),
+                settings: .init(
+                    transcriptWebhookURL: configuration.webhookURL, automaticLeave: configuration.automaticLeave),
+                cameraURL: { _ in nil })
+        } ?? simulated
     let receiver = WebhookReceiver(
-        secret: configuration.webhookSecret, pool: runtime.pool, outbox: runtime.outbox, provider: simulated.name,
+        secret: configuration.webhookSecret, pool: runtime.pool, outbox: runtime.outbox, provider: provider.name,
         logger: logger)
     var routes = EventRoutes()
-    BotJoinHandler(provider: simulated, earlyJoin: configuration.earlyJoin).register(in: &routes)
+    BotJoinHandler(provider: provider, earlyJoin: configuration.earlyJoin).register(in: &routes)
     let googlePush = configuration.googlePush.map {
         GooglePushReceiver(settings: $0, pool: runtime.pool, outbox: runtime.outbox, logger: logger)
     }
@@ -33,8 +43,10 @@ await ServiceMain.run(GatewayConfiguration.self) { configuration, logger in
             outbox: runtime.outbox, logger: logger)
     }
     let watch = BotWatch(pool: runtime.pool, outbox: runtime.outbox, settings: configuration.botWatch, logger: logger)
-    let artifacts = ArtifactsCollector(pool: runtime.pool, outbox: runtime.outbox, provider: simulated, logger: logger)
-    try await runtime.run(handling: routes, with: [simulated, watch, artifacts]) { router in
+    let artifacts = ArtifactsCollector(pool: runtime.pool, outbox: runtime.outbox, provider: provider, logger: logger)
+    // The simulated meeting runs its calls; Recall runs its own.
+    let services: [any Service] = (provider is SimulatedMeeting ? [simulated] : []) + [watch, artifacts]
+    try await runtime.run(handling: routes, with: services) { router in
         receiver.register(on: router)
         googlePush?.register(on: router)
         slack?.register(on: router)
