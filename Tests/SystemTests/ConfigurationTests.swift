@@ -58,6 +58,21 @@ struct ConfigurationTests {
         Case(
             service: "bot-gateway", environment: ["ATTACHE_TWILIO_AUTH_TOKEN": "short"], named: ["ATTACHE_TWILIO_AUTH_TOKEN"]),
         Case(
+            service: "bot-gateway", environment: ["ATTACHE_MEETING_PROVIDER": "recall"], named: ["ATTACHE_PUBLIC_URL", "recall"]),
+        Case(
+            service: "bot-gateway",
+            environment: [
+                "ATTACHE_MEETING_PROVIDER": "recall", "ATTACHE_PUBLIC_URL": "https://gateway.example.com",
+                "ATTACHE_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            ], named: ["ATTACHE_RECALL_API_KEY"]),
+        Case(
+            service: "bot-gateway",
+            environment: [
+                "ATTACHE_MEETING_PROVIDER": "recall", "ATTACHE_PUBLIC_URL": "https://gateway.example.com",
+                "ATTACHE_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "ATTACHE_RECALL_API_KEY": "k",
+                "ATTACHE_RECALL_REGION": "mars-1",
+            ], named: ["ATTACHE_RECALL_REGION", "us-west-2"]),
+        Case(
             service: "calendar-monitor", environment: ["ATTACHE_CALENDAR_SYNC_CONCURRENCY": "0"],
             named: ["ATTACHE_CALENDAR_SYNC_CONCURRENCY"]),
         Case(
