@@ -213,6 +213,7 @@ let package = Package(
             name: "BenchGateway",
             dependencies: [
                 "Bus", "Delivery", "Shared", "Slack", "HTTPClient", "Resilience", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tools/bench-gateway", swiftSettings: swiftSettings),
         .executableTarget(

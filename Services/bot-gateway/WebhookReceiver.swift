@@ -8,16 +8,34 @@ import Store
 
 /// `POST /webhooks/recall`: verifies the signature before reading anything, records the
 /// webhook once by its id, and turns bot status changes and transcript segments into events,
-/// all in one transaction. Answers 401 to a forged or stale webhook, 400 to an unreadable one,
-/// and 5xx when it cannot store it, so that the provider retries.
+/// all in the transaction that records it (shared with the webhooks that arrive meanwhile: see
+/// `WebhookBatcher`). Answers 401 to a forged or stale webhook, 400 to an unreadable one, 200
+/// once its effects are committed, and 5xx when it cannot store it, so that the provider retries.
 struct WebhookReceiver: Sendable {
     let secret: WebhookSecret
     let pool: PostgresPool
     let outbox: Outbox
     let provider: String
     let logger: Logger
+    let batcher: WebhookBatcher
 
     static let path = "/webhooks/recall"
+
+    init(
+        secret: WebhookSecret, pool: PostgresPool, outbox: Outbox, provider: String,
+        batching: WebhookBatcher.Settings = WebhookBatcher.Settings(), logger: Logger
+    ) {
+        self.secret = secret
+        self.pool = pool
+        self.outbox = outbox
+        self.provider = provider
+        self.logger = logger
+        batcher = WebhookBatcher(settings: batching, logger: logger) { webhooks in
+            try await outbox.transaction(pool, priority: .urgent) { db in
+                try Self.record(webhooks, provider: provider, outbox: outbox, on: db)
+            }
+        }
+    }
 
     func register(on router: Router<BasicRequestContext>) {
         router.post(RouterPath(Self.path)) { request, context -> Response in
@@ -48,7 +66,16 @@ struct WebhookReceiver: Sendable {
                 return Response(status: .badRequest)
             }
             do {
-                let outcome = try await record(webhook, id: header("webhook-id")!, body: String(decoding: body, as: UTF8.self))
+                let id = header("webhook-id")!
+                let outcome = try await batcher.record(
+                    ReceivedWebhook(
+                        id: id, event: webhook.event, body: String(decoding: body, as: UTF8.self),
+                        meaning: webhook.meaning(receivedAt: Date())))
+                if case .ignored(let reason) = outcome {
+                    logger.notice(
+                        "webhook kept but not acted on",
+                        metadata: ["webhook_id": "\(id)", "event": "\(webhook.event)", "reason": "\(reason)"])
+                }
                 Counter(label: "attache_webhooks_total", dimensions: [("outcome", outcome.metricLabel)]).increment()
                 return Response(status: .ok)
             } catch let unknown as UnknownBot {
@@ -85,86 +112,72 @@ struct WebhookReceiver: Sendable {
         }
     }
 
-    func record(_ webhook: RecallWebhook, id: String, body: String) async throws -> Outcome {
-        let (outbox, provider, logger) = (outbox, provider, logger)
-        let outcome = try await outbox.transaction(pool) { db -> Outcome in
-            let claimed = try db.execute(
-                "INSERT INTO gateway.webhook_receipts (webhook_id, event, outcome, body) VALUES ($1, $2, '', $3) ON CONFLICT DO NOTHING",
-                [id, webhook.event, body])
-            guard claimed == 1 else { return .duplicate }
-            let outcome = try Self.apply(webhook.meaning(receivedAt: Date()), provider: provider, outbox: outbox, on: db)
-            try db.execute("UPDATE gateway.webhook_receipts SET outcome = $2 WHERE webhook_id = $1", [id, outcome.text])
-            return outcome
+    /// Records webhooks in one transaction, in order: each one's receipt by its webhook-id (a
+    /// webhook-id seen before, in an earlier transaction or earlier in this one, is a duplicate
+    /// and has no effect), then its effects. A webhook about a bot without a row gets UnknownBot
+    /// and leaves no receipt, so that the provider's retry is not taken for a duplicate.
+    static func record(
+        _ webhooks: [ReceivedWebhook], provider: String, outbox: Outbox, on db: PostgresConnection
+    ) throws -> [Result<Outcome, UnknownBot>] {
+        var effects = try WebhookEffects(
+            locking: webhooks.compactMap(\.meaning.botID), provider: provider, outbox: outbox, on: db)
+        var results = [Result<Outcome, UnknownBot>?](repeating: nil, count: webhooks.count)
+        var first: [String: Int] = [:]
+        for (index, webhook) in webhooks.enumerated() {
+            if let botID = webhook.meaning.botID, !effects.knows(botID) {
+                results[index] = .failure(UnknownBot(botID: botID))
+            } else if first[webhook.id] != nil {
+                results[index] = .success(.duplicate)
+            } else {
+                first[webhook.id] = index
+            }
         }
-        if case .ignored(let reason) = outcome {
-            logger.notice(
-                "webhook kept but not acted on",
-                metadata: ["webhook_id": "\(id)", "event": "\(webhook.event)", "reason": "\(reason)"])
+        // Receipts in webhook-id order, as the bots are locked in bot id order: two transactions
+        // claiming the same webhook-ids wait for each other rather than deadlock.
+        let claiming = first.values.sorted { webhooks[$0].id < webhooks[$1].id }.map { webhooks[$0] }
+        var claimed: Set<String> = []
+        if !claiming.isEmpty {
+            for row in try db.query(
+                """
+                INSERT INTO gateway.webhook_receipts (webhook_id, event, outcome, body)
+                SELECT webhook_id, event, '', body FROM unnest($1::text[], $2::text[], $3::text[]) AS r(webhook_id, event, body)
+                ON CONFLICT DO NOTHING RETURNING webhook_id
+                """,
+                [PostgresArray(claiming.map(\.id)), PostgresArray(claiming.map(\.event)), PostgresArray(claiming.map(\.body))])
+            {
+                claimed.insert(try row.string("webhook_id"))
+            }
         }
-        return outcome
+        var outcomes: [(id: String, text: String)] = []
+        for (index, webhook) in webhooks.enumerated() where results[index] == nil {
+            guard claimed.contains(webhook.id) else {
+                results[index] = .success(.duplicate)
+                continue
+            }
+            let outcome = try effects.apply(webhook.meaning, on: db)
+            results[index] = .success(outcome)
+            outcomes.append((webhook.id, outcome.text))
+        }
+        try effects.write(on: db)
+        if !outcomes.isEmpty {
+            try db.execute(
+                """
+                UPDATE gateway.webhook_receipts AS r SET outcome = u.outcome
+                FROM unnest($1::text[], $2::text[]) AS u(webhook_id, outcome) WHERE r.webhook_id = u.webhook_id
+                """, [PostgresArray(outcomes.map { $0.id }), PostgresArray(outcomes.map { $0.text })])
+        }
+        return results.map { $0! }
     }
 
+    /// Applies one webhook's meaning on its own (for tests of the bot's life).
     static func apply(
         _ meaning: RecallWebhook.Meaning, provider: String, outbox: Outbox, on db: PostgresConnection
     ) throws -> Outcome {
-        switch meaning {
-        case .other:
-            return .ignored("event not used")
-        case .status(let botID, _, let status, let subCode, let at):
-            guard let bot = try db.queryOne("SELECT * FROM gateway.bots WHERE bot_id = $1 FOR UPDATE", [botID]) else {
-                throw UnknownBot(botID: botID)
-            }
-            if status.rawValue.hasPrefix("recording_permission_") {
-                // An event beside the statuses: the bot stays where it is.
-                try db.execute(
-                    """
-                    INSERT INTO gateway.bot_status_history (bot_id, status, sub_code, changed_at, event, applied)
-                    VALUES ($1, $2, $3, $4, $2, false)
-                    """, [botID, status.rawValue, subCode, at])
-                if status.rawValue == "recording_permission_denied" {
-                    try BotProblems.record(
-                        bot, problem: "recording_permission_denied", status: nil,
-                        explanation: BotLifecycle.explanations["recording_permission_denied"]!, at: at, outbox: outbox,
-                        on: db)
-                }
-                return .published("recording permission event")
-            }
-            let decision = BotLifecycle.decide(
-                current: BotStatus(rawValue: try bot.string("status")), since: try bot.optionalDate("status_at"),
-                incoming: status, at: at)
-            try db.execute(
-                "INSERT INTO gateway.bot_status_history (bot_id, status, sub_code, changed_at, applied) VALUES ($1, $2, $3, $4, $5)",
-                [botID, status.rawValue, subCode, at, decision == .advance])
-            if decision == .advance {
-                try db.execute(
-                    "UPDATE gateway.bots SET status = $2, status_at = $3, sub_code = $4, updated_at = now() WHERE bot_id = $1",
-                    [botID, status.rawValue, at, subCode])
-                if let problem = BotLifecycle.problem(status, subCode: subCode) {
-                    try BotProblems.record(
-                        bot, problem: problem.problem, status: status, explanation: problem.explanation, at: at,
-                        outbox: outbox, on: db)
-                }
-            }
-            // Every status goes on: the realtime worker orders a call's statuses by their time.
-            try outbox.append(
-                Envelope(
-                    tenantID: try bot.string("tenant_id"), correlationID: try bot.uuid("correlation_id"),
-                    payload: BotStatusChanged(
-                        meetingID: try bot.uuid("meeting_id"), botID: botID, provider: provider, status: status,
-                        subCode: subCode, changedAt: at)), on: db)
-            return .published(BotStatusChanged.messageType.description)
-        case .transcript(let botID, _, let speaker, let text, let at):
-            guard let bot = try db.queryOne("SELECT * FROM gateway.bots WHERE bot_id = $1", [botID]) else {
-                throw UnknownBot(botID: botID)
-            }
-            try outbox.append(
-                Envelope(
-                    tenantID: try bot.string("tenant_id"), correlationID: try bot.uuid("correlation_id"),
-                    payload: BotTranscriptReceived(
-                        meetingID: try bot.uuid("meeting_id"), botID: botID, speaker: speaker, text: text, spokenAt: at)),
-                on: db)
-            return .published(BotTranscriptReceived.messageType.description)
-        }
+        var effects = try WebhookEffects(
+            locking: meaning.botID.map { [$0] } ?? [], provider: provider, outbox: outbox, on: db)
+        let outcome = try effects.apply(meaning, on: db)
+        try effects.write(on: db)
+        return outcome
     }
 }
 
