@@ -75,6 +75,10 @@ let package = Package(
             ],
             path: "Shared/Twilio", exclude: ["README.md"], swiftSettings: swiftSettings),
         // E-mail over SMTP (libcurl), for a meeting's owner. HTTPClient for libcurl's shared setup.
+        // Per-call camera tokens: bot-gateway mints them into the camera URL, realtime-worker checks them.
+        .target(
+            name: "CallAccess", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            path: "Shared/CallAccess", exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "Mail", dependencies: ["CCurl", "HTTPClient", .product(name: "Logging", package: "swift-log")],
             path: "Shared/Mail", exclude: ["README.md"], swiftSettings: swiftSettings),
@@ -167,7 +171,7 @@ let package = Package(
             name: "BotGateway",
             dependencies: [
                 "Shared", "Delivery", "Runtime", "Store", "HTTPClient", "VoicePipeline", "SpeechEngines", "Slack", "Twilio",
-                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                "CallAccess", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -175,8 +179,9 @@ let package = Package(
         .executableTarget(
             name: "RealtimeWorker",
             dependencies: [
-                "Shared", "Delivery", "Runtime", "Store", "VoicePipeline", "SpeechEngines", "LanguageModel",
+                "Shared", "Delivery", "Runtime", "Store", "VoicePipeline", "SpeechEngines", "LanguageModel", "CallAccess",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             ],
             path: "Services/realtime-worker", swiftSettings: swiftSettings),
@@ -228,6 +233,7 @@ let package = Package(
                 "Bus", "Store", "Delivery", "VoicePipeline", "SpeechEngines", "HTTPClient", "Twilio",
                 .product(name: "Logging", package: "swift-log"), .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
             path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(
@@ -244,7 +250,7 @@ let package = Package(
             name: "InfrastructureTests",
             dependencies: [
                 "Bus", "Store", "HTTPClient", "Delivery", "Runtime", "Shared", "Resilience", "TestSupport", "LanguageModel",
-                "ObjectStore", "Slack", "Mail",
+                "ObjectStore", "Slack", "Mail", "CallAccess",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -275,22 +281,24 @@ let package = Package(
         .testTarget(
             name: "BotGatewayTests",
             dependencies: [
-                "BotGateway", "Shared", "Delivery", "Runtime", "Store", "HTTPClient", "Slack", "Twilio", "TestSupport",
+                "BotGateway", "Shared", "Delivery", "Runtime", "Store", "HTTPClient", "Slack", "Twilio", "TestSupport", "CallAccess",
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "RealtimeWorkerTests",
             dependencies: [
                 "RealtimeWorker", "Shared", "Delivery", "Store", "HTTPClient", "Runtime", "LanguageModel", "VoicePipeline",
-                "SpeechEngines", "TestSupport",
+                "SpeechEngines", "TestSupport", "CallAccess",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SystemTests",
             dependencies: [
-                "BotGateway", "Bus", "Delivery", "Shared", "Slack", "Store", "HTTPClient", "TestSupport",
+                "BotGateway", "Bus", "Delivery", "Shared", "Slack", "Store", "HTTPClient", "TestSupport", "CallAccess",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings),
