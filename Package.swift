@@ -281,7 +281,8 @@ let package = Package(
         .testTarget(
             name: "BotGatewayTests",
             dependencies: [
-                "BotGateway", "Shared", "Delivery", "Runtime", "Store", "HTTPClient", "Slack", "Twilio", "TestSupport", "CallAccess",
+                "BotGateway", "Shared", "Delivery", "Runtime", "Store", "HTTPClient", "Slack", "Twilio", "TestSupport",
+                "CallAccess",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings),

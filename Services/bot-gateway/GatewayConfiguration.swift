@@ -71,7 +71,8 @@ struct GatewayConfiguration: ServiceConfiguration {
             requiredBy: publicURL != nil
                 ? "ATTACHE_PUBLIC_URL"
                 : cameraPageURL != nil
-                    ? "ATTACHE_CAMERA_PAGE_URL" : simulatedCameraRealtimeURL != nil ? "ATTACHE_SIMULATED_CAMERA_REALTIME_URL" : nil)
+                    ? "ATTACHE_CAMERA_PAGE_URL"
+                    : simulatedCameraRealtimeURL != nil ? "ATTACHE_SIMULATED_CAMERA_REALTIME_URL" : nil)
         cameraTokenGrace = .seconds(60 * (try env.integer("ATTACHE_CAMERA_TOKEN_GRACE_MINUTES", default: 120, in: 0...1440)))
         googlePush = try GooglePushReceiver.Settings(env)
         slack = try SlackReceiver.Settings(env)

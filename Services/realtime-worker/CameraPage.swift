@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 
 /// The page the meeting bot shows as its camera (Recall.ai's Output Media loads a URL like this

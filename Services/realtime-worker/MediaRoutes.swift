@@ -23,7 +23,7 @@ struct MediaRoutes: Sendable {
             _ = try gate.admit(request, meeting: context.parameters.get("meeting")).get()
             return page.response()
         }
-        router.get(CameraPage.workletPath) { _, _ -> Response in
+        router.get(RouterPath(CameraPage.workletPath)) { _, _ -> Response in
             // Static code with nothing of any call in it: served to anyone, like a library.
             Response(
                 status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "no-cache"],
@@ -74,7 +74,9 @@ struct MediaRoutes: Sendable {
         } onUpgrade: { inbound, outbound, context in
             // Only an admitted request was upgraded; the token is checked again here only because
             // the handler cannot be handed the upgrade's result.
-            guard case let .success(meetingID) = gate.admit(context.request, meeting: context.requestContext.parameters.get("meeting")),
+            guard
+                case let .success(meetingID) = gate.admit(
+                    context.request, meeting: context.requestContext.parameters.get("meeting")),
                 let call = await calls.call(forMeeting: meetingID)
             else { return }
             logger.info("media connected", metadata: ["meeting_id": "\(meetingID)"])

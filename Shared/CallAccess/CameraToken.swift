@@ -27,7 +27,11 @@ public struct CameraToken: Sendable {
     /// Accepts `token` only if it was minted with `key` for `meeting` and has not expired at `now`.
     public static func verify(_ token: String?, meeting: UUID, now: Date, key: SymmetricKey) throws(CameraTokenError) {
         guard let token, !token.isEmpty else { throw .missing }
-        guard let bytes = bytes(base64URL: token), bytes.count == 8 + SHA256.byteCount else { throw .malformed }
+        // Only the one spelling `mint` makes: base64 leaves spare bits in the last character,
+        // which would otherwise give every token a few accepted variants.
+        guard let bytes = bytes(base64URL: token), bytes.count == 8 + SHA256.byteCount, base64URL(bytes) == token else {
+            throw .malformed
+        }
         let expiry = bytes[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         // Checked before the expiry, so that an expired token says nothing about whether it was ever valid.
         guard

@@ -28,7 +28,8 @@ struct CameraAccessTests {
                     "missing": "", "empty": "?token=", "other meeting": "?token=\(world.token(for: UUID()))",
                     "tampered": "?token=\(tampered)",
                     "expired": "?token=\(world.token(for: meeting, expiresAt: Date().addingTimeInterval(-1)))",
-                    "another key": "?token=\(CameraToken.mint(meeting: meeting, expiresAt: Date().addingTimeInterval(3600), key: SymmetricKey(size: .bits256)))",
+                    "another key":
+                        "?token=\(CameraToken.mint(meeting: meeting, expiresAt: Date().addingTimeInterval(3600), key: SymmetricKey(size: .bits256)))",
                 ]
                 for path in ["/camera/\(meeting)", "/media/\(meeting)/owner", "/media/\(meeting)"] {
                     for (fault, query) in queries {
@@ -75,7 +76,10 @@ struct CameraAccessTests {
                             url: "http://127.0.0.1:\(world.port)/media/\(meeting)\(query)",
                             headers: [
                                 ("Connection", "Upgrade"), ("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13"),
-                                ("Sec-WebSocket-Key", Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()),
+                                (
+                                    "Sec-WebSocket-Key",
+                                    Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+                                ),
                             ]))
                     #expect(response.status != 101, "\(fault): upgraded")
                     answers[fault, default: []].insert("\(response.status) \(response.text)")

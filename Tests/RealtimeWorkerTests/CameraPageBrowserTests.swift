@@ -32,7 +32,8 @@ struct CameraPageBrowserTests {
                 }
                 let state = try await page.evaluate("window.attache")
                 #expect(state.contains(#""status":"in the call""#), "\(state)")
-                #expect(try await page.evaluate("window.attache.agentFrames > 100") == "true", "the page played the agent's voice")
+                #expect(
+                    try await page.evaluate("window.attache.agentFrames > 100") == "true", "the page played the agent's voice")
                 #expect(try await page.evaluate("window.attache.sentFrames > 500") == "true", "the page sent the meeting's sound")
                 #expect(try await page.evaluate("document.getElementById('company').textContent") == #""Acme Robotics""#)
                 try await page.screenshot(to: Self.artifacts.appendingPathComponent("camera-page-1280x720.png"))
@@ -65,7 +66,8 @@ struct CameraPageBrowserTests {
                 for (query, status) in [("", 401), ("?token=\(world.token(for: UUID()))", 403)] {
                     let page = try await browser.open("http://127.0.0.1:\(world.port)/camera/\(world.meeting)\(query)")
                     try await eventually("the refusal has loaded") {
-                        (try? await page.evaluate("location.pathname.startsWith('/camera/') && document.readyState")) == #""complete""#
+                        (try? await page.evaluate("location.pathname.startsWith('/camera/') && document.readyState"))
+                            == #""complete""#
                     }
                     #expect(
                         try await page.evaluate("performance.getEntriesByType('navigation')[0].responseStatus") == "\(status)")

@@ -106,7 +106,12 @@ public func withBrowser<T>(
 public final class BrowserPage: Sendable {
     private let commands: AsyncStream<String>.Continuation
     private let connection: Task<Void, any Error>
-    private let state = Mutex(State())
+    private let shared = Shared()
+
+    /// Held by the page and by its connection's task.
+    private final class Shared: Sendable {
+        let state = Mutex(State())
+    }
 
     private struct State {
         var nextID = 0
@@ -122,17 +127,19 @@ public final class BrowserPage: Sendable {
     init(socketURL: String, logger: Logger) async throws {
         let (stream, commands) = AsyncStream<String>.makeStream()
         self.commands = commands
-        let state = state
+        let shared = shared
         let (opened, open) = AsyncStream<Void>.makeStream()
         connection = Task {
             defer {
                 open.finish()
-                let waiting = state.withLock { state in
+                let waiting = shared.state.withLock { state in
                     state.closed = true
                     defer { state.pending = [:] }
                     return state.pending
                 }
-                for continuation in waiting.values { continuation.resume(throwing: CommandFailed(description: "DevTools closed")) }
+                for continuation in waiting.values {
+                    continuation.resume(throwing: CommandFailed(description: "DevTools closed"))
+                }
             }
             _ = try await WebSocketClient.connect(
                 url: socketURL, configuration: .init(maxFrameSize: 1 << 26), logger: logger
@@ -144,7 +151,7 @@ public final class BrowserPage: Sendable {
                 defer { writer.cancel() }
                 for try await message in inbound.messages(maxSize: 1 << 26) {
                     guard case let .text(text) = message else { continue }
-                    BrowserPage.handle(Data(text.utf8), state: state)
+                    BrowserPage.handle(Data(text.utf8), shared: shared)
                 }
             }
         }
@@ -155,10 +162,10 @@ public final class BrowserPage: Sendable {
         }
     }
 
-    private static func handle(_ data: Data, state: Mutex<State>) {
+    private static func handle(_ data: Data, shared: Shared) {
         guard let message = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return }
         if let id = message["id"] as? Int {
-            state.withLock { $0.pending.removeValue(forKey: id) }?.resume(returning: data)
+            shared.state.withLock { $0.pending.removeValue(forKey: id) }?.resume(returning: data)
             return
         }
         let params = message["params"] as? [String: Any] ?? [:]
@@ -173,20 +180,22 @@ public final class BrowserPage: Sendable {
             problem = "exception: \(exception["description"] ?? details["text"] ?? "")"
         case "Log.entryAdded":
             let entry = params["entry"] as? [String: Any] ?? [:]
-            if entry["level"] as? String == "error" { problem = "log (\(entry["source"] ?? "")): \(entry["text"] ?? "") \(entry["url"] ?? "")" }
+            if entry["level"] as? String == "error" {
+                problem = "log (\(entry["source"] ?? "")): \(entry["text"] ?? "") \(entry["url"] ?? "")"
+            }
         default: break
         }
-        if let problem { state.withLock { $0.problems.append(problem) } }
+        if let problem { shared.state.withLock { $0.problems.append(problem) } }
     }
 
     /// Console errors, uncaught exceptions and error log entries (CSP violations, failed loads), in order.
-    public var problems: [String] { state.withLock { $0.problems } }
+    public var problems: [String] { shared.state.withLock { $0.problems } }
 
     /// Sends a DevTools command and returns its `result`.
     @discardableResult
     public func send(_ method: String, _ params: [String: any Sendable] = [:]) async throws -> [String: Any] {
         let data: Data = try await withCheckedThrowingContinuation { continuation in
-            let id: Int? = state.withLock { state in
+            let id: Int? = shared.state.withLock { state in
                 guard !state.closed else { return nil }
                 state.nextID += 1
                 state.pending[state.nextID] = continuation
@@ -194,10 +203,11 @@ public final class BrowserPage: Sendable {
             }
             guard let id else { return continuation.resume(throwing: CommandFailed(description: "DevTools closed")) }
             do {
-                let command = try JSONSerialization.data(withJSONObject: ["id": id, "method": method, "params": params])
+                let message: [String: Any] = ["id": id, "method": method, "params": params]
+                let command = try JSONSerialization.data(withJSONObject: message)
                 commands.yield(String(decoding: command, as: UTF8.self))
             } catch {
-                state.withLock { $0.pending.removeValue(forKey: id) }?.resume(throwing: error)
+                shared.state.withLock { $0.pending.removeValue(forKey: id) }?.resume(throwing: error)
             }
         }
         let message = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
