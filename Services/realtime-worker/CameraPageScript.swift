@@ -54,7 +54,7 @@ enum CameraPageScript {
           g.fillStyle = "#e9edf3";          // shirt
           g.beginPath(); g.moveTo(-62, -190); g.lineTo(0, -80); g.lineTo(62, -190); g.closePath(); g.fill();
           g.fillStyle = "#d9a98a";          // neck
-          g.beginPath(); g.moveTo(-42, -250); g.lineTo(-44, -184); g.quadraticCurveTo(0, -150, 44, -184); g.lineTo(42, -250); g.fill();
+          g.beginPath(); g.moveTo(-42, -300); g.lineTo(-44, -184); g.quadraticCurveTo(0, -150, 44, -184); g.lineTo(42, -300); g.fill();
           g.restore();
         }
 

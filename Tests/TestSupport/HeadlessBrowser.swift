@@ -27,9 +27,13 @@ public final class HeadlessBrowser: Sendable {
         profile = FileManager.default.temporaryDirectory.appendingPathComponent("chromium-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: profile, withIntermediateDirectories: true)
         var arguments = [
-            "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
+            // No crash reporter: its handler leaves the process group, and would outlive the browser.
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-crash-reporter", "--disable-breakpad", "--no-first-run",
+            "--no-default-browser-check",
             "--disable-extensions", "--disable-background-networking", "--disable-component-update",
             "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0", "--user-data-dir=\(profile.path)",
+            // The WebSocket client sends an Origin, which DevTools refuses unless allowed.
+            "--remote-allow-origins=*",
             "--window-size=1280,720", "--autoplay-policy=no-user-gesture-required",
             // The meeting bot's browser grants the microphone, which is the meeting's sound.
             "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
@@ -49,7 +53,8 @@ public final class HeadlessBrowser: Sendable {
         var port = 0
         do {
             try await eventually("Chromium's DevTools port", within: .seconds(120)) {
-                if await process.exitStatus(within: .zero) != nil { throw NotAvailable(description: "Chromium exited") }
+                // (Reaped as soon as it exits, so it is gone then.)
+                if kill(process.pid, 0) != 0 { throw NotAvailable(description: "Chromium exited") }
                 return FileManager.default.fileExists(atPath: portFile.path)
             }
             let text = try String(contentsOf: portFile, encoding: .utf8)
@@ -62,21 +67,29 @@ public final class HeadlessBrowser: Sendable {
         devToolsPort = port
     }
 
-    /// A new tab, sized `width`×`height` CSS pixels, on `url`.
+    /// The browser's tab, sized `width`×`height` CSS pixels, on `url` (the same tab each time).
     public func open(_ url: String, width: Int = 1280, height: Int = 720) async throws -> BrowserPage {
-        let http = HTTPClient(retry: .none, logger: logger)
-        let created = try await http.send(
-            OutboundRequest(method: "PUT", url: "http://127.0.0.1:\(devToolsPort)/json/new?about:blank", timeout: .seconds(30)))
-        guard let target = try JSONSerialization.jsonObject(with: Data(created.body)) as? [String: Any],
-            let socketURL = target["webSocketDebuggerUrl"] as? String
-        else { throw NotAvailable(description: "DevTools did not open a tab: \(created.status) \(created.text)") }
-        let page = try await BrowserPage(socketURL: socketURL, logger: logger)
-        pages.withLock { $0.append(page) }
-        _ = try await page.send("Runtime.enable")
-        _ = try await page.send("Log.enable")
-        _ = try await page.send("Page.enable")
+        let page: BrowserPage
+        debugTrace("open \(url)")
+        if let existing = pages.withLock({ $0.first }) {
+            page = existing
+        } else {
+            let http = HTTPClient(retry: .none, logger: logger)
+            let listed = try await http.send(
+                OutboundRequest(url: "http://127.0.0.1:\(devToolsPort)/json/list", timeout: .seconds(30)))
+            let targets = try JSONSerialization.jsonObject(with: Data(listed.body)) as? [[String: Any]] ?? []
+            guard let socketURL = targets.first(where: { $0["type"] as? String == "page" })?["webSocketDebuggerUrl"] as? String
+            else { throw NotAvailable(description: "Chromium has no tab: \(listed.status) \(listed.text)") }
+            debugTrace("connecting \(socketURL)")
+            page = try await BrowserPage(socketURL: socketURL, logger: logger)
+            debugTrace("connected")
+            pages.withLock { $0.append(page) }
+            try await page.send("Runtime.enable")
+            try await page.send("Log.enable")
+            try await page.send("Page.enable")
+        }
         try await page.resize(width: width, height: height)
-        _ = try await page.send("Page.navigate", ["url": url])
+        try await page.send("Page.navigate", ["url": url])
         return page
     }
 
@@ -192,6 +205,7 @@ public final class BrowserPage: Sendable {
     public var problems: [String] { shared.state.withLock { $0.problems } }
 
     /// Sends a DevTools command and returns its `result`.
+    /// (Traced to stderr with ATTACHE_TEST_TRACE_BROWSER=1.)
     @discardableResult
     public func send(_ method: String, _ params: [String: any Sendable] = [:]) async throws -> [String: Any] {
         let data: Data = try await withCheckedThrowingContinuation { continuation in
@@ -202,6 +216,13 @@ public final class BrowserPage: Sendable {
                 return state.nextID
             }
             guard let id else { return continuation.resume(throwing: CommandFailed(description: "DevTools closed")) }
+            // A browser that stopped answering fails the command instead of hanging the test.
+            let shared = shared
+            Task {
+                try await Task.sleep(for: .seconds(120))
+                shared.state.withLock { $0.pending.removeValue(forKey: id) }?.resume(
+                    throwing: CommandFailed(description: "\(method): no answer from DevTools in 120 s"))
+            }
             do {
                 let message: [String: Any] = ["id": id, "method": method, "params": params]
                 let command = try JSONSerialization.data(withJSONObject: message)
@@ -210,6 +231,7 @@ public final class BrowserPage: Sendable {
                 shared.state.withLock { $0.pending.removeValue(forKey: id) }?.resume(throwing: error)
             }
         }
+        debugTrace("\(method) answered")
         let message = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
         if let error = message["error"] { throw CommandFailed(description: "\(method): \(error)") }
         return message["result"] as? [String: Any] ?? [:]
@@ -243,4 +265,9 @@ public final class BrowserPage: Sendable {
         commands.finish()
         connection.cancel()
     }
+}
+
+func debugTrace(_ text: String) {
+    guard ProcessInfo.processInfo.environment["ATTACHE_TEST_TRACE_BROWSER"] == "1" else { return }
+    FileHandle.standardError.write(Data("browser: \(text)\n".utf8))
 }
