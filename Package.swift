@@ -83,6 +83,10 @@ let package = Package(
             ],
             path: "Shared/Recall", exclude: ["README.md"], swiftSettings: swiftSettings),
         // E-mail over SMTP (libcurl), for a meeting's owner. HTTPClient for libcurl's shared setup.
+        // Per-call camera tokens: bot-gateway mints them into the camera URL, realtime-worker checks them.
+        .target(
+            name: "CallAccess", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            path: "Shared/CallAccess", exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "Mail", dependencies: ["CCurl", "HTTPClient", .product(name: "Logging", package: "swift-log")],
             path: "Shared/Mail", exclude: ["README.md"], swiftSettings: swiftSettings),
@@ -175,7 +179,7 @@ let package = Package(
             name: "BotGateway",
             dependencies: [
                 "Shared", "Delivery", "Runtime", "Store", "Resilience", "HTTPClient", "VoicePipeline", "SpeechEngines", "Slack",
-                "Twilio", "Recall", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "Twilio", "Recall", "CallAccess", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -184,8 +188,9 @@ let package = Package(
         .executableTarget(
             name: "RealtimeWorker",
             dependencies: [
-                "Shared", "Delivery", "Runtime", "Store", "VoicePipeline", "SpeechEngines", "LanguageModel",
+                "Shared", "Delivery", "Runtime", "Store", "VoicePipeline", "SpeechEngines", "LanguageModel", "CallAccess",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             ],
             path: "Services/realtime-worker", swiftSettings: swiftSettings),
@@ -239,6 +244,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"), .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
             path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(
@@ -255,7 +261,7 @@ let package = Package(
             name: "InfrastructureTests",
             dependencies: [
                 "Bus", "Store", "HTTPClient", "Delivery", "Runtime", "Shared", "Resilience", "TestSupport", "LanguageModel",
-                "ObjectStore", "Slack", "Mail", "Recall",
+                "ObjectStore", "Slack", "Mail", "Recall", "CallAccess",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -287,21 +293,23 @@ let package = Package(
             name: "BotGatewayTests",
             dependencies: [
                 "BotGateway", "Shared", "Delivery", "Runtime", "Store", "HTTPClient", "Slack", "Twilio", "Recall", "TestSupport",
+                "CallAccess", .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "RealtimeWorkerTests",
             dependencies: [
                 "RealtimeWorker", "Shared", "Delivery", "Store", "HTTPClient", "Runtime", "LanguageModel", "VoicePipeline",
-                "SpeechEngines", "TestSupport",
+                "SpeechEngines", "TestSupport", "CallAccess",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SystemTests",
             dependencies: [
-                "BotGateway", "Bus", "Delivery", "Shared", "Slack", "Store", "HTTPClient", "TestSupport",
+                "BotGateway", "Bus", "Delivery", "Shared", "Slack", "Store", "HTTPClient", "TestSupport", "CallAccess",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings),

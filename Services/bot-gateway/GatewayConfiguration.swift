@@ -1,3 +1,5 @@
+import CallAccess
+import Crypto
 import Foundation
 import Recall
 import Runtime
@@ -24,6 +26,12 @@ struct GatewayConfiguration: ServiceConfiguration {
     var simulatedCallLength: Duration
     /// The realtime worker the simulated meeting's camera joins, to speak with the agent.
     var simulatedCameraRealtimeURL: String?
+    /// The camera page's address for bots (ATTACHE_CAMERA_PAGE_URL: the realtime workers' public
+    /// address), and the key and grace of the tokens in it.
+    var cameraPageURL: String
+    var cameraTokenKey: SymmetricKey
+    var cameraTokenGrace: Duration
+    var cameraLink: CameraLink { CameraLink(base: cameraPageURL, key: cameraTokenKey, grace: cameraTokenGrace) }
     /// Google Calendar push notifications; nil (route not served) without ATTACHE_GOOGLE_CHANNEL_SECRET.
     var googlePush: GooglePushReceiver.Settings?
     /// Slack's requests to the app (served only with ATTACHE_SLACK_SIGNING_SECRET).
@@ -64,6 +72,17 @@ struct GatewayConfiguration: ServiceConfiguration {
         self.publicURL = (publicURL ?? URL(string: "http://127.0.0.1:\(common.httpPort)")!).absoluteString
         simulatedCallLength = try env.seconds("ATTACHE_SIMULATED_CALL_SECONDS", default: 12, in: 1...3600)
         simulatedCameraRealtimeURL = try env.url("ATTACHE_SIMULATED_CAMERA_REALTIME_URL")?.absoluteString
+        let cameraPageURL = try env.url("ATTACHE_CAMERA_PAGE_URL")?.absoluteString
+        // The simulated meeting's camera plays the bot's page, at the realtime worker it is given.
+        self.cameraPageURL = cameraPageURL ?? simulatedCameraRealtimeURL ?? "http://127.0.0.1:8085"
+        cameraTokenKey = try Self.cameraTokenKey(
+            env,
+            requiredBy: publicURL != nil
+                ? "ATTACHE_PUBLIC_URL"
+                : cameraPageURL != nil
+                    ? "ATTACHE_CAMERA_PAGE_URL"
+                    : simulatedCameraRealtimeURL != nil ? "ATTACHE_SIMULATED_CAMERA_REALTIME_URL" : nil)
+        cameraTokenGrace = .seconds(60 * (try env.integer("ATTACHE_CAMERA_TOKEN_GRACE_MINUTES", default: 120, in: 0...1440)))
         googlePush = try GooglePushReceiver.Settings(env)
         slack = try SlackReceiver.Settings(env)
         twilio = try TwilioStatusReceiver.Settings(env)
@@ -91,5 +110,27 @@ struct GatewayConfiguration: ServiceConfiguration {
         botWatch = BotWatch.Settings(
             joinGrace: try env.seconds("ATTACHE_BOT_JOIN_GRACE_SECONDS", default: 300, in: 30...3600),
             waitingRoomStall: try env.seconds("ATTACHE_BOT_WAITING_ROOM_STALL_SECONDS", default: 600, in: 60...7200))
+    }
+
+    /// The key of the camera tokens, which the realtime workers check: required as soon as a bot's
+    /// page may reach one (`requiredBy` names the setting that says so). Otherwise no page is ever
+    /// sent, and a key of this start's own will do.
+    private static func cameraTokenKey(_ env: Environment, requiredBy: String?) throws(ConfigurationError) -> SymmetricKey {
+        let setting = "ATTACHE_CAMERA_TOKEN_KEY"
+        if let encoded = env.optionalString(setting) {
+            guard let key = CameraToken.key(base64: encoded) else {
+                throw ConfigurationError(
+                    setting: setting, problem: "must be at least \(CameraToken.minimumKeyBytes) random bytes, base64")
+            }
+            return key
+        }
+        if let requiredBy {
+            throw ConfigurationError(
+                setting: setting,
+                problem:
+                    "is required when \(requiredBy) is set (the realtime workers check the camera tokens this gateway mints: give them the same key, openssl rand -base64 32)"
+            )
+        }
+        return SymmetricKey(size: .bits256)
     }
 }

@@ -7,13 +7,12 @@ import SpeechEngines
 import Synchronization
 import VoicePipeline
 
-/// The simulated meeting's stand-in for the bot's camera webpage: it joins the call's media
-/// connection at the realtime worker (asking which replica owns the call, as the page does),
+/// The simulated meeting's stand-in for the bot's camera webpage: given the camera URL a bot
+/// gets (`CameraLink`), it joins the call's media connection at the realtime worker with the
+/// URL's token (asking which replica owns the call, as the page does),
 /// speaks the participants' lines into it with eSpeak NG in real time, and listens to the
 /// agent, so that a demo call holds a real spoken conversation with no browser and no account.
 struct SimulatedCamera: Sendable {
-    /// The realtime worker's address (any replica).
-    let realtimeURL: String
     let voice: ESpeakSynthesizer
     let http: HTTPClient
     let logger: Logger
@@ -24,10 +23,11 @@ struct SimulatedCamera: Sendable {
     }
 
     /// Speaks `lines` into the call, each after the agent has fallen silent, and hangs up.
-    func attend(meetingID: UUID, lines: [String], beforeEachLine: @escaping @Sendable (Int) async throws -> Void) async throws
-        -> Attended
+    func attend(cameraURL: String, lines: [String], beforeEachLine: @escaping @Sendable (Int) async throws -> Void)
+        async throws -> Attended
     {
-        let mediaURL = try await ownerURL(meetingID)
+        let page = try CameraPageAddress(cameraURL)
+        let mediaURL = try await ownerURL(page)
         let heard = AgentListener()
         let speech = try await lines.asyncMap { line in
             var samples: [Int16] = []
@@ -36,7 +36,7 @@ struct SimulatedCamera: Sendable {
         }
         let socketURL =
             mediaURL.replacingOccurrences(of: "http", with: "ws", options: .anchored)
-            + "/media/\(meetingID.uuidString.lowercased())"
+            + "/media/\(page.meeting)?token=\(page.token)"
         _ = try await WebSocketClient.connect(url: socketURL, logger: logger) { inbound, outbound, _ in
             let speaking = Task {
                 var pacer = FramePacer()
@@ -88,10 +88,8 @@ struct SimulatedCamera: Sendable {
 
     /// Where the call's media connection lives, as the page learns it; the realtime worker
     /// may not have opened the call yet when the bot starts recording.
-    private func ownerURL(_ meetingID: UUID) async throws -> String {
-        let url =
-            realtimeURL.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-            + "/media/\(meetingID.uuidString.lowercased())/owner"
+    private func ownerURL(_ page: CameraPageAddress) async throws -> String {
+        let url = page.base + "/media/\(page.meeting)/owner?token=\(page.token)"
         for _ in 0..<50 {
             let response = try await http.send(OutboundRequest(url: url, timeout: .seconds(5)))
             if response.isSuccess, let owner = try? response.decode([String: String].self), let media = owner["media_url"] {
@@ -99,7 +97,24 @@ struct SimulatedCamera: Sendable {
             }
             try await Task.sleep(for: .milliseconds(200))
         }
-        throw SimulatedCameraError(description: "no live call for meeting \(meetingID) at \(redactedURL(url)) after 10 s")
+        throw SimulatedCameraError(description: "no live call for meeting \(page.meeting) at \(redactedURL(url)) after 10 s")
+    }
+}
+
+/// What the page reads from its own address: where it was loaded from, its meeting, its token.
+struct CameraPageAddress {
+    var base: String
+    var meeting: String
+    var token: String
+
+    init(_ cameraURL: String) throws {
+        guard let components = URLComponents(string: cameraURL), let scheme = components.scheme, let host = components.host,
+            let token = components.queryItems?.first(where: { $0.name == "token" })?.value,
+            let meeting = components.path.split(separator: "/").last
+        else { throw SimulatedCameraError(description: "not a camera URL: \(redactedURL(cameraURL))") }
+        base = "\(scheme)://\(host)" + (components.port.map { ":\($0)" } ?? "")
+        self.meeting = String(meeting)
+        self.token = token
     }
 }
 

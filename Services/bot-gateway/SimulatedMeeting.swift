@@ -18,23 +18,32 @@ final class SimulatedMeeting: MeetingBotProvider, Service {
     /// When set, the call is also spoken: participants talk with the agent through its media
     /// connection. Without it, the call is only transcribed, as before.
     private let camera: SimulatedCamera?
+    /// The camera page the bot is given, as a real provider is given it when the bot is created.
+    private let cameraLink: CameraLink
     private let logger: Logger
     /// Bots already created, by idempotency key: asking twice starts one call.
     private let created = Mutex<[UUID: String]>([:])
     /// Bots called off: they do not join, or leave the call at its next step.
     private let removed = Mutex<Set<String>>([])
-    private let requests: AsyncStream<(botID: String, request: BotJoinRequested)>
-    private let enqueue: AsyncStream<(botID: String, request: BotJoinRequested)>.Continuation
+    private let requests: AsyncStream<Bot>
+    private let enqueue: AsyncStream<Bot>.Continuation
+
+    private struct Bot: Sendable {
+        var botID: String
+        var request: BotJoinRequested
+        var cameraURL: String
+    }
 
     init(
         webhookURL: String, secret: WebhookSecret, callLength: Duration, http: HTTPClient, camera: SimulatedCamera? = nil,
-        logger: Logger
+        cameraLink: CameraLink, logger: Logger
     ) {
         self.webhookURL = webhookURL
         self.secret = secret
         self.callLength = callLength
         self.http = http
         self.camera = camera
+        self.cameraLink = cameraLink
         self.logger = logger
         (requests, enqueue) = AsyncStream.makeStream()
     }
@@ -48,7 +57,7 @@ final class SimulatedMeeting: MeetingBotProvider, Service {
         }
         // The call starts a moment later, as with a real provider; its first webhooks may still
         // beat the bot's row, and are then answered 503 and sent again.
-        if isNew { enqueue.yield((botID, request)) }
+        if isNew { enqueue.yield(Bot(botID: botID, request: request, cameraURL: cameraLink.url(for: request))) }
         return botID
     }
 
@@ -78,8 +87,8 @@ final class SimulatedMeeting: MeetingBotProvider, Service {
     /// Runs every simulated call until shutdown, which ends the calls still going.
     func run() async throws {
         await withDiscardingTaskGroup { group in
-            for await (botID, request) in requests.cancelOnGracefulShutdown() {
-                group.addTask { await self.simulateCall(botID: botID, request: request) }
+            for await bot in requests.cancelOnGracefulShutdown() {
+                group.addTask { await self.simulateCall(botID: bot.botID, request: bot.request, cameraURL: bot.cameraURL) }
             }
             group.cancelAll()
         }
@@ -93,7 +102,7 @@ final class SimulatedMeeting: MeetingBotProvider, Service {
         ("Priya Natarajan", "One more thing, the incident retro is scheduled for Thursday."),
     ]
 
-    private func simulateCall(botID: String, request: BotJoinRequested) async {
+    private func simulateCall(botID: String, request: BotJoinRequested, cameraURL: String) async {
         let metadata = ["meeting_id": request.meetingID.uuidString.lowercased()]
         let started = Date()
         do {
@@ -105,7 +114,7 @@ final class SimulatedMeeting: MeetingBotProvider, Service {
             try await Task.sleep(for: .milliseconds(700))
             try await sendStatus("in_call_recording", botID: botID, metadata: metadata)
             if let camera {
-                let attended = try await camera.attend(meetingID: request.meetingID, lines: Self.script.map(\.line)) { index in
+                let attended = try await camera.attend(cameraURL: cameraURL, lines: Self.script.map(\.line)) { index in
                     let (speaker, line) = Self.script[index]
                     try await self.sendTranscript(line, speaker: speaker, botID: botID, metadata: metadata, callStart: started)
                 }

@@ -9,20 +9,20 @@ await ServiceMain.run(GatewayConfiguration.self) { configuration, logger in
     let runtime = try await ServiceRuntime.start(
         configuration.common, schema: GatewaySchema.name, migrations: GatewaySchema.migrations, logger: logger)
     let http = HTTPClient(logger: logger)
-    let camera = try configuration.simulatedCameraRealtimeURL.map { url in
-        SimulatedCamera(
-            realtimeURL: url, voice: try ESpeakSynthesizer(voice: "en-us+klatt", wordsPerMinute: 160), http: http, logger: logger)
+    let camera = try configuration.simulatedCameraRealtimeURL.map { _ in
+        SimulatedCamera(voice: try ESpeakSynthesizer(voice: "en-us+klatt", wordsPerMinute: 160), http: http, logger: logger)
     }
     let simulated = SimulatedMeeting(
         webhookURL: configuration.webhookURL, secret: configuration.webhookSecret,
-        callLength: configuration.simulatedCallLength, http: http, camera: camera, logger: logger)
+        callLength: configuration.simulatedCallLength, http: http, camera: camera,
+        cameraLink: configuration.cameraLink, logger: logger)
     let provider: any MeetingBotProvider =
         configuration.recall.map {
             RecallProvider(
                 client: RecallClient(configuration: $0, logger: logger),
                 settings: .init(
                     transcriptWebhookURL: configuration.webhookURL, automaticLeave: configuration.automaticLeave),
-                cameraURL: { _ in nil })
+                cameraURL: { [link = configuration.cameraLink] in link.url(for: $0) })
         } ?? simulated
     let receiver = WebhookReceiver(
         secret: configuration.webhookSecret, pool: runtime.pool, outbox: runtime.outbox, provider: provider.name,

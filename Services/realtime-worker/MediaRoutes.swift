@@ -6,24 +6,31 @@ import Store
 import VoicePipeline
 
 /// The camera webpage and its media connection. The bot's camera loads
-/// `/camera/{meeting}` from any replica; the page asks `/media/{meeting}/owner` where the
-/// call lives and opens its WebSocket there: meeting audio in, the agent's voice and the
-/// avatar's cues out (see `MediaWire`).
+/// `/camera/{meeting}?token=…` from any replica; the page asks `/media/{meeting}/owner` where
+/// the call lives and opens its WebSocket there, passing its token on each time: meeting audio
+/// in, the agent's voice and the avatar's cues out (see `MediaWire`). Every one of them
+/// answers only a valid camera token for that meeting (`CameraGate`).
 struct MediaRoutes: Sendable {
     let calls: LiveCalls
     let pool: PostgresPool
+    let gate: CameraGate
+    let page: CameraPage
     let logger: Logger
     static let largestMessage = 1 << 16
 
     func register(on router: Router<BasicRequestContext>) {
-        router.get("/camera/{meeting}") { _, context -> Response in
-            _ = try context.parameters.require("meeting", as: UUID.self)
-            return Response(
-                status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-                body: .init(byteBuffer: ByteBuffer(string: CameraPage.html)))
+        router.get("/camera/{meeting}") { request, context -> Response in
+            _ = try gate.admit(request, meeting: context.parameters.get("meeting")).get()
+            return page.response()
         }
-        router.get("/media/{meeting}/owner") { _, context -> Response in
-            let meetingID = try context.parameters.require("meeting", as: UUID.self)
+        router.get(RouterPath(CameraPage.workletPath)) { _, _ -> Response in
+            // Static code with nothing of any call in it: served to anyone, like a library.
+            Response(
+                status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "no-cache"],
+                body: .init(byteBuffer: ByteBuffer(string: CameraPage.captureWorklet)))
+        }
+        router.get("/media/{meeting}/owner") { request, context -> Response in
+            let meetingID = try gate.admit(request, meeting: context.parameters.get("meeting")).get()
             guard
                 let owner = try await pool.withConnection({ db in
                     try db.queryOne(
@@ -39,25 +46,41 @@ struct MediaRoutes: Sendable {
                 withJSONObject: ["owner": try owner.string("owner"), "media_url": try owner.string("media_url")],
                 options: [.sortedKeys])
             return Response(
-                status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+                status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        }
+        // The media path without a WebSocket upgrade: the same answers as the pages give, so
+        // that a plain request learns no more than they do.
+        router.get("/media/{meeting}") { request, context -> Response in
+            _ = try gate.admit(request, meeting: context.parameters.get("meeting")).get()
+            throw HTTPError(.upgradeRequired, message: "the media connection is a WebSocket")
         }
     }
 
-    /// Upgrades `/media/{meeting}` to a WebSocket when the call lives on this replica.
+    /// Upgrades `/media/{meeting}?token=…` to a WebSocket when the token is the meeting's and
+    /// the call lives on this replica. A refused upgrade is answered 400 by hummingbird-websocket
+    /// whatever the reason (its failed-upgrade response is fixed), which tells a prober nothing
+    /// either.
     func webSocketRouter() -> Router<BasicWebSocketRequestContext> {
         let router = Router(context: BasicWebSocketRequestContext.self)
         let calls = calls
         let logger = logger
-        router.ws("/media/{meeting}") { _, context in
-            guard let meetingID = context.parameters.get("meeting", as: UUID.self),
+        let gate = gate
+        router.ws("/media/{meeting}") { request, context in
+            guard case let .success(meetingID) = gate.admit(request, meeting: context.parameters.get("meeting")),
                 await calls.call(forMeeting: meetingID) != nil
             else { return .dontUpgrade }
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
-            guard let meetingID = context.requestContext.parameters.get("meeting", as: UUID.self),
+            // Only an admitted request was upgraded; the token is checked again here only because
+            // the handler cannot be handed the upgrade's result.
+            guard
+                case let .success(meetingID) = gate.admit(
+                    context.request, meeting: context.requestContext.parameters.get("meeting")),
                 let call = await calls.call(forMeeting: meetingID)
             else { return }
             logger.info("media connected", metadata: ["meeting_id": "\(meetingID)"])
+            // A newer page with the token takes over from this one (a reload of the camera).
             let (connection, outgoing) = call.media.connect()
             // The room can hear the agent from now on.
             await call.pipeline.greet()

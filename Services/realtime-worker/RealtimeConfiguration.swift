@@ -1,3 +1,5 @@
+import CallAccess
+import Crypto
 import Foundation
 import Runtime
 import VoicePipeline
@@ -21,6 +23,11 @@ struct RealtimeConfiguration: ServiceConfiguration {
     var instanceID: String
     /// Where camera webpages reach this replica (its media WebSocket and pages).
     var publicURL: String
+    /// Checks the camera tokens that bot-gateway mints into the camera URL it gives the bot.
+    var cameraTokenKey: SymmetricKey
+    /// No key was configured and none is required (no public address): one made up at start,
+    /// which no other process shares, so camera pages are refused until the key is set.
+    var cameraTokenKeyIsEphemeral: Bool
     var speechToText: SpeechToTextEngine
     /// Phrases the offline recogniser listens for, one per line (ATTACHE_STT_PHRASES_FILE).
     var phrases: [String]
@@ -57,6 +64,7 @@ struct RealtimeConfiguration: ServiceConfiguration {
         publicURL =
             (try Environment(ownPublicURL.map { [publicURLSetting: $0] } ?? [:]).url(publicURLSetting)?.absoluteString)
             ?? "http://127.0.0.1:\(common.httpPort)"
+        (cameraTokenKey, cameraTokenKeyIsEphemeral) = try Self.cameraTokenKey(env, publicURLSet: ownPublicURL != nil)
         speechToText = try env.choice("ATTACHE_STT", default: .pocketsphinx)
         phrases = try Self.phrases(env)
         textToSpeech = try env.choice("ATTACHE_TTS", default: .espeak)
@@ -94,6 +102,29 @@ struct RealtimeConfiguration: ServiceConfiguration {
     /// Streaming engines' base URLs: WebSocket ones, or their HTTP forms, which the WebSocket
     /// client takes as well (and ElevenLabs' HTTP transport needs).
     private static let streamingSchemes = ["wss", "ws", "https", "http"]
+
+    private static func cameraTokenKey(_ env: Environment, publicURLSet: Bool) throws(ConfigurationError) -> (
+        SymmetricKey, Bool
+    ) {
+        let setting = "ATTACHE_CAMERA_TOKEN_KEY"
+        if let encoded = env.optionalString(setting) {
+            guard let key = CameraToken.key(base64: encoded) else {
+                throw ConfigurationError(
+                    setting: setting, problem: "must be at least \(CameraToken.minimumKeyBytes) random bytes, base64")
+            }
+            return (key, false)
+        }
+        guard !publicURLSet else {
+            // Reachable from outside: bot-gateway mints the tokens the pages bring, so both
+            // must hold the same key.
+            throw ConfigurationError(
+                setting: setting,
+                problem:
+                    "is required when ATTACHE_REALTIME_PUBLIC_URL is set (give bot-gateway and every realtime-worker replica the same key: openssl rand -base64 32)"
+            )
+        }
+        return (SymmetricKey(size: .bits256), true)
+    }
 
     private static func secret(_ name: String, _ env: Environment) -> String? {
         env.optionalString(name).flatMap { $0.isEmpty ? nil : $0 }

@@ -16,7 +16,16 @@ await ServiceMain.run(RealtimeConfiguration.self) { configuration, logger in
         instanceID: configuration.instanceID, mediaURL: configuration.publicURL)
     var routes = EventRoutes()
     handlers.register(in: &routes)
-    let media = MediaRoutes(calls: calls, pool: runtime.pool, logger: logger)
+    if configuration.cameraTokenKeyIsEphemeral {
+        logger.warning(
+            "no ATTACHE_CAMERA_TOKEN_KEY: camera pages are refused, as nothing else holds this start's key; give bot-gateway and this service the same key"
+        )
+    }
+    let media = MediaRoutes(
+        calls: calls, pool: runtime.pool, gate: CameraGate(key: configuration.cameraTokenKey, logger: logger),
+        page: CameraPage(
+            agentName: configuration.voiceSettings.agentName, company: configuration.voiceSettings.company,
+            loadsLiveKit: configuration.avatar == .heygen), logger: logger)
     try await runtime.run(
         handling: routes, with: [CallReaper(calls: calls, pool: runtime.pool, logger: logger)],
         server: .http1WebSocketUpgrade(webSocketRouter: media.webSocketRouter())

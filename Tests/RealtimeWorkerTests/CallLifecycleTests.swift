@@ -1,3 +1,5 @@
+import CallAccess
+import Crypto
 import Delivery
 import Foundation
 import HTTPClient
@@ -38,7 +40,7 @@ struct CallLifecycleTests {
             for try await chunk in participant.synthesize("What is on the agenda today?") { question += chunk.samples }
             let questionFrames = PCM.frames(question)
             _ = try await WebSocketClient.connect(
-                url: "ws://127.0.0.1:\(world.port)/media/\(world.meeting)", logger: TestStack.logger
+                url: world.mediaURL(), logger: TestStack.logger
             ) {
                 inbound, outbound, _ in
                 // In real time, as a meeting would: the question once the greeting has been said,
@@ -117,7 +119,7 @@ struct CallLifecycleTests {
             try await world.deliver(.inCallRecording)
             let frames = Mutex(0)
             _ = try await WebSocketClient.connect(
-                url: "ws://127.0.0.1:\(world.port)/media/\(world.meeting)", logger: TestStack.logger
+                url: world.mediaURL(), logger: TestStack.logger
             ) {
                 inbound, outbound, _ in
                 for try await message in inbound.messages(maxSize: 1 << 16) {
@@ -156,7 +158,7 @@ struct CallLifecycleTests {
             try await world.deliver(.inCallRecording)
             let announced = Mutex<String?>(nil)
             _ = try await WebSocketClient.connect(
-                url: "ws://127.0.0.1:\(world.port)/media/\(world.meeting)", logger: TestStack.logger
+                url: world.mediaURL(), logger: TestStack.logger
             ) {
                 inbound, outbound, _ in
                 // The room first; then, once the avatar has said the greeting, the agent turns neutral.
@@ -264,14 +266,14 @@ struct CallLifecycleTests {
 }
 
 /// Runs `body` with a world of its own, closed (calls, server, database) when it ends.
-private func withWorld<T>(
+func withWorld<T>(
     environment: [String: String] = [:], logger: Logger = TestStack.logger, _ body: (World) async throws -> T
 ) async throws -> T {
     try await using(try await World(environment: environment, logger: logger), tearDown: { await $0.finish() }, body)
 }
 
 /// One meeting's worth of realtime worker: database, handlers, media server.
-private struct World {
+struct World {
     let databaseURL: String
     let pool: PostgresPool
     let calls = LiveCalls()
@@ -283,6 +285,8 @@ private struct World {
     let server: Task<Void, any Error>
     let logger: Logger
     let phrases: URL
+    /// The key bot-gateway would mint the camera tokens with.
+    let cameraKey = SymmetricKey(size: .bits256)
 
     init(environment: [String: String] = [:], logger: Logger = TestStack.logger) async throws {
         databaseURL = try await TestDatabase.create()
@@ -296,7 +300,11 @@ private struct World {
             Environment(
                 ["ATTACHE_STT_PHRASES_FILE": phrases.path, "ATTACHE_INSTANCE_ID": "replica-a"].merging(environment) { $1 }))
         outbox = try Outbox(schema: SessionsSchema.name)
-        let media = MediaRoutes(calls: calls, pool: pool, logger: logger)
+        let media = MediaRoutes(
+            calls: calls, pool: pool, gate: CameraGate(key: cameraKey, logger: logger),
+            page: CameraPage(
+                agentName: configuration.voiceSettings.agentName, company: configuration.voiceSettings.company,
+                loadsLiveKit: configuration.avatar == .heygen), logger: logger)
         let router = Router()
         media.register(on: router)
         let (ports, portFound) = AsyncStream<Int>.makeStream()
@@ -344,9 +352,24 @@ private struct World {
         try await handlers.statusChanged(envelope, try context(for: envelope.id, BotStatusChanged.messageType))
     }
 
-    func ownerLookup() async throws -> (status: Int, body: String) {
+    /// A token for this world's meeting (or `meeting`), as bot-gateway mints it.
+    func token(for meeting: UUID? = nil, expiresAt: Date = Date().addingTimeInterval(3600)) -> String {
+        CameraToken.mint(meeting: meeting ?? self.meeting, expiresAt: expiresAt, key: cameraKey)
+    }
+
+    /// The media WebSocket's address, with this meeting's token unless another query is given.
+    func mediaURL(meeting: UUID? = nil, query: String? = nil) -> String {
+        let meeting = meeting ?? self.meeting
+        return "ws://127.0.0.1:\(port)/media/\(meeting.uuidString.lowercased())" + (query ?? "?token=\(token(for: meeting))")
+    }
+
+    func ownerLookup(query: String? = nil) async throws -> (status: Int, body: String) {
+        try await get("/media/\(meeting)/owner" + (query ?? "?token=\(token())"))
+    }
+
+    func get(_ path: String) async throws -> (status: Int, body: String) {
         let response = try await HTTPClient(retry: .none, logger: logger).send(
-            OutboundRequest(url: "http://127.0.0.1:\(port)/media/\(meeting)/owner"))
+            OutboundRequest(url: "http://127.0.0.1:\(port)" + path))
         return (response.status, response.text)
     }
 
@@ -375,8 +398,24 @@ private struct World {
 struct RealtimeConfigurationTests {
     @Test("replicas scaled from one definition each publish their own address for the media connection")
     func publicURLPerReplica() throws {
-        let configuration = try RealtimeConfiguration(Environment(["ATTACHE_REALTIME_PUBLIC_URL": "http://{hostname}:8080"]))
+        let key = Data((0..<32).map { UInt8($0) }).base64EncodedString()
+        let configuration = try RealtimeConfiguration(
+            Environment(["ATTACHE_REALTIME_PUBLIC_URL": "http://{hostname}:8080", "ATTACHE_CAMERA_TOKEN_KEY": key]))
         #expect(configuration.publicURL == "http://\(ProcessInfo.processInfo.hostName):8080")
         #expect(try RealtimeConfiguration(Environment([:])).publicURL == "http://127.0.0.1:8085")
+    }
+
+    @Test("the camera token key is required with a public address; without one a key of the start's own admits no page")
+    func cameraTokenKey() throws {
+        #expect(throws: ConfigurationError.self) {
+            try RealtimeConfiguration(Environment(["ATTACHE_REALTIME_PUBLIC_URL": "https://rt.example.com"]))
+        }
+        #expect(throws: ConfigurationError.self) {
+            try RealtimeConfiguration(Environment(["ATTACHE_CAMERA_TOKEN_KEY": Data(count: 16).base64EncodedString()]))
+        }
+        #expect(try RealtimeConfiguration(Environment([:])).cameraTokenKeyIsEphemeral)
+        let configured = try RealtimeConfiguration(
+            Environment(["ATTACHE_CAMERA_TOKEN_KEY": Data(count: 32).base64EncodedString()]))
+        #expect(!configured.cameraTokenKeyIsEphemeral)
     }
 }

@@ -114,6 +114,21 @@ struct ConfigurationTests {
             service: "realtime-worker", environment: ["ATTACHE_ELEVENLABS_TRANSPORT": "grpc"],
             named: ["ATTACHE_ELEVENLABS_TRANSPORT", "websocket", "http"]),
         Case(
+            service: "realtime-worker", environment: ["ATTACHE_REALTIME_PUBLIC_URL": "https://rt.example.com"],
+            named: ["ATTACHE_CAMERA_TOKEN_KEY", "ATTACHE_REALTIME_PUBLIC_URL"]),
+        Case(
+            service: "realtime-worker", environment: ["ATTACHE_CAMERA_TOKEN_KEY": "c2hvcnQ="],
+            named: ["ATTACHE_CAMERA_TOKEN_KEY", "32"]),
+        Case(
+            service: "bot-gateway", environment: ["ATTACHE_SIMULATED_CAMERA_REALTIME_URL": "http://127.0.0.1:8085"],
+            named: ["ATTACHE_CAMERA_TOKEN_KEY", "ATTACHE_SIMULATED_CAMERA_REALTIME_URL"]),
+        Case(
+            service: "bot-gateway",
+            environment: [
+                "ATTACHE_PUBLIC_URL": "https://gateway.example.com",
+                "ATTACHE_WEBHOOK_SECRET": "whsec_" + Data(count: 32).base64EncodedString(),
+            ], named: ["ATTACHE_CAMERA_TOKEN_KEY", "ATTACHE_PUBLIC_URL"]),
+        Case(
             service: "realtime-worker", environment: ["ATTACHE_DEEPGRAM_URL": "ftp://api.deepgram.com"],
             named: ["ATTACHE_DEEPGRAM_URL", "wss"]),
     ]

@@ -43,6 +43,9 @@ struct FallbackChannelsEndToEndTests {
                     ],
                     "bot-gateway": [
                         "ATTACHE_PUBLIC_URL": gateway,
+                        // Behind a public address bot-gateway needs the camera token key too.
+                        "ATTACHE_CAMERA_TOKEN_KEY": Data((0..<32).map { _ in UInt8.random(in: 0...255) })
+                            .base64EncodedString(),
                         "ATTACHE_WEBHOOK_SECRET": "whsec_"
                             + Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString(),
                     ],

@@ -13,7 +13,19 @@ public final class ChildProcess: Sendable {
     private let exit: Task<Int32, Never>
 
     /// Starts `executable` with `arguments` and exactly `environment`, output appended to `logPath`.
-    public init(_ executable: String, _ arguments: [String] = [], environment: [String: String], logPath: String) throws {
+    /// With `ownProcessGroup` it leads a process group of its own, which `signalGroup` reaches
+    /// whole: a browser's helper processes too.
+    public init(
+        _ executable: String, _ arguments: [String] = [], environment: [String: String], logPath: String,
+        ownProcessGroup: Bool = false
+    ) throws {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        if ownProcessGroup {
+            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+            posix_spawnattr_setpgroup(&attributes, 0)
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -23,7 +35,7 @@ public final class ChildProcess: Sendable {
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { for string in argv + envp { free(string) } }
         var spawned: pid_t = 0
-        let status = posix_spawn(&spawned, executable, &actions, nil, argv, envp)
+        let status = posix_spawn(&spawned, executable, &actions, &attributes, argv, envp)
         guard status == 0 else { throw POSIXError(POSIXErrorCode(rawValue: status) ?? .EINVAL) }
         let pid = spawned
         self.pid = pid
@@ -41,6 +53,9 @@ public final class ChildProcess: Sendable {
     }
 
     public func signal(_ signal: Int32) { kill(pid, signal) }
+
+    /// Signals the process's whole group (see `ownProcessGroup`).
+    public func signalGroup(_ signal: Int32) { kill(-pid, signal) }
 
     /// Waits for the process to end and returns its exit status.
     public func exitStatus() async -> Int32 { await exit.value }

@@ -9,8 +9,9 @@
 # Debian packages the project needs to build and to run its test stack:
 # the C client libraries it links against, and the servers the tests use
 # (Radicale is the CalDAV server the CalDAV provider's tests sync against;
-# openssl makes the test SMTP server's certificate).
-ATTACHE_OS_PACKAGES="librabbitmq-dev libpq-dev libcurl4-openssl-dev rabbitmq-server postgresql curl openssl radicale espeak-ng libespeak-ng-dev pocketsphinx pocketsphinx-en-us libpocketsphinx-dev libsphinxbase-dev"
+# openssl makes the test SMTP server's certificate; Chromium is the browser the camera
+# page's test loads it in, as the meeting bot would).
+ATTACHE_OS_PACKAGES="librabbitmq-dev libpq-dev libcurl4-openssl-dev rabbitmq-server postgresql curl openssl radicale espeak-ng libespeak-ng-dev pocketsphinx pocketsphinx-en-us libpocketsphinx-dev libsphinxbase-dev chromium"
 export ATTACHE_OS_PACKAGES
 
 # Print the repository root (absolute, symlinks resolved). Derived from this
