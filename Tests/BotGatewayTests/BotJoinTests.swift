@@ -92,6 +92,9 @@ struct BotRescheduleTests {
         let outbox: Outbox
         let provider = RecordingProvider()
         let meeting = UUID()
+        /// Join times are counted from here, so that asking twice for the same time is the same time
+        /// however long the test takes.
+        let now = Date()
         var handler: BotJoinHandler { BotJoinHandler(provider: provider) }
 
         func context<P: EventPayload>(_ envelope: Envelope<P>) throws -> HandlerContext {
@@ -100,7 +103,7 @@ struct BotRescheduleTests {
         }
 
         func request(joiningIn minutes: Double) async throws {
-            let joinAt = Date().addingTimeInterval(minutes * 60)
+            let joinAt = now.addingTimeInterval(minutes * 60)
             let envelope = Envelope(
                 tenantID: "acme", correlationID: meeting,
                 payload: BotJoinRequested(

@@ -14,6 +14,7 @@ struct ConfigurationTests {
     }
 
     static let calendar = ["ATTACHE_CALENDAR_ICS": "/dev/null"]
+    static let cameraKey = Data(repeating: 7, count: 32).base64EncodedString()
     static let cases: [Case] = [
         Case(service: "classifier", environment: ["ATTACHE_PREFETCH": "lots"], named: ["ATTACHE_PREFETCH", "lots"]),
         Case(service: "monitoring-worker", environment: ["ATTACHE_AMQP_URL": "http://broker:5672/"], named: ["ATTACHE_AMQP_URL"]),
@@ -63,14 +64,14 @@ struct ConfigurationTests {
             service: "bot-gateway",
             environment: [
                 "ATTACHE_MEETING_PROVIDER": "recall", "ATTACHE_PUBLIC_URL": "https://gateway.example.com",
-                "ATTACHE_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                "ATTACHE_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "ATTACHE_CAMERA_TOKEN_KEY": Self.cameraKey,
             ], named: ["ATTACHE_RECALL_API_KEY"]),
         Case(
             service: "bot-gateway",
             environment: [
                 "ATTACHE_MEETING_PROVIDER": "recall", "ATTACHE_PUBLIC_URL": "https://gateway.example.com",
                 "ATTACHE_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "ATTACHE_RECALL_API_KEY": "k",
-                "ATTACHE_RECALL_REGION": "mars-1",
+                "ATTACHE_RECALL_REGION": "mars-1", "ATTACHE_CAMERA_TOKEN_KEY": Self.cameraKey,
             ], named: ["ATTACHE_RECALL_REGION", "us-west-2"]),
         Case(
             service: "calendar-monitor", environment: ["ATTACHE_CALENDAR_SYNC_CONCURRENCY": "0"],
