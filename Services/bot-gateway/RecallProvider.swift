@@ -1,3 +1,4 @@
+import Delivery
 import Foundation
 import Recall
 import Shared
@@ -26,8 +27,23 @@ struct RecallProvider: MeetingBotProvider {
     var clock: @Sendable () -> Date = { Date() }
 
     func createBot(for request: BotJoinRequested, idempotencyKey: UUID) async throws -> String {
-        guard let meetingURL = request.meetingURL else { throw NoMeetingLink(meeting: request.meetingID) }
+        guard let meetingURL = request.meetingURL else { throw PermanentFailure("\(NoMeetingLink(meeting: request.meetingID))") }
         let joinAt = request.joinAt.flatMap { $0.timeIntervalSince(clock()) > 600 ? $0 : nil }
+        do {
+            return try await create(meetingURL: meetingURL, joinAt: joinAt, request: request, idempotencyKey: idempotencyKey)
+        } catch let error as RecallError {
+            // Retrying cannot fix these: the request is parked at once, with the reason, for an
+            // operator to replay once the key or the meeting's link is fixed.
+            switch error {
+            case .unauthorized, .invalid: throw PermanentFailure("\(error)")
+            default: throw error
+            }
+        }
+    }
+
+    private func create(meetingURL: String, joinAt: Date?, request: BotJoinRequested, idempotencyKey: UUID) async throws
+        -> String
+    {
         let bot = try await client.createBot(
             CreateBot(
                 meetingURL: meetingURL, botName: request.botName, joinAt: joinAt,

@@ -130,6 +130,33 @@ struct RecallBotLifeTests {
         }
     }
 
+    @Test("a link Recall refuses, or a key it refuses, parks the request at once, saying which field or setting")
+    func refusedRequests() async throws {
+        try await withWorld { world in
+            await #expect {
+                try await world.request(UUID(), joiningIn: 60, meetingURL: "https://example.com/not-a-meeting")
+            } throws: { error in
+                error is PermanentFailure && "\(error)".contains("meeting_url")
+            }
+            let wrongKey = RecallProvider(
+                client: RecallClient(
+                    configuration: .init(region: .usWest2, apiKey: "not-the-key", baseURL: world.recall.apiURL),
+                    logger: TestStack.logger),
+                settings: world.provider.settings, cameraURL: { _ in nil })
+            let envelope = Envelope(
+                tenantID: "acme", correlationID: UUID(),
+                payload: BotJoinRequested(
+                    meetingID: UUID(), workflowID: UUID(), meetingURL: "https://meet.google.com/abc-defg-hij", botName: "Attaché",
+                    meetingTitle: "Weekly staff meeting", meetingStart: Date().addingTimeInterval(3600),
+                    meetingEnd: Date().addingTimeInterval(7200)))
+            await #expect {
+                try await BotJoinHandler(provider: wrongKey).joinRequested(envelope, try world.context(envelope))
+            } throws: { error in
+                error is PermanentFailure && "\(error)".contains("ATTACHE_RECALL_API_KEY")
+            }
+        }
+    }
+
     @Test("a moved meeting's scheduled bot is deleted and scheduled anew; a cancelled one in the call is asked to leave")
     func movedAndCancelled() async throws {
         try await withWorld { world in
