@@ -57,18 +57,6 @@ struct EmailChannelTests {
         }
     }
 
-    /// What the notification steps recorded, in order: "kind via channel".
-    static func notes(_ prep: PrepHarness, of meeting: UUID) async throws -> [String] {
-        try await prep.pool.withConnection { db in
-            try db.query(
-                """
-                SELECT n.kind, n.channel FROM prep.notifications n JOIN prep.workflows w ON w.id = n.workflow_id
-                WHERE w.meeting_id = $1 ORDER BY n.created_at
-                """, [meeting]
-            ).map { "\(try $0.string("kind")) via \(try $0.string("channel"))" }
-        }
-    }
-
     @Test("Slack down, the text undelivered: the prep request arrives by e-mail, whole, and its link opens the prep page")
     func undeliveredTextThenEmail() async throws {
         let twilio = try await FakeTwilio()
@@ -104,7 +92,7 @@ struct EmailChannelTests {
                 let link = try #require(PrepHarness.link("Start prep", in: plain))
                 #expect(parts[1].text.contains("<a href=\"\(link)\">Start prep</a>"))
                 #expect(try await prep.get(link).status == 200, "the link in the e-mail opens the prep page")
-                #expect(try await Self.notes(prep, of: classified.meeting.meetingID) == ["prep via sms", "prep via email"])
+                #expect(try await prep.deliveries(of: classified.meeting.meetingID) == ["prep via sms", "prep via email"])
                 #expect(twilio.sent.count == 1)
             }
         }
@@ -154,7 +142,7 @@ struct EmailChannelTests {
                 let delivery = try await SMSChannelTests.delivery(prep, of: classified.meeting.meetingID)
                 #expect(delivery.channel == "local")
                 #expect(delivery.notReached?.contains("email: the SMTP server deferred the message (451)") == true)
-                #expect(try await Self.notes(prep, of: classified.meeting.meetingID) == ["prep via local"])
+                #expect(try await prep.deliveries(of: classified.meeting.meetingID) == ["prep via local"])
             }
         }
     }

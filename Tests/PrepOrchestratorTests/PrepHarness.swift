@@ -104,15 +104,20 @@ struct PrepHarness {
         }
     }
 
-    func notifications(of meeting: UUID) async throws -> [(kind: String, text: String)] {
+    func notifications(of meeting: UUID) async throws -> [(kind: String, channel: String, text: String)] {
         try await pool.withConnection { db in
             try db.query(
                 """
-                SELECT n.kind, n.text FROM prep.notifications n JOIN prep.workflows w ON w.id = n.workflow_id
+                SELECT n.kind, n.channel, n.text FROM prep.notifications n JOIN prep.workflows w ON w.id = n.workflow_id
                 WHERE w.meeting_id = $1 ORDER BY n.created_at
                 """, [meeting]
-            ).map { (try $0.string("kind"), try $0.string("text")) }
+            ).map { (try $0.string("kind"), try $0.string("channel"), try $0.string("text")) }
         }
+    }
+
+    /// What the notification steps recorded, in order: "kind via channel".
+    func deliveries(of meeting: UUID) async throws -> [String] {
+        try await notifications(of: meeting).map { "\($0.kind) via \($0.channel)" }
     }
 
     func published(_ type: MessageType) async throws -> [String] {

@@ -147,13 +147,7 @@ struct SMSChannelTests {
             try await Self.report("undelivered", errorCode: 30003, for: text, to: prep)  // Twilio again
             try await Self.report("failed", errorCode: 30008, for: text, to: prep)
             try await prep.settle()
-            let notes = try await prep.pool.withConnection { db in
-                try db.query(
-                    "SELECT kind, channel FROM prep.notifications WHERE workflow_id = (SELECT id FROM prep.workflows WHERE meeting_id = $1) ORDER BY created_at",
-                    [meeting]
-                ).map { "\(try $0.string("kind")) via \(try $0.string("channel"))" }
-            }
-            #expect(notes == ["prep via sms", "prep via local"])
+            #expect(try await prep.deliveries(of: meeting) == ["prep via sms", "prep via local"])
             #expect(twilio.sent.count == 1, "not texted again")
             let shown = try await OperatorCommandTests().attacheOps("show \(meeting)", database: prep.pool.url)
             #expect(shown.output.contains("continue_delivery"), "\(shown.output)")
