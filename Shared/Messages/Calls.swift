@@ -141,9 +141,14 @@ public struct CallCompleted: EventPayload {
     public var startedAt: Date
     public var endedAt: Date
     public var turns: [CallTurn]
+    /// What the agent knew, as the `Label: value` lines its model was given (the meeting's
+    /// details and its prep materials). Absent from senders older than this field.
+    public var context: [String]?
+    /// What went wrong in the call's machinery (model errors, engine fallbacks, …), in order.
+    public var problems: [CallProblem]?
 
     enum CodingKeys: String, CodingKey {
-        case turns
+        case turns, context, problems
         case sessionID = "session_id"
         case meetingID = "meeting_id"
         case botID = "bot_id"
@@ -151,13 +156,63 @@ public struct CallCompleted: EventPayload {
         case endedAt = "ended_at"
     }
 
-    public init(sessionID: UUID, meetingID: UUID, botID: String, startedAt: Date, endedAt: Date, turns: [CallTurn]) {
+    public init(
+        sessionID: UUID, meetingID: UUID, botID: String, startedAt: Date, endedAt: Date, turns: [CallTurn],
+        context: [String]? = nil, problems: [CallProblem]? = nil
+    ) {
         self.sessionID = sessionID
         self.meetingID = meetingID
         self.botID = botID
         self.startedAt = startedAt
         self.endedAt = endedAt
         self.turns = turns
+        self.context = context
+        self.problems = problems
+    }
+}
+
+/// Something in a call's machinery that did not work as it should, kept for the post-call diagnosis.
+public struct CallProblem: Codable, Sendable, Equatable {
+    /// Open set: a kind this build does not know is kept, not refused.
+    public struct Kind: RawRepresentable, Codable, Sendable, Hashable, CustomStringConvertible {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        public init(from decoder: any Decoder) throws {
+            rawValue = try decoder.singleValueContainer().decode(String.self)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(rawValue)
+        }
+
+        /// The chat model failed mid-reply or before its first word.
+        public static let modelError = Kind(rawValue: "model_error")
+        /// The chat model was given up on after its deadline.
+        public static let modelTimeout = Kind(rawValue: "model_timeout")
+        /// Speech recognition failed or its connection dropped.
+        public static let recognitionError = Kind(rawValue: "recognition_error")
+        /// Speech synthesis failed for a sentence.
+        public static let speechError = Kind(rawValue: "speech_error")
+        /// A cloud engine was unavailable and the embedded one took over.
+        public static let engineFallback = Kind(rawValue: "engine_fallback")
+        /// The agent never greeted the room.
+        public static let greetingFailed = Kind(rawValue: "greeting_failed")
+        /// The meeting's media connection dropped during the call.
+        public static let mediaDisconnected = Kind(rawValue: "media_disconnected")
+    }
+
+    public var kind: Kind
+    public var at: Date
+    /// What failed, in a line a person can read (no secrets: engine names and error kinds only).
+    public var detail: String
+
+    public init(kind: Kind, at: Date, detail: String) {
+        self.kind = kind
+        self.at = at
+        self.detail = detail
     }
 }
 

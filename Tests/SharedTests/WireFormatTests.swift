@@ -144,9 +144,30 @@ struct WireFormatTests {
                             role: .participant, speaker: "Sam Chen", text: "We are on track.",
                             at: Self.start.addingTimeInterval(65.5)),
                         CallTurn(role: .agent, speaker: "Attaché", text: "Noted.", at: Self.start.addingTimeInterval(70)),
+                    ],
+                    context: ["Meeting: Quarterly planning", "Agenda: Budget, then Hiring"],
+                    problems: [
+                        CallProblem(
+                            kind: .modelError, at: Self.start.addingTimeInterval(67),
+                            detail: "local: the model stream ended with an error")
                     ]),
                 id: "00000000-0000-4000-8000-000000000009"),
             fixture: "call.completed.v1")
+    }
+
+    @Test("a call.completed.v1 from a sender without context and problems still decodes")
+    func callCompletedWithoutOptionalFields() throws {
+        let url = try #require(
+            Bundle.module.url(forResource: "call.completed.v1", withExtension: "json", subdirectory: "Fixtures"))
+        var message = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        var payload = try #require(message["payload"] as? [String: Any])
+        payload["context"] = nil
+        payload["problems"] = nil
+        message["payload"] = payload
+        let decoded = try MessageCoding.decoder().decode(
+            Envelope<CallCompleted>.self, from: JSONSerialization.data(withJSONObject: message))
+        #expect(decoded.payload.turns.count == 2)
+        #expect(decoded.payload.context == nil && decoded.payload.problems == nil)
     }
 
     @Test("monitoring.result.v1 matches its golden file both ways") func monitoringResult() throws {
