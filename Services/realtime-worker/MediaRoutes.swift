@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import Store
@@ -15,6 +16,7 @@ struct MediaRoutes: Sendable {
     let pool: PostgresPool
     let gate: CameraGate
     let page: CameraPage
+    let refusals = UpgradeRefusals()
     let logger: Logger
     static let largestMessage = 1 << 16
 
@@ -57,20 +59,34 @@ struct MediaRoutes: Sendable {
         }
     }
 
+    /// HTTP with the media WebSocket upgrade, whose refusals are answered as the pages answer.
+    func server() -> HTTPServerBuilder {
+        .http1WebSocketUpgrade(
+            webSocketRouter: webSocketRouter(),
+            configuration: .init(http1: .init(additionalChannelHandlers: [refusals.handler()])))
+    }
+
     /// Upgrades `/media/{meeting}?token=…` to a WebSocket when the token is the meeting's and
-    /// the call lives on this replica. A refused upgrade is answered 400 by hummingbird-websocket
-    /// whatever the reason (its failed-upgrade response is fixed), which tells a prober nothing
-    /// either.
-    func webSocketRouter() -> Router<BasicWebSocketRequestContext> {
-        let router = Router(context: BasicWebSocketRequestContext.self)
+    /// the call lives on this replica. A refusal is answered as the pages answer it (401, 403;
+    /// 404 for a valid token whose call is not live here), through `refusals`.
+    func webSocketRouter() -> Router<MediaUpgradeContext> {
+        let router = Router(context: MediaUpgradeContext.self)
         let calls = calls
         let logger = logger
         let gate = gate
+        let refusals = refusals
         router.ws("/media/{meeting}") { request, context in
-            guard case let .success(meetingID) = gate.admit(request, meeting: context.parameters.get("meeting")),
-                await calls.call(forMeeting: meetingID) != nil
-            else { return .dontUpgrade }
-            return .upgrade([:])
+            switch gate.admit(request, meeting: context.parameters.get("meeting")) {
+            case let .failure(refusal):
+                refusals.note(refusal.status, on: context.channel)
+                return .dontUpgrade
+            case let .success(meetingID):
+                guard await calls.call(forMeeting: meetingID) != nil else {
+                    refusals.note(.notFound, on: context.channel)
+                    return .dontUpgrade
+                }
+                return .upgrade([:])
+            }
         } onUpgrade: { inbound, outbound, context in
             // Only an admitted request was upgraded; the token is checked again here only because
             // the handler cannot be handed the upgrade's result.

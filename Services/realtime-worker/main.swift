@@ -28,7 +28,7 @@ await ServiceMain.run(RealtimeConfiguration.self) { configuration, logger in
             loadsLiveKit: configuration.avatar == .heygen), logger: logger)
     try await runtime.run(
         handling: routes, with: [CallReaper(calls: calls, pool: runtime.pool, logger: logger)],
-        server: .http1WebSocketUpgrade(webSocketRouter: media.webSocketRouter())
+        server: media.server()
     ) { router in
         media.register(on: router)
     }

@@ -309,7 +309,7 @@ struct World {
         media.register(on: router)
         let (ports, portFound) = AsyncStream<Int>.makeStream()
         let app = Application(
-            router: router, server: .http1WebSocketUpgrade(webSocketRouter: media.webSocketRouter()),
+            router: router, server: media.server(),
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { portFound.yield($0.localAddress?.port ?? 0) }, logger: TestStack.fakeServerLogger)
         server = Task { try await app.runService() }
