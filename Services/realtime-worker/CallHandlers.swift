@@ -13,6 +13,7 @@ import VoicePipeline
 struct CallHandlers: Sendable {
     let calls: LiveCalls
     let engines: VoiceEngines
+    let companies: TenantCompanies
     let recorder: TurnRecorder
     let instanceID: String
     let mediaURL: String
@@ -97,21 +98,32 @@ struct CallHandlers: Sendable {
             return (try session.uuid("id"), try Self.meetingContext(change.meetingID, on: db))
         }
         guard let claimed = claimed ?? nil else { return }
+        let company: String
+        do { company = try companies.company(of: envelope.tenantID) } catch {
+            // The file was fine at start; the call is not lost over its name plate.
+            context.logger.warning(
+                "the tenant's company is unreadable; the agent names the default", metadata: ["problem": "\(error)"])
+            company = companies.fallback
+        }
         await open(
             session: claimed.session, meetingID: change.meetingID, botID: change.botID, context: claimed.meetingContext,
-            logger: context.logger)
+            company: company, logger: context.logger)
     }
 
     /// Opens the call's pipeline. A pipeline that cannot be built leaves the call without an
     /// agent (the call itself goes on and is still reported), with the reason logged and stored.
-    func open(session: UUID, meetingID: UUID, botID: String, context meetingContext: MeetingContext, logger: Logger) async {
+    func open(
+        session: UUID, meetingID: UUID, botID: String, context meetingContext: MeetingContext, company: String,
+        logger: Logger
+    ) async {
         var logger = logger
         logger[metadataKey: "meeting_id"] = "\(meetingID)"
         let media = MediaRelay()
         let reason: String
         do {
-            let pipeline = try engines.pipeline(context: meetingContext, sink: media, logger: logger)
-            let call = LiveCall(sessionID: session, meetingID: meetingID, botID: botID, pipeline: pipeline, media: media)
+            let pipeline = try engines.pipeline(context: meetingContext, company: company, sink: media, logger: logger)
+            let call = LiveCall(
+                sessionID: session, meetingID: meetingID, botID: botID, company: company, pipeline: pipeline, media: media)
             guard await calls.add(call).isNew else { return }
             do {
                 try await call.start(recorder: recorder)

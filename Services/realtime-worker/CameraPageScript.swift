@@ -255,6 +255,11 @@ enum CameraPageScript {
               if (message.reaction === "neutral" && state.agentFrames > 0) state.said++;
             }
             else if (message.type === "clear") clear();
+            else if (message.type === "agent") {
+              document.getElementById("name").textContent = message.name;
+              document.getElementById("company").textContent = message.company;
+              document.title = `${message.name} · ${message.company}`;
+            }
             else if (message.type === "avatar_room") joinAvatarRoom(message.url, message.token).catch((e) => failed("no avatar", e));
           };
           socket.onclose = () => {

@@ -10,14 +10,17 @@ actor LiveCall {
     nonisolated let sessionID: UUID
     nonisolated let meetingID: UUID
     nonisolated let botID: String
+    /// The company the agent joins from (the tenant's), for the page's name plate.
+    nonisolated let company: String
     nonisolated let pipeline: VoicePipeline
     nonisolated let media: MediaRelay
     private var recording: Task<Void, Never>?
 
-    init(sessionID: UUID, meetingID: UUID, botID: String, pipeline: VoicePipeline, media: MediaRelay) {
+    init(sessionID: UUID, meetingID: UUID, botID: String, company: String, pipeline: VoicePipeline, media: MediaRelay) {
         self.sessionID = sessionID
         self.meetingID = meetingID
         self.botID = botID
+        self.company = company
         self.pipeline = pipeline
         self.media = media
     }

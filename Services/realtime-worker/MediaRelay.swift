@@ -55,6 +55,13 @@ final class MediaRelay: MediaSink {
 /// `PCMReframer`); avatar cues, and the cloud avatar's room (LiveKit URL and viewer token), as
 /// JSON text messages.
 enum MediaWire {
+    /// Who the page shows: sent first on each connection, as the call's tenant decides it.
+    static func identity(agent: String, company: String) -> String {
+        let data = try? JSONSerialization.data(
+            withJSONObject: ["type": "agent", "name": agent, "company": company], options: [.sortedKeys])
+        return data.map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
     static func json(_ media: MediaOut) -> String? {
         let object: [String: Any]
         switch media {

@@ -75,6 +75,7 @@ struct MediaRoutes: Sendable {
         let logger = logger
         let gate = gate
         let refusals = refusals
+        let page = page
         router.ws("/media/{meeting}") { request, context in
             switch gate.admit(request, meeting: context.parameters.get("meeting")) {
             case let .failure(refusal):
@@ -97,6 +98,7 @@ struct MediaRoutes: Sendable {
             else { return }
             logger.info("media connected", metadata: ["meeting_id": "\(meetingID)"])
             // A newer page with the token takes over from this one (a reload of the camera).
+            try await outbound.write(.text(MediaWire.identity(agent: page.agentName, company: call.company)))
             let (connection, outgoing) = call.media.connect()
             // The room can hear the agent from now on.
             await call.pipeline.greet()

@@ -52,6 +52,9 @@ struct RealtimeConfiguration: ServiceConfiguration {
     var heyGenAvatarID: String?
     var heyGenVoiceID: String?
     var voiceSettings: VoiceConfiguration
+    /// Tenants' directory files, for the company each tenant's agent names (`company`).
+    var directoryFolder: URL
+    var companies: TenantCompanies { TenantCompanies(folder: directoryFolder, fallback: voiceSettings.company) }
 
     init(_ env: Environment) throws(ConfigurationError) {
         common = try CommonConfiguration(for: Self.self, env)
@@ -97,6 +100,7 @@ struct RealtimeConfiguration: ServiceConfiguration {
         voiceSettings.turns.bargeInMinimumSpeech = .milliseconds(
             try env.integer("ATTACHE_BARGE_IN_MIN_MS", default: 120, in: 20...2000))
         self.voiceSettings = voiceSettings
+        directoryFolder = URL(fileURLWithPath: env.string("ATTACHE_DIRECTORY_DIR", default: "deploy/config/directory"))
     }
 
     /// Streaming engines' base URLs: WebSocket ones, or their HTTP forms, which the WebSocket

@@ -16,9 +16,11 @@ struct VoiceEngines: Sendable {
     }
 
     /// Throws `EngineUnavailable` when a configured cloud engine has no credentials.
-    func pipeline(context: MeetingContext, sink: any MediaSink, logger: Logger) throws -> VoicePipeline {
-        VoicePipeline(
-            configuration: configuration.voiceSettings, context: context, speechToText: try speechToText(logger: logger),
+    func pipeline(context: MeetingContext, company: String, sink: any MediaSink, logger: Logger) throws -> VoicePipeline {
+        var settings = configuration.voiceSettings
+        settings.company = company
+        return VoicePipeline(
+            configuration: settings, context: context, speechToText: try speechToText(logger: logger),
             chatModel: try chatModel(logger: logger), textToSpeech: try textToSpeech(logger: logger),
             avatar: try avatar(logger: logger), sink: sink, logger: logger)
     }

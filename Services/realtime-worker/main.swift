@@ -9,9 +9,13 @@ await ServiceMain.run(RealtimeConfiguration.self) { configuration, logger in
     }
     let runtime = try await ServiceRuntime.start(
         configuration.common, schema: SessionsSchema.name, migrations: SessionsSchema.migrations, logger: logger)
+    // A mistake in a tenant's directory file stops the service now, not a call later.
+    do { try configuration.companies.validate() } catch {
+        throw ConfigurationError(setting: "ATTACHE_DIRECTORY_DIR", problem: "\(error)")
+    }
     let calls = LiveCalls()
     let handlers = CallHandlers(
-        calls: calls, engines: engines,
+        calls: calls, engines: engines, companies: configuration.companies,
         recorder: TurnRecorder(pool: runtime.pool, agentName: configuration.voiceSettings.agentName, logger: logger),
         instanceID: configuration.instanceID, mediaURL: configuration.publicURL)
     var routes = EventRoutes()

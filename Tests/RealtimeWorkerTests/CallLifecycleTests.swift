@@ -316,7 +316,7 @@ struct World {
         var found = ports.makeAsyncIterator()
         port = await found.next() ?? 0
         handlers = CallHandlers(
-            calls: calls, engines: try VoiceEngines(configuration),
+            calls: calls, engines: try VoiceEngines(configuration), companies: configuration.companies,
             recorder: TurnRecorder(pool: pool, agentName: "Attaché", logger: logger), instanceID: "replica-a",
             mediaURL: "http://127.0.0.1:\(port)")
     }

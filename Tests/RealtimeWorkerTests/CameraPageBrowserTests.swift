@@ -21,7 +21,16 @@ struct CameraPageBrowserTests {
         // after, so that the answer is heard before the browser loops the file.
         try await SpokenWAV.write(
             "What is on the agenda today?", to: microphone, silenceBefore: .seconds(10), silenceAfter: .seconds(90))
-        try await withWorld(environment: ["ATTACHE_COMPANY_NAME": "Acme Robotics"]) { world in
+        // The tenant's company (its directory file) over the default: the page is rendered with
+        // the default and shows the tenant's once its media connection says so.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("directory-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "company: Acme Robotics\n".write(
+            to: directory.appendingPathComponent("acme.yaml"), atomically: true, encoding: .utf8)
+        try await withWorld(
+            environment: ["ATTACHE_DIRECTORY_DIR": directory.path, "ATTACHE_COMPANY_NAME": "Default Co"]
+        ) { world in
             try await world.classify()
             try await world.deliver(.inCallRecording)
             try await withBrowser(fakeMicrophone: microphone.path) { browser in
