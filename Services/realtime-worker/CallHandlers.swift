@@ -95,7 +95,12 @@ struct CallHandlers: Sendable {
                     RETURNING id
                     """, [UUID(), change.meetingID, change.botID, change.changedAt, instanceID, mediaURL])
             else { return nil }
-            return (try session.uuid("id"), try Self.meetingContext(change.meetingID, on: db))
+            let sessionID = try session.uuid("id")
+            let meetingContext = try Self.meetingContext(change.meetingID, on: db)
+            try db.execute(
+                "UPDATE realtime.sessions SET context = $2 WHERE id = $1",
+                [sessionID, try JSONBValue(meetingContext.factLines)])
+            return (sessionID, meetingContext)
         }
         guard let claimed = claimed ?? nil else { return }
         let company: String
@@ -176,15 +181,25 @@ struct CallHandlers: Sendable {
                 let completed = try db.queryOne(
                     """
                     UPDATE realtime.sessions SET completed_at = now() WHERE id = $1 AND completed_at IS NULL
-                    RETURNING started_at, ended_at
+                    RETURNING started_at, ended_at, context, skipped_reason
                     """, [sessionID])
             else { return }  // reported already
+            let turns = try Self.turns(of: sessionID, on: db)
+            var problems = try Self.problems(of: sessionID, on: db)
+            if !turns.contains(where: { $0.role == .agent }) {
+                let reason =
+                    try completed.optionalString("skipped_reason").map { "the call had no agent: \($0)" }
+                    ?? "the agent never spoke: the camera page did not connect, or connected too late"
+                problems.append(CallProblem(kind: .greetingFailed, at: try completed.date("ended_at"), detail: reason))
+            }
+            let contextLines: [String]? =
+                try completed.optionalString("context") == nil ? nil : completed.decode([String].self, column: "context")
             try outbox.append(
                 Envelope(
                     CallCompleted(
                         sessionID: sessionID, meetingID: change.meetingID, botID: change.botID,
                         startedAt: try completed.date("started_at"), endedAt: try completed.date("ended_at"),
-                        turns: try Self.turns(of: sessionID, on: db)),
+                        turns: turns, context: contextLines, problems: problems),
                     causedBy: envelope), on: db)
         }
     }
@@ -224,6 +239,15 @@ struct CallHandlers: Sendable {
                 interrupted: role == .agent ? try row.bool("interrupted") : nil,
                 latency: try row.optionalString("latency") == nil ? nil : row.decode(TurnLatency.self, column: "latency"))
         }
+    }
+
+    static func problems(of session: UUID, on db: PostgresConnection) throws -> [CallProblem] {
+        try db.query("SELECT kind, detail, at FROM realtime.call_problems WHERE session_id = $1 ORDER BY at, id", [session])
+            .map {
+                CallProblem(
+                    kind: CallProblem.Kind(rawValue: try $0.string("kind")), at: try $0.date("at"),
+                    detail: try $0.string("detail"))
+            }
     }
 
     static func meetingContext(_ meetingID: UUID, on db: PostgresConnection) throws -> MeetingContext {

@@ -42,7 +42,7 @@ actor LiveCall {
     }
 }
 
-/// Stores the pipeline's turns in realtime.turns.
+/// Stores the pipeline's turns in realtime.turns, and what failed in realtime.call_problems.
 struct TurnRecorder: Sendable {
     let pool: PostgresPool
     let agentName: String
@@ -51,6 +51,9 @@ struct TurnRecorder: Sendable {
     func record(_ event: PipelineEvent, session: UUID) async {
         let turn: CallTurn
         switch event {
+        case let .problem(kind, detail):
+            await record(CallProblem(kind: kind, at: Date(), detail: detail), session: session)
+            return
         case let .heard(text):
             turn = CallTurn(role: .participant, speaker: "participant", text: text, at: Date())
         case let .said(text, interrupted, latency):
@@ -69,6 +72,18 @@ struct TurnRecorder: Sendable {
             }
         } catch {
             logger.error("could not store a call turn", metadata: ["session_id": "\(session)", "error": "\(error)"])
+        }
+    }
+
+    private func record(_ problem: CallProblem, session: UUID) async {
+        do {
+            _ = try await pool.withConnection { db in
+                try db.execute(
+                    "INSERT INTO realtime.call_problems (session_id, kind, detail, at) VALUES ($1, $2, $3, $4)",
+                    [session, problem.kind.rawValue, problem.detail, problem.at])
+            }
+        } catch {
+            logger.error("could not store a call problem", metadata: ["session_id": "\(session)", "error": "\(error)"])
         }
     }
 }

@@ -61,5 +61,18 @@ enum SessionsSchema {
                 question_bank jsonb NOT NULL,
                 notes jsonb NOT NULL);
             """),
+        Migration(
+            "0104_call_evidence",
+            """
+            -- What the agent knew (its context lines) and what failed, for the post-call review.
+            ALTER TABLE {schema}.sessions ADD COLUMN context jsonb;
+            CREATE TABLE {schema}.call_problems (
+                id bigserial PRIMARY KEY,
+                session_id uuid NOT NULL REFERENCES {schema}.sessions (id),
+                kind text NOT NULL,
+                detail text NOT NULL,
+                at timestamptz NOT NULL);
+            CREATE INDEX call_problems_by_session ON {schema}.call_problems (session_id, at);
+            """),
     ]
 }

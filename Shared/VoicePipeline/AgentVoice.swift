@@ -41,11 +41,13 @@ struct SpokenVoice: AgentVoice {
 
     let textToSpeech: any TextToSpeech
     let playout: Playout
+    let problem: ProblemReport
     let logger: Logger
 
-    init(textToSpeech: any TextToSpeech, sink: any MediaSink, logger: Logger) {
+    init(textToSpeech: any TextToSpeech, sink: any MediaSink, problem: ProblemReport, logger: Logger) {
         self.textToSpeech = textToSpeech
         playout = Playout(sink: sink)
+        self.problem = problem
         self.logger = logger
     }
 
@@ -80,6 +82,7 @@ struct SpokenVoice: AgentVoice {
             } catch  where !Task.isCancelled {
                 // Best effort: the sentence is skipped, the call goes on.
                 logger.error("speech synthesis failed", metadata: ["engine": "\(textToSpeech.name)", "error": "\(error)"])
+                problem(.speechError, "\(textToSpeech.name) could not say a sentence: \(error)")
             } catch {
                 return
             }
@@ -110,6 +113,7 @@ actor AvatarVoice: AgentVoice {
     }
 
     private let session: any AvatarSession
+    private let problem: ProblemReport
     private let logger: Logger
     private var utterances: [Utterance] = []
     /// Which reply `utterances` belong to, so that a cancelled reply's late answer changes nothing.
@@ -120,8 +124,9 @@ actor AvatarVoice: AgentVoice {
     /// estimate, and a cancelled request does not stop it.
     private var mayBeSpeaking = false
 
-    init(session: any AvatarSession, logger: Logger) {
+    init(session: any AvatarSession, problem: ProblemReport, logger: Logger) {
         self.session = session
+        self.problem = problem
         self.logger = logger
     }
 
@@ -159,6 +164,7 @@ actor AvatarVoice: AgentVoice {
             } catch  where !Task.isCancelled {
                 // Best effort: the sentence is skipped, the call goes on.
                 logger.error("avatar could not say a sentence", metadata: ["error": "\(error)"])
+                problem(.speechError, "the avatar could not say a sentence: \(error)")
                 guard reply == self.reply else { return }
                 mayBeSpeaking = false
                 utterances.remove(at: index)

@@ -20,15 +20,20 @@ public struct MeetingContext: Sendable, Equatable {
     }
 
     public func systemPrompt(agentName: String, company: String) -> String {
-        var lines = [
+        let instructions = [
             "You are \(agentName), an assistant from \(company), speaking in a live meeting.",
             "Answer in one to three short spoken sentences, from the facts below. Say so when you do not know.",
-            "Meeting: \(title)",
         ]
+        return (instructions + factLines).joined(separator: "\n")
+    }
+
+    /// The facts the model is given, one `Label: value` line each (kept with the call, so that
+    /// its review knows what the agent knew).
+    public var factLines: [String] {
+        var lines = ["Meeting: \(title)"]
         if let startsAt { lines.append("Time: \(startsAt.formatted(.iso8601))") }
         if !participants.isEmpty { lines.append("Participants: \(participants.joined(separator: ", "))") }
         if !agenda.isEmpty { lines.append("Agenda: \(agenda.joined(separator: ", then "))") }
-        lines += notes
-        return lines.joined(separator: "\n")
+        return lines + notes
     }
 }

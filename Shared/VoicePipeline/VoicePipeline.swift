@@ -23,6 +23,16 @@ public enum PipelineEvent: Sendable, Equatable {
     case heard(String)
     /// What the room heard the agent say; `interrupted` if a participant cut it short.
     case said(String, interrupted: Bool, latency: TurnLatency?)
+    /// Something in the machinery failed; the call went on without it (see `CallProblem`).
+    case problem(CallProblem.Kind, detail: String)
+}
+
+/// Reports what failed in a call's machinery to the pipeline's events, beside the log line, for
+/// the post-call diagnosis. Details name engines and error kinds, never credentials.
+struct ProblemReport: Sendable {
+    let events: AsyncStream<PipelineEvent>.Continuation
+
+    func callAsFunction(_ kind: CallProblem.Kind, _ detail: String) { events.yield(.problem(kind, detail: detail)) }
 }
 
 /// One call's spoken conversation. Meeting audio comes in through `receive`; the agent's voice
@@ -43,6 +53,7 @@ public actor VoicePipeline {
 
     public nonisolated let events: AsyncStream<PipelineEvent>
     private let eventSink: AsyncStream<PipelineEvent>.Continuation
+    private let problem: ProblemReport
     /// The agent's own speech until `start` has opened the cloud avatar, if there is one.
     private var voice: any AgentVoice
     private let audioToRecognizer = BoundedChannel<AudioFrame>(capacity: 50)
@@ -85,9 +96,10 @@ public actor VoicePipeline {
         self.avatar = avatar
         self.sink = sink
         self.logger = logger
-        voice = SpokenVoice(textToSpeech: textToSpeech, sink: sink, logger: logger)
         self.voiceActivity = VoiceActivityDetector(thresholdDBFS: configuration.voiceThresholdDBFS)
         (events, eventSink) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+        problem = ProblemReport(events: eventSink)
+        voice = SpokenVoice(textToSpeech: textToSpeech, sink: sink, problem: problem, logger: logger)
     }
 
     /// Opens recognition, and the cloud avatar if there is one. Throws if the speech-to-text
@@ -98,12 +110,13 @@ public actor VoicePipeline {
         if let avatar { await openAvatar(avatar) }
         await voice.start()
         let audio = audioToRecognizer
-        let logger = logger
+        let (logger, problem, recognizer) = (logger, problem, speechToText.name)
         backgroundTasks.append(
             Task {
                 for await frame in audio {
                     do { try await transcription.send(frame) } catch {
                         logger.error("speech-to-text stopped taking audio", metadata: ["error": "\(error)"])
+                        problem(.recognitionError, "\(recognizer) stopped taking audio: \(error)")
                         return
                     }
                 }
@@ -133,6 +146,7 @@ public actor VoicePipeline {
             logger.error(
                 "the avatar could not be opened; the agent speaks with its own voice",
                 metadata: ["avatar": "\(avatar.name)", "error": "\(error)"])
+            problem(.engineFallback, "\(avatar.name) could not be opened, the agent spoke with its own voice: \(error)")
             return
         }
         guard !isStopped else {
@@ -140,7 +154,7 @@ public actor VoicePipeline {
             await session.close()
             return
         }
-        voice = AvatarVoice(session: session, logger: logger)
+        voice = AvatarVoice(session: session, problem: problem, logger: logger)
         let sink = sink
         await sink.send(.avatarRoom(await session.room))
         backgroundTasks.append(
@@ -253,6 +267,7 @@ public actor VoicePipeline {
             for try await event in transcription.events { await handle(event) }
         } catch {
             logger.error("speech-to-text failed", metadata: ["error": "\(error)"])
+            problem(.recognitionError, "\(speechToText.name) failed: \(error)")
         }
     }
 
@@ -335,7 +350,7 @@ public actor VoicePipeline {
                 ChatMessage(.system, context.systemPrompt(agentName: configuration.agentName, company: configuration.company))
             ]
                 + history)
-        let stages = ReplyStages(chatModel: chatModel, voice: voice, clock: clock, logger: logger)
+        let stages = ReplyStages(chatModel: chatModel, voice: voice, clock: clock, problem: problem, logger: logger)
         let task = Task {
             switch script {
             case .model: await stages.run(.model(request))
@@ -373,6 +388,7 @@ struct ReplyStages: Sendable {
     let chatModel: any ChatModel
     let voice: any AgentVoice
     let clock: ReplyClock?
+    let problem: ProblemReport
     let logger: Logger
 
     func run(_ source: Source) async {
@@ -402,6 +418,8 @@ struct ReplyStages: Sendable {
                 clock?.mark(.llmDone)
             } catch  where !Task.isCancelled {
                 logger.error("chat model failed", metadata: ["model": "\(chatModel.name)", "error": "\(error)"])
+                let timedOut = if case ChatModelError.timedOut = error { true } else { false }
+                problem(timedOut ? .modelTimeout : .modelError, "\(chatModel.name): \(error)")
             } catch {
                 return
             }

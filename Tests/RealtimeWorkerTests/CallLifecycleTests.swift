@@ -80,6 +80,9 @@ struct CallLifecycleTests {
             let latency = try #require(completed.turns[2].latency)
             #expect((latency.firstAudioOut ?? 0) > 0)
             #expect(completed.turns[2].interrupted == false)
+            #expect(completed.context?.first == "Meeting: Quarterly budget review", "what the agent knew, for its review")
+            #expect(completed.context?.contains("Description: Agenda: budget review, then the hiring plan") == true)
+            #expect(completed.problems == [])
         }
     }
 
@@ -98,7 +101,10 @@ struct CallLifecycleTests {
             #expect(logs.all.contains(key))
             #expect(try await world.ownerLookup().status == 404)
             try await world.deliver(.callEnded)
-            #expect(try await world.callCompleted()?.turns == [])
+            let completed = try #require(try await world.callCompleted())
+            #expect(completed.turns == [])
+            let problem = try #require(completed.problems?.first)
+            #expect(problem.kind == .greetingFailed && problem.detail.contains(key), "the review learns why: \(problem)")
         }
     }
 

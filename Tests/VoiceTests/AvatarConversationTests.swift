@@ -109,6 +109,8 @@ struct AvatarConversationTests {
         }
 
         #expect(logs.all.contains("the avatar could not be opened; the agent speaks with its own voice"))
+        #expect(call.log.problems.map(\.kind) == [.engineFallback], "kept for the post-call diagnosis")
+        #expect(!call.log.problems.contains { $0.detail.contains("wrong-key") })
         #expect(call.log.said.first?.text == Self.fullAnswer)
         #expect(call.sink.audioFrameTimes.count > 100 && call.sink.avatarRooms.isEmpty)
         #expect(!logs.all.contains("wrong-key"))

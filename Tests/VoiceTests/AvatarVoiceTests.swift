@@ -36,7 +36,9 @@ struct AvatarVoiceTests {
     @Test("a sentence the avatar is still saying past its estimated length is interrupted when the reply is cut")
     func cutPastTheEstimate() async throws {
         let session = EndlessAvatarSession()
-        let voice = AvatarVoice(session: session, logger: Logger(label: "avatar-voice-test"))
+        let voice = AvatarVoice(
+            session: session, problem: ProblemReport(events: AsyncStream.makeStream().continuation),
+            logger: Logger(label: "avatar-voice-test"))
         await voice.begin(clock: nil)
         let sentences = BoundedChannel<String>(capacity: 1)
         let saying = Task { await voice.say(sentences, clock: nil) }

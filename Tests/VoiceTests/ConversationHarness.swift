@@ -57,6 +57,10 @@ final class EventLog: Sendable {
         }
     }
 
+    var problems: [(kind: CallProblem.Kind, detail: String)] {
+        events.withLock { $0.compactMap { if case let .problem(kind, detail) = $0.event { (kind, detail) } else { nil } } }
+    }
+
     func firstTime(of matching: (PipelineEvent) -> Bool) -> ContinuousClock.Instant? {
         events.withLock { $0.first { matching($0.event) }?.at }
     }
@@ -130,5 +134,15 @@ final class FailingFirstSynthesis: TextToSpeech {
         }
         guard !first else { return AsyncThrowingStream { $0.finish(throwing: Refused()) } }
         return engine.synthesize(text)
+    }
+}
+
+/// A chat model that fails every request with `error`, as an unreachable or slow endpoint would.
+struct FailingChatModel: ChatModel {
+    let error: ChatModelError
+    var name: String { "failing" }
+
+    func stream(_ request: ChatRequest) -> AsyncThrowingStream<String, any Error> {
+        AsyncThrowingStream { $0.finish(throwing: error) }
     }
 }

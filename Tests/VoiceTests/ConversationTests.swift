@@ -50,8 +50,27 @@ struct ConversationTests {
             return call
         }
         #expect(logs.all.contains("speech synthesis failed"))
+        #expect(call.log.problems.map(\.kind) == [.speechError], "kept for the post-call diagnosis")
         #expect(call.log.said.map(\.text).count == 1)
         #expect(call.log.said.first?.text.contains("budget review") == true)
+    }
+
+    @Test(
+        "a chat model that fails or times out leaves the question unanswered and is reported as what it was",
+        arguments: [
+            (ChatModelError.rejected(endpoint: "https://llm.example", status: 500, message: "overloaded"), "model_error"),
+            (ChatModelError.timedOut(endpoint: "https://llm.example", after: .seconds(5)), "model_timeout"),
+        ])
+    func modelFailure(error: ChatModelError, kind: String) async throws {
+        let call = try await withConversation(try await OfflineConversation(chatModel: FailingChatModel(error: error))) {
+            call in
+            try await call.participant.say("What is on the agenda today?")
+            await call.participant.listen(for: .seconds(60)) { !call.log.problems.isEmpty }
+            return call
+        }
+        #expect(call.log.heard == ["what is on the agenda today"])
+        #expect(call.log.said.isEmpty, "nothing to say")
+        #expect(call.log.problems.map(\.kind.rawValue) == [kind])
     }
 
     @Test("no answer to a pause in mid-sentence, and one answer to the finished turn")
