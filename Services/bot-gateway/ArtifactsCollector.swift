@@ -19,9 +19,11 @@ struct ArtifactsCollector: Service {
     let logger: Logger
 
     func run() async throws {
-        while !Task.isShuttingDownGracefully {
+        // Cancelled (another service failed) as well as asked to stop: a cancelled sleep returns
+        // at once, so looping on would spin.
+        while !Task.isCancelled, !Task.isShuttingDownGracefully {
             do { try await collect() } catch { logger.error("collecting call artifacts failed", metadata: ["error": "\(error)"]) }
-            try? await Task.sleep(for: interval)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }
 

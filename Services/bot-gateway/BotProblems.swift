@@ -46,9 +46,11 @@ struct BotWatch: Service {
     let logger: Logger
 
     func run() async throws {
-        while !Task.isShuttingDownGracefully {
+        // Cancelled (another service failed) as well as asked to stop: a cancelled sleep returns
+        // at once, so looping on would spin.
+        while !Task.isCancelled, !Task.isShuttingDownGracefully {
             do { try await check() } catch { logger.error("checking for quiet bots failed", metadata: ["error": "\(error)"]) }
-            try? await Task.sleep(for: settings.interval)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: settings.interval) }
         }
     }
 
