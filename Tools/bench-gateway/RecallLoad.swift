@@ -12,7 +12,7 @@ import HTTPClient
 /// both bot.status.changed and bot.transcript.received).
 func benchRecall(
     bots: Int, concurrency: Int, segments: Int, secret: String, gateway: String, broker: AMQPConfiguration,
-    prefix: String, http: HTTPClient
+    prefix: String
 ) async throws {
     guard secret.hasPrefix("whsec_"), let keyBytes = Data(base64Encoded: String(secret.dropFirst(6))), !keyBytes.isEmpty
     else { fail("ATTACHE_WEBHOOK_SECRET must be whsec_ followed by base64") }
@@ -30,7 +30,7 @@ func benchRecall(
 
     let url = gateway + "/webhooks/recall"
     let began = ContinuousClock.now
-    let acks = try await post(sends.count, concurrency: concurrency, with: http) { position in
+    let acks = await post(sends.count, concurrency: concurrency, to: gateway) { position in
         let webhook = webhooks[sends[position]]
         let timestamp = Int(Date().timeIntervalSince1970)
         let content = Data("\(webhook.id).\(timestamp).".utf8) + Data(webhook.body)

@@ -7,8 +7,7 @@ import Slack
 /// COUNT signed `message.im` events, a tenth of them twice (as Slack retries); waits until every
 /// distinct event is in prep-orchestrator's queue.
 func benchSlack(
-    count: Int, concurrency: Int, secret: String, gateway: String, broker: AMQPConfiguration, prefix: String,
-    http: HTTPClient
+    count: Int, concurrency: Int, secret: String, gateway: String, broker: AMQPConfiguration, prefix: String
 ) async throws {
     let queue = ServiceQueues(prefix: prefix, service: "prep-orchestrator").workQueue
     let before = try await queued(queue, on: broker)
@@ -19,7 +18,7 @@ func benchSlack(
     // Event ids of this run only: an earlier run's receipts would take them for retries.
     let run = UUID().uuidString.prefix(8).lowercased()
     let began = ContinuousClock.now
-    let acks = try await post(sends.count, concurrency: concurrency, with: http) { position in
+    let acks = await post(sends.count, concurrency: concurrency, to: gateway) { position in
         let send = sends[position]
         let body = Array(
             #"{"type":"event_callback","event_id":"EvBench\#(run)_\#(send.index)","team_id":"T1","event":{"type":"message","channel_type":"im","user":"U0OWNER","channel":"D0DM","text":"answer \#(send.index)","ts":"1.\#(send.index)"}}"#

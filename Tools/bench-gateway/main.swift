@@ -1,7 +1,6 @@
 import Bus
 import Foundation
 import HTTPClient
-import Logging
 
 /// bench-gateway: a meeting provider's or Slack's requests through a running bot-gateway
 /// (ATTACHE_AMQP_URL and ATTACHE_BUS_PREFIX: the service's own; GATEWAY_URL its address).
@@ -31,19 +30,17 @@ let environment = ProcessInfo.processInfo.environment
 guard let gateway = environment["GATEWAY_URL"] else { fail("GATEWAY_URL is required") }
 let broker = try AMQPConfiguration(url: environment["ATTACHE_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672/")
 let prefix = environment["ATTACHE_BUS_PREFIX"] ?? "attache"
-let http = HTTPClient(retry: .none, logger: Logger(label: "bench-gateway"))
 
 switch mode {
 case "slack":
     guard let secret = environment["ATTACHE_SLACK_SIGNING_SECRET"] else { fail("ATTACHE_SLACK_SIGNING_SECRET is required") }
     try await benchSlack(
-        count: numbers[0], concurrency: numbers[1], secret: secret, gateway: gateway, broker: broker, prefix: prefix,
-        http: http)
+        count: numbers[0], concurrency: numbers[1], secret: secret, gateway: gateway, broker: broker, prefix: prefix)
 case "recall":
     guard let secret = environment["ATTACHE_WEBHOOK_SECRET"] else { fail("ATTACHE_WEBHOOK_SECRET is required") }
     try await benchRecall(
         bots: numbers[0], concurrency: numbers[1], segments: numbers.count > 2 ? numbers[2] : 10, secret: secret,
-        gateway: gateway, broker: broker, prefix: prefix, http: http)
+        gateway: gateway, broker: broker, prefix: prefix)
 default:
     fail("unknown mode '\(mode)': slack or recall")
 }
