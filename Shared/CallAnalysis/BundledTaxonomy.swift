@@ -22,7 +22,12 @@ extension IntentTaxonomy {
 #                     recap       the reply must recap what was said in the call
 #                     none        nothing to fulfil (smalltalk, none): never counts
 #   phrases         enough on their own (confidence 0.8, more with every further match)
-#   keywords        count only in a question or a request (0.3 alone; 0.6 with a question)
+#   keywords        count only in a question or a request (0.3 alone; 0.6 with a question);
+#                   for `commitment` and `recap` intents, a keyword where a request puts its
+#                   verb ("can you send", "please log", "Assign the checks to …") is a phrase
+#
+# `answer` intents are questions: without a question or request cue (see `question_cues`)
+# their confidence is roughly halved, so "the budget looks fine" asks nothing.
 #   subjects        what an `answer` intent can be about, each with its own name, phrases,
 #                   keywords and context_labels; the best-matching subject is the intent's
 #   context_labels  the `Label:` of the context lines that answer it ("Budget" also matches
@@ -31,8 +36,9 @@ extension IntentTaxonomy {
 # Pattern syntax (phrases and keywords alike): words separated by spaces, matched as whole
 # words in any case, after contractions are spelt out (write "what is": it matches "what's"
 # and "whats") and hyphens split words ("follow up" matches "follow-up"). In a word slot,
-# `budget*` matches any word starting with "budget", `a|b` either word, a lone `*` any one
-# word, and `...` up to three words (or none).
+# `budget*` matches any word starting with "budget", `a|b` either word (one word each side),
+# `(this meeting|the call)` either group of words, a lone `*` any one word, and `...` up to
+# three words (or none). A pattern starts with a word and does not end with `...`.
 #
 # `none` must exist: it is what a call is about when nobody wanted anything of the agent.
 # Any other key is rejected, so that a typo cannot silently switch a pattern off.
@@ -50,8 +56,9 @@ intents:
       - what is on the agenda
       - what is the agenda
       - agenda for today|this|the|our
-      - what are we covering|discussing|reviewing|going over|talking about
+      - what are we (covering|discussing|reviewing|going over|talking about|doing)
       - what are we here to
+      - what do we (need to|have to) (get through|cover|discuss|go through)
       - what is next on
       - what is first on
       - what comes next|first
@@ -63,9 +70,9 @@ intents:
       - run|walk|go through the agenda
       - remind me|us of the agenda
       - remind me|us what we are covering
-      - what is the plan for today|this meeting|this call|the meeting|the call
+      - what is the plan for (today|this meeting|this call|the meeting|the call)
       - order of the agenda|items|topics
-    keywords: [agenda, topics, covering, remaining items, next item, next topic]
+    keywords: [agenda, topics, covering, get through, remaining items, next item, next topic]
 
   - name: ask_fact
     rubric: >-
@@ -90,13 +97,16 @@ intents:
       - remind me|us what|how|who|when
       - remind me|us of
       - do you know
+      - how many
+      - how is|are ... going|tracking|looking|progressing
+      - what is|was the total
     subjects:
       - name: budget
         context_labels: [Budget, Spend, Costs, Finance, Forecast, Expenses]
         phrases:
           - how much did|do|have|are we spend*
           - how much is left|remaining
-          - how much money|budget|did it cost|does it cost
+          - how much (money|budget|did it cost|does it cost)
           - what is the budget
           - what is our budget
           - budget look*
@@ -126,6 +136,11 @@ intents:
           - under plan
           - on plan
           - compute costs
+          - how much
+          - worth
+          - value
+          - price*
+          - revenue
       - name: incidents
         context_labels: [Incidents, Incident, Outages, Reliability]
         phrases:
@@ -145,6 +160,9 @@ intents:
           - postmortem*
           - post mortem
           - downtime
+          - down
+          - severity
+          - impact
           - paged
           - pages
           - on call
@@ -158,6 +176,8 @@ intents:
           - new hires|starters|joiners
           - who is joining the team
           - who starts
+          - when do|does * start|join
+          - when do|does ... (hires|hire|engineers|engineer|people|starters|joiners|candidates) start|join
           - how is hiring|recruiting
         keywords:
           - hiring
@@ -175,6 +195,7 @@ intents:
           - positions
           - onboard*
           - parental leave
+          - on leave
           - backfill*
           - attrition
           - starters
@@ -189,15 +210,19 @@ intents:
           - what is the decision
           - what decisions
           - which option did we
-          - has anyone approved|signed off
+          - has anyone (approved|signed off)
           - was it|that|the * approved
           - do we need to decide
           - what do we need to decide
         keywords:
           - decid*
           - decision*
-          - agreed
+          - agree*
           - approv*
+          - options
+          - choos*
+          - choice*
+          - pick*
           - sign off
           - signed off
           - outcome
@@ -206,12 +231,11 @@ intents:
       - name: participant
         context_labels: [Participants, Attendees, Guests]
         phrases:
-          - who is on the|this call|meeting
-          - who is here|joining|attending|coming|dialed in|dialling in
+          - who is on|in the|this *
+          - who is (here|joining|attending|coming|dialed in|dialling in)
           - who else is
           - who are we meeting
           - who are the participants|attendees
-          - who is in the|this meeting|call|room
           - who was invited
           - is * joining|coming|attending
           - what does * do
@@ -234,7 +258,7 @@ intents:
           - what meeting is this
           - what is the purpose of this|the meeting|call
           - is this meeting|call recorded
-        keywords: [start, starts, end, ends, finish, room, location, venue, title, purpose, duration, time zone]
+        keywords: [room, location, venue, title, purpose, duration, time zone]
       - name: priorities
         context_labels: [Big rocks, Priorities, Goals, OKRs, Objectives, Roadmap]
         phrases:
@@ -243,7 +267,7 @@ intents:
           - what are our|the priorities
           - how is the launch|migration|project going
           - status of the launch|migration|project
-        keywords: [priorit*, okr*, goals, roadmap, launch*, milestone*, migration, rocks, objectives]
+        keywords: [priorit*, okr*, goals, roadmap, launch*, milestone*, migration, rocks, objectives, ship*, release*]
 
   - name: request_action_item
     rubric: >-
@@ -252,7 +276,8 @@ intents:
     fulfilment: commitment
     phrases:
       - action item|items
-      - add an|this|that|it as|to an|the action
+      - add an action
+      - add this|that|it as|to an|the action*
       - take an|a action|note
       - make a note
       - note that|this|it down
@@ -281,13 +306,13 @@ intents:
     fulfilment: commitment
     phrases:
       - follow up
-      - send me|us|everyone|the team|them|it|that|out|round|around|over
-      - email me|us|everyone|the team|it|that|them
+      - send (me|us|everyone|the team|them|it|that|out|round|around|over)
+      - email (me|us|everyone|the team|it|that|them)
       - after the meeting|call
       - share the notes|summary|deck|slides|recording|minutes|numbers|link
       - circulate
       - remind me|us to
-      - remind me|us tomorrow|later|next week|on
+      - remind me|us (tomorrow|later|next week|on)
       - ping me|us|them
       - get back to me|us
       - loop in
@@ -296,7 +321,7 @@ intents:
       - let me|us know later|after|once|when|by
       - reach out to
       - chase
-    keywords: [follow, send, email, share, circulate, remind, ping, afterwards, chase]
+    keywords: [send, email, share, circulate, remind, ping, afterwards, chase]
 
   - name: request_summary
     rubric: >-
@@ -330,20 +355,18 @@ intents:
     phrases:
       - reschedul*
       - postpon*
-      - move the|this|our|that|it|tomorrow meeting|call|sync|review|session|standup|one on one
-      - move this|it|that|the meeting|the call to
-      - push the|this|it|our|that meeting|call|review|sync|session
+      - move|push|shift|bump ... (meeting|call|sync|review|session|standup|one on one|1 1|catch up)
+      - move|push|shift|bump ... to (monday|tuesday|wednesday|thursday|friday|tomorrow|next week|later|the afternoon|the morning)
+      - move|push|shift|bump ... to (january|february|march|april|may|june|july|august|september|october|november|december)
       - push this|it|that to|back
-      - push the * to|back
-      - cancel the|this|next|tomorrow|our meeting|call|session|sync|review
+      - cancel ... (meeting|call|session|sync|review|standup|one on one|1 1|catch up)
       - can we do * instead
-      - bring it|this|the meeting forward
-      - shift the|this meeting|call
+      - bring (it|this|the meeting) forward
       - end early
       - finish early
       - extend the|this meeting|call
       - book|schedule a follow up meeting|call|session
-      - book|schedule another|a new meeting|call|session
+      - book|schedule (another|a new) (meeting|call|session)
       - next week instead
     keywords: [reschedul*, postpon*, cancel*, calendar, slot, instead, earlier, another time|day, different time|day, new time]
 
@@ -408,6 +431,8 @@ agent_replies:
     - not something i have
     - do not have that
     - no record of
+    - there is nothing
+    - nothing to recap|summarise|summarize|report|share
   # The agent taking something on.
   commitment:
     - i will
@@ -456,9 +481,8 @@ question_cues:
     - show me|us
     - walk me|us through
     - let me|us know
-    - i need|want
-    - i would like
-    - we need
+    - (i need|i want|i would like|we need) a|an|the|some|more
+    - (i need|i want|i would like) to (know|see|hear|understand|get)
     - help me|us
   anywhere:
     - please

@@ -117,7 +117,10 @@ struct CallFacts: Sendable {
             chosen = facts.filter { !$0.valueWords.isDisjoint(with: question) || !Set($0.labelWords).isDisjoint(with: question) }
         }
         if !mentionedNames.isEmpty {
-            for fact in facts where !chosen.contains(where: { $0.line == fact.line }) && !fact.valueWords.isDisjoint(with: mentionedNames) {
+            for fact in facts
+            where !chosen.contains(where: { $0.line == fact.line })
+                && (!fact.valueWords.isDisjoint(with: mentionedNames) || !mentionedNames.isDisjoint(with: fact.labelWords))
+            {
                 chosen.append(fact)
             }
         }

@@ -145,7 +145,8 @@ struct CallReading {
     static let fillers: Set<String> = [
         "so", "okay", "ok", "alright", "right", "and", "but", "um", "uh", "er", "erm", "hmm", "well", "hey", "hi", "hello",
         "actually", "also", "quick", "question", "just", "yeah", "yes", "now", "then", "sorry", "oh", "great", "cool",
-        "one", "more", "thing", "last", "another", "finally", "first", "anyway", "plus",
+        "one", "more", "thing", "last", "another", "finally", "first", "anyway", "plus", "wait", "hold", "hang", "listen",
+        "look", "sure", "fine", "no", "absolutely", "definitely", "certainly",
     ]
     static let selfSubjects: Set<String> = ["i", "we", "someone", "somebody", "they", "he", "she"]
     static let selfModals: Set<String> = ["will", "should", "must", "can", "could", "shall"]
@@ -214,31 +215,52 @@ struct CallReading {
                 break
             }
         }
-        if let last = clause.last, last > start, words.pauseAfter[last - 1] || last == start + 1 {
-            if facts.agentNames.contains(list[last]) { toAgent = true }
-            if facts.names.contains(list[last]) && !speaker.contains(list[last]) { toOther = true }
+        var end = clause.upperBound
+        if let last = clause.last, last > start, words.pauseAfter[last - 1] {
+            if facts.agentNames.contains(list[last]) {
+                toAgent = true
+                end = last
+            } else if facts.names.contains(list[last]) && !speaker.contains(list[last]) {
+                toOther = true
+                end = last
+            }
         }
-        guard start < clause.upperBound else { return [] }
+        // What is left once fillers and names of address are set aside: where a question starts.
+        let body = start..<max(start, end)
+        let anywhere = taxonomy.anywhereCues.matches(in: words, ids: ids, range: clause)
         let cue =
-            asked || !taxonomy.startCues.matches(in: words, ids: ids, at: start, before: clause.upperBound).isEmpty
-            || !taxonomy.anywhereCues.matches(in: words, ids: ids, range: clause).isEmpty
-        let selfAction = isSelfAction(at: start, clause, list)
+            !body.isEmpty
+            && (asked || !taxonomy.startCues.matches(in: words, ids: ids, at: start, before: end).isEmpty || !anywhere.isEmpty)
+        let selfAction = !body.isEmpty && isSelfAction(at: start, body, list)
 
         let all = taxonomy.requests.matches(in: words, ids: ids, range: clause)
         let tags = taxonomy.requests.tags
         // A keyword inside another topic's phrase is part of that phrase ("follow up" in
         // "schedule a follow up meeting").
+        let patterns = taxonomy.requests.patterns
         let matches = all.filter { match in
-            !all.contains { other in
-                tags[other.pattern].strength == .phrase && tags[other.pattern].topic != tags[match.pattern].topic
-                    && match.isInside(other)
+            let tag = tags[match.pattern]
+            return !all.contains { other in
+                let otherTag = tags[other.pattern]
+                guard otherTag.strength == .phrase, otherTag.topic != tag.topic else { return false }
+                if match.isInside(other) { return true }
+                // Two subjects' phrases over the same words ("when does the meeting start" is the
+                // meeting's details, not a hire's start): the one naming more words wins.
+                return tag.strength == .phrase && otherTag.topic.intent == tag.topic.intent && match.start < other.end
+                    && other.start < match.end && patterns[other.pattern].specificity > patterns[match.pattern].specificity
             }
         }
         var phrases: [TopicKey: Set<Int>] = [:]
         var keywords: [TopicKey: Set<Int>] = [:]
         for match in matches {
             let tag = tags[match.pattern]
-            if tag.strength == .phrase {
+            // A request's verb where a request puts it ("can you send", "please log", "Assign
+            // the checks to Julia") is as good as a phrase.
+            let requested =
+                tag.strength == .keyword && !body.isEmpty
+                && [FulfilmentCheck.commitment, .recap].contains(taxonomy.intents[tag.topic.intent].fulfilment)
+                && (match.start == start || anywhere.contains { $0.end == match.start })
+            if tag.strength == .phrase || requested {
                 phrases[tag.topic, default: []].insert(match.pattern)
             } else {
                 keywords[tag.topic, default: []].insert(match.pattern)
@@ -290,7 +312,7 @@ struct CallReading {
                 // it, else no subject.
                 let otherQuestion = matchedIntents.contains { $0 != intentIndex && taxonomy.intents[$0].fulfilment == .answer }
                 if otherQuestion { continue }
-                let key = mentionsPerson(clause, list, speaker: speaker).flatMap { $0 ? taxonomy.personSubject : nil } ?? own
+                let key = mentionsPerson(body, list, speaker: speaker).flatMap { $0 ? taxonomy.personSubject : nil } ?? own
                 subjects.append((key, adjust(key, Self.strength(phrases: 1, keywords: 0, cue: true, boosted: true), phraseBacked: true), true))
             }
             // Of the subjects a question names only in passing, the strongest; those it asks
@@ -303,7 +325,7 @@ struct CallReading {
 
         // Nothing matched but a question about one of the call's people ("what does Grace think?").
         if !scored.contains(where: { taxonomy.intents[$0.0.intent].counts }), cue, let person = taxonomy.personSubject,
-            mentionsPerson(clause, list, speaker: speaker) == true
+            mentionsPerson(body, list, speaker: speaker) == true
         {
             scored.append((person, adjust(person, Self.strength(phrases: 0, keywords: 1, cue: true, boosted: false), phraseBacked: false)))
         }
@@ -324,12 +346,15 @@ struct CallReading {
     }
 
     /// "I will send it", "we can move it", "let me recap": the speaker (or someone else in the
-    /// room) takes it on, so it is not a request to the agent.
+    /// room) takes it on, so it is not a request to the agent. ("Let's reschedule" is not: it
+    /// asks the room, the agent included.)
     private func isSelfAction(at start: Int, _ clause: Range<Int>, _ list: [String]) -> Bool {
         guard start + 1 < clause.upperBound else { return false }
+        // "We will need to …", "we will have to …": a necessity, not someone taking it on.
+        if start + 2 < clause.upperBound, ["need", "have"].contains(list[start + 2]) { return false }
         let first = list[start]
         let second = list[start + 1]
-        if first == "let" && (second == "me" || second == "us") {
+        if first == "let" && second == "me" {
             return !(start + 2 < clause.upperBound && list[start + 2] == "know")
         }
         guard Self.selfSubjects.contains(first) || (facts.names.contains(first) && !facts.agentNames.contains(first)) else {
@@ -445,17 +470,28 @@ struct CallReading {
         let refusal = reply.kinds.contains(.unknown)
 
         // Figures: every one the reply states must agree with something the agent was given or
-        // heard in the call before answering.
-        var known = facts.figures
+        // heard in the call before answering. A question whose facts carry figures must be
+        // answered with those figures; one whose facts carry none may quote any in the context.
+        let relevantFigures = relevant.flatMap(\.figures)
+        var known = relevantFigures.isEmpty ? facts.figures : relevantFigures
         for index in 0..<(reply.turns.last ?? 0) where call.turns[index].role == .participant {
             known += Figure.extract(from: words(index).words)
         }
         let replyFigures = Figure.extract(from: reply.words)
-        let relevantFigures = relevant.flatMap(\.figures)
         let unsupported = replyFigures.filter { figure in
             !figure.isSupported(by: known) && (!relevantFigures.isEmpty || !Self.isIncidental(figure))
         }
         let bestFact = relevant.max { $0.valueWords.intersection(reply.content).count < $1.valueWords.intersection(reply.content).count }
+        // The fact outside the question's that the reply repeats most, if it repeats one.
+        let elsewhere = facts.facts.filter { fact in !relevant.contains { $0.line == fact.line } }
+            .max { $0.valueWords.intersection(reply.content).count < $1.valueWords.intersection(reply.content).count }
+            .flatMap { $0.valueWords.intersection(reply.content).count >= 2 ? $0 : nil }
+        if !refusal, !unsupported.isEmpty, let elsewhere, unsupported.allSatisfy({ $0.isSupported(by: elsewhere.figures) }) {
+            // Another fact's figures, quoted right: an answer to something else, not a wrong one.
+            return Outcome(
+                status: .fail, kind: .offTopic, reason: "asked about \(about), answered with \(Self.quote(elsewhere.line, limit: 60))",
+                evidence: reply.evidence)
+        }
         if !refusal, let wrong = unsupported.first {
             let fact = relevant.first { !$0.figures.isEmpty } ?? bestFact
             return Outcome(
@@ -516,10 +552,7 @@ struct CallReading {
                 status: .fail, kind: .cutOff, reason: "cut off after \(reply.quote), before any answer on \(about)",
                 evidence: reply.evidence)
         }
-        let elsewhere = facts.facts.max { $0.valueWords.intersection(reply.content).count < $1.valueWords.intersection(reply.content).count }
-        if let elsewhere, elsewhere.valueWords.intersection(reply.content).count >= 2,
-            !relevant.contains(where: { $0.line == elsewhere.line })
-        {
+        if let elsewhere {
             return Outcome(
                 status: .fail, kind: .offTopic, reason: "asked about \(about), answered with \(Self.quote(elsewhere.line, limit: 60))",
                 evidence: reply.evidence)
@@ -528,6 +561,12 @@ struct CallReading {
             status: .fail, kind: .offTopic, reason: "asked about \(about), the reply \(reply.quote) did not answer it",
             evidence: reply.evidence)
     }
+
+    /// Words of the request itself, which a reply repeating them does not make a recap.
+    static let recapWords: Set<String> = [
+        "recap", "summary", "summarise", "summarize", "discussion", "discussed", "covered", "point", "key", "takeaway", "far",
+        "sum",
+    ]
 
     /// Small counts spelt as words ("two things") are how people talk, not claims.
     static func isIncidental(_ figure: Figure) -> Bool {
@@ -568,14 +607,16 @@ struct CallReading {
     }
 
     private mutating func recap(before turn: Int, questionContent: Set<String>, reply: Reply) -> Outcome {
+        // What was said before the request, and in the request's own turn ("We agreed X. Can you
+        // recap?"); the greeting says nothing about the call.
         var earlier = Set<String>()
         let greeting = call.turns.firstIndex { $0.role == .agent }
-        for index in 0..<turn where index != greeting {
+        for index in 0...turn where index != greeting {
             earlier.formUnion(ContentWords.of(words(index).words))
         }
         let agenda = facts.facts.filter { $0.labelWords.first == "agenda" }
         for fact in agenda { earlier.formUnion(fact.valueWords) }
-        let overlap = reply.content.intersection(earlier).subtracting(questionContent)
+        let overlap = reply.content.intersection(earlier).subtracting(Self.recapWords)
         if overlap.count >= 3 {
             if reply.interrupted {
                 return Outcome(status: .partial, kind: .cutOff, reason: "the recap was cut off: \(reply.quote)", evidence: reply.evidence)
@@ -583,7 +624,7 @@ struct CallReading {
             return Outcome(status: .pass, reason: "recapped the call: \(reply.quote)", evidence: reply.evidence)
         }
         if reply.kinds.contains(.unknown) {
-            if earlier.count >= 5 {
+            if earlier.subtracting(questionContent).count >= 5 {
                 return Outcome(
                     status: .fail, kind: .unjustifiedUnknown,
                     reason: "said it had nothing to recap, though the call had covered \(earlier.count) things", evidence: reply.evidence)

@@ -18,8 +18,9 @@ struct Figure: Sendable, Equatable {
         let tolerance = hedged || known.hedged ? 0.1 : 0.005
         func close(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= tolerance * max(abs(a), abs(b)) }
         if close(value, known.value) { return true }
-        // "it is 1.2" for "1.2 million": the same figure with the scale left out.
-        return (!scaled || !known.scaled) && close(mantissa, known.mantissa)
+        // "it is 1.2" for "1.2 million": the same figure with the scale left out (but "2 million"
+        // is not "two").
+        return !scaled && known.scaled && close(mantissa, known.mantissa)
     }
 
     func isSupported(by known: [Figure]) -> Bool {
@@ -31,6 +32,11 @@ struct Figure: Sendable, Equatable {
         var figures: [Figure] = []
         var index = 0
         while index < list.count {
+            if let timestamp = isoTimestamp(list, at: index) {
+                figures += timestamp.figures
+                index = timestamp.next
+                continue
+            }
             let start = index
             var mantissa: Double?
             if let number = leadingNumber(list[index]) {
@@ -85,6 +91,26 @@ struct Figure: Sendable, Equatable {
             index = end
         }
         return figures.filter { !($0.value == 0 && $0.text.count > 1 && $0.text.allSatisfy { $0 == "0" }) }
+    }
+
+    /// "2026-11-21T06:17:18Z", as the context's `Time:` line writes it (cut into "2026", "11",
+    /// "21t06", "17", "18z"): the year, day, hour and minute as people would say them, and not
+    /// the month's number or the seconds, which nobody says and which would otherwise make any
+    /// small figure look supported.
+    private static func isoTimestamp(_ list: [String], at index: Int) -> (figures: [Figure], next: Int)? {
+        guard index + 2 < list.count, list[index].count == 4, let year = Double(list[index]),
+            list[index + 1].count <= 2, Double(list[index + 1]) != nil
+        else { return nil }
+        let dayAndHour = list[index + 2].split(separator: "t")
+        guard dayAndHour.count == 2, let day = Double(dayAndHour[0]), let hour = Double(dayAndHour[1]) else { return nil }
+        var figures = [year, day, hour].map { Figure(value: $0, mantissa: $0, scaled: false, hedged: false, text: String(Int($0))) }
+        var next = index + 3
+        if next < list.count, let minute = Double(list[next]) {
+            if minute != 0 { figures.append(Figure(value: minute, mantissa: minute, scaled: false, hedged: false, text: list[next])) }
+            next += 1
+            if next < list.count, list[next].hasSuffix("z") || Double(list[next]) != nil { next += 1 }
+        }
+        return (figures, next)
     }
 
     /// The number a word starts with, and the letters after it ("45k" → 45, "k").

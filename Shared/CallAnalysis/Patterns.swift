@@ -18,6 +18,11 @@ struct Pattern: Sendable {
     var slots: [Slot]
     /// As written in the taxonomy, for evidence and errors.
     var source: String
+
+    /// How many words it names: the more, the more specific a match.
+    var specificity: Int {
+        slots.reduce(0) { count, slot in if case .word = slot { count + 1 } else { count } }
+    }
 }
 
 /// Where a pattern matched: words `start..<end` of the text.
@@ -63,22 +68,59 @@ struct PatternSet<Tag: Sendable>: Sendable {
     /// Patterns whose first slot is a prefix or any word: tried at every position.
     private var unindexed: [Int] = []
 
-    /// Compiles `source` into the set, adding its words to `vocabulary`.
+    /// Compiles `source` into the set (several patterns when it has groups), adding its words
+    /// to `vocabulary`.
     mutating func add(_ source: String, tag: Tag, vocabulary: inout Vocabulary) throws(PatternSyntaxError) {
-        let pattern = try Self.compile(source, vocabulary: &vocabulary)
-        let index = patterns.count
-        patterns.append(pattern)
-        tags.append(tag)
-        if case .word(let exact, let prefixes) = pattern.slots[0], prefixes.isEmpty {
-            for id in exact { byFirstWord[id, default: []].append(index) }
-        } else {
-            unindexed.append(index)
+        for pattern in try Self.compile(source, vocabulary: &vocabulary) {
+            let index = patterns.count
+            patterns.append(pattern)
+            tags.append(tag)
+            if case .word(let exact, let prefixes) = pattern.slots[0], prefixes.isEmpty {
+                for id in exact { byFirstWord[id, default: []].append(index) }
+            } else {
+                unindexed.append(index)
+            }
         }
     }
 
-    static func compile(_ source: String, vocabulary: inout Vocabulary) throws(PatternSyntaxError) -> Pattern {
+    /// The most patterns one written pattern may expand to through its groups.
+    static var mostExpansions: Int { 64 }
+
+    /// `(a b|c)` groups are spelt out into one pattern per alternative, so that matching stays
+    /// a walk over single-word slots.
+    static func compile(_ source: String, vocabulary: inout Vocabulary) throws(PatternSyntaxError) -> [Pattern] {
+        var variants = [""]
+        var rest = Substring(source)
+        while let open = rest.firstIndex(of: "(") {
+            guard let close = rest[open...].firstIndex(of: ")") else {
+                throw PatternSyntaxError(message: "`(` without its `)` in `\(source)`")
+            }
+            let inside = rest[rest.index(after: open)..<close]
+            guard !inside.contains("(") else { throw PatternSyntaxError(message: "groups cannot nest, in `\(source)`") }
+            let alternatives = inside.split(separator: "|", omittingEmptySubsequences: false).map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
+            guard !alternatives.contains(where: \.isEmpty) else {
+                throw PatternSyntaxError(message: "`(\(inside))` has an empty alternative")
+            }
+            let before = String(rest[..<open])
+            variants = variants.flatMap { variant in alternatives.map { variant + before + " " + $0 + " " } }
+            guard variants.count <= mostExpansions else {
+                throw PatternSyntaxError(message: "`\(source)` spells out to more than \(mostExpansions) patterns; split it")
+            }
+            rest = rest[rest.index(after: close)...]
+        }
+        if rest.contains(")") { throw PatternSyntaxError(message: "`)` without its `(` in `\(source)`") }
+        return try variants.map { variant throws(PatternSyntaxError) in
+            try compileWords(variant + rest, source: source, vocabulary: &vocabulary)
+        }
+    }
+
+    private static func compileWords(_ text: String, source: String, vocabulary: inout Vocabulary) throws(PatternSyntaxError)
+        -> Pattern
+    {
         var slots: [Pattern.Slot] = []
-        for piece in source.split(whereSeparator: { $0 == " " || $0 == "\t" }) {
+        for piece in text.split(whereSeparator: { $0 == " " || $0 == "\t" }) {
             if piece == "..." {
                 if case .gap? = slots.last { throw PatternSyntaxError(message: "`... ...` in a row; one `...` already spans up to three words") }
                 slots.append(.gap)
@@ -96,7 +138,7 @@ struct PatternSet<Tag: Sendable>: Sendable {
                             message: words.isEmpty
                                 ? "`\(piece)` has an empty alternative or a `*` with no letters before it"
                                 : "`\(alternative)` in `\(piece)` is more than one word once contractions are spelt out; "
-                                    + "write each alternative as one word (\"is|are\", not \"what's|whats\")")
+                                    + "`a|b` takes one word each side (write `(what is|whats)` for longer alternatives)")
                     }
                     if isPrefix { prefixes.append(Array(words[0].utf8)) } else { exact.append(vocabulary.id(adding: words[0])) }
                 }
@@ -108,10 +150,13 @@ struct PatternSet<Tag: Sendable>: Sendable {
             }
         }
         guard let first = slots.first, let last = slots.last else { throw PatternSyntaxError(message: "the pattern is empty") }
-        if case .word = first, case .word = last {
-            return Pattern(slots: slots, source: source)
+        guard case .word = first else {
+            throw PatternSyntaxError(message: "`\(source)` starts with `*` or `...`; a pattern must start with a word")
         }
-        throw PatternSyntaxError(message: "`\(source)` starts or ends with `*` or `...`; patterns must start and end with a word")
+        if case .gap = last {
+            throw PatternSyntaxError(message: "`\(source)` ends with `...`; a pattern must end with a word or `*`")
+        }
+        return Pattern(slots: slots, source: source)
     }
 
     /// Every match inside `range` (a sentence), in order of position.
