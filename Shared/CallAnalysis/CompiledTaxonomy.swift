@@ -59,9 +59,8 @@ struct CompiledTaxonomy: Sendable {
 
     /// The intents and subjects a context line speaks of, by the same patterns.
     func topics(of words: Words) -> [TopicKey] {
-        let ids = vocabulary.ids(of: words)
         var found: [TopicKey] = []
-        for match in requests.matches(in: words, ids: ids, range: 0..<words.words.count) {
+        for match in requests.matches(in: vocabulary.read(words), range: 0..<words.words.count) {
             let topic = requests.tags[match.pattern].topic
             if intents[topic.intent].counts && !found.contains(topic) { found.append(topic) }
         }
@@ -70,10 +69,10 @@ struct CompiledTaxonomy: Sendable {
 
     /// What an agent's reply does: says it does not know, takes something on, declines, greets.
     /// A match inside a longer one of another kind does not count ("sure" in "I am not sure").
-    func replyKinds(of words: Words, ids: [Int32]) -> Set<ReplyKind> {
+    func replyKinds(of words: Words, ids: WordIDs) -> Set<ReplyKind> {
         var kinds = Set<ReplyKind>()
         for sentence in words.sentences {
-            let matches = replies.matches(in: words, ids: ids, range: sentence)
+            let matches = replies.matches(in: ids, range: sentence)
             for match in matches
             where !matches.contains(where: { replies.tags[$0.pattern] != replies.tags[match.pattern] && match.isInside($0) }) {
                 kinds.insert(replies.tags[match.pattern])

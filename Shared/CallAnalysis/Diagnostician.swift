@@ -79,7 +79,7 @@ public struct Diagnostician: Sendable {
         if !(call.problems ?? []).contains(where: { $0.kind == .greetingFailed }) {
             if let first = call.turns.firstIndex(where: { $0.role == .agent }) {
                 let words = Words(call.turns[first].text)
-                let kinds = taxonomy.compiled.replyKinds(of: words, ids: taxonomy.compiled.vocabulary.ids(of: words))
+                let kinds = taxonomy.compiled.replyKinds(of: words, ids: taxonomy.compiled.vocabulary.read(words))
                 if !kinds.contains(.greeting) {
                     causes.add(
                         .greetingFailed, "the agent did not greet the room",

@@ -29,7 +29,10 @@ struct CallReading {
     let taxonomy: CompiledTaxonomy
     let facts: CallFacts
     private var words: [Words?]
-    private var ids: [[Int32]?]
+    private var ids: [WordIDs?]
+    private var figures: [[Figure]?]
+    private var content: [Set<String>?]
+    private var speakers: [String: Set<String>] = [:]
 
     /// Below this an intent is not even reported.
     static let reportFloor = 0.3
@@ -40,15 +43,41 @@ struct CallReading {
         facts = CallFacts(call, taxonomy: taxonomy)
         words = Array(repeating: nil, count: call.turns.count)
         ids = Array(repeating: nil, count: call.turns.count)
+        figures = Array(repeating: nil, count: call.turns.count)
+        content = Array(repeating: nil, count: call.turns.count)
     }
 
-    mutating func words(_ turn: Int) -> (words: Words, ids: [Int32]) {
+    // Each turn is read once, whatever asks for it how often.
+
+    mutating func words(_ turn: Int) -> (words: Words, ids: WordIDs) {
         if let cached = words[turn], let cachedIDs = ids[turn] { return (cached, cachedIDs) }
         let cut = Words(call.turns[turn].text)
-        let wordIDs = taxonomy.vocabulary.ids(of: cut)
+        let wordIDs = taxonomy.vocabulary.read(cut)
         words[turn] = cut
         ids[turn] = wordIDs
         return (cut, wordIDs)
+    }
+
+    mutating func figures(_ turn: Int) -> [Figure] {
+        if let cached = figures[turn] { return cached }
+        let found = Figure.extract(from: words(turn).words)
+        figures[turn] = found
+        return found
+    }
+
+    mutating func content(_ turn: Int) -> Set<String> {
+        if let cached = content[turn] { return cached }
+        let found = ContentWords.of(words(turn).words)
+        content[turn] = found
+        return found
+    }
+
+    mutating func speaker(_ turn: Int) -> Set<String> {
+        let name = call.turns[turn].speaker
+        if let cached = speakers[name] { return cached }
+        let found = Set(Words(name).words)
+        speakers[name] = found
+        return found
     }
 
     // MARK: The verdict
@@ -155,7 +184,7 @@ struct CallReading {
     /// The intents (and subjects) one participant turn expresses, with their confidence.
     mutating func detect(_ turn: Int) -> [(TopicKey, Double)] {
         let (words, ids) = words(turn)
-        let speaker = Set(Words(call.turns[turn].speaker).words)
+        let speaker = speaker(turn)
         var found: [(TopicKey, Double)] = []
         for (sentence, asked) in zip(words.sentences, words.asked) {
             for clause in clauses(of: sentence, words, ids) {
@@ -173,13 +202,13 @@ struct CallReading {
 
     /// "What is the agenda and how is hiring going" is two questions: a sentence is cut before
     /// "and", "also", … when a question or request starts right after it.
-    func clauses(of sentence: Range<Int>, _ words: Words, _ ids: [Int32]) -> [Range<Int>] {
+    func clauses(of sentence: Range<Int>, _ words: Words, _ ids: WordIDs) -> [Range<Int>] {
         var result: [Range<Int>] = []
         var start = sentence.lowerBound
         var position = start + 2
         while position < sentence.upperBound - 1 {
             if Self.clauseJoins.contains(words.words[position]),
-                !taxonomy.startCues.matches(in: words, ids: ids, at: position + 1, before: sentence.upperBound).isEmpty
+                !taxonomy.startCues.matches(in: ids, at: position + 1, before: sentence.upperBound).isEmpty
             {
                 result.append(start..<position)
                 start = position + 1
@@ -192,7 +221,9 @@ struct CallReading {
         return result
     }
 
-    private func score(_ clause: Range<Int>, asked: Bool, _ words: Words, _ ids: [Int32], speaker: Set<String>) -> [(TopicKey, Double)] {
+    private func score(_ clause: Range<Int>, asked: Bool, _ words: Words, _ ids: WordIDs, speaker: Set<String>)
+        -> [(TopicKey, Double)]
+    {
         let list = words.words
         // Who it is said to: "Attaché, …" makes it the agent's; "Ada, can you …" someone else's.
         var start = clause.lowerBound
@@ -207,7 +238,7 @@ struct CallReading {
                 start += 1
             } else if facts.names.contains(word), !speaker.contains(word), start + 1 < clause.upperBound,
                 words.pauseAfter[start]
-                    || !taxonomy.startCues.matches(in: words, ids: ids, at: start + 1, before: clause.upperBound).isEmpty
+                    || !taxonomy.startCues.matches(in: ids, at: start + 1, before: clause.upperBound).isEmpty
             {
                 toOther = true
                 start += 1
@@ -227,17 +258,17 @@ struct CallReading {
         }
         // What is left once fillers and names of address are set aside: where a question starts.
         let body = start..<max(start, end)
-        let anywhere = taxonomy.anywhereCues.matches(in: words, ids: ids, range: clause)
+        let anywhere = taxonomy.anywhereCues.matches(in: ids, range: clause)
         let cue =
             !body.isEmpty
-            && (asked || !taxonomy.startCues.matches(in: words, ids: ids, at: start, before: end).isEmpty || !anywhere.isEmpty)
+            && (asked || !taxonomy.startCues.matches(in: ids, at: start, before: end).isEmpty || !anywhere.isEmpty)
         let selfAction = !body.isEmpty && isSelfAction(at: start, body, list)
 
-        let all = taxonomy.requests.matches(in: words, ids: ids, range: clause)
+        let all = taxonomy.requests.matches(in: ids, range: clause)
         let tags = taxonomy.requests.tags
         // A keyword inside another topic's phrase is part of that phrase ("follow up" in
         // "schedule a follow up meeting").
-        let patterns = taxonomy.requests.patterns
+        let specificity = taxonomy.requests.specificity
         let matches = all.filter { match in
             let tag = tags[match.pattern]
             return !all.contains { other in
@@ -247,7 +278,7 @@ struct CallReading {
                 // Two subjects' phrases over the same words ("when does the meeting start" is the
                 // meeting's details, not a hire's start): the one naming more words wins.
                 return tag.strength == .phrase && otherTag.topic.intent == tag.topic.intent && match.start < other.end
-                    && other.start < match.end && patterns[other.pattern].specificity > patterns[match.pattern].specificity
+                    && other.start < match.end && specificity[other.pattern] > specificity[match.pattern]
             }
         }
         var phrases: [TopicKey: Set<Int>] = [:]
@@ -419,18 +450,18 @@ struct CallReading {
         let evidence = ([turn] + skipped + reply).sorted()
         let heard = reply.map { call.turns[$0].text }.joined(separator: " ")
         let replyWords = Words(heard)
-        let replyIDs = taxonomy.vocabulary.ids(of: replyWords)
+        let replyIDs = taxonomy.vocabulary.read(replyWords)
         let interrupted = call.turns[reply.last!].interrupted == true
         let kinds = taxonomy.replyKinds(of: replyWords, ids: replyIDs)
         let replyContent = ContentWords.of(replyWords)
         let questionWords = words(turn).words
-        let questionContent = ContentWords.of(questionWords)
+        let questionContent = content(turn)
         let reading = Reply(
             turns: reply, evidence: evidence, heard: heard, words: replyWords, content: replyContent, kinds: kinds,
             interrupted: interrupted)
         switch taxonomy.intents[topic.intent].fulfilment {
         case .answer:
-            return answer(topic, question: question, questionWords: questionWords, questionContent: questionContent, reply: reading)
+            return answer(topic, askedAt: turn, questionWords: questionWords, questionContent: questionContent, reply: reading)
         case .commitment:
             return commitment(questionContent: questionContent, reply: reading)
         case .recap:
@@ -457,13 +488,13 @@ struct CallReading {
         return "“" + (flat.count > limit ? flat.prefix(limit - 1) + "…" : flat) + "”"
     }
 
-    private mutating func answer(_ topic: TopicKey, question: CallTurn, questionWords: Words, questionContent: Set<String>, reply: Reply)
+    private mutating func answer(_ topic: TopicKey, askedAt turn: Int, questionWords: Words, questionContent: Set<String>, reply: Reply)
         -> Outcome
     {
         let intent = taxonomy.intents[topic.intent]
         var labels = taxonomy.labels[topic] ?? []
         if labels.isEmpty, topic.subject >= 0 { labels = taxonomy.labels[TopicKey(intent: topic.intent, subject: -1)] ?? [] }
-        let speaker = Set(Words(question.speaker).words)
+        let speaker = speaker(turn)
         let mentioned = Set(questionWords.words.filter { facts.names.contains($0) && !speaker.contains($0) })
         let relevant = facts.relevant(to: topic, labels: labels, question: questionContent, mentionedNames: mentioned)
         let about = subjectName(topic) ?? intent.type.rawValue
@@ -475,7 +506,7 @@ struct CallReading {
         let relevantFigures = relevant.flatMap(\.figures)
         var known = relevantFigures.isEmpty ? facts.figures : relevantFigures
         for index in 0..<(reply.turns.last ?? 0) where call.turns[index].role == .participant {
-            known += Figure.extract(from: words(index).words)
+            known += figures(index)
         }
         let replyFigures = Figure.extract(from: reply.words)
         let unsupported = replyFigures.filter { figure in
@@ -612,7 +643,7 @@ struct CallReading {
         var earlier = Set<String>()
         let greeting = call.turns.firstIndex { $0.role == .agent }
         for index in 0...turn where index != greeting {
-            earlier.formUnion(ContentWords.of(words(index).words))
+            earlier.formUnion(content(index))
         }
         let agenda = facts.facts.filter { $0.labelWords.first == "agenda" }
         for fact in agenda { earlier.formUnion(fact.valueWords) }

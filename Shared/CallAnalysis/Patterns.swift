@@ -21,7 +21,9 @@ struct Pattern: Sendable {
 
     /// How many words it names: the more, the more specific a match.
     var specificity: Int {
-        slots.reduce(0) { count, slot in if case .word = slot { count + 1 } else { count } }
+        slots.reduce(0) { count, slot in
+            if case .word = slot { count + 1 } else { count }
+        }
     }
 }
 
@@ -44,9 +46,14 @@ struct PatternSyntaxError: Error {
     var message: String
 }
 
-/// Words to the ids patterns were compiled against; a word no pattern uses has none.
+/// Words to the ids patterns were compiled against (a word no pattern names has none), and
+/// the prefixes (`budget*`) patterns use.
 struct Vocabulary: Sendable {
     private(set) var ids: [String: Int32] = [:]
+    private(set) var prefixes: [[UInt8]] = []
+    /// Prefix ids by their first byte, so that a word is compared only with prefixes that
+    /// start like it.
+    private var prefixesByFirstByte = [[Int32]](repeating: [], count: 256)
 
     mutating func id(adding word: String) -> Int32 {
         if let id = ids[word] { return id }
@@ -55,30 +62,113 @@ struct Vocabulary: Sendable {
         return id
     }
 
-    func ids(of words: Words) -> [Int32] {
-        words.words.map { ids[$0] ?? -1 }
+    mutating func prefixID(adding prefix: [UInt8]) -> Int32 {
+        if let id = prefixes.firstIndex(of: prefix) { return Int32(id) }
+        prefixes.append(prefix)
+        let id = Int32(prefixes.count - 1)
+        prefixesByFirstByte[Int(prefix[0])].append(id)
+        return id
+    }
+
+    /// A text's words as ids, with the prefixes each word starts with.
+    func read(_ words: Words) -> WordIDs {
+        var read = WordIDs(ids: [], hitStart: [], hits: [])
+        read.ids.reserveCapacity(words.words.count)
+        read.hitStart.reserveCapacity(words.words.count + 1)
+        for word in words.words {
+            read.ids.append(ids[word] ?? -1)
+            read.hitStart.append(Int32(read.hits.count))
+            guard let first = word.utf8.first else { continue }
+            for id in prefixesByFirstByte[Int(first)] where word.utf8.starts(with: prefixes[Int(id)]) {
+                read.hits.append(id)
+            }
+        }
+        read.hitStart.append(Int32(read.hits.count))
+        return read
+    }
+}
+
+/// A text's words as the vocabulary knows them.
+struct WordIDs: Sendable {
+    /// Per word: its id, or -1.
+    var ids: [Int32]
+    /// Per word (and one past the end): where its prefix hits start in `hits`.
+    var hitStart: [Int32]
+    var hits: [Int32]
+
+    func startsWith(_ word: Int, prefix: Int32) -> Bool {
+        var index = Int(hitStart[word])
+        let end = Int(hitStart[word + 1])
+        while index < end {
+            if hits[index] == prefix { return true }
+            index += 1
+        }
+        return false
     }
 }
 
 /// Patterns with a tag each (what a match means to the caller), indexed by their first word.
+/// Stored flat (slots, alternatives) so that matching copies nothing.
 struct PatternSet<Tag: Sendable>: Sendable {
-    private(set) var patterns: [Pattern] = []
+    struct Slot: Sendable {
+        static var word: UInt8 { 0 }
+        static var any: UInt8 { 1 }
+        static var gap: UInt8 { 2 }
+        var kind: UInt8
+        /// Exact alternatives: `exact[exactStart..<exactEnd]`; prefixes likewise.
+        var exactStart: Int32
+        var exactEnd: Int32
+        var prefixStart: Int32
+        var prefixEnd: Int32
+    }
+
     private(set) var tags: [Tag] = []
-    private var byFirstWord: [Int32: [Int]] = [:]
-    /// Patterns whose first slot is a prefix or any word: tried at every position.
-    private var unindexed: [Int] = []
+    /// As written, per pattern.
+    private(set) var sources: [String] = []
+    /// Per pattern: how many words it names (the more, the more specific a match).
+    private(set) var specificity: [Int] = []
+    private var slots: [Slot] = []
+    private var slotStart: [Int32] = []
+    private var slotEnd: [Int32] = []
+    private var exact: [Int32] = []
+    private var prefixIDs: [Int32] = []
+    /// Patterns by the id of their first word, and by the prefix id of their first word.
+    private var byFirstWord: [[Int32]] = []
+    private var byFirstPrefix: [[Int32]] = []
 
     /// Compiles `source` into the set (several patterns when it has groups), adding its words
     /// to `vocabulary`.
     mutating func add(_ source: String, tag: Tag, vocabulary: inout Vocabulary) throws(PatternSyntaxError) {
         for pattern in try Self.compile(source, vocabulary: &vocabulary) {
-            let index = patterns.count
-            patterns.append(pattern)
+            let index = Int32(tags.count)
             tags.append(tag)
-            if case .word(let exact, let prefixes) = pattern.slots[0], prefixes.isEmpty {
-                for id in exact { byFirstWord[id, default: []].append(index) }
-            } else {
-                unindexed.append(index)
+            sources.append(source)
+            specificity.append(pattern.specificity)
+            slotStart.append(Int32(slots.count))
+            for slot in pattern.slots {
+                switch slot {
+                case .any: slots.append(Slot(kind: Slot.any, exactStart: 0, exactEnd: 0, prefixStart: 0, prefixEnd: 0))
+                case .gap: slots.append(Slot(kind: Slot.gap, exactStart: 0, exactEnd: 0, prefixStart: 0, prefixEnd: 0))
+                case .word(let words, let prefixes):
+                    let exactStart = Int32(exact.count)
+                    exact += words
+                    let prefixStart = Int32(prefixIDs.count)
+                    prefixIDs += prefixes.map { vocabulary.prefixID(adding: $0) }
+                    slots.append(
+                        Slot(
+                            kind: Slot.word, exactStart: exactStart, exactEnd: Int32(exact.count), prefixStart: prefixStart,
+                            prefixEnd: Int32(prefixIDs.count)))
+                }
+            }
+            slotEnd.append(Int32(slots.count))
+            let first = slots[Int(slotStart[Int(index)])]
+            for id in exact[Int(first.exactStart)..<Int(first.exactEnd)] {
+                while byFirstWord.count <= Int(id) { byFirstWord.append([]) }
+                byFirstWord[Int(id)].append(index)
+            }
+            for id in prefixIDs[Int(first.prefixStart)..<Int(first.prefixEnd)] {
+                while byFirstPrefix.count <= Int(id) { byFirstPrefix.append([]) }
+                byFirstPrefix[Int(id)].append(index)
             }
         }
     }
@@ -160,58 +250,78 @@ struct PatternSet<Tag: Sendable>: Sendable {
     }
 
     /// Every match inside `range` (a sentence), in order of position.
-    func matches(in words: Words, ids: [Int32], range: Range<Int>) -> [PatternMatch] {
+    func matches(in read: WordIDs, range: Range<Int>) -> [PatternMatch] {
         var found: [PatternMatch] = []
         for position in range {
-            if let candidates = byFirstWord[ids[position]] {
-                for index in candidates {
-                    if let end = match(patterns[index].slots, 0, words, ids, position, range.upperBound) {
-                        found.append(PatternMatch(pattern: index, start: position, end: end))
-                    }
-                }
-            }
-            for index in unindexed {
-                if let end = match(patterns[index].slots, 0, words, ids, position, range.upperBound) {
-                    found.append(PatternMatch(pattern: index, start: position, end: end))
-                }
-            }
+            collect(at: position, limit: range.upperBound, read, into: &found)
         }
         return found
     }
 
     /// The patterns that match starting exactly at `position`.
-    func matches(in words: Words, ids: [Int32], at position: Int, before limit: Int) -> [PatternMatch] {
+    func matches(in read: WordIDs, at position: Int, before limit: Int) -> [PatternMatch] {
         guard position < limit else { return [] }
         var found: [PatternMatch] = []
-        for index in (byFirstWord[ids[position]] ?? []) + unindexed {
-            if let end = match(patterns[index].slots, 0, words, ids, position, limit) {
-                found.append(PatternMatch(pattern: index, start: position, end: end))
-            }
-        }
+        collect(at: position, limit: limit, read, into: &found)
         return found
     }
 
-    /// The end of the match of `slots[slot...]` at `position`, trying shorter gaps first.
-    private func match(_ slots: [Pattern.Slot], _ slot: Int, _ words: Words, _ ids: [Int32], _ position: Int, _ limit: Int)
-        -> Int?
-    {
-        guard slot < slots.count else { return position }
-        switch slots[slot] {
-        case .gap:
-            for skip in 0...Pattern.longestGap where position + skip <= limit {
-                if let end = match(slots, slot + 1, words, ids, position + skip, limit) { return end }
+    private func collect(at position: Int, limit: Int, _ read: WordIDs, into found: inout [PatternMatch]) {
+        let id = Int(read.ids[position])
+        if id >= 0, id < byFirstWord.count {
+            for pattern in byFirstWord[id] {
+                if let end = match(Int(slotStart[Int(pattern)]), Int(slotEnd[Int(pattern)]), read, position, limit) {
+                    found.append(PatternMatch(pattern: Int(pattern), start: position, end: end))
+                }
             }
-            return nil
-        case .any:
-            guard position < limit else { return nil }
-            return match(slots, slot + 1, words, ids, position + 1, limit)
-        case .word(let exact, let prefixes):
-            guard position < limit else { return nil }
-            let id = ids[position]
-            if exact.contains(id) || (!prefixes.isEmpty && prefixes.contains { words.words[position].utf8.starts(with: $0) }) {
-                return match(slots, slot + 1, words, ids, position + 1, limit)
-            }
-            return nil
         }
+        var hit = Int(read.hitStart[position])
+        let lastHit = Int(read.hitStart[position + 1])
+        while hit < lastHit {
+            let prefix = Int(read.hits[hit])
+            if prefix < byFirstPrefix.count {
+                for pattern in byFirstPrefix[prefix] {
+                    if let end = match(Int(slotStart[Int(pattern)]), Int(slotEnd[Int(pattern)]), read, position, limit) {
+                        found.append(PatternMatch(pattern: Int(pattern), start: position, end: end))
+                    }
+                }
+            }
+            hit += 1
+        }
+    }
+
+    /// The end of the match of slots `slot..<last` at `position`, trying shorter gaps first.
+    private func match(_ slot: Int, _ last: Int, _ read: WordIDs, _ position: Int, _ limit: Int) -> Int? {
+        var slot = slot
+        var position = position
+        while slot < last {
+            let current = slots[slot]
+            if current.kind == Slot.gap {
+                for skip in 0...Pattern.longestGap where position + skip <= limit {
+                    if let end = match(slot + 1, last, read, position + skip, limit) { return end }
+                }
+                return nil
+            }
+            guard position < limit else { return nil }
+            if current.kind == Slot.word && !matches(current, read, position) { return nil }
+            slot += 1
+            position += 1
+        }
+        return position
+    }
+
+    private func matches(_ slot: Slot, _ read: WordIDs, _ position: Int) -> Bool {
+        let id = read.ids[position]
+        var index = Int(slot.exactStart)
+        while index < Int(slot.exactEnd) {
+            if exact[index] == id { return true }
+            index += 1
+        }
+        index = Int(slot.prefixStart)
+        while index < Int(slot.prefixEnd) {
+            if read.startsWith(position, prefix: prefixIDs[index]) { return true }
+            index += 1
+        }
+        return false
     }
 }
