@@ -20,6 +20,7 @@ let package = Package(
         .executable(name: "bench-realtime", targets: ["BenchRealtime"]),
         .executable(name: "bench-prep", targets: ["BenchPrep"]),
         .executable(name: "bench-gateway", targets: ["BenchGateway"]),
+        .executable(name: "bench-monitoring", targets: ["BenchMonitoring"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
@@ -126,6 +127,13 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Shared/Delivery", exclude: ["README.md"], swiftSettings: swiftSettings),
+        // Post-call analysis: what people asked the agent, whether it delivered, and why not.
+        .target(
+            name: "CallAnalysis",
+            dependencies: [
+                "Shared", "LanguageModel", .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Shared/CallAnalysis", exclude: ["README.md"], swiftSettings: swiftSettings),
 
         // The voice pipeline and its speech engines: used by realtime-worker, by bot-gateway's
         // simulated meeting (which speaks), and by tests and the benchmark in process.
@@ -232,6 +240,9 @@ let package = Package(
             ],
             path: "Tools/bench-realtime", swiftSettings: swiftSettings),
         .executableTarget(
+            name: "BenchMonitoring", dependencies: ["CallAnalysis", "Shared"],
+            path: "Tools/bench-monitoring", swiftSettings: swiftSettings),
+        .executableTarget(
             name: "BenchCalendar",
             dependencies: [
                 "CalendarMonitor", "Delivery", "Bus", "Store", "Shared", "HTTPClient", "Runtime", "Resilience", "TestSupport",
@@ -257,6 +268,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CallAnalysisTests",
+            dependencies: [
+                "CallAnalysis", "Shared", "LanguageModel", "TestSupport", .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(
             name: "SharedTests", dependencies: ["Shared"],
             resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
