@@ -206,12 +206,17 @@ let package = Package(
             ],
             path: "Services/realtime-worker", swiftSettings: swiftSettings),
         .executableTarget(
-            name: "MonitoringWorker", dependencies: ["Shared", "Delivery", "Runtime", "Store"],
+            name: "MonitoringWorker",
+            dependencies: [
+                "Shared", "Delivery", "Runtime", "Store", "CallAnalysis", "LanguageModel",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Services/monitoring-worker", swiftSettings: swiftSettings),
 
         // Operator and benchmark tools.
         .executableTarget(
-            name: "AttacheOps", dependencies: ["Shared", "Delivery", "Bus", "Runtime", "Store"],
+            name: "AttacheOps", dependencies: ["Shared", "Delivery", "Bus", "Runtime", "Store", "CallAnalysis"],
             path: "Tools/attache-ops", swiftSettings: swiftSettings),
         .executableTarget(
             name: "BenchBus", dependencies: ["Bus", .product(name: "Logging", package: "swift-log")],
@@ -275,6 +280,10 @@ let package = Package(
             ],
             resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(
+            name: "MonitoringWorkerTests",
+            dependencies: ["MonitoringWorker", "CallAnalysis", "Shared", "Delivery", "Store", "LanguageModel", "TestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
             name: "SharedTests", dependencies: ["Shared"],
             resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(
@@ -330,7 +339,7 @@ let package = Package(
             name: "SystemTests",
             dependencies: [
                 "BotGateway", "Bus", "Delivery", "Shared", "Slack", "Store", "HTTPClient", "TestSupport", "CallAccess",
-                .product(name: "Yams", package: "Yams"),
+                "CallAnalysis", .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings),
     ]

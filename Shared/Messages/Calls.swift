@@ -216,28 +216,91 @@ public struct CallProblem: Codable, Sendable, Equatable {
     }
 }
 
-/// The post-call verdict: did the agent do what the caller wanted?
+/// The post-call verdict: did the agent give people what they asked for? One per call session,
+/// published once it is stored (an analysis that failed for good is published as `error`).
 public struct MonitoringResultRecorded: EventPayload {
-    public static let messageType = MessageType("monitoring.result", version: 1)
-    public var sessionID: UUID
-    public var meetingID: UUID
-    public var verdict: String
-    /// True until real intent-vs-fulfilment analysis exists: the verdict is not a judgement.
-    public var isPlaceholder: Bool
-    public var summary: String
+    public static let messageType = MessageType("monitoring.result", version: 2)
 
-    enum CodingKeys: String, CodingKey {
-        case verdict, summary
-        case sessionID = "session_id"
-        case meetingID = "meeting_id"
-        case isPlaceholder = "is_placeholder"
+    /// Something someone in the call wanted from the agent, and how sure the analysis is.
+    public struct Intent: Codable, Sendable, Equatable {
+        public var type: String
+        public var subject: String?
+        public var confidence: Double
+        /// pass, partial or fail; nil for an intent that is not a request (smalltalk).
+        public var fulfilment: String?
+
+        public init(type: String, subject: String? = nil, confidence: Double, fulfilment: String? = nil) {
+            self.type = type
+            self.subject = subject
+            self.confidence = confidence
+            self.fulfilment = fulfilment
+        }
     }
 
-    public init(sessionID: UUID, meetingID: UUID, verdict: String, isPlaceholder: Bool, summary: String) {
+    public var sessionID: UUID
+    public var meetingID: UUID
+    /// pass, fail, partial, skipped or error.
+    public var status: String
+    public var intents: [Intent]
+    public var summary: String
+    /// Which analyser judged ("embedded", "judge"), and the model with its prompt version for a judge.
+    public var analyser: String
+    public var model: String?
+    public var promptVersion: String?
+
+    enum CodingKeys: String, CodingKey {
+        case status, intents, summary, analyser, model
+        case sessionID = "session_id"
+        case meetingID = "meeting_id"
+        case promptVersion = "prompt_version"
+    }
+
+    public init(
+        sessionID: UUID, meetingID: UUID, status: String, intents: [Intent], summary: String, analyser: String,
+        model: String? = nil, promptVersion: String? = nil
+    ) {
         self.sessionID = sessionID
         self.meetingID = meetingID
-        self.verdict = verdict
-        self.isPlaceholder = isPlaceholder
+        self.status = status
+        self.intents = intents
         self.summary = summary
+        self.analyser = analyser
+        self.model = model
+        self.promptVersion = promptVersion
+    }
+}
+
+/// Why a failed or partial call went wrong, from its evidence: the root causes found and a line
+/// for the meeting's owner.
+public struct CallDiagnosed: EventPayload {
+    public static let messageType = MessageType("monitoring.diagnosis", version: 1)
+    public var sessionID: UUID
+    public var meetingID: UUID
+    /// The session's status: fail or partial.
+    public var status: String
+    /// Root-cause kinds, most telling first (`contradicted_context`, `slow_reply`, `model_error`, …).
+    public var rootCauses: [String]
+    public var summary: String
+    /// A model's short written account, where one was asked for.
+    public var writtenSummary: String?
+
+    enum CodingKeys: String, CodingKey {
+        case status, summary
+        case sessionID = "session_id"
+        case meetingID = "meeting_id"
+        case rootCauses = "root_causes"
+        case writtenSummary = "written_summary"
+    }
+
+    public init(
+        sessionID: UUID, meetingID: UUID, status: String, rootCauses: [String], summary: String,
+        writtenSummary: String? = nil
+    ) {
+        self.sessionID = sessionID
+        self.meetingID = meetingID
+        self.status = status
+        self.rootCauses = rootCauses
+        self.summary = summary
+        self.writtenSummary = writtenSummary
     }
 }

@@ -170,14 +170,30 @@ struct WireFormatTests {
         #expect(decoded.payload.context == nil && decoded.payload.problems == nil)
     }
 
-    @Test("monitoring.result.v1 matches its golden file both ways") func monitoringResult() throws {
+    @Test("monitoring.result.v2 matches its golden file both ways") func monitoringResult() throws {
         try check(
             Self.envelope(
                 MonitoringResultRecorded(
-                    sessionID: Self.sessionID, meetingID: Self.meetingID, verdict: "pending_analysis", isPlaceholder: true,
-                    summary: "Placeholder, not an analysis."),
+                    sessionID: Self.sessionID, meetingID: Self.meetingID, status: "partial",
+                    intents: [
+                        .init(type: "ask_agenda", confidence: 0.9, fulfilment: "pass"),
+                        .init(type: "ask_fact", subject: "budget", confidence: 0.8, fulfilment: "fail"),
+                    ],
+                    summary: "1 of 2 requests fulfilled: the budget question got \"I don't know\" though the prep notes had it.",
+                    analyser: "embedded"),
                 id: "00000000-0000-4000-8000-00000000000a"),
-            fixture: "monitoring.result.v1")
+            fixture: "monitoring.result.v2")
+    }
+
+    @Test("monitoring.diagnosis.v1 matches its golden file both ways") func callDiagnosed() throws {
+        try check(
+            Self.envelope(
+                CallDiagnosed(
+                    sessionID: Self.sessionID, meetingID: Self.meetingID, status: "partial",
+                    rootCauses: ["ignored_context", "slow_reply"],
+                    summary: "The agent said it did not know the budget, which the prep notes had; one reply took 2.4 s."),
+                id: "00000000-0000-4000-8000-00000000000f"),
+            fixture: "monitoring.diagnosis.v1")
     }
 
     @Test("calendar.push.received.v1 matches its golden file both ways") func calendarPushReceived() throws {

@@ -1,7 +1,9 @@
 import Bus
+import CallAnalysis
 import Delivery
 import Foundation
 import HTTPClient
+import Shared
 import Store
 import TestSupport
 import Testing
@@ -44,6 +46,8 @@ struct EndToEndTests {
             ],
             "prep-orchestrator": ["ATTACHE_TIMER_POLL_MS": "100"],
             "bot-gateway": ["ATTACHE_SIMULATED_CALL_SECONDS": "3", "ATTACHE_WEBHOOK_SECRET": Self.webhookSecret],
+            // The review's cadence shortened from the design's minutes to a second.
+            "monitoring-worker": ["ATTACHE_MONITORING_HEARTBEAT_SECONDS": "1", "ATTACHE_MONITORING_CYCLE_SECONDS": "1"],
         ]
         var ports: [String: Int] = [:]
         var processes: [String: ChildProcess] = [:]
@@ -68,7 +72,7 @@ struct EndToEndTests {
             let pool = PostgresPool(url: databaseURL, size: 2)
             try await eventually("a monitoring result, and the bot done", within: .seconds(90)) {
                 (try? await pool.withConnection { db in
-                    try db.queryOne("SELECT 1 FROM monitoring.results") != nil
+                    try db.queryOne("SELECT 1 FROM monitoring.results WHERE analysed_at IS NOT NULL") != nil
                         && db.queryOne("SELECT 1 FROM gateway.bots WHERE status = 'done'") != nil
                 }) == true
             }
@@ -124,13 +128,14 @@ struct EndToEndTests {
         #expect(try await row("SELECT ended_at FROM realtime.sessions").optionalDate("ended_at") != nil)
         let heard = try await strings("SELECT text FROM realtime.turns ORDER BY spoken_at, id", "text")
         #expect(heard == SimulatedMeeting.script.map(\.line))
-        // monitoring-worker: one result, clearly a placeholder.
+        // monitoring-worker: one verdict on the whole call, from the embedded analyser.
         #expect(try await row("SELECT count(*) AS n FROM monitoring.results").int("n") == 1)
-        let result = try await row("SELECT verdict, is_placeholder, turn_count, summary FROM monitoring.results")
-        #expect(try result.string("verdict") == "pending_analysis")
-        #expect(try result.bool("is_placeholder"))
-        #expect(try result.int("turn_count") == SimulatedMeeting.script.count)
-        #expect(try result.string("summary").hasPrefix("Placeholder"))
+        let result = try await row("SELECT status, verdict, summary, call FROM monitoring.results")
+        #expect(["pass", "partial", "fail", "skipped"].contains(try result.string("status")), "judged, not errored")
+        #expect(try result.decode(SessionVerdict.self, column: "verdict").analyser == "embedded")
+        #expect(try !result.string("summary").isEmpty)
+        let call = try result.decode(CallCompleted.self, column: "call", decoder: MessageCoding.decoder())
+        #expect(call.turns.count >= SimulatedMeeting.script.count)
     }
 
     /// Forged webhooks are refused; a webhook for a bot not recorded yet is refused with 503 so

@@ -111,7 +111,12 @@ struct Timeline {
             guard let (at, event) = payload(MonitoringResultRecorded.self) else { break }
             return Line(
                 occurredAt: at, service: "monitoring-worker", type: type,
-                text: "verdict \(event.verdict)\(event.isPlaceholder ? " (placeholder)" : ""): \(event.summary)")
+                text: "verdict \(event.status): \(event.summary)")
+        case CallDiagnosed.messageType:
+            guard let (at, event) = payload(CallDiagnosed.self) else { break }
+            return Line(
+                occurredAt: at, service: "monitoring-worker", type: type,
+                text: "diagnosis \(event.rootCauses.joined(separator: ", ")): \(event.summary)")
         default:
             break
         }

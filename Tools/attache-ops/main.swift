@@ -15,6 +15,10 @@ import Store
 ///   attache-ops workflows show ID                  a preparation workflow's steps, context and materials
 ///   attache-ops bots list [--limit N]              meeting bots, their status and problems
 ///   attache-ops bots show ID                       a bot's (or meeting's) status history and problems
+///   attache-ops calls list [--status STATUS] [--limit N]
+///                                                  call sessions and their verdicts (pass, fail, …)
+///   attache-ops calls show SESSION                 turns with latency, intents, verdict, diagnosis
+///   attache-ops calls reanalyse SESSION            judge the session again in the next cycle
 ///
 /// Reads ATTACHE_AMQP_URL, ATTACHE_BUS_PREFIX and ATTACHE_DATABASE_URL like the services.
 let usage = """
@@ -25,6 +29,9 @@ let usage = """
            attache-ops workflows show WORKFLOW_OR_MEETING_ID
            attache-ops bots list [--limit N]
            attache-ops bots show BOT_OR_MEETING_ID
+           attache-ops calls list [--status pass|fail|partial|skipped|error|pending] [--limit N]
+           attache-ops calls show SESSION_ID
+           attache-ops calls reanalyse SESSION_ID
     """
 
 let services = ["calendar-monitor", "classifier", "prep-orchestrator", "bot-gateway", "realtime-worker", "monitoring-worker"]
@@ -94,6 +101,16 @@ do {
     case ("bots", "show"):
         guard let id = arguments.dropFirst(2).first else { fail(usage) }
         guard try await Bots(pool: database()).show(id) else { fail("no bot for \(id)", status: 1) }
+    case ("calls", "list"):
+        try await Calls(pool: database()).list(
+            status: option("--status", in: arguments), limit: option("--limit", in: arguments).flatMap(Int.init) ?? 50)
+    case ("calls", "show"):
+        guard let id = arguments.dropFirst(2).first.flatMap(UUID.init(uuidString:)) else { fail(usage) }
+        guard try await Calls(pool: database()).show(id) else { fail("no call session \(id)", status: 1) }
+    case ("calls", "reanalyse"):
+        guard let id = arguments.dropFirst(2).first.flatMap(UUID.init(uuidString:)) else { fail(usage) }
+        guard try await Calls(pool: database()).reanalyse(id) else { fail("no call session \(id)", status: 1) }
+        print("call session \(id) will be judged again in the next monitoring cycle")
     default:
         fail(usage)
     }
