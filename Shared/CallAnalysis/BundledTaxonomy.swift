@@ -356,9 +356,7 @@ intents:
       - reschedul*
       - postpon*
       - move|push|shift|bump ... (meeting|call|sync|review|session|standup|one on one|1 1|catch up)
-      - move|push|shift|bump ... to (monday|tuesday|wednesday|thursday|friday|tomorrow|next week|later|the afternoon|the morning)
-      - move|push|shift|bump ... to (january|february|march|april|may|june|july|august|september|october|november|december)
-      - push this|it|that to|back
+      - move|push|shift|bump it|this|that to|back|forward
       - cancel ... (meeting|call|session|sync|review|standup|one on one|1 1|catch up)
       - can we do * instead
       - bring (it|this|the meeting) forward
@@ -489,5 +487,6 @@ question_cues:
     - can|could|would|will you
     - do you know
     - do you have
+
 """#
 }

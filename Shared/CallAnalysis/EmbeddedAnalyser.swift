@@ -33,6 +33,8 @@ struct CallReading {
     private var figures: [[Figure]?]
     private var content: [Set<String>?]
     private var speakers: [String: Set<String>] = [:]
+    /// Per turn that asked several questions: what it asked.
+    private var askedTogether: [Int: [TopicKey]] = [:]
 
     /// Below this an intent is not even reported.
     static let reportFloor = 0.3
@@ -94,7 +96,13 @@ struct CallReading {
         let participantTurns = call.turns.indices.filter { call.turns[$0].role == .participant }
         var asked: [Asked] = []
         for turn in participantTurns {
-            for (topic, confidence) in detect(turn) where confidence >= Self.reportFloor {
+            let detected = detect(turn)
+            // Questions asked together share a reply; each is judged on its own part of it.
+            let questions = detected.filter {
+                $0.1 >= SessionVerdict.confidenceThreshold && taxonomy.intents[$0.0.intent].fulfilment == .answer
+            }
+            if questions.count > 1 { askedTogether[turn] = questions.map(\.0) }
+            for (topic, confidence) in detected where confidence >= Self.reportFloor {
                 if let index = asked.firstIndex(where: { $0.topic == topic }) {
                     asked[index].turns.append(turn)
                     asked[index].confidences.append(confidence)
@@ -274,7 +282,9 @@ struct CallReading {
             return !all.contains { other in
                 let otherTag = tags[other.pattern]
                 guard otherTag.strength == .phrase, otherTag.topic != tag.topic else { return false }
-                if match.isInside(other) { return true }
+                // (A question's own cue around its subject, "how are the hiring plans going",
+                // is the same intent and keeps the subject.)
+                if otherTag.topic.intent != tag.topic.intent && match.isInside(other) { return true }
                 // Two subjects' phrases over the same words ("when does the meeting start" is the
                 // meeting's details, not a hire's start): the one naming more words wins.
                 return tag.strength == .phrase && otherTag.topic.intent == tag.topic.intent && match.start < other.end
@@ -449,13 +459,17 @@ struct CallReading {
         }
         let evidence = ([turn] + skipped + reply).sorted()
         let heard = reply.map { call.turns[$0].text }.joined(separator: " ")
-        let replyWords = Words(heard)
-        let replyIDs = taxonomy.vocabulary.read(replyWords)
+        var replyWords = Words(heard)
+        var replyIDs = taxonomy.vocabulary.read(replyWords)
+        let questionWords = words(turn).words
+        let questionContent = content(turn)
+        if let together = askedTogether[turn], together.contains(topic) {
+            replyWords = part(of: replyWords, ids: replyIDs, about: topic, among: together, askedAt: turn)
+            replyIDs = taxonomy.vocabulary.read(replyWords)
+        }
         let interrupted = call.turns[reply.last!].interrupted == true
         let kinds = taxonomy.replyKinds(of: replyWords, ids: replyIDs)
         let replyContent = ContentWords.of(replyWords)
-        let questionWords = words(turn).words
-        let questionContent = content(turn)
         let reading = Reply(
             turns: reply, evidence: evidence, heard: heard, words: replyWords, content: replyContent, kinds: kinds,
             interrupted: interrupted)
@@ -488,15 +502,39 @@ struct CallReading {
         return "“" + (flat.count > limit ? flat.prefix(limit - 1) + "…" : flat) + "”"
     }
 
+    /// The facts a reply to `topic`, asked at `turn`, should carry.
+    private mutating func relevantFacts(_ topic: TopicKey, askedAt turn: Int) -> [ContextFact] {
+        var labels = taxonomy.labels[topic] ?? []
+        if labels.isEmpty, topic.subject >= 0 { labels = taxonomy.labels[TopicKey(intent: topic.intent, subject: -1)] ?? [] }
+        let speaker = speaker(turn)
+        let mentioned = Set(words(turn).words.words.filter { facts.names.contains($0) && !speaker.contains($0) })
+        return facts.relevant(to: topic, labels: labels, question: content(turn), mentionedNames: mentioned)
+    }
+
+    /// The sentences of a reply to several questions that answer `topic`: those that name it
+    /// or repeat its facts at least as much as any other question's.
+    private mutating func part(of reply: Words, ids: WordIDs, about topic: TopicKey, among together: [TopicKey], askedAt turn: Int)
+        -> Words
+    {
+        let factWords = together.map { key in
+            relevantFacts(key, askedAt: turn).reduce(into: Set<String>()) { $0.formUnion($1.valueWords) }
+        }
+        var kept: [Int] = []
+        for (index, sentence) in reply.sentences.enumerated() {
+            let content = ContentWords.of(reply.words[sentence])
+            let named = Set(taxonomy.requests.matches(in: ids, range: sentence).map { taxonomy.requests.tags[$0.pattern].topic })
+            let scores = together.indices.map { content.intersection(factWords[$0]).count + (named.contains(together[$0]) ? 2 : 0) }
+            let mine = scores[together.firstIndex(of: topic)!]
+            if mine >= scores.max()! { kept.append(index) }
+        }
+        return reply.keeping(sentences: kept)
+    }
+
     private mutating func answer(_ topic: TopicKey, askedAt turn: Int, questionWords: Words, questionContent: Set<String>, reply: Reply)
         -> Outcome
     {
         let intent = taxonomy.intents[topic.intent]
-        var labels = taxonomy.labels[topic] ?? []
-        if labels.isEmpty, topic.subject >= 0 { labels = taxonomy.labels[TopicKey(intent: topic.intent, subject: -1)] ?? [] }
-        let speaker = speaker(turn)
-        let mentioned = Set(questionWords.words.filter { facts.names.contains($0) && !speaker.contains($0) })
-        let relevant = facts.relevant(to: topic, labels: labels, question: questionContent, mentionedNames: mentioned)
+        let relevant = relevantFacts(topic, askedAt: turn)
         let about = subjectName(topic) ?? intent.type.rawValue
         let refusal = reply.kinds.contains(.unknown)
 

@@ -14,6 +14,20 @@ struct Words: Sendable {
 
     var isEmpty: Bool { words.isEmpty }
 
+    /// Only these sentences (by index), in order.
+    func keeping(sentences kept: [Int]) -> Words {
+        var part = Words("")
+        for index in kept {
+            let range = sentences[index]
+            let start = part.words.count
+            part.words += words[range]
+            part.pauseAfter += pauseAfter[range]
+            part.sentences.append(start..<part.words.count)
+            part.asked.append(asked[index])
+        }
+        return part
+    }
+
     init(_ text: String) {
         var cutter = Cutter()
         var bytes = Array(text.utf8)
