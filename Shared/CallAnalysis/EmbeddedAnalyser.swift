@@ -138,7 +138,8 @@ struct CallReading {
             fulfilments.append(
                 IntentFulfilment(
                     intent: taxonomy.intents[item.topic.intent].type, subject: subjectName(item.topic), status: best.status,
-                    failureKind: best.status == .pass ? nil : best.kind, evidence: best.evidence.map { call.turns[$0].quoted(at: $0) },
+                    failureKind: best.status == .pass ? nil : best.kind,
+                    evidence: best.evidence.map { call.turns[$0].quoted(at: $0) },
                     reason: best.reason))
         }
         let status = SessionVerdict.status(
@@ -146,7 +147,8 @@ struct CallReading {
             counts: { definitions.counts($0) })
         return SessionVerdict(
             status: status, intents: intents, fulfilments: fulfilments,
-            summary: Self.summary(status: status, intents: intents, fulfilments: fulfilments, participantTurns: participantTurns.count),
+            summary: Self.summary(
+                status: status, intents: intents, fulfilments: fulfilments, participantTurns: participantTurns.count),
             analyser: analyser)
     }
 
@@ -168,7 +170,8 @@ struct CallReading {
             return "skipped: nothing was asked of the agent"
         default:
             let fulfilled = fulfilments.filter { $0.status == .pass }.count
-            var line = "\(status.rawValue): \(fulfilled) of \(fulfilments.count) request\(fulfilments.count == 1 ? "" : "s") fulfilled"
+            var line =
+                "\(status.rawValue): \(fulfilled) of \(fulfilments.count) request\(fulfilments.count == 1 ? "" : "s") fulfilled"
             if let first = fulfilments.first(where: { $0.status != .pass }) {
                 let what = first.subject.map { "\(first.intent.rawValue) (\($0))" } ?? first.intent.rawValue
                 line += "; \(what) \(first.status.rawValue), \(first.failureKind?.rawValue ?? "?"): \(first.reason)"
@@ -354,7 +357,9 @@ struct CallReading {
                 let otherQuestion = matchedIntents.contains { $0 != intentIndex && taxonomy.intents[$0].fulfilment == .answer }
                 if otherQuestion { continue }
                 let key = mentionsPerson(body, list, speaker: speaker).flatMap { $0 ? taxonomy.personSubject : nil } ?? own
-                subjects.append((key, adjust(key, Self.strength(phrases: 1, keywords: 0, cue: true, boosted: true), phraseBacked: true), true))
+                subjects.append(
+                    (key, adjust(key, Self.strength(phrases: 1, keywords: 0, cue: true, boosted: true), phraseBacked: true), true)
+                )
             }
             // Of the subjects a question names only in passing, the strongest; those it asks
             // about in so many words all stay.
@@ -368,7 +373,8 @@ struct CallReading {
         if !scored.contains(where: { taxonomy.intents[$0.0.intent].counts }), cue, let person = taxonomy.personSubject,
             mentionsPerson(body, list, speaker: speaker) == true
         {
-            scored.append((person, adjust(person, Self.strength(phrases: 0, keywords: 1, cue: true, boosted: false), phraseBacked: false)))
+            scored.append(
+                (person, adjust(person, Self.strength(phrases: 0, keywords: 1, cue: true, boosted: false), phraseBacked: false)))
         }
         return scored
     }
@@ -513,7 +519,9 @@ struct CallReading {
 
     /// The sentences of a reply to several questions that answer `topic`: those that name it
     /// or repeat its facts at least as much as any other question's.
-    private mutating func part(of reply: Words, ids: WordIDs, about topic: TopicKey, among together: [TopicKey], askedAt turn: Int)
+    private mutating func part(
+        of reply: Words, ids: WordIDs, about topic: TopicKey, among together: [TopicKey], askedAt turn: Int
+    )
         -> Words
     {
         let factWords = together.map { key in
@@ -523,14 +531,18 @@ struct CallReading {
         for (index, sentence) in reply.sentences.enumerated() {
             let content = ContentWords.of(reply.words[sentence])
             let named = Set(taxonomy.requests.matches(in: ids, range: sentence).map { taxonomy.requests.tags[$0.pattern].topic })
-            let scores = together.indices.map { content.intersection(factWords[$0]).count + (named.contains(together[$0]) ? 2 : 0) }
+            let scores = together.indices.map {
+                content.intersection(factWords[$0]).count + (named.contains(together[$0]) ? 2 : 0)
+            }
             let mine = scores[together.firstIndex(of: topic)!]
             if mine >= scores.max()! { kept.append(index) }
         }
         return reply.keeping(sentences: kept)
     }
 
-    private mutating func answer(_ topic: TopicKey, askedAt turn: Int, questionWords: Words, questionContent: Set<String>, reply: Reply)
+    private mutating func answer(
+        _ topic: TopicKey, askedAt turn: Int, questionWords: Words, questionContent: Set<String>, reply: Reply
+    )
         -> Outcome
     {
         let intent = taxonomy.intents[topic.intent]
@@ -550,7 +562,9 @@ struct CallReading {
         let unsupported = replyFigures.filter { figure in
             !figure.isSupported(by: known) && (!relevantFigures.isEmpty || !Self.isIncidental(figure))
         }
-        let bestFact = relevant.max { $0.valueWords.intersection(reply.content).count < $1.valueWords.intersection(reply.content).count }
+        let bestFact = relevant.max {
+            $0.valueWords.intersection(reply.content).count < $1.valueWords.intersection(reply.content).count
+        }
         // The fact outside the question's that the reply repeats most, if it repeats one.
         let elsewhere = facts.facts.filter { fact in !relevant.contains { $0.line == fact.line } }
             .max { $0.valueWords.intersection(reply.content).count < $1.valueWords.intersection(reply.content).count }
@@ -558,7 +572,8 @@ struct CallReading {
         if !refusal, !unsupported.isEmpty, let elsewhere, unsupported.allSatisfy({ $0.isSupported(by: elsewhere.figures) }) {
             // Another fact's figures, quoted right: an answer to something else, not a wrong one.
             return Outcome(
-                status: .fail, kind: .offTopic, reason: "asked about \(about), answered with \(Self.quote(elsewhere.line, limit: 60))",
+                status: .fail, kind: .offTopic,
+                reason: "asked about \(about), answered with \(Self.quote(elsewhere.line, limit: 60))",
                 evidence: reply.evidence)
         }
         if !refusal, let wrong = unsupported.first {
@@ -566,7 +581,8 @@ struct CallReading {
             return Outcome(
                 status: .fail, kind: .wrongFact,
                 reason: "said “\(wrong.text)” on \(about), which "
-                    + (fact.map { "contradicts the context: \(Self.quote($0.line, limit: 70))" } ?? "nothing in the context supports"),
+                    + (fact.map { "contradicts the context: \(Self.quote($0.line, limit: 70))" }
+                        ?? "nothing in the context supports"),
                 evidence: reply.evidence)
         }
 
@@ -588,7 +604,8 @@ struct CallReading {
         let support = shared.count + replyFigures.filter { $0.isSupported(by: relevantFigures) }.count
         if support > 0 {
             if reply.interrupted, let bestFact {
-                let coverage = Double(bestFact.valueWords.intersection(reply.content).count) / Double(max(bestFact.valueWords.count, 1))
+                let coverage =
+                    Double(bestFact.valueWords.intersection(reply.content).count) / Double(max(bestFact.valueWords.count, 1))
                 if coverage < 0.5 {
                     return Outcome(
                         status: .partial, kind: .cutOff,
@@ -599,7 +616,8 @@ struct CallReading {
             return Outcome(
                 status: .pass,
                 reason: "answered from the context"
-                    + (bestFact.map { ": \(Self.quote($0.line, limit: 70))" } ?? "") + (reply.interrupted ? " before being cut off" : ""),
+                    + (bestFact.map { ": \(Self.quote($0.line, limit: 70))" } ?? "")
+                    + (reply.interrupted ? " before being cut off" : ""),
                 evidence: reply.evidence)
         }
         if refusal {
@@ -623,7 +641,8 @@ struct CallReading {
         }
         if let elsewhere {
             return Outcome(
-                status: .fail, kind: .offTopic, reason: "asked about \(about), answered with \(Self.quote(elsewhere.line, limit: 60))",
+                status: .fail, kind: .offTopic,
+                reason: "asked about \(about), answered with \(Self.quote(elsewhere.line, limit: 60))",
                 evidence: reply.evidence)
         }
         return Outcome(
@@ -670,9 +689,11 @@ struct CallReading {
         }
         if reply.interrupted {
             return Outcome(
-                status: .fail, kind: .cutOff, reason: "cut off after \(reply.quote), before taking it on", evidence: reply.evidence)
+                status: .fail, kind: .cutOff, reason: "cut off after \(reply.quote), before taking it on",
+                evidence: reply.evidence)
         }
-        return Outcome(status: .fail, kind: .offTopic, reason: "did not take the request on: \(reply.quote)", evidence: reply.evidence)
+        return Outcome(
+            status: .fail, kind: .offTopic, reason: "did not take the request on: \(reply.quote)", evidence: reply.evidence)
     }
 
     private mutating func recap(before turn: Int, questionContent: Set<String>, reply: Reply) -> Outcome {
@@ -688,7 +709,8 @@ struct CallReading {
         let overlap = reply.content.intersection(earlier).subtracting(Self.recapWords)
         if overlap.count >= 3 {
             if reply.interrupted {
-                return Outcome(status: .partial, kind: .cutOff, reason: "the recap was cut off: \(reply.quote)", evidence: reply.evidence)
+                return Outcome(
+                    status: .partial, kind: .cutOff, reason: "the recap was cut off: \(reply.quote)", evidence: reply.evidence)
             }
             return Outcome(status: .pass, reason: "recapped the call: \(reply.quote)", evidence: reply.evidence)
         }
@@ -696,21 +718,25 @@ struct CallReading {
             if earlier.subtracting(questionContent).count >= 5 {
                 return Outcome(
                     status: .fail, kind: .unjustifiedUnknown,
-                    reason: "said it had nothing to recap, though the call had covered \(earlier.count) things", evidence: reply.evidence)
+                    reason: "said it had nothing to recap, though the call had covered \(earlier.count) things",
+                    evidence: reply.evidence)
             }
             return Outcome(
                 status: .partial, kind: .missingContext, reason: "said it had nothing to recap, and little had been said",
                 evidence: reply.evidence)
         }
         if reply.interrupted {
-            return Outcome(status: .fail, kind: .cutOff, reason: "cut off after \(reply.quote), before any recap", evidence: reply.evidence)
+            return Outcome(
+                status: .fail, kind: .cutOff, reason: "cut off after \(reply.quote), before any recap", evidence: reply.evidence)
         }
         if !overlap.isEmpty {
             return Outcome(
                 status: .partial, kind: .offTopic, reason: "the recap touched little of what was said: \(reply.quote)",
                 evidence: reply.evidence)
         }
-        return Outcome(status: .fail, kind: .offTopic, reason: "the reply was no recap of the call: \(reply.quote)", evidence: reply.evidence)
+        return Outcome(
+            status: .fail, kind: .offTopic, reason: "the reply was no recap of the call: \(reply.quote)", evidence: reply.evidence
+        )
     }
 }
 

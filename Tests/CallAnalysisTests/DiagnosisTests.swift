@@ -33,7 +33,8 @@ struct DiagnosisTests {
 
     @Test("slow replies are measured against the 800 ms budget and name their slowest stage; the budget is a setting")
     func slowReply() throws {
-        let slow = TurnLatency(sttFinal: 150, llmFirstToken: 1_250, firstSentence: 1_300, ttsFirstAudio: 1_380, firstAudioOut: 1_420)
+        let slow = TurnLatency(
+            sttFinal: 150, llmFirstToken: 1_250, firstSentence: 1_300, ttsFirstAudio: 1_380, firstAudioOut: 1_420)
         let quick = TurnLatency(sttFinal: 120, llmFirstToken: 350, firstSentence: 420, ttsFirstAudio: 500, firstAudioOut: 560)
         let call = Calls.call(
             [
@@ -53,7 +54,10 @@ struct DiagnosisTests {
     func interruption() throws {
         let (verdict, diagnosis) = Self.diagnose(
             Calls.call(
-                [Calls.greeting, ["Ada Lovelace", "What's the agenda?"], ["agent~", "Sure, so today"], ["Alan Turing", "Sorry, go ahead."]],
+                [
+                    Calls.greeting, ["Ada Lovelace", "What's the agenda?"], ["agent~", "Sure, so today"],
+                    ["Alan Turing", "Sorry, go ahead."],
+                ],
                 context: Calls.budgetContext))
         #expect(verdict.fulfilments.first?.failureKind == .cutOff)
         let cause = try Self.cause(diagnosis, .interruptedReply)
@@ -107,10 +111,14 @@ struct DiagnosisTests {
         let bare = ["Meeting: Weekly sync", "Time: 2026-12-01T10:00:00Z", "Participants: Ravi Patel, Lena Fischer"]
         let (_, diagnosis) = Self.diagnose(
             Calls.call(
-                [Calls.greeting, ["Ravi Patel", "What's on the agenda?"], ["agent", "We'll talk about the weather."]], context: bare))
+                [Calls.greeting, ["Ravi Patel", "What's on the agenda?"], ["agent", "We'll talk about the weather."]],
+                context: bare))
         #expect(diagnosis.kinds.first == .offTopicReply)
         let cause = try Self.cause(diagnosis, .missingContext)
-        #expect(cause.evidence == ["no agenda or prep notes reached the agent (3 context lines, none from preparation); ask_agenda needed them"])
+        #expect(
+            cause.evidence == [
+                "no agenda or prep notes reached the agent (3 context lines, none from preparation); ask_agenda needed them"
+            ])
 
         let (_, partial) = Self.diagnose(
             Calls.call(
@@ -128,7 +136,8 @@ struct DiagnosisTests {
         let answeredFirst = Calls.call(
             [["Ada Lovelace", "What's the agenda?"], ["agent", "Budget, then hiring."]], context: Calls.budgetContext)
         #expect(try Self.cause(Self.diagnose(answeredFirst).1, .greetingFailed).evidence.first?.contains("no greeting") == true)
-        let silent = Calls.call([["Ada Lovelace", "Hello?"], ["Alan Turing", "Is the bot here?"]], context: Calls.budgetContext)
+        let silent = Calls.call(
+            [["Ada Lovelace", "Hello?"], ["Alan Turing", "Is the bot here?"]], context: Calls.budgetContext)
         #expect(try Self.cause(Self.diagnose(silent).1, .greetingFailed).evidence == ["the agent never spoke in 2 turns"])
         let greeted = Calls.call([Calls.greeting, ["Ada Lovelace", "Hi!"]], context: Calls.budgetContext)
         #expect(!Self.diagnose(greeted).1.kinds.contains(.greetingFailed))
@@ -137,7 +146,9 @@ struct DiagnosisTests {
     @Test("a call with nothing wrong in it says so; root-cause labels are unique snake_case words")
     func nothingFound() {
         let (_, diagnosis) = Self.diagnose(
-            Calls.call([Calls.greeting, ["Ada Lovelace", "What's the agenda?"], ["agent", "Budget, then hiring."]], context: Calls.budgetContext))
+            Calls.call(
+                [Calls.greeting, ["Ada Lovelace", "What's the agenda?"], ["agent", "Budget, then hiring."]],
+                context: Calls.budgetContext))
         #expect(diagnosis.rootCauses.isEmpty)
         #expect(diagnosis.summary == "no root cause found in the call's evidence")
         let labels = RootCauseKind.allCases.map(\.rawValue)
@@ -165,7 +176,8 @@ struct DiagnosisTests {
             model: OpenAIChatModel(
                 configuration: .init(baseURL: fake.baseURL, apiKey: fake.apiKey, model: "gpt-4o-mini"), logger: TestStack.logger))
         let call = Calls.call(
-            [Calls.greeting, ["Ada Lovelace", "What's the Q3 budget?"], ["agent", "It's 1.5 million."]], context: Calls.budgetContext)
+            [Calls.greeting, ["Ada Lovelace", "What's the Q3 budget?"], ["agent", "It's 1.5 million."]],
+            context: Calls.budgetContext)
         let (verdict, diagnosis) = Self.diagnose(call)
 
         fake.answerNext("The agent gave 1.5 million for the Q3 budget where its notes said 1.2 million.\n\nA second paragraph.")

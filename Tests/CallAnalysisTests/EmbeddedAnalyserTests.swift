@@ -120,7 +120,9 @@ struct EmbeddedAnalyserTests {
 
     @Test("the agent saying it cannot do what was asked is declined; offering something instead is partial")
     func declined() throws {
-        let flat = Self.verdict([Calls.greeting, ["Ada Lovelace", "Can you reschedule this to Friday?"], ["agent", "I can't change calendars."]])
+        let flat = Self.verdict([
+            Calls.greeting, ["Ada Lovelace", "Can you reschedule this to Friday?"], ["agent", "I can't change calendars."],
+        ])
         #expect(flat.status == .fail)
         #expect(try Self.only(flat).failureKind == .declined)
         let offered = Self.verdict([
@@ -150,7 +152,9 @@ struct EmbeddedAnalyserTests {
         #expect(silent.status == .skipped && silent.intents.isEmpty && silent.fulfilments.isEmpty)
         #expect(silent.summary == "skipped: no participant spoke")
 
-        let chat = Self.verdict([Calls.greeting, ["Ada Lovelace", "Hi all, thanks for coming."], ["Alan Turing", "Good morning."]])
+        let chat = Self.verdict([
+            Calls.greeting, ["Ada Lovelace", "Hi all, thanks for coming."], ["Alan Turing", "Good morning."],
+        ])
         #expect(chat.status == .skipped)
         #expect(chat.intentTypes == [.smalltalk])
         #expect(chat.summary.contains("only smalltalk"))
@@ -198,7 +202,8 @@ struct EmbeddedAnalyserTests {
     @Test("the status rule: all pass is pass, all fail is fail, anything between is partial, nothing to fulfil is skipped")
     func statusRule() {
         func fulfilment(_ intent: IntentType, _ status: FulfilmentStatus) -> IntentFulfilment {
-            IntentFulfilment(intent: intent, status: status, failureKind: status == .pass ? nil : .offTopic, evidence: [], reason: "")
+            IntentFulfilment(
+                intent: intent, status: status, failureKind: status == .pass ? nil : .offTopic, evidence: [], reason: "")
         }
         let asked = [
             DetectedIntent(type: .askAgenda, turns: [1], confidence: 0.9),
@@ -228,7 +233,9 @@ struct EmbeddedAnalyserTests {
     @Test("the same call gives the same verdict, and its JSON has snake_case keys")
     func deterministicAndStable() throws {
         let call = Calls.call(
-            [Calls.greeting, ["Ada Lovelace", "What's the Q3 budget?"], ["agent~", "I'm not sure"], ["Ada Lovelace", "Okay."]],
+            [
+                Calls.greeting, ["Ada Lovelace", "What's the Q3 budget?"], ["agent~", "I'm not sure"], ["Ada Lovelace", "Okay."],
+            ],
             context: Calls.budgetContext)
         let first = Self.analyser.verdict(for: call)
         #expect(Self.analyser.verdict(for: call) == first)

@@ -52,7 +52,9 @@ struct JudgeAnalyserTests {
         #expect(sent.temperature == 0)
         let system = try #require(sent.messages?.first?.content)
         let user = try #require(sent.messages?.last?.content)
-        for intent in IntentTaxonomy.bundledDefault.intents { #expect(system.contains("- \(intent.type.rawValue): \(intent.rubric)")) }
+        for intent in IntentTaxonomy.bundledDefault.intents {
+            #expect(system.contains("- \(intent.type.rawValue): \(intent.rubric)"))
+        }
         #expect(system.contains("unjustified_unknown"))
         #expect(user.contains("Budget: 1.2 million for Q3"))
         #expect(user.contains("[1] participant Ada Lovelace: Hi all. What's the Q3 budget?"))
@@ -111,7 +113,8 @@ struct JudgeAnalyserTests {
     @Test("answers that break the schema or the call are refused, naming the field and what is wrong")
     func invalidAnswers() {
         #expect(Self.problem(Self.goodAnswer) == nil)
-        #expect(Self.problem(Self.breaking(#""type": "request_action_item""#, #""type": "book_flight""#))?.path == "intents[2].type")
+        #expect(
+            Self.problem(Self.breaking(#""type": "request_action_item""#, #""type": "book_flight""#))?.path == "intents[2].type")
         #expect(Self.problem(Self.breaking(#""confidence": 0.95"#, #""confidence": 1.4"#))?.path == "intents[1].confidence")
         #expect(Self.problem(Self.breaking(#""confidence": 0.95"#, #""confidence": "high""#))?.path == "intents[1].confidence")
         #expect(Self.problem(Self.breaking(#""turns": [3]"#, #""turns": [12]"#))?.path == "intents[2].turns[0]")
@@ -122,11 +125,14 @@ struct JudgeAnalyserTests {
             Self.problem(Self.breaking(#""failure_kind": "wrong_fact""#, #""failure_kind": "bad_vibes""#))?.path
                 == "fulfilments[0].failure_kind")
         #expect(
-            Self.problem(Self.breaking(#""status": "fail", "failure_kind": "wrong_fact""#, #""status": "fail", "failure_kind": null"#))?
+            Self.problem(
+                Self.breaking(#""status": "fail", "failure_kind": "wrong_fact""#, #""status": "fail", "failure_kind": null"#))?
                 .path == "fulfilments[0].failure_kind")
         #expect(Self.problem(Self.breaking(#""intent_index": 2"#, #""intent_index": 7"#))?.path == "fulfilments[1].intent_index")
         #expect(Self.problem(Self.breaking(#""intent_index": 2"#, #""intent_index": 1"#))?.path == "fulfilments[1].intent_index")
-        #expect(Self.problem(Self.breaking(#""intent_index": 2"#, #""intent_index": 0"#))?.problem.contains("nothing to fulfil") == true)
+        #expect(
+            Self.problem(Self.breaking(#""intent_index": 2"#, #""intent_index": 0"#))?.problem.contains("nothing to fulfil")
+                == true)
         let missing = Self.breaking(
             #", {"intent_index": 2, "status": "pass", "failure_kind": null, "evidence_turns": [3, 4], "reason": "Took the action item."}"#,
             "")
@@ -134,14 +140,16 @@ struct JudgeAnalyserTests {
         #expect(Self.problem(Self.breaking(#""summary": "#, #""verdict": "x", "summary": "#))?.path == "verdict")
         #expect(
             Self.problem(
-                Self.breaking(#""summary": "The budget answer contradicted the notes; the action item was taken.""#, #""summary": " ""#))?
+                Self.breaking(
+                    #""summary": "The budget answer contradicted the notes; the action item was taken.""#, #""summary": " ""#))?
                 .path == "summary")
         #expect(Self.problem("[1, 2]")?.problem.contains("did not answer with a JSON object") == true)
     }
 
     @Test("a JSON answer wrapped in a Markdown fence is still read")
     func fenced() throws {
-        let verdict = try JudgeAnalyser(model: LocalResponder()).verdict(fromAnswer: "```json\n\(Self.goodAnswer)\n```", for: Self.call)
+        let verdict = try JudgeAnalyser(model: LocalResponder()).verdict(
+            fromAnswer: "```json\n\(Self.goodAnswer)\n```", for: Self.call)
         #expect(verdict.status == .partial)
         #expect(verdict.model == "local")
     }

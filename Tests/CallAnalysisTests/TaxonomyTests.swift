@@ -55,7 +55,8 @@ struct TaxonomyTests {
             try IntentTaxonomy.load(from: "/nonexistent/intents.yaml")
         } throws: { error in
             guard let error = error as? IntentTaxonomyError else { return false }
-            return error.file == "/nonexistent/intents.yaml" && error.line == nil && error.description.contains("ATTACHE_INTENTS_FILE")
+            return error.file == "/nonexistent/intents.yaml" && error.line == nil
+                && error.description.contains("ATTACHE_INTENTS_FILE")
         }
     }
 
@@ -70,7 +71,9 @@ struct TaxonomyTests {
 
     @Test("an unknown key is refused with the intent it is in")
     func unknownKey() throws {
-        let yaml = try Self.shipped(replacing: "    fulfilment: commitment\n    phrases:\n      - action item", with: "    fulfilment: commitment\n    phrase:\n      - action item")
+        let yaml = try Self.shipped(
+            replacing: "    fulfilment: commitment\n    phrases:\n      - action item",
+            with: "    fulfilment: commitment\n    phrase:\n      - action item")
         let error = try #require(Self.error(yaml))
         #expect(error.entry == "request_action_item")
         #expect(error.message.contains("unknown key `phrase`"))
@@ -105,7 +108,8 @@ struct TaxonomyTests {
 
     @Test("an unclosed group is refused")
     func unclosedGroup() throws {
-        let yaml = try Self.shipped(replacing: "      - what is the plan for (today|", with: "      - what is the plan for today|")
+        let yaml = try Self.shipped(
+            replacing: "      - what is the plan for (today|", with: "      - what is the plan for today|")
         let error = try #require(Self.error(yaml))
         #expect(error.entry == "ask_agenda")
     }
@@ -128,7 +132,8 @@ struct TaxonomyTests {
     @Test("subjects on an intent that is not a question are refused")
     func subjectsOnRequest() throws {
         let yaml = try Self.shipped(
-            replacing: "    fulfilment: recap\n", with: "    fulfilment: recap\n    subjects:\n      - name: budget\n        keywords: [budget]\n")
+            replacing: "    fulfilment: recap\n",
+            with: "    fulfilment: recap\n    subjects:\n      - name: budget\n        keywords: [budget]\n")
         let error = try #require(Self.error(yaml))
         #expect(error.entry == "request_summary")
         #expect(error.message.contains("`subjects`"))
@@ -160,6 +165,7 @@ struct TaxonomyTests {
         #expect(tags("whats the plan for today") == [1])
         #expect(tags("what is the plan for the week") == [])
         #expect(tags("Budgeting is hard") == [2])
-        #expect(Words("Don't we follow-up? Ada's deck, then.").words == ["do", "not", "we", "follow", "up", "ada", "deck", "then"])
+        #expect(
+            Words("Don't we follow-up? Ada's deck, then.").words == ["do", "not", "we", "follow", "up", "ada", "deck", "then"])
     }
 }
