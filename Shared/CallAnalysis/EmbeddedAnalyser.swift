@@ -132,7 +132,7 @@ struct CallReading {
             var best: Outcome?
             for (turn, confidence) in zip(item.turns, item.confidences) where confidence >= threshold {
                 let outcome = evaluate(item.topic, askedAt: turn, askedTurns: askedTurns)
-                if best == nil || outcome.status.rank >= best!.status.rank { best = outcome }
+                if outcome.status.rank >= (best?.status.rank ?? -1) { best = outcome }
             }
             guard let best else { continue }
             fulfilments.append(
@@ -277,9 +277,9 @@ struct CallReading {
 
         let all = taxonomy.requests.matches(in: ids, range: clause)
         let tags = taxonomy.requests.tags
+        let specificity = taxonomy.requests.specificity
         // A keyword inside another topic's phrase is part of that phrase ("follow up" in
         // "schedule a follow up meeting").
-        let specificity = taxonomy.requests.specificity
         let matches = all.filter { match in
             let tag = tags[match.pattern]
             return !all.contains { other in
