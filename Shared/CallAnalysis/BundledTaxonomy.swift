@@ -1,5 +1,6 @@
 // The taxonomy shipped as deploy/config/intents.yaml, for callers given no file. Kept
-// identical to that file by a test (TaxonomyTests); edit the YAML file, then copy it here.
+// identical to that file by a test (TaxonomyTests): edit the YAML file, then copy it here,
+// every non-empty line indented by eight spaces.
 extension IntentTaxonomy {
     static let bundledYAML = #"""
         # What people in a meeting may want from the agent: the intent taxonomy of post-call
