@@ -25,12 +25,16 @@ struct CompiledTaxonomy: Sendable {
 
     static let personSubjectName = "participant"
 
-    init(intents: [IntentDefinition], agentReplies reply: AgentReplyPatterns, questionCues: QuestionCues) throws(PatternSyntaxError) {
+    init(intents: [IntentDefinition], agentReplies reply: AgentReplyPatterns, questionCues: QuestionCues)
+        throws(PatternSyntaxError)
+    {
         self.intents = intents
         noneIntent = intents.firstIndex { $0.type == .none } ?? 0
         for (index, intent) in intents.enumerated() {
             let own = TopicKey(intent: index, subject: -1)
-            for phrase in intent.phrases { try requests.add(phrase, tag: Tag(topic: own, strength: .phrase), vocabulary: &vocabulary) }
+            for phrase in intent.phrases {
+                try requests.add(phrase, tag: Tag(topic: own, strength: .phrase), vocabulary: &vocabulary)
+            }
             for keyword in intent.keywords {
                 try requests.add(keyword, tag: Tag(topic: own, strength: .keyword), vocabulary: &vocabulary)
             }

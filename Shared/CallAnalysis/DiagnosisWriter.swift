@@ -26,7 +26,8 @@ public struct DiagnosisWriter: Sendable {
         } catch {
             throw CallAnalysisError.modelFailed(model: model.name, reason: "\(error)")
         }
-        let paragraph = answer.trimmingCharacters(in: .whitespacesAndNewlines)
+        let paragraph =
+            answer.trimmingCharacters(in: .whitespacesAndNewlines)
             .components(separatedBy: "\n\n").first?
             .split(whereSeparator: \.isNewline).joined(separator: " ")
             .trimmingCharacters(in: .whitespaces) ?? ""

@@ -25,8 +25,10 @@ public struct Diagnostician: Sendable {
             let line = "turn \(turns.first ?? 0), \(what): \(fulfilment.reason)"
             switch kind {
             case .wrongFact: causes.add(.contradictedContext, "the answer contradicted the prep notes", line, turns)
-            case .unjustifiedUnknown: causes.add(.ignoredContext, "the agent said it did not know what its notes held", line, turns)
-            case .missingContext: causes.add(.missingContext, "the answer was not in the agent's context or prep materials", line, turns)
+            case .unjustifiedUnknown:
+                causes.add(.ignoredContext, "the agent said it did not know what its notes held", line, turns)
+            case .missingContext:
+                causes.add(.missingContext, "the answer was not in the agent's context or prep materials", line, turns)
             case .offTopic: causes.add(.offTopicReply, "a reply answered something else", line, turns)
             case .declined: causes.add(.declinedRequest, "the agent said it could not do what was asked", line, turns)
             case .noReply: causes.add(.noReply, "a request got no reply", line, turns)
@@ -62,9 +64,12 @@ public struct Diagnostician: Sendable {
         }
 
         for (index, turn) in call.turns.enumerated() where turn.role == .agent {
-            guard let latency = turn.latency, let total = latency.firstAudioOut, total > latencyBudget.voiceToVoiceMs else { continue }
+            guard let latency = turn.latency, let total = latency.firstAudioOut, total > latencyBudget.voiceToVoiceMs else {
+                continue
+            }
             causes.add(
-                .slowReply, "replies came later than the \(Self.milliseconds(latencyBudget.voiceToVoiceMs)) voice-to-voice budget",
+                .slowReply,
+                "replies came later than the \(Self.milliseconds(latencyBudget.voiceToVoiceMs)) voice-to-voice budget",
                 "turn \(index): \(Self.milliseconds(total)) voice to voice\(Self.slowestStage(latency))", [index])
         }
 
@@ -72,7 +77,8 @@ public struct Diagnostician: Sendable {
             if let problem = Self.recognitionProblem(turn.text) {
                 causes.add(
                     .poorRecognition, "what participants said reached the agent empty or garbled",
-                    "turn \(index): \(turn.speaker)'s words came through \(problem): \(CallReading.quote(turn.text, limit: 40))", [index])
+                    "turn \(index): \(turn.speaker)'s words came through \(problem): \(CallReading.quote(turn.text, limit: 40))",
+                    [index])
             }
         }
 
@@ -87,7 +93,8 @@ public struct Diagnostician: Sendable {
                         [first])
                 }
             } else if !call.turns.isEmpty {
-                causes.add(.greetingFailed, "the agent did not greet the room", "the agent never spoke in \(call.turns.count) turns")
+                causes.add(
+                    .greetingFailed, "the agent did not greet the room", "the agent never spoke in \(call.turns.count) turns")
             }
         }
 

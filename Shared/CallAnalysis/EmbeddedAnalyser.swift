@@ -33,6 +33,8 @@ struct CallReading {
     private var figures: [[Figure]?]
     private var content: [Set<String>?]
     private var speakers: [String: Set<String>] = [:]
+    /// Per turn that asked several questions: what it asked.
+    private var askedTogether: [Int: [TopicKey]] = [:]
 
     /// Below this an intent is not even reported.
     static let reportFloor = 0.3
@@ -94,7 +96,13 @@ struct CallReading {
         let participantTurns = call.turns.indices.filter { call.turns[$0].role == .participant }
         var asked: [Asked] = []
         for turn in participantTurns {
-            for (topic, confidence) in detect(turn) where confidence >= Self.reportFloor {
+            let detected = detect(turn)
+            // Questions asked together share a reply; each is judged on its own part of it.
+            let questions = detected.filter {
+                $0.1 >= SessionVerdict.confidenceThreshold && taxonomy.intents[$0.0.intent].fulfilment == .answer
+            }
+            if questions.count > 1 { askedTogether[turn] = questions.map(\.0) }
+            for (topic, confidence) in detected where confidence >= Self.reportFloor {
                 if let index = asked.firstIndex(where: { $0.topic == topic }) {
                     asked[index].turns.append(turn)
                     asked[index].confidences.append(confidence)
@@ -124,13 +132,14 @@ struct CallReading {
             var best: Outcome?
             for (turn, confidence) in zip(item.turns, item.confidences) where confidence >= threshold {
                 let outcome = evaluate(item.topic, askedAt: turn, askedTurns: askedTurns)
-                if best == nil || outcome.status.rank >= best!.status.rank { best = outcome }
+                if outcome.status.rank >= (best?.status.rank ?? -1) { best = outcome }
             }
             guard let best else { continue }
             fulfilments.append(
                 IntentFulfilment(
                     intent: taxonomy.intents[item.topic.intent].type, subject: subjectName(item.topic), status: best.status,
-                    failureKind: best.status == .pass ? nil : best.kind, evidence: best.evidence.map { call.turns[$0].quoted(at: $0) },
+                    failureKind: best.status == .pass ? nil : best.kind,
+                    evidence: best.evidence.map { call.turns[$0].quoted(at: $0) },
                     reason: best.reason))
         }
         let status = SessionVerdict.status(
@@ -138,7 +147,8 @@ struct CallReading {
             counts: { definitions.counts($0) })
         return SessionVerdict(
             status: status, intents: intents, fulfilments: fulfilments,
-            summary: Self.summary(status: status, intents: intents, fulfilments: fulfilments, participantTurns: participantTurns.count),
+            summary: Self.summary(
+                status: status, intents: intents, fulfilments: fulfilments, participantTurns: participantTurns.count),
             analyser: analyser)
     }
 
@@ -160,7 +170,8 @@ struct CallReading {
             return "skipped: nothing was asked of the agent"
         default:
             let fulfilled = fulfilments.filter { $0.status == .pass }.count
-            var line = "\(status.rawValue): \(fulfilled) of \(fulfilments.count) request\(fulfilments.count == 1 ? "" : "s") fulfilled"
+            var line =
+                "\(status.rawValue): \(fulfilled) of \(fulfilments.count) request\(fulfilments.count == 1 ? "" : "s") fulfilled"
             if let first = fulfilments.first(where: { $0.status != .pass }) {
                 let what = first.subject.map { "\(first.intent.rawValue) (\($0))" } ?? first.intent.rawValue
                 line += "; \(what) \(first.status.rawValue), \(first.failureKind?.rawValue ?? "?"): \(first.reason)"
@@ -266,15 +277,17 @@ struct CallReading {
 
         let all = taxonomy.requests.matches(in: ids, range: clause)
         let tags = taxonomy.requests.tags
+        let specificity = taxonomy.requests.specificity
         // A keyword inside another topic's phrase is part of that phrase ("follow up" in
         // "schedule a follow up meeting").
-        let specificity = taxonomy.requests.specificity
         let matches = all.filter { match in
             let tag = tags[match.pattern]
             return !all.contains { other in
                 let otherTag = tags[other.pattern]
                 guard otherTag.strength == .phrase, otherTag.topic != tag.topic else { return false }
-                if match.isInside(other) { return true }
+                // (A question's own cue around its subject, "how are the hiring plans going",
+                // is the same intent and keeps the subject.)
+                if otherTag.topic.intent != tag.topic.intent && match.isInside(other) { return true }
                 // Two subjects' phrases over the same words ("when does the meeting start" is the
                 // meeting's details, not a hire's start): the one naming more words wins.
                 return tag.strength == .phrase && otherTag.topic.intent == tag.topic.intent && match.start < other.end
@@ -344,7 +357,9 @@ struct CallReading {
                 let otherQuestion = matchedIntents.contains { $0 != intentIndex && taxonomy.intents[$0].fulfilment == .answer }
                 if otherQuestion { continue }
                 let key = mentionsPerson(body, list, speaker: speaker).flatMap { $0 ? taxonomy.personSubject : nil } ?? own
-                subjects.append((key, adjust(key, Self.strength(phrases: 1, keywords: 0, cue: true, boosted: true), phraseBacked: true), true))
+                subjects.append(
+                    (key, adjust(key, Self.strength(phrases: 1, keywords: 0, cue: true, boosted: true), phraseBacked: true), true)
+                )
             }
             // Of the subjects a question names only in passing, the strongest; those it asks
             // about in so many words all stay.
@@ -358,7 +373,8 @@ struct CallReading {
         if !scored.contains(where: { taxonomy.intents[$0.0.intent].counts }), cue, let person = taxonomy.personSubject,
             mentionsPerson(body, list, speaker: speaker) == true
         {
-            scored.append((person, adjust(person, Self.strength(phrases: 0, keywords: 1, cue: true, boosted: false), phraseBacked: false)))
+            scored.append(
+                (person, adjust(person, Self.strength(phrases: 0, keywords: 1, cue: true, boosted: false), phraseBacked: false)))
         }
         return scored
     }
@@ -449,13 +465,17 @@ struct CallReading {
         }
         let evidence = ([turn] + skipped + reply).sorted()
         let heard = reply.map { call.turns[$0].text }.joined(separator: " ")
-        let replyWords = Words(heard)
-        let replyIDs = taxonomy.vocabulary.read(replyWords)
+        var replyWords = Words(heard)
+        var replyIDs = taxonomy.vocabulary.read(replyWords)
+        let questionWords = words(turn).words
+        let questionContent = content(turn)
+        if let together = askedTogether[turn], together.contains(topic) {
+            replyWords = part(of: replyWords, ids: replyIDs, about: topic, among: together, askedAt: turn)
+            replyIDs = taxonomy.vocabulary.read(replyWords)
+        }
         let interrupted = call.turns[reply.last!].interrupted == true
         let kinds = taxonomy.replyKinds(of: replyWords, ids: replyIDs)
         let replyContent = ContentWords.of(replyWords)
-        let questionWords = words(turn).words
-        let questionContent = content(turn)
         let reading = Reply(
             turns: reply, evidence: evidence, heard: heard, words: replyWords, content: replyContent, kinds: kinds,
             interrupted: interrupted)
@@ -488,15 +508,45 @@ struct CallReading {
         return "“" + (flat.count > limit ? flat.prefix(limit - 1) + "…" : flat) + "”"
     }
 
-    private mutating func answer(_ topic: TopicKey, askedAt turn: Int, questionWords: Words, questionContent: Set<String>, reply: Reply)
-        -> Outcome
-    {
-        let intent = taxonomy.intents[topic.intent]
+    /// The facts a reply to `topic`, asked at `turn`, should carry.
+    private mutating func relevantFacts(_ topic: TopicKey, askedAt turn: Int) -> [ContextFact] {
         var labels = taxonomy.labels[topic] ?? []
         if labels.isEmpty, topic.subject >= 0 { labels = taxonomy.labels[TopicKey(intent: topic.intent, subject: -1)] ?? [] }
         let speaker = speaker(turn)
-        let mentioned = Set(questionWords.words.filter { facts.names.contains($0) && !speaker.contains($0) })
-        let relevant = facts.relevant(to: topic, labels: labels, question: questionContent, mentionedNames: mentioned)
+        let mentioned = Set(words(turn).words.words.filter { facts.names.contains($0) && !speaker.contains($0) })
+        return facts.relevant(to: topic, labels: labels, question: content(turn), mentionedNames: mentioned)
+    }
+
+    /// The sentences of a reply to several questions that answer `topic`: those that name it
+    /// or repeat its facts at least as much as any other question's.
+    private mutating func part(
+        of reply: Words, ids: WordIDs, about topic: TopicKey, among together: [TopicKey], askedAt turn: Int
+    )
+        -> Words
+    {
+        let factWords = together.map { key in
+            relevantFacts(key, askedAt: turn).reduce(into: Set<String>()) { $0.formUnion($1.valueWords) }
+        }
+        var kept: [Int] = []
+        for (index, sentence) in reply.sentences.enumerated() {
+            let content = ContentWords.of(reply.words[sentence])
+            let named = Set(taxonomy.requests.matches(in: ids, range: sentence).map { taxonomy.requests.tags[$0.pattern].topic })
+            let scores = together.indices.map {
+                content.intersection(factWords[$0]).count + (named.contains(together[$0]) ? 2 : 0)
+            }
+            let mine = scores[together.firstIndex(of: topic)!]
+            if mine >= scores.max()! { kept.append(index) }
+        }
+        return reply.keeping(sentences: kept)
+    }
+
+    private mutating func answer(
+        _ topic: TopicKey, askedAt turn: Int, questionWords: Words, questionContent: Set<String>, reply: Reply
+    )
+        -> Outcome
+    {
+        let intent = taxonomy.intents[topic.intent]
+        let relevant = relevantFacts(topic, askedAt: turn)
         let about = subjectName(topic) ?? intent.type.rawValue
         let refusal = reply.kinds.contains(.unknown)
 
@@ -512,7 +562,9 @@ struct CallReading {
         let unsupported = replyFigures.filter { figure in
             !figure.isSupported(by: known) && (!relevantFigures.isEmpty || !Self.isIncidental(figure))
         }
-        let bestFact = relevant.max { $0.valueWords.intersection(reply.content).count < $1.valueWords.intersection(reply.content).count }
+        let bestFact = relevant.max {
+            $0.valueWords.intersection(reply.content).count < $1.valueWords.intersection(reply.content).count
+        }
         // The fact outside the question's that the reply repeats most, if it repeats one.
         let elsewhere = facts.facts.filter { fact in !relevant.contains { $0.line == fact.line } }
             .max { $0.valueWords.intersection(reply.content).count < $1.valueWords.intersection(reply.content).count }
@@ -520,7 +572,8 @@ struct CallReading {
         if !refusal, !unsupported.isEmpty, let elsewhere, unsupported.allSatisfy({ $0.isSupported(by: elsewhere.figures) }) {
             // Another fact's figures, quoted right: an answer to something else, not a wrong one.
             return Outcome(
-                status: .fail, kind: .offTopic, reason: "asked about \(about), answered with \(Self.quote(elsewhere.line, limit: 60))",
+                status: .fail, kind: .offTopic,
+                reason: "asked about \(about), answered with \(Self.quote(elsewhere.line, limit: 60))",
                 evidence: reply.evidence)
         }
         if !refusal, let wrong = unsupported.first {
@@ -528,7 +581,8 @@ struct CallReading {
             return Outcome(
                 status: .fail, kind: .wrongFact,
                 reason: "said “\(wrong.text)” on \(about), which "
-                    + (fact.map { "contradicts the context: \(Self.quote($0.line, limit: 70))" } ?? "nothing in the context supports"),
+                    + (fact.map { "contradicts the context: \(Self.quote($0.line, limit: 70))" }
+                        ?? "nothing in the context supports"),
                 evidence: reply.evidence)
         }
 
@@ -550,7 +604,8 @@ struct CallReading {
         let support = shared.count + replyFigures.filter { $0.isSupported(by: relevantFigures) }.count
         if support > 0 {
             if reply.interrupted, let bestFact {
-                let coverage = Double(bestFact.valueWords.intersection(reply.content).count) / Double(max(bestFact.valueWords.count, 1))
+                let coverage =
+                    Double(bestFact.valueWords.intersection(reply.content).count) / Double(max(bestFact.valueWords.count, 1))
                 if coverage < 0.5 {
                     return Outcome(
                         status: .partial, kind: .cutOff,
@@ -561,7 +616,8 @@ struct CallReading {
             return Outcome(
                 status: .pass,
                 reason: "answered from the context"
-                    + (bestFact.map { ": \(Self.quote($0.line, limit: 70))" } ?? "") + (reply.interrupted ? " before being cut off" : ""),
+                    + (bestFact.map { ": \(Self.quote($0.line, limit: 70))" } ?? "")
+                    + (reply.interrupted ? " before being cut off" : ""),
                 evidence: reply.evidence)
         }
         if refusal {
@@ -585,7 +641,8 @@ struct CallReading {
         }
         if let elsewhere {
             return Outcome(
-                status: .fail, kind: .offTopic, reason: "asked about \(about), answered with \(Self.quote(elsewhere.line, limit: 60))",
+                status: .fail, kind: .offTopic,
+                reason: "asked about \(about), answered with \(Self.quote(elsewhere.line, limit: 60))",
                 evidence: reply.evidence)
         }
         return Outcome(
@@ -632,9 +689,11 @@ struct CallReading {
         }
         if reply.interrupted {
             return Outcome(
-                status: .fail, kind: .cutOff, reason: "cut off after \(reply.quote), before taking it on", evidence: reply.evidence)
+                status: .fail, kind: .cutOff, reason: "cut off after \(reply.quote), before taking it on",
+                evidence: reply.evidence)
         }
-        return Outcome(status: .fail, kind: .offTopic, reason: "did not take the request on: \(reply.quote)", evidence: reply.evidence)
+        return Outcome(
+            status: .fail, kind: .offTopic, reason: "did not take the request on: \(reply.quote)", evidence: reply.evidence)
     }
 
     private mutating func recap(before turn: Int, questionContent: Set<String>, reply: Reply) -> Outcome {
@@ -650,7 +709,8 @@ struct CallReading {
         let overlap = reply.content.intersection(earlier).subtracting(Self.recapWords)
         if overlap.count >= 3 {
             if reply.interrupted {
-                return Outcome(status: .partial, kind: .cutOff, reason: "the recap was cut off: \(reply.quote)", evidence: reply.evidence)
+                return Outcome(
+                    status: .partial, kind: .cutOff, reason: "the recap was cut off: \(reply.quote)", evidence: reply.evidence)
             }
             return Outcome(status: .pass, reason: "recapped the call: \(reply.quote)", evidence: reply.evidence)
         }
@@ -658,21 +718,25 @@ struct CallReading {
             if earlier.subtracting(questionContent).count >= 5 {
                 return Outcome(
                     status: .fail, kind: .unjustifiedUnknown,
-                    reason: "said it had nothing to recap, though the call had covered \(earlier.count) things", evidence: reply.evidence)
+                    reason: "said it had nothing to recap, though the call had covered \(earlier.count) things",
+                    evidence: reply.evidence)
             }
             return Outcome(
                 status: .partial, kind: .missingContext, reason: "said it had nothing to recap, and little had been said",
                 evidence: reply.evidence)
         }
         if reply.interrupted {
-            return Outcome(status: .fail, kind: .cutOff, reason: "cut off after \(reply.quote), before any recap", evidence: reply.evidence)
+            return Outcome(
+                status: .fail, kind: .cutOff, reason: "cut off after \(reply.quote), before any recap", evidence: reply.evidence)
         }
         if !overlap.isEmpty {
             return Outcome(
                 status: .partial, kind: .offTopic, reason: "the recap touched little of what was said: \(reply.quote)",
                 evidence: reply.evidence)
         }
-        return Outcome(status: .fail, kind: .offTopic, reason: "the reply was no recap of the call: \(reply.quote)", evidence: reply.evidence)
+        return Outcome(
+            status: .fail, kind: .offTopic, reason: "the reply was no recap of the call: \(reply.quote)", evidence: reply.evidence
+        )
     }
 }
 

@@ -45,7 +45,8 @@ struct Figure: Sendable, Equatable {
                 } else if let scale = suffixScales[number.rest] {
                     let hedged = start > 0 && hedges.contains(list[start - 1])
                     figures.append(
-                        Figure(value: number.value * scale, mantissa: number.value, scaled: true, hedged: hedged, text: list[index]))
+                        Figure(
+                            value: number.value * scale, mantissa: number.value, scaled: true, hedged: hedged, text: list[index]))
                     index += 1
                     continue
                 } else {
@@ -103,10 +104,14 @@ struct Figure: Sendable, Equatable {
         else { return nil }
         let dayAndHour = list[index + 2].split(separator: "t")
         guard dayAndHour.count == 2, let day = Double(dayAndHour[0]), let hour = Double(dayAndHour[1]) else { return nil }
-        var figures = [year, day, hour].map { Figure(value: $0, mantissa: $0, scaled: false, hedged: false, text: String(Int($0))) }
+        var figures = [year, day, hour].map {
+            Figure(value: $0, mantissa: $0, scaled: false, hedged: false, text: String(Int($0)))
+        }
         var next = index + 3
         if next < list.count, let minute = Double(list[next]) {
-            if minute != 0 { figures.append(Figure(value: minute, mantissa: minute, scaled: false, hedged: false, text: list[next])) }
+            if minute != 0 {
+                figures.append(Figure(value: minute, mantissa: minute, scaled: false, hedged: false, text: list[next]))
+            }
             next += 1
             if next < list.count, list[next].hasSuffix("z") || Double(list[next]) != nil { next += 1 }
         }

@@ -168,13 +168,6 @@ public struct AgentReplyPatterns: Sendable, Equatable {
     public var declines: [String]
     /// The agent's greeting.
     public var greeting: [String]
-
-    init(unknown: [String], commitment: [String], declines: [String], greeting: [String]) {
-        self.unknown = unknown
-        self.commitment = commitment
-        self.declines = declines
-        self.greeting = greeting
-    }
 }
 
 /// How a participant's sentence reads as a question or a request.
@@ -183,11 +176,6 @@ public struct QuestionCues: Sendable, Equatable {
     public var start: [String]
     /// Anywhere in it.
     public var anywhere: [String]
-
-    init(start: [String], anywhere: [String]) {
-        self.start = start
-        self.anywhere = anywhere
-    }
 }
 
 /// An intents file that cannot be used. The description reads

@@ -59,7 +59,8 @@ public struct JudgeAnalyser: CallAnalyser {
         for intent in taxonomy.intents {
             var line = "- \(intent.type.rawValue): \(intent.rubric)"
             if !intent.subjects.isEmpty {
-                line += " Subjects (set `subject` to one of these, or null if none fits): "
+                line +=
+                    " Subjects (set `subject` to one of these, or null if none fits): "
                     + intent.subjects.map(\.name).joined(separator: ", ") + "."
             }
             lines.append(line)
@@ -135,7 +136,8 @@ public struct JudgeAnalyser: CallAnalyser {
         ])
         let fulfilment = object([
             "intent_index": .object(["type": .string("integer")]),
-            "status": .object(["type": .string("string"), "enum": .array(FulfilmentStatus.allCases.map { .string($0.rawValue) })]),
+            "status": .object(["type": .string("string"), "enum": .array(FulfilmentStatus.allCases.map { .string($0.rawValue) })]
+            ),
             "failure_kind": .object([
                 "type": .array([.string("string"), .string("null")]),
                 "enum": .array(FailureKind.allCases.map { .string($0.rawValue) } + [.null]),
@@ -196,7 +198,8 @@ private struct AnswerReader {
         for (index, intent) in intents.enumerated() {
             if let earlier = intents[..<index].firstIndex(where: { $0.type == intent.type && $0.subject == intent.subject }) {
                 throw invalid(
-                    "intents[\(index)]", "repeats intents[\(earlier)] (\(intent.type.rawValue)\(intent.subject.map { "/\($0)" } ?? "")); "
+                    "intents[\(index)]",
+                    "repeats intents[\(earlier)] (\(intent.type.rawValue)\(intent.subject.map { "/\($0)" } ?? "")); "
                         + "one entry per intent and subject")
             }
         }
@@ -212,7 +215,9 @@ private struct AnswerReader {
             fulfilments.append(fulfilment)
         }
         for (index, intent) in intents.enumerated()
-        where intent.confidence >= SessionVerdict.confidenceThreshold && taxonomy.counts(intent.type) && !fulfilled.contains(index) {
+        where intent.confidence >= SessionVerdict.confidenceThreshold && taxonomy.counts(intent.type)
+            && !fulfilled.contains(index)
+        {
             throw invalid(
                 "fulfilments", "intents[\(index)] (\(intent.type.rawValue), confidence \(intent.confidence)) has no fulfilment")
         }
@@ -228,7 +233,8 @@ private struct AnswerReader {
         guard case .string(let name) = fields["type"]!, let definition = taxonomy.intent(IntentType(name)) else {
             throw invalid(
                 "\(path).type",
-                "\(describe(fields["type"]!)) is not an intent of the taxonomy (\(taxonomy.intents.map(\.type.rawValue).joined(separator: ", ")))")
+                "\(describe(fields["type"]!)) is not an intent of the taxonomy (\(taxonomy.intents.map(\.type.rawValue).joined(separator: ", ")))"
+            )
         }
         var subject: String?
         switch fields["subject"]! {
@@ -247,7 +253,8 @@ private struct AnswerReader {
         let turns = try turnList(fields["turns"]!, at: "\(path).turns")
         guard !turns.isEmpty else { throw invalid("\(path).turns", "must name at least one turn") }
         for (position, turn) in turns.enumerated() where call.turns[turn].role != .participant {
-            throw invalid("\(path).turns[\(position)]", "turn \(turn) is the agent's; an intent comes from what a participant said")
+            throw invalid(
+                "\(path).turns[\(position)]", "turn \(turn) is the agent's; an intent comes from what a participant said")
         }
         guard case .number(let confidence) = fields["confidence"]!, (0...1).contains(confidence) else {
             throw invalid("\(path).confidence", "must be a number from 0 to 1, not \(describe(fields["confidence"]!))")
@@ -280,7 +287,8 @@ private struct AnswerReader {
         case .string(let name):
             guard let known = FailureKind(rawValue: name) else {
                 throw invalid(
-                    "\(path).failure_kind", "\"\(name)\" is not a failure kind (\(FailureKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    "\(path).failure_kind",
+                    "\"\(name)\" is not a failure kind (\(FailureKind.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             guard status != .pass else { throw invalid("\(path).failure_kind", "must be null for a pass") }
             kind = known
@@ -304,14 +312,17 @@ private struct AnswerReader {
 
     private func object(_ value: JSONValue, at path: String, keys: [String]) throws(CallAnalysisError) -> [String: JSONValue] {
         guard case .object(let fields) = value else {
-            if path == "$" { throw CallAnalysisError.answerNotJSON(model: model, detail: "it is \(describe(value)), not an object") }
+            if path == "$" {
+                throw CallAnalysisError.answerNotJSON(model: model, detail: "it is \(describe(value)), not an object")
+            }
             throw invalid(path, "must be an object, not \(describe(value))")
         }
         for key in keys where fields[key] == nil {
             throw invalid(path == "$" ? key : "\(path).\(key)", "is missing")
         }
         if let extra = fields.keys.sorted().first(where: { !keys.contains($0) }) {
-            throw invalid(path == "$" ? extra : "\(path).\(extra)", "is not in the schema (expected \(keys.joined(separator: ", ")))")
+            throw invalid(
+                path == "$" ? extra : "\(path).\(extra)", "is not in the schema (expected \(keys.joined(separator: ", ")))")
         }
         return fields
     }

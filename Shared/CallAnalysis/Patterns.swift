@@ -212,7 +212,9 @@ struct PatternSet<Tag: Sendable>: Sendable {
         var slots: [Pattern.Slot] = []
         for piece in text.split(whereSeparator: { $0 == " " || $0 == "\t" }) {
             if piece == "..." {
-                if case .gap? = slots.last { throw PatternSyntaxError(message: "`... ...` in a row; one `...` already spans up to three words") }
+                if case .gap? = slots.last {
+                    throw PatternSyntaxError(message: "`... ...` in a row; one `...` already spans up to three words")
+                }
                 slots.append(.gap)
             } else if piece == "*" {
                 slots.append(.any)

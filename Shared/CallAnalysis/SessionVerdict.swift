@@ -5,8 +5,9 @@ import Shared
 /// saying so. Stored as jsonb and published, so the JSON (snake_case keys) is stable.
 public struct SessionVerdict: Codable, Sendable, Equatable {
     public var status: SessionStatus
-    /// Everything detected, strongest first; only intents with `confidence ≥ 0.5` whose type
-    /// counts (not smalltalk, not none) are things to fulfil.
+    /// Everything detected, in the order first expressed (`none`, when reported, last); only
+    /// intents with `confidence ≥ 0.5` whose type counts (not smalltalk, not none) are things
+    /// to fulfil.
     public var intents: [DetectedIntent]
     /// One per intent to fulfil, in the order of `intents`.
     public var fulfilments: [IntentFulfilment]

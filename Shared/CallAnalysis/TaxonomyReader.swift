@@ -18,7 +18,9 @@ struct TaxonomyReader {
         let root: Node
         do {
             guard let composed = try Yams.compose(yaml: text) else {
-                throw fail(nil, entry: nil, "the intents file is empty; it needs `version`, `intents`, `agent_replies` and `question_cues`")
+                throw fail(
+                    nil, entry: nil,
+                    "the intents file is empty; it needs `version`, `intents`, `agent_replies` and `question_cues`")
             }
             root = composed
         } catch let error as IntentTaxonomyError {
@@ -41,7 +43,8 @@ struct TaxonomyReader {
         guard let version = versionEntry.value.scalar.flatMap({ Int($0.string) }), version == Self.supportedVersion else {
             throw fail(
                 versionEntry.value, entry: nil,
-                "version `\(versionEntry.value.scalar?.string ?? "?")` is not one this build reads; write `version: \(Self.supportedVersion)`")
+                "version `\(versionEntry.value.scalar?.string ?? "?")` is not one this build reads; write `version: \(Self.supportedVersion)`"
+            )
         }
 
         let intentsEntry = try section("intents", "the list of intents")
@@ -53,7 +56,8 @@ struct TaxonomyReader {
         for (index, node) in intentNodes.enumerated() {
             let intent = try intent(node, position: index + 1)
             if let earlier = firstLine[intent.type.rawValue] {
-                throw fail(node, entry: intent.type.rawValue, "intent defined twice (first at line \(earlier)); names must be unique")
+                throw fail(
+                    node, entry: intent.type.rawValue, "intent defined twice (first at line \(earlier)); names must be unique")
             }
             firstLine[intent.type.rawValue] = intent.line
             intents.append(intent)
@@ -98,7 +102,8 @@ struct TaxonomyReader {
             return try IntentTaxonomy(
                 source: source, version: version, intents: intents, agentReplies: agentReplies, questionCues: questionCues)
         } catch {
-            throw IntentTaxonomyError(file: source, line: nil, entry: nil, message: error.message)  // each pattern was checked above
+            // Unreachable in practice: every pattern was compiled, with its line, above.
+            throw IntentTaxonomyError(file: source, line: nil, entry: nil, message: error.message)
         }
     }
 
@@ -106,7 +111,9 @@ struct TaxonomyReader {
         let unnamed = "intents entry \(position)"
         let declared = node.mapping?.first { $0.key.scalar?.string == "name" }.flatMap { nonEmptyString($0.value) }
         let fields = try mapping(node, what: "an intent", entry: declared ?? unnamed)
-        guard let nameEntry = fields.first(where: { $0.key == "name" }) else { throw fail(node, entry: unnamed, "missing `name`") }
+        guard let nameEntry = fields.first(where: { $0.key == "name" }) else {
+            throw fail(node, entry: unnamed, "missing `name`")
+        }
         let name = try identifier(nameEntry.value, entry: unnamed)
         try rejectUnknownKeys(fields, allowed: Self.intentKeys, what: "an intent", entry: name)
         func field(_ key: String) -> Node? { fields.first { $0.key == key }?.value }
@@ -122,15 +129,24 @@ struct TaxonomyReader {
         }
         guard let fulfilment = fulfilmentNode.scalar.flatMap({ FulfilmentCheck(rawValue: $0.string) }) else {
             throw fail(
-                fulfilmentNode, entry: name, "`fulfilment` must be one of \(allowed), not `\(fulfilmentNode.scalar?.string ?? "?")`")
+                fulfilmentNode, entry: name,
+                "`fulfilment` must be one of \(allowed), not `\(fulfilmentNode.scalar?.string ?? "?")`")
         }
-        let phrases = try field("phrases").map { node throws(IntentTaxonomyError) in try patternList(node, key: "phrases", entry: name) } ?? []
-        let keywords = try field("keywords").map { node throws(IntentTaxonomyError) in try patternList(node, key: "keywords", entry: name) } ?? []
-        let labels = try field("context_labels").map { node throws(IntentTaxonomyError) in try textList(node, key: "context_labels", entry: name) } ?? []
+        let phrases =
+            try field("phrases").map { node throws(IntentTaxonomyError) in try patternList(node, key: "phrases", entry: name) }
+            ?? []
+        let keywords =
+            try field("keywords").map { node throws(IntentTaxonomyError) in try patternList(node, key: "keywords", entry: name) }
+            ?? []
+        let labels =
+            try field("context_labels").map { node throws(IntentTaxonomyError) in
+                try textList(node, key: "context_labels", entry: name)
+            } ?? []
         var subjects: [SubjectDefinition] = []
         if let subjectsNode = field("subjects") {
             guard fulfilment == .answer else {
-                throw fail(subjectsNode, entry: name, "`subjects` only make sense with `fulfilment: answer` (what a question is about)")
+                throw fail(
+                    subjectsNode, entry: name, "`subjects` only make sense with `fulfilment: answer` (what a question is about)")
             }
             guard let nodes = subjectsNode.sequence.map(Array.init), !nodes.isEmpty else {
                 throw fail(subjectsNode, entry: name, "`subjects` must be a non-empty list")
@@ -157,13 +173,19 @@ struct TaxonomyReader {
     private func subject(_ node: Node, intent: String, position: Int) throws(IntentTaxonomyError) -> SubjectDefinition {
         let unnamed = "\(intent)/subjects entry \(position)"
         let fields = try mapping(node, what: "a subject", entry: unnamed)
-        guard let nameEntry = fields.first(where: { $0.key == "name" }) else { throw fail(node, entry: unnamed, "missing `name`") }
+        guard let nameEntry = fields.first(where: { $0.key == "name" }) else {
+            throw fail(node, entry: unnamed, "missing `name`")
+        }
         let name = try identifier(nameEntry.value, entry: unnamed)
         let entry = "\(intent)/\(name)"
         try rejectUnknownKeys(fields, allowed: Self.subjectKeys, what: "a subject", entry: entry)
         func field(_ key: String) -> Node? { fields.first { $0.key == key }?.value }
-        let phrases = try field("phrases").map { node throws(IntentTaxonomyError) in try patternList(node, key: "phrases", entry: entry) } ?? []
-        let keywords = try field("keywords").map { node throws(IntentTaxonomyError) in try patternList(node, key: "keywords", entry: entry) } ?? []
+        let phrases =
+            try field("phrases").map { node throws(IntentTaxonomyError) in try patternList(node, key: "phrases", entry: entry) }
+            ?? []
+        let keywords =
+            try field("keywords").map { node throws(IntentTaxonomyError) in try patternList(node, key: "keywords", entry: entry) }
+            ?? []
         if phrases.isEmpty && keywords.isEmpty {
             throw fail(node, entry: entry, "a subject needs phrases or keywords, or it could never be recognised")
         }
@@ -183,21 +205,30 @@ struct TaxonomyReader {
     }
 
     private func mapping(_ node: Node, what: String, entry: String?) throws(IntentTaxonomyError) -> [Entry] {
-        guard let mapping = node.mapping else { throw fail(node, entry: entry, "\(what) must be a mapping of `key: value` lines") }
+        guard let mapping = node.mapping else {
+            throw fail(node, entry: entry, "\(what) must be a mapping of `key: value` lines")
+        }
         var entries: [Entry] = []
         for (keyNode, value) in mapping {
-            guard let key = keyNode.scalar?.string else { throw fail(keyNode, entry: entry, "keys in \(what) must be plain words") }
+            guard let key = keyNode.scalar?.string else {
+                throw fail(keyNode, entry: entry, "keys in \(what) must be plain words")
+            }
             if let earlier = entries.first(where: { $0.key == key }) {
-                throw fail(keyNode, entry: entry, "`\(key)` appears twice in \(what) (also at line \(line(of: earlier.keyNode) ?? 0))")
+                throw fail(
+                    keyNode, entry: entry, "`\(key)` appears twice in \(what) (also at line \(line(of: earlier.keyNode) ?? 0))")
             }
             entries.append(Entry(key: key, keyNode: keyNode, value: value))
         }
         return entries
     }
 
-    private func rejectUnknownKeys(_ entries: [Entry], allowed: [String], what: String, entry: String?) throws(IntentTaxonomyError) {
+    private func rejectUnknownKeys(_ entries: [Entry], allowed: [String], what: String, entry: String?)
+        throws(IntentTaxonomyError)
+    {
         for item in entries where !allowed.contains(item.key) {
-            throw fail(item.keyNode, entry: entry, "unknown key `\(item.key)` in \(what); allowed keys are \(allowed.joined(separator: ", "))")
+            throw fail(
+                item.keyNode, entry: entry,
+                "unknown key `\(item.key)` in \(what); allowed keys are \(allowed.joined(separator: ", "))")
         }
     }
 
@@ -206,13 +237,17 @@ struct TaxonomyReader {
             name.utf8.allSatisfy({ (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x5F }),
             name.utf8.first.map({ (0x61...0x7A).contains($0) }) == true
         else {
-            throw fail(node, entry: entry, "`name` must be a snake_case word (lowercase letters, digits, `_`), not `\(node.scalar?.string ?? "?")`")
+            throw fail(
+                node, entry: entry,
+                "`name` must be a snake_case word (lowercase letters, digits, `_`), not `\(node.scalar?.string ?? "?")`")
         }
         return name
     }
 
     private func textList(_ node: Node, key: String, entry: String) throws(IntentTaxonomyError) -> [String] {
-        guard let sequence = node.sequence else { throw fail(node, entry: entry, "`\(key)` must be a list, e.g. [first, second]") }
+        guard let sequence = node.sequence else {
+            throw fail(node, entry: entry, "`\(key)` must be a list, e.g. [first, second]")
+        }
         var texts: [String] = []
         for (index, item) in sequence.enumerated() {
             guard let text = nonEmptyString(item) else {
@@ -257,7 +292,8 @@ struct TaxonomyReader {
             return IntentTaxonomyError(
                 file: source, line: mark.line, entry: enclosingName(atLine: mark.line), message: "YAML syntax error: \(problem)")
         case let .reader(problem, _, _, _):
-            return IntentTaxonomyError(file: source, line: nil, entry: nil, message: "the file is not readable YAML text: \(problem)")
+            return IntentTaxonomyError(
+                file: source, line: nil, entry: nil, message: "the file is not readable YAML text: \(problem)")
         default:
             // Yams 6's duplicate keys among others; its description embeds the document, so
             // only its first line is kept.

@@ -14,6 +14,20 @@ struct Words: Sendable {
 
     var isEmpty: Bool { words.isEmpty }
 
+    /// Only these sentences (by index), in order.
+    func keeping(sentences kept: [Int]) -> Words {
+        var part = Words("")
+        for index in kept {
+            let range = sentences[index]
+            let start = part.words.count
+            part.words += words[range]
+            part.pauseAfter += pauseAfter[range]
+            part.sentences.append(start..<part.words.count)
+            part.asked.append(asked[index])
+        }
+        return part
+    }
+
     init(_ text: String) {
         var cutter = Cutter()
         var bytes = Array(text.utf8)
@@ -27,7 +41,11 @@ struct Words: Sendable {
             case 0x61...0x7A, 0x30...0x39:
                 cutter.current.append(byte)
             case 0x27:  // ' inside a word is an apostrophe; elsewhere a quote
-                if !cutter.current.isEmpty, Self.isWordByte(bytes, index + 1) { cutter.current.append(byte) } else { cutter.end() }
+                if !cutter.current.isEmpty, Self.isWordByte(bytes, index + 1) {
+                    cutter.current.append(byte)
+                } else {
+                    cutter.end()
+                }
             case 0x2E, 0x2C:  // . and , between digits belong to a number
                 if let last = cutter.current.last, Self.isDigit(last), Self.isDigit(bytes, index + 1) {
                     if byte == 0x2E { cutter.current.append(byte) }
@@ -93,7 +111,8 @@ struct Words: Sendable {
                 words += spelt
                 pauseAfter += repeatElement(false, count: spelt.count)
             } else if let apostrophe = word.utf8.firstIndex(of: 0x27) {
-                let parts = Words.expand(stem: String(word[..<apostrophe]), suffix: String(word[word.index(after: apostrophe)...]))
+                let parts = Words.expand(
+                    stem: String(word[..<apostrophe]), suffix: String(word[word.index(after: apostrophe)...]))
                 words += parts
                 pauseAfter += repeatElement(false, count: parts.count)
             } else {
@@ -134,7 +153,9 @@ struct Words: Sendable {
         table["hes"] = nil
         table["shes"] = nil
         table["heres"] = ["here", "is"]
-        for base in ["do", "does", "did", "is", "are", "was", "were", "have", "has", "had", "could", "would", "should", "need", "must"] {
+        for base in [
+            "do", "does", "did", "is", "are", "was", "were", "have", "has", "had", "could", "would", "should", "need", "must",
+        ] {
             table[base + "nt"] = [base, "not"]
         }
         return table

@@ -27,7 +27,8 @@ enum Calls {
         }
         return CallCompleted(
             sessionID: UUID(), meetingID: UUID(), botID: "bot-test", startedAt: startedAt,
-            endedAt: startedAt.addingTimeInterval(Double(turns.count) * 5 + 5), turns: built, context: context, problems: problems)
+            endedAt: startedAt.addingTimeInterval(Double(turns.count) * 5 + 5), turns: built, context: context, problems: problems
+        )
     }
 
     static func problem(_ kind: CallProblem.Kind, after seconds: Double, _ detail: String) -> CallProblem {
@@ -95,7 +96,8 @@ struct LabelledSessions: Decodable {
     var sessions: [Session]
 
     static func load() throws -> LabelledSessions {
-        guard let url = Bundle.module.url(forResource: "labelled-sessions", withExtension: "json", subdirectory: "Fixtures") else {
+        guard let url = Bundle.module.url(forResource: "labelled-sessions", withExtension: "json", subdirectory: "Fixtures")
+        else {
             throw FixtureMissing()
         }
         return try JSONDecoder().decode(LabelledSessions.self, from: Data(contentsOf: url))

@@ -29,7 +29,8 @@ struct LabelledSessionsTests {
                 kindsAgreed += 1
             } else {
                 disagreements.append(
-                    "\(session.id): failure kinds \(kinds.map(\.rawValue).sorted()) (label \((session.expect.failures ?? []).map(\.rawValue).sorted()))")
+                    "\(session.id): failure kinds \(kinds.map(\.rawValue).sorted()) (label \((session.expect.failures ?? []).map(\.rawValue).sorted()))"
+                )
             }
             if !statusOK || !intentsOK {
                 disagreements.append(

@@ -47,7 +47,10 @@ let meetings = [
         ],
         people: ["Ada Lovelace", "Alan Turing", "Grace Hopper"],
         questions: [
-            ("What's the budget for Q3?", "Here is what I have for budget: 1.2 million for Q3, 4 percent under plan.", "1.5 million"),
+            (
+                "What's the budget for Q3?", "Here is what I have for budget: 1.2 million for Q3, 4 percent under plan.",
+                "1.5 million"
+            ),
             ("How are we doing on hiring?", "Two backend engineers start on 5 January.", "on 12 January"),
             ("What's on the agenda today?", "Budget, then hiring, then next steps.", ""),
             ("What do we need to decide?", "We need to approve the compute overrun by Friday.", ""),
@@ -55,12 +58,16 @@ let meetings = [
     Meeting(
         context: [
             "Meeting: Platform incident review", "Time: 2026-12-02T15:30:00Z", "Participants: Priya Natarajan, Jonas Weber",
-            "Agenda: INC-2291, then INC-2304, then follow-ups", "Incidents: INC-2291 checkout outage, 42 minutes, 2 of 5 follow-ups open",
+            "Agenda: INC-2291, then INC-2304, then follow-ups",
+            "Incidents: INC-2291 checkout outage, 42 minutes, 2 of 5 follow-ups open",
             "Incidents: INC-2304 delayed payouts in the EU, resolved",
         ],
         people: ["Priya Natarajan", "Jonas Weber", "Mei Chen"],
         questions: [
-            ("How long was the checkout outage?", "INC-2291 was a 42 minute checkout outage; 2 of 5 follow-ups are open.", "55 minutes"),
+            (
+                "How long was the checkout outage?", "INC-2291 was a 42 minute checkout outage; 2 of 5 follow-ups are open.",
+                "55 minutes"
+            ),
             ("What are we covering?", "INC-2291, then INC-2304, then the follow-ups.", ""),
             ("Any update on the payouts incident?", "INC-2304, the delayed EU payouts, is resolved.", ""),
         ]),
@@ -109,10 +116,15 @@ func session(_ number: Int, _ random: inout Seeded) -> CallCompleted {
             let reply: CallTurn
             switch outcome {
             case 0: continue  // no reply
-            case 1: reply = CallTurn(role: .agent, speaker: "Attaché", text: "Here is what", at: clock, interrupted: true, latency: latency)
-            case 2: reply = CallTurn(role: .agent, speaker: "Attaché", text: "I do not have that in my notes for this meeting.", at: clock)
+            case 1:
+                reply = CallTurn(
+                    role: .agent, speaker: "Attaché", text: "Here is what", at: clock, interrupted: true, latency: latency)
+            case 2:
+                reply = CallTurn(
+                    role: .agent, speaker: "Attaché", text: "I do not have that in my notes for this meeting.", at: clock)
             case 3 where !wrong.isEmpty:
-                reply = CallTurn(role: .agent, speaker: "Attaché", text: "It is \(wrong) as far as I know.", at: clock, latency: latency)
+                reply = CallTurn(
+                    role: .agent, speaker: "Attaché", text: "It is \(wrong) as far as I know.", at: clock, latency: latency)
             default: reply = CallTurn(role: .agent, speaker: "Attaché", text: answer, at: clock, latency: latency)
             }
             turns.append(reply)
@@ -121,10 +133,14 @@ func session(_ number: Int, _ random: inout Seeded) -> CallCompleted {
             turns.append(CallTurn(role: .participant, speaker: speaker, text: request, at: clock))
             turns.append(CallTurn(role: .agent, speaker: "Attaché", text: reply, at: clock, latency: latency))
         } else {
-            turns.append(CallTurn(role: .participant, speaker: speaker, text: chatter[Int.random(in: 0..<chatter.count, using: &random)], at: clock))
+            turns.append(
+                CallTurn(
+                    role: .participant, speaker: speaker, text: chatter[Int.random(in: 0..<chatter.count, using: &random)],
+                    at: clock))
         }
     }
-    let problems = roll(&random, under: 10) ? [CallProblem(kind: .modelTimeout, at: clock, detail: "no first token within 10 s")] : []
+    let problems =
+        roll(&random, under: 10) ? [CallProblem(kind: .modelTimeout, at: clock, detail: "no first token within 10 s")] : []
     return CallCompleted(
         sessionID: UUID(), meetingID: UUID(), botID: "bench-\(number)", startedAt: start, endedAt: clock, turns: turns,
         context: meeting.context, problems: problems)
@@ -135,7 +151,9 @@ func roll(_ random: inout Seeded, under percent: Int) -> Bool { Int.random(in: 0
 let arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {
 case "inprocess":
-    guard arguments.count >= 2, let count = Int(arguments[1]), count > 0 else { fail("usage: bench-monitoring inprocess COUNT [SEED]") }
+    guard arguments.count >= 2, let count = Int(arguments[1]), count > 0 else {
+        fail("usage: bench-monitoring inprocess COUNT [SEED]")
+    }
     var random = Seeded(state: arguments.count > 2 ? UInt64(arguments[2]) ?? 13 : 13)
     let calls = (0..<count).map { session($0, &random) }
     let analyser = EmbeddedAnalyser()
