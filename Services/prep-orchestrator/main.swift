@@ -84,6 +84,7 @@ await ServiceMain.run(PrepConfiguration.self) { configuration, logger in
     OwnerNotifications().register(in: &routes)
     DeliveryReports(wakeup: wakeup).register(in: &routes)
     BotProblemNotifications(wakeup: wakeup).register(in: &routes)
+    CallReviewNotifications(wakeup: wakeup).register(in: &routes)
     SlackConversation(
         client: slack, pool: runtime.pool, wakeup: wakeup,
         followUps: configuration.languageModel.map {

@@ -11,7 +11,7 @@ public enum Subscriptions {
         "prep-orchestrator": [
             MeetingClassified.messageType, ClassificationCancelled.messageType, BotStatusChanged.messageType,
             CalendarReauthorisationNeeded.messageType, SlackActionReceived.messageType, SlackMessageReceived.messageType,
-            SMSStatusReceived.messageType, BotProblemDetected.messageType,
+            SMSStatusReceived.messageType, BotProblemDetected.messageType, CallDiagnosed.messageType,
         ],
         "bot-gateway": [BotJoinRequested.messageType, BotJoinCancelled.messageType],
         "realtime-worker": [

@@ -8,6 +8,7 @@ struct OwnerMessage: Sendable, Equatable, Codable {
         case reminder
         case cancellation
         case botProblem = "bot_problem"
+        case callReview = "call_review"
     }
 
     struct Link: Sendable, Equatable, Codable {

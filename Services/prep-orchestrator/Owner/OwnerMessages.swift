@@ -47,6 +47,14 @@ enum OwnerMessages {
             lines: explanations)
     }
 
+    static func callReview(_ workflow: WorkflowRecord, summaries: [String]) -> OwnerMessage {
+        OwnerMessage(
+            kind: .callReview, recipient: workflow.owner, tenant: workflow.tenantID,
+            headline:
+                "In “\(workflow.meeting.title)” (\(when(workflow.meeting.start))) the agent did not give people what they asked for.",
+            lines: summaries)
+    }
+
     static func contextLine(_ result: ContextResult) -> String {
         guard result.isAvailable else { return "\(result.kind.title): unavailable" }
         return "\(result.kind.title): "

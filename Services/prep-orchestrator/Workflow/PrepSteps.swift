@@ -47,6 +47,7 @@ struct PrepSteps: StepRunner {
         case .requestBotJoin: return requestBotJoin(workflow, now: now)
         case .continueDelivery: return try await continueDelivery(workflow, step: step, now: now)
         case .notifyBotProblem: return try await notifyBotProblem(workflow, step: step)
+        case .notifyCallReview: return try await notifyCallReview(workflow, step: step)
         }
     }
 
@@ -305,6 +306,31 @@ struct PrepSteps: StepRunner {
                     UPDATE prep.bot_problems p SET notified_at = now()
                     FROM unnest($1::text[], $2::text[]) AS u(bot_id, problem) WHERE p.bot_id = u.bot_id AND p.problem = u.problem
                     """, [problem.bot, problem.problem])
+            }
+            record(delivery, step: step, &effects)
+        }
+    }
+
+    /// Tells the owner why the agent failed the meeting's call: each diagnosis not told yet, in its one line.
+    private func notifyCallReview(_ workflow: WorkflowRecord, step: ClaimedStep) async throws -> StepCompletion {
+        let reviews = try await pool.withConnection { db in
+            try db.query(
+                """
+                SELECT session_id, summary FROM prep.call_reviews
+                WHERE workflow_id = $1 AND notified_at IS NULL ORDER BY diagnosed_at
+                """, [workflow.id]
+            ).map { (session: try $0.uuid("session_id"), summary: try $0.string("summary")) }
+        }
+        guard !reviews.isEmpty else { return StepCompletion(outcome: .skipped("the owner was told already")) }
+        let delivery = try await deliver(
+            OwnerMessages.callReview(workflow, summaries: reviews.map(\.summary)), step: step, of: workflow)
+        return StepCompletion(outcome: .done(), output: delivery.output) { effects in
+            for review in reviews {
+                effects.write(
+                    """
+                    UPDATE prep.call_reviews r SET notified_at = now()
+                    FROM unnest($1::uuid[]) AS u(session_id) WHERE r.session_id = u.session_id
+                    """, [review.session])
             }
             record(delivery, step: step, &effects)
         }

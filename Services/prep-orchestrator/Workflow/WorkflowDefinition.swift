@@ -18,6 +18,8 @@ enum StepName: String, Sendable, CaseIterable, Codable {
     case continueDelivery = "continue_delivery"
     /// Not in the main line: bot-gateway reported a problem with the meeting's bot.
     case notifyBotProblem = "notify_bot_problem"
+    /// Not in the main line: monitoring-worker found that the agent failed the meeting's call.
+    case notifyCallReview = "notify_call_review"
 
     /// How far into a workflow the step is (its place in the definition).
     var stage: Int { Self.allCases.firstIndex(of: self)! }
@@ -64,7 +66,7 @@ enum WorkflowDefinition {
         case .sendMaterials: .scheduleReminder
         case .loadMeeting, .gatherContext, .waitForOwner, .generateMaterials, .storeMaterials, .scheduleReminder,
             .sendReminder, .notifyCancellation, .requestBotJoin, .continueDelivery,
-            .notifyBotProblem:
+            .notifyBotProblem, .notifyCallReview:
             nil
         }
     }

@@ -209,5 +209,19 @@ enum WorkflowSchema {
                 PRIMARY KEY (bot_id, problem));
             CREATE INDEX bot_problems_to_notify ON {schema}.bot_problems (workflow_id) WHERE notified_at IS NULL;
             """),
+        Migration(
+            "0109_call_reviews",
+            """
+            -- Calls monitoring-worker found the agent failed, once each; notified_at when the
+            -- owner was told (notify_call_review).
+            CREATE TABLE {schema}.call_reviews (
+                session_id uuid PRIMARY KEY,
+                workflow_id uuid NOT NULL REFERENCES {schema}.workflows (id),
+                root_causes text[] NOT NULL,
+                summary text NOT NULL,
+                diagnosed_at timestamptz NOT NULL,
+                notified_at timestamptz);
+            CREATE INDEX call_reviews_to_notify ON {schema}.call_reviews (workflow_id) WHERE notified_at IS NULL;
+            """),
     ]
 }
