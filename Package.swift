@@ -208,7 +208,7 @@ let package = Package(
         .executableTarget(
             name: "MonitoringWorker",
             dependencies: [
-                "Shared", "Delivery", "Runtime", "Store", "CallAnalysis", "LanguageModel",
+                "Shared", "Delivery", "Runtime", "Store", "CallAnalysis", "LanguageModel", "HTTPClient",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -281,7 +281,9 @@ let package = Package(
             resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(
             name: "MonitoringWorkerTests",
-            dependencies: ["MonitoringWorker", "CallAnalysis", "Shared", "Delivery", "Store", "LanguageModel", "TestSupport"],
+            dependencies: [
+                "MonitoringWorker", "CallAnalysis", "Shared", "Delivery", "Store", "LanguageModel", "HTTPClient", "TestSupport",
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SharedTests", dependencies: ["Shared"],

@@ -17,6 +17,8 @@ struct MonitoringConfiguration: ServiceConfiguration {
     /// exists (a checkout), else the same taxonomy built into CallAnalysis.
     var intentsFile: String?
     var latencyBudget: LatencyBudget
+    /// Verdicts as Langfuse scores, with both keys set.
+    var langfuse: LangfuseScores.Configuration?
 
     static let shippedIntents = "deploy/config/intents.yaml"
 
@@ -44,5 +46,16 @@ struct MonitoringConfiguration: ServiceConfiguration {
             ?? (FileManager.default.fileExists(atPath: Self.shippedIntents) ? Self.shippedIntents : nil)
         latencyBudget = LatencyBudget(
             voiceToVoiceMs: Double(try env.integer("ATTACHE_MONITORING_LATENCY_BUDGET_MS", default: 800, in: 100...10_000)))
+        if let publicKey = env.optionalString("ATTACHE_LANGFUSE_PUBLIC_KEY") {
+            langfuse = LangfuseScores.Configuration(
+                baseURL: (try env.url("ATTACHE_LANGFUSE_URL")?.absoluteString) ?? "https://cloud.langfuse.com",
+                publicKey: publicKey,
+                secretKey: try env.string(
+                    "ATTACHE_LANGFUSE_SECRET_KEY", requiredWith: "ATTACHE_LANGFUSE_PUBLIC_KEY",
+                    hint: "the Langfuse project's secret key (sk-lf-…)"))
+        } else if env.optionalString("ATTACHE_LANGFUSE_SECRET_KEY") != nil {
+            throw ConfigurationError(
+                setting: "ATTACHE_LANGFUSE_PUBLIC_KEY", problem: "is required with ATTACHE_LANGFUSE_SECRET_KEY (pk-lf-…)")
+        }
     }
 }

@@ -29,6 +29,7 @@ struct MonitoringCycle: Service {
         var analysed = 0
         var failed = 0
         var diagnosed = 0
+        var exported = 0
     }
 
     let pool: PostgresPool
@@ -36,6 +37,7 @@ struct MonitoringCycle: Service {
     let analyser: any CallAnalyser
     let diagnostician: Diagnostician
     let writer: DiagnosisWriter?
+    var langfuse: LangfuseScores? = nil
     let settings: Settings
     var clock: @Sendable () -> Date = { Date() }
     let logger: Logger
@@ -118,6 +120,7 @@ struct MonitoringCycle: Service {
                 }
             }
         }
+        if let langfuse { report.exported = try await langfuse.exportPending() }
         return report
     }
 }

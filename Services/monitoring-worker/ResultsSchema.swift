@@ -56,5 +56,12 @@ enum ResultsSchema {
             CREATE TABLE {schema}.cycles (id int PRIMARY KEY, last_cycle_at timestamptz NOT NULL);
             INSERT INTO {schema}.cycles VALUES (1, '-infinity');
             """),
+        Migration(
+            "0104_langfuse_exports",
+            """
+            -- When the verdict went to Langfuse as scores (with ATTACHE_LANGFUSE_* set).
+            ALTER TABLE {schema}.results ADD COLUMN exported_at timestamptz;
+            CREATE INDEX results_to_export ON {schema}.results (analysed_at) WHERE exported_at IS NULL;
+            """),
     ]
 }

@@ -1,5 +1,6 @@
 import CallAnalysis
 import Delivery
+import HTTPClient
 import LanguageModel
 import Runtime
 
@@ -22,6 +23,9 @@ await ServiceMain.run(MonitoringConfiguration.self) { configuration, logger in
     let cycle = MonitoringCycle(
         pool: runtime.pool, outbox: runtime.outbox, analyser: analyser,
         diagnostician: Diagnostician(taxonomy: taxonomy, latencyBudget: configuration.latencyBudget),
-        writer: model.map { DiagnosisWriter(model: $0) }, settings: configuration.cycle, logger: logger)
+        writer: model.map { DiagnosisWriter(model: $0) },
+        langfuse: configuration.langfuse.map {
+            LangfuseScores(configuration: $0, pool: runtime.pool, http: HTTPClient(logger: logger), logger: logger)
+        }, settings: configuration.cycle, logger: logger)
     try await runtime.run(handling: routes, with: [cycle])
 }

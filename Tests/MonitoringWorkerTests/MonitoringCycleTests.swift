@@ -1,6 +1,7 @@
 import CallAnalysis
 import Delivery
 import Foundation
+import HTTPClient
 import LanguageModel
 import Shared
 import Store
@@ -242,6 +243,58 @@ final class OverlapCountingModel: ChatModel {
                 continuation.finish()
             }
             continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+}
+
+@Suite("Verdicts as Langfuse scores")
+struct LangfuseScoresTests {
+    @Test(
+        "each verdict goes to Langfuse as a categorical status and a numeric confidence on its session, once; an outage is tried again next cycle"
+    )
+    func export() async throws {
+        let langfuse = try await FakeLangfuse()
+        defer { langfuse.stop() }
+        try await withReview { review in
+            let answered = Calls.answered()
+            try await review.report(answered)
+            let exporter = LangfuseScores(
+                configuration: .init(
+                    baseURL: langfuse.url, publicKey: FakeLangfuse.publicKey, secretKey: FakeLangfuse.secretKey),
+                pool: review.pool, http: HTTPClient(retry: .none, logger: TestStack.logger), logger: TestStack.logger)
+            langfuse.failNext(1)
+            var cycle = review.cycle(at: 0)
+            cycle.langfuse = exporter
+            let first = try await cycle.cycle()
+            #expect(first.analysed == 1 && first.exported == 0, "Langfuse was down")
+            let second = try await cycle.cycle()
+            #expect(second.exported == 1)
+            let session = answered.sessionID.uuidString.lowercased()
+            #expect(
+                langfuse.scores.map { "\($0.name)=\($0.value) \($0.dataType)" } == [
+                    "attache_call_status=pass CATEGORICAL",
+                    "attache_intent_confidence=\(langfuse.scores.last?.value ?? "") NUMERIC",
+                ])
+            #expect(langfuse.scores.allSatisfy { $0.sessionID == session })
+            #expect(Double(langfuse.scores.last?.value ?? "") ?? 0 >= 0.5)
+            let third = try await cycle.cycle()
+            #expect(third.exported == 0, "exported once")
+        }
+    }
+
+    @Test("wrong keys are refused by Langfuse and cost nothing but the export")
+    func wrongKeys() async throws {
+        let langfuse = try await FakeLangfuse()
+        defer { langfuse.stop() }
+        try await withReview { review in
+            try await review.report(Calls.answered())
+            var cycle = review.cycle(at: 0)
+            cycle.langfuse = LangfuseScores(
+                configuration: .init(baseURL: langfuse.url, publicKey: FakeLangfuse.publicKey, secretKey: "sk-lf-wrong"),
+                pool: review.pool, http: HTTPClient(retry: .none, logger: TestStack.logger), logger: TestStack.logger)
+            let report = try await cycle.cycle()
+            #expect(report.analysed == 1 && report.exported == 0)
+            #expect(langfuse.scores.isEmpty)
         }
     }
 }

@@ -99,6 +99,18 @@ struct ConfigurationTests {
             named: ["ATTACHE_WEBHOOK_SECRET", "ATTACHE_PUBLIC_URL"]),
         Case(service: "classifier", environment: ["ATTACHE_LOG_LEVEL": "loud"], named: ["ATTACHE_LOG_LEVEL"]),
         Case(
+            service: "monitoring-worker", environment: ["ATTACHE_INTENTS_FILE": "/nonexistent/intents.yaml"],
+            named: ["ATTACHE_INTENTS_FILE", "/nonexistent/intents.yaml"]),
+        Case(
+            service: "monitoring-worker", environment: ["ATTACHE_MONITORING_ANALYSER": "llm"],
+            named: ["ATTACHE_LLM_API_KEY", "ATTACHE_MONITORING_ANALYSER=llm"]),
+        Case(
+            service: "monitoring-worker", environment: ["ATTACHE_LANGFUSE_PUBLIC_KEY": "pk-lf-1"],
+            named: ["ATTACHE_LANGFUSE_SECRET_KEY"]),
+        Case(
+            service: "monitoring-worker", environment: ["ATTACHE_MONITORING_SESSIONS_PER_CYCLE": "0"],
+            named: ["ATTACHE_MONITORING_SESSIONS_PER_CYCLE"]),
+        Case(
             service: "realtime-worker", environment: ["ATTACHE_STT": "whisper"],
             named: ["ATTACHE_STT", "pocketsphinx", "deepgram"]),
         Case(
