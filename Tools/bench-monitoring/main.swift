@@ -11,8 +11,13 @@ import Shared
 ///
 /// Prints `monitoring.sessions_per_s: …` (wall clock), `monitoring.sessions_per_cpu_s: …` (the
 /// thread's CPU time, which a busy machine does not dilute) and `monitoring.session_p99_ms: …`.
-/// (The service mode, `monitoring.service_sessions_per_s` through monitoring-worker with its
-/// cycle caps lifted, is to be added here as `bench-monitoring service …`.)
+///
+///   bench-monitoring service COUNT [SEED]
+///       publishes the same kind of sessions as `call.completed` to a running monitoring-worker
+///       (ATTACHE_AMQP_URL, ATTACHE_BUS_PREFIX and ATTACHE_DATABASE_URL: the service's own), its
+///       cycle caps lifted, and waits until every verdict is stored. Prints
+///       `monitoring.service_sessions_per_s` (from the first event published to the last verdict
+///       stored) and `monitoring.service_results` (must equal COUNT: one per session).
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("bench-monitoring: \(message)\n".utf8))
     exit(2)
@@ -184,8 +189,16 @@ case "inprocess":
     print("monitoring.sessions_per_cpu_s: \(Int(Double(count) / cpu))")
     print("monitoring.session_p99_ms: \(String(format: "%.3f", p99))")
 
+case "service":
+    guard arguments.count >= 2, let count = Int(arguments[1]), count > 0 else {
+        fail("usage: bench-monitoring service COUNT [SEED]")
+    }
+    var random = Seeded(state: arguments.count > 2 ? UInt64(arguments[2]) ?? 13 : 13)
+    let calls = (0..<count).map { session($0, &random) }
+    try await benchService(calls)
+
 default:
-    fail("usage: bench-monitoring inprocess COUNT [SEED]")
+    fail("usage: bench-monitoring inprocess COUNT [SEED] | bench-monitoring service COUNT [SEED]")
 }
 
 /// CPU time of the calling thread, in seconds.
