@@ -20,17 +20,28 @@ struct WebhookEffects {
     private var latest: [String: (status: BotStatus, at: Date, subCode: String?)] = [:]
     private var writes = BatchedWrites()
 
-    /// Locks the bots' rows in bot id order (so that transactions locking overlapping sets of
-    /// bots wait for each other instead of deadlocking); bots without a row are left out.
-    init(locking botIDs: some Collection<String>, provider: String, outbox: Outbox, on db: PostgresConnection) throws {
+    /// Reads the rows of the bots the webhooks are about. Those whose status may change are
+    /// locked, in bot id order (so that transactions locking overlapping sets of bots wait for
+    /// each other instead of deadlocking); the others (transcripts only need the bot's meeting)
+    /// are only read, as a lock costs a write to the row. Bots without a row are left out.
+    init(for meanings: [RecallWebhook.Meaning], provider: String, outbox: Outbox, on db: PostgresConnection) throws {
         self.provider = provider
         self.outbox = outbox
+        var changing: Set<String> = []
+        var reading: Set<String> = []
+        for meaning in meanings {
+            switch meaning {
+            case .status(let botID, _, _, _, _): changing.insert(botID)
+            case .transcript(let botID, _, _, _, _): reading.insert(botID)
+            case .other: break
+            }
+        }
+        reading.subtract(changing)
         var rows: [String: Row] = [:]
-        if !botIDs.isEmpty {
+        for (bots, lock) in [(changing, " FOR UPDATE"), (reading, "")] where !bots.isEmpty {
             for row in try db.query(
-                "SELECT * FROM gateway.bots WHERE bot_id = ANY($1::text[]) ORDER BY bot_id FOR UPDATE",
-                [PostgresArray(Set(botIDs).sorted())])
-            {
+                "SELECT * FROM gateway.bots WHERE bot_id = ANY($1::text[]) ORDER BY bot_id\(lock)", [PostgresArray(bots.sorted())]
+            ) {
                 rows[try row.string("bot_id")] = row
             }
         }

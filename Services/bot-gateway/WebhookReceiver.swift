@@ -119,8 +119,7 @@ struct WebhookReceiver: Sendable {
     static func record(
         _ webhooks: [ReceivedWebhook], provider: String, outbox: Outbox, on db: PostgresConnection
     ) throws -> [Result<Outcome, UnknownBot>] {
-        var effects = try WebhookEffects(
-            locking: webhooks.compactMap(\.meaning.botID), provider: provider, outbox: outbox, on: db)
+        var effects = try WebhookEffects(for: webhooks.map(\.meaning), provider: provider, outbox: outbox, on: db)
         var results = [Result<Outcome, UnknownBot>?](repeating: nil, count: webhooks.count)
         var first: [String: Int] = [:]
         for (index, webhook) in webhooks.enumerated() {
@@ -173,8 +172,7 @@ struct WebhookReceiver: Sendable {
     static func apply(
         _ meaning: RecallWebhook.Meaning, provider: String, outbox: Outbox, on db: PostgresConnection
     ) throws -> Outcome {
-        var effects = try WebhookEffects(
-            locking: meaning.botID.map { [$0] } ?? [], provider: provider, outbox: outbox, on: db)
+        var effects = try WebhookEffects(for: [meaning], provider: provider, outbox: outbox, on: db)
         let outcome = try effects.apply(meaning, on: db)
         try effects.write(on: db)
         return outcome
