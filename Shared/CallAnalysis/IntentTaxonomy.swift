@@ -8,15 +8,6 @@ public struct IntentType: RawRepresentable, Codable, Sendable, Hashable, Compara
     public init(_ rawValue: String) { self.rawValue = rawValue }
     public var description: String { rawValue }
 
-    public init(from decoder: any Decoder) throws {
-        rawValue = try decoder.singleValueContainer().decode(String.self)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
-
     public static func < (lhs: IntentType, rhs: IntentType) -> Bool { lhs.rawValue < rhs.rawValue }
 
     public static let askAgenda = IntentType("ask_agenda")

@@ -179,15 +179,6 @@ public struct CallProblem: Codable, Sendable, Equatable {
         public init(rawValue: String) { self.rawValue = rawValue }
         public var description: String { rawValue }
 
-        public init(from decoder: any Decoder) throws {
-            rawValue = try decoder.singleValueContainer().decode(String.self)
-        }
-
-        public func encode(to encoder: any Encoder) throws {
-            var container = encoder.singleValueContainer()
-            try container.encode(rawValue)
-        }
-
         /// The chat model failed mid-reply or before its first word.
         public static let modelError = Kind(rawValue: "model_error")
         /// The chat model was given up on after its deadline.
