@@ -42,6 +42,10 @@ struct MonitoringCycle: Service {
     var clock: @Sendable () -> Date = { Date() }
     let logger: Logger
 
+    /// Verdicts (and diagnoses) stored per transaction: a cycle with its caps lifted judges
+    /// thousands, and a commit each would bound it.
+    static let storedAtOnce = 100
+
     func run() async throws {
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
             await beat()
@@ -83,17 +87,24 @@ struct MonitoringCycle: Service {
     func cycle() async throws -> Report {
         var report = Report()
         let verdicts = Verdicts(pool: pool, outbox: outbox, settings: settings, clock: clock)
+        var judged: [(verdict: SessionVerdict, session: Verdicts.Claimed)] = []
+        func storeJudged() async throws {
+            let stored = try await verdicts.store(judged)
+            for ((verdict, _), isStored) in zip(judged, stored) where isStored {
+                report.analysed += 1
+                Counter(label: "attache_monitoring_sessions_total", dimensions: [("status", verdict.status.rawValue)])
+                    .increment()
+            }
+            judged.removeAll()
+        }
         for session in try await verdicts.claimForAnalysis() {
             let started = ContinuousClock.now
             do {
                 let verdict = try await analyser.analyse(session.call)
                 Timer(label: "attache_monitoring_analysis_seconds", dimensions: [("analyser", analyser.name)])
                     .recordInterval(since: started)
-                if try await verdicts.store(verdict, for: session) {
-                    report.analysed += 1
-                    Counter(label: "attache_monitoring_sessions_total", dimensions: [("status", verdict.status.rawValue)])
-                        .increment()
-                }
+                judged.append((verdict, session))
+                if judged.count == Self.storedAtOnce { try await storeJudged() }
             } catch {
                 report.failed += 1
                 let final = try await verdicts.fail(session, reason: "\(error)")
@@ -103,7 +114,19 @@ struct MonitoringCycle: Service {
                 if final { Counter(label: "attache_monitoring_sessions_total", dimensions: [("status", "error")]).increment() }
             }
         }
+        try await storeJudged()
         // One after another, never in parallel: a diagnosis may ask the model too.
+        var diagnosed: [(diagnosis: Diagnosis, session: Verdicts.ClaimedFailure)] = []
+        func storeDiagnosed() async throws {
+            let stored = try await verdicts.store(diagnosed)
+            for ((diagnosis, _), isStored) in zip(diagnosed, stored) where isStored {
+                report.diagnosed += 1
+                for kind in diagnosis.kinds {
+                    Counter(label: "attache_monitoring_diagnoses_total", dimensions: [("root_cause", kind.rawValue)]).increment()
+                }
+            }
+            diagnosed.removeAll()
+        }
         for session in try await verdicts.claimForDiagnosis() {
             var diagnosis = diagnostician.diagnose(session.call, verdict: session.verdict)
             if let writer {
@@ -113,13 +136,10 @@ struct MonitoringCycle: Service {
                         metadata: ["session_id": "\(session.id)", "error": "\(error)"])
                 }
             }
-            if try await verdicts.store(diagnosis, for: session) {
-                report.diagnosed += 1
-                for kind in diagnosis.kinds {
-                    Counter(label: "attache_monitoring_diagnoses_total", dimensions: [("root_cause", kind.rawValue)]).increment()
-                }
-            }
+            diagnosed.append((diagnosis, session))
+            if diagnosed.count == Self.storedAtOnce { try await storeDiagnosed() }
         }
+        try await storeDiagnosed()
         if let langfuse { report.exported = try await langfuse.exportPending() }
         return report
     }

@@ -61,13 +61,41 @@ struct Verdicts: Sendable {
         }
     }
 
-    /// Stores the verdict and publishes it; false if the claim was lost meanwhile (nothing written).
-    func store(_ verdict: SessionVerdict, for session: Claimed) async throws -> Bool {
+    /// Stores the verdicts and publishes them, in one transaction (a commit per verdict would
+    /// bound a cycle that has many); for each, false if its claim was lost meanwhile (nothing
+    /// written for it).
+    func store(_ judged: [(verdict: SessionVerdict, session: Claimed)]) async throws -> [Bool] {
+        guard !judged.isEmpty else { return [] }
         let now = clock()
-        let counted = verdict.intents.filter { $0.confidence >= SessionVerdict.confidenceThreshold }
-        let confidence = counted.map(\.confidence).max() ?? verdict.intents.map(\.confidence).max()
-        let needsDiagnosis = verdict.status == .fail || verdict.status == .partial
-        let event = Envelope(
+        let rows = try judged.map { verdict, session in
+            let counted = verdict.intents.filter { $0.confidence >= SessionVerdict.confidenceThreshold }
+            let confidence = counted.map(\.confidence).max() ?? verdict.intents.map(\.confidence).max()
+            let needsDiagnosis = verdict.status == .fail || verdict.status == .partial
+            let parameters: [any PostgresBindable] = [
+                session.id, session.claim, verdict.status.rawValue, try JSONBValue(verdict), verdict.summary,
+                PostgresArray(verdict.intentTypes.map(\.rawValue)), confidence, now, needsDiagnosis ? "pending" : "none",
+            ]
+            return (parameters, Self.event(verdict, for: session))
+        }
+        return try await outbox.transaction(pool) { db in
+            try rows.map { parameters, event in
+                guard
+                    try db.execute(
+                        """
+                        UPDATE monitoring.results SET status = $3, verdict = $4, summary = $5, intent_types = $6::text[],
+                            confidence = $7, analysed_at = $8, error = NULL, claim = NULL, claimed_until = NULL,
+                            diagnostic_status = $9
+                        WHERE session_id = $1 AND claim = $2
+                        """, parameters) == 1
+                else { return false }
+                try outbox.append(event, on: db)
+                return true
+            }
+        }
+    }
+
+    private static func event(_ verdict: SessionVerdict, for session: Claimed) -> Envelope<MonitoringResultRecorded> {
+        Envelope(
             tenantID: session.tenantID, correlationID: session.correlationID,
             payload: MonitoringResultRecorded(
                 sessionID: session.id, meetingID: session.call.meetingID, status: verdict.status.rawValue,
@@ -78,25 +106,6 @@ struct Verdicts: Sendable {
                             .status.rawValue)
                 }, summary: verdict.summary, analyser: verdict.analyser, model: verdict.model,
                 promptVersion: verdict.promptVersion))
-        let stored = try JSONBValue(verdict)
-        return try await outbox.transaction(pool) { db in
-            guard
-                try db.execute(
-                    """
-                    UPDATE monitoring.results SET status = $3, verdict = $4, summary = $5, intent_types = $6::text[],
-                        confidence = $7, analysed_at = $8, error = NULL, claim = NULL, claimed_until = NULL,
-                        diagnostic_status = $9
-                    WHERE session_id = $1 AND claim = $2
-                    """,
-                    [
-                        session.id, session.claim, verdict.status.rawValue, stored, verdict.summary,
-                        PostgresArray(verdict.intentTypes.map(\.rawValue)), confidence, now,
-                        needsDiagnosis ? "pending" : "none",
-                    ]) == 1
-            else { return false }
-            try outbox.append(event, on: db)
-            return true
-        }
     }
 
     /// Marks the session `error` with the reason; a later cycle tries again while attempts
@@ -147,27 +156,34 @@ struct Verdicts: Sendable {
         }
     }
 
-    /// Stores the diagnosis and publishes it; false if the claim was lost meanwhile.
-    func store(_ diagnosis: Diagnosis, for session: ClaimedFailure) async throws -> Bool {
+    /// Stores the diagnoses and publishes them, in one transaction; for each, false if its claim
+    /// was lost meanwhile.
+    func store(_ diagnosed: [(diagnosis: Diagnosis, session: ClaimedFailure)]) async throws -> [Bool] {
+        guard !diagnosed.isEmpty else { return [] }
         let now = clock()
-        let event = Envelope(
-            tenantID: session.tenantID, correlationID: session.correlationID,
-            payload: CallDiagnosed(
-                sessionID: session.id, meetingID: session.call.meetingID, status: session.verdict.status.rawValue,
-                rootCauses: diagnosis.kinds.map(\.rawValue), summary: diagnosis.summary,
-                writtenSummary: diagnosis.writtenSummary))
-        let stored = try JSONBValue(diagnosis)
+        let rows = try diagnosed.map { diagnosis, session in
+            let parameters: [any PostgresBindable] = [session.id, session.claim, try JSONBValue(diagnosis), now]
+            let event = Envelope(
+                tenantID: session.tenantID, correlationID: session.correlationID,
+                payload: CallDiagnosed(
+                    sessionID: session.id, meetingID: session.call.meetingID, status: session.verdict.status.rawValue,
+                    rootCauses: diagnosis.kinds.map(\.rawValue), summary: diagnosis.summary,
+                    writtenSummary: diagnosis.writtenSummary))
+            return (parameters, event)
+        }
         return try await outbox.transaction(pool) { db in
-            guard
-                try db.execute(
-                    """
-                    UPDATE monitoring.results SET diagnostic_status = 'done', diagnosis = $3, diagnosed_at = $4,
-                        claim = NULL, claimed_until = NULL
-                    WHERE session_id = $1 AND claim = $2
-                    """, [session.id, session.claim, stored, now]) == 1
-            else { return false }
-            try outbox.append(event, on: db)
-            return true
+            try rows.map { parameters, event in
+                guard
+                    try db.execute(
+                        """
+                        UPDATE monitoring.results SET diagnostic_status = 'done', diagnosis = $3, diagnosed_at = $4,
+                            claim = NULL, claimed_until = NULL
+                        WHERE session_id = $1 AND claim = $2
+                        """, parameters) == 1
+                else { return false }
+                try outbox.append(event, on: db)
+                return true
+            }
         }
     }
 }
