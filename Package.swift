@@ -246,7 +246,9 @@ let package = Package(
             path: "Tools/bench-realtime", swiftSettings: swiftSettings),
         .executableTarget(
             name: "BenchMonitoring",
-            dependencies: ["CallAnalysis", "Shared", "Bus", "Delivery", "Store", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "CallAnalysis", "Shared", "Bus", "Delivery", "Store", .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tools/bench-monitoring", swiftSettings: swiftSettings),
         .executableTarget(
             name: "BenchCalendar",
