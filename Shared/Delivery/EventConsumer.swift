@@ -5,6 +5,7 @@ import Metrics
 import ServiceLifecycle
 import Shared
 import Store
+import Synchronization
 
 /// Consumes a service's work queue and runs the matching handler for each message, one at a
 /// time in queue order. Messages of a type with a batch handler that arrived together (up to
@@ -16,6 +17,11 @@ import Store
 /// `PermanentFailure`, the message is parked in the dead-letter queue with the error, the
 /// attempt count and its original routing key. Either way the original is acknowledged only
 /// after the retry or parked copy is confirmed by the broker, so nothing is lost in between.
+///
+/// A failure because the database is unreachable is not the handler's: the consumer pauses (it
+/// takes no more work and `isPaused` turns readiness off), waits until the database answers,
+/// and handles the same message again without counting an attempt, so an outage of any length
+/// parks nothing.
 public struct EventConsumer: Service {
     public let queues: ServiceQueues
     let routes: EventRoutes
@@ -27,11 +33,19 @@ public struct EventConsumer: Service {
     let outbox: Outbox
     let maxAttempts: Int
     let batchLimit: Int
+    let outageCheckInterval: Duration
     let logger: Logger
+    private let state = State()
+
+    private final class State: Sendable {
+        let paused = Atomic(false)
+        let stopping = Atomic(false)
+    }
 
     public init(
         queues: ServiceQueues, routes: EventRoutes, broker: AMQPConfiguration, publisher: Publisher, pool: PostgresPool,
-        outbox: Outbox, prefetch: UInt16 = 20, maxAttempts: Int = 5, batchLimit: Int = 100, logger: Logger
+        outbox: Outbox, prefetch: UInt16 = 20, maxAttempts: Int = 5, batchLimit: Int = 100,
+        outageCheckInterval: Duration = .seconds(1), logger: Logger
     ) throws {
         if let declared = Subscriptions.routingKeys(for: queues.service), declared != routes.routingKeys {
             throw SubscriptionMismatch(service: queues.service, handled: routes.routingKeys, declared: declared)
@@ -45,6 +59,7 @@ public struct EventConsumer: Service {
         self.outbox = outbox
         self.maxAttempts = max(1, maxAttempts)
         self.batchLimit = max(1, batchLimit)
+        self.outageCheckInterval = outageCheckInterval
         self.logger = logger
         consumer = Consumer(
             configuration: broker, queue: queues.workQueue, topology: queues.topology(routingKeys: routes.routingKeys),
@@ -52,6 +67,8 @@ public struct EventConsumer: Service {
     }
 
     public var isConnected: Bool { consumer.isConnected }
+    /// Waiting out a database outage: taking no work.
+    public var isPaused: Bool { state.paused.load(ordering: .relaxed) }
 
     public func run() async {
         await withGracefulShutdownHandler {
@@ -68,6 +85,7 @@ public struct EventConsumer: Service {
             await gathered
         } onGracefulShutdown: {
             // Stop new deliveries; the loop above finishes what was already delivered.
+            state.stopping.store(true, ordering: .relaxed)
             consumer.stop()
         }
         await consumer.close()
@@ -144,25 +162,57 @@ public struct EventConsumer: Service {
         let context = HandlerContext(
             messageID: header.id, messageType: header.type, previousFailures: previousFailures, pool: pool,
             outbox: outbox, logger: logger, revisions: revisions, inbox: inbox)
-        let started = ContinuousClock.now
-        do {
-            try await handler(message.body, context)
-            message.ack()
-            count(header.type, outcome: "handled")
-            Timer(label: "attache_handler_duration_seconds", dimensions: [("type", header.type.description)])
-                .record(duration: ContinuousClock.now - started)
-        } catch let failure as PermanentFailure {
-            await park(message, reason: failure.reason, failures: previousFailures + 1, logger: logger, type: header.type)
-        } catch {
-            let failures = previousFailures + 1
-            if failures >= maxAttempts {
-                await park(
-                    message, reason: "failed \(failures) times; last error: \(error)", failures: failures, logger: logger,
-                    type: header.type)
-            } else {
-                await retry(message, failures: failures, error: error, logger: logger, type: header.type)
+        while true {
+            let started = ContinuousClock.now
+            do {
+                try await handler(message.body, context)
+                message.ack()
+                count(header.type, outcome: "handled")
+                Timer(label: "attache_handler_duration_seconds", dimensions: [("type", header.type.description)])
+                    .record(duration: ContinuousClock.now - started)
+            } catch let failure as PermanentFailure {
+                await park(message, reason: failure.reason, failures: previousFailures + 1, logger: logger, type: header.type)
+            } catch {
+                if await isOutage(error) {
+                    if await waitOutOutage(error, logger: logger) { continue }
+                    // Shutting down mid-outage: the message goes back to the queue as it came.
+                    return message.reject(requeue: true)
+                }
+                let failures = previousFailures + 1
+                if failures >= maxAttempts {
+                    await park(
+                        message, reason: "failed \(failures) times; last error: \(error)", failures: failures,
+                        logger: logger, type: header.type)
+                } else {
+                    await retry(message, failures: failures, error: error, logger: logger, type: header.type)
+                }
             }
+            return
         }
+    }
+
+    /// Whether `error` came from the database being out of reach rather than from the handler.
+    private func isOutage(_ error: any Error) async -> Bool {
+        if let error = error as? PostgresError, error.isConnectionLevel { return true }
+        return await !pool.isReachable()
+    }
+
+    /// Waits until the database answers again; false if the service is stopping first.
+    private func waitOutOutage(_ error: any Error, logger: Logger) async -> Bool {
+        state.paused.store(true, ordering: .relaxed)
+        defer { state.paused.store(false, ordering: .relaxed) }
+        logger.warning(
+            "the database is unreachable; pausing until it answers (no attempt counted)", metadata: ["error": "\(error)"])
+        let started = ContinuousClock.now
+        repeat {
+            try? await Task.sleep(for: outageCheckInterval)
+            if state.stopping.load(ordering: .relaxed) { return false }
+        } while await !pool.isReachable()
+        logger.notice(
+            "the database answers again; resuming",
+            metadata: ["paused_s": "\((ContinuousClock.now - started).components.seconds)"])
+        Counter(label: "attache_consumer_pauses_total", dimensions: [("service", queues.service)]).increment()
+        return true
     }
 
     private func retry(_ message: InboundMessage, failures: Int, error: any Error, logger: Logger, type: MessageType) async {

@@ -70,7 +70,7 @@ public struct ServiceRuntime: Sendable {
         let consumer = try EventConsumer(
             queues: queues, routes: routes, broker: configuration.broker, publisher: publisher, pool: pool, outbox: outbox,
             prefetch: configuration.prefetch, maxAttempts: configuration.maxAttempts, logger: logger)
-        readiness.add("consumer") { consumer.isConnected }
+        readiness.add("consumer") { consumer.isConnected && !consumer.isPaused }
         return consumer
     }
 

@@ -8,6 +8,9 @@ import Foundation
 public final class PostgresConnection {
     private var handle: OpaquePointer?
     private let url: String
+    /// When the connection last finished a statement: a connection idle for long may have been
+    /// dropped by a server restart without the client hearing of it.
+    private(set) var lastUsed = ContinuousClock.now
 
     init(url: String) {
         self.url = url
@@ -29,6 +32,19 @@ public final class PostgresConnection {
             throw .cannotConnect(endpoint: Self.redacted(url), reason: reason.trimmingCharacters(in: .whitespacesAndNewlines))
         }
         _ = try execute("SET TIME ZONE 'UTC'")
+    }
+
+    /// Makes sure the server still answers on this connection, with an empty query (one round
+    /// trip), and drops the connection if it does not, so that the next statement reconnects
+    /// instead of failing on a socket the server closed while the connection sat in the pool.
+    func verify() {
+        guard let handle, PQstatus(handle) == CONNECTION_OK else { return }
+        PQclear(PQexec(handle, ""))
+        lastUsed = .now
+        if PQstatus(handle) != CONNECTION_OK {
+            PQfinish(handle)
+            self.handle = nil
+        }
     }
 
     @discardableResult
@@ -78,7 +94,10 @@ public final class PostgresConnection {
         let result: OpaquePointer? = withCStrings(texts) { pointers in
             PQexecParams(handle, sql, Int32(pointers.count), nil, pointers, nil, nil, 0)
         }
-        defer { PQclear(result) }
+        defer {
+            PQclear(result)
+            lastUsed = .now
+        }
         try check(result, sql)
         return read(result!)
     }

@@ -26,6 +26,19 @@ public enum PostgresError: Error, CustomStringConvertible {
     }
 }
 
+extension PostgresError {
+    /// Whether the failure is the connection's rather than the statement's: the server is
+    /// unreachable, went away, or is not accepting work (shutting down, starting up, SQLSTATE
+    /// class 08 and 57P0x).
+    public var isConnectionLevel: Bool {
+        switch self {
+        case .cannotConnect, .connectionLost: true
+        case .queryFailed(let sqlState, _, _, _): sqlState.hasPrefix("08") || sqlState.hasPrefix("57P0")
+        default: false
+        }
+    }
+}
+
 /// Identifiers cannot be query parameters, so names that end up in SQL text are checked here.
 public func validatedIdentifier(_ name: String) throws(PostgresError) -> String {
     let valid =

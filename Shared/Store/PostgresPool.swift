@@ -27,14 +27,51 @@ public final class PostgresPool: Sendable {
 
     /// A connection and the queue it is confined to.
     fileprivate final class Slot: @unchecked Sendable {
-        // Safe: `connection` is only read or written by blocks running on `queue`, which is serial.
+        // Safe: `connection` and `checkedLosses` are only read or written by blocks running on
+        // `queue`, which is serial.
         let queue: DispatchQueue
         let connection: PostgresConnection
+        let health: Health
+        /// `health.losses` when this connection was last known to work.
+        var checkedLosses = 0
 
-        init(index: Int, url: String) {
+        init(index: Int, url: String, health: Health) {
             queue = DispatchQueue(label: "postgres-\(index)")
             connection = PostgresConnection(url: url)
+            self.health = health
         }
+
+        func run<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
+            try await withCheckedThrowingContinuation { continuation in
+                queue.async { continuation.resume(with: Result { try self.runHere(body) }) }
+            }
+        }
+
+        /// A connection is checked before it is lent when it has sat idle long, or when any
+        /// connection of the pool lost its server since it was last checked: a restart drops
+        /// them all, and the others would otherwise fail their next caller one by one.
+        private func runHere<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+            let losses = health.losses.load(ordering: .relaxed)
+            if losses != checkedLosses || ContinuousClock.now - connection.lastUsed > health.idleCheck {
+                connection.verify()
+                checkedLosses = losses
+            }
+            do {
+                return try body(connection)
+            } catch let error as PostgresError {
+                if error.isConnectionLevel { health.losses.add(1, ordering: .relaxed) }
+                throw error
+            }
+        }
+    }
+
+    /// What the pool's connections share about the server's health.
+    fileprivate final class Health: Sendable {
+        /// Connection-level failures seen by any connection of the pool.
+        let losses = Atomic(0)
+        let idleCheck: Duration
+
+        init(idleCheck: Duration) { self.idleCheck = idleCheck }
     }
 
     /// How many connections the pool holds.
@@ -44,9 +81,11 @@ public final class PostgresPool: Sendable {
     public var waiting: Int { availability.withLock { $0.waiters.count + $0.urgentWaiters.count } }
     public var isExhausted: Bool { availability.withLock { $0.free.isEmpty } }
 
-    public init(url: String, size: Int = 4) {
+    /// `idleCheck`: a connection unused for longer is checked (one round trip) before it is lent.
+    public init(url: String, size: Int = 4, idleCheck: Duration = .seconds(30)) {
         self.url = url
-        slots = (0..<max(1, size)).map { Slot(index: $0, url: url) }
+        let health = Health(idleCheck: idleCheck)
+        slots = (0..<max(1, size)).map { Slot(index: $0, url: url, health: health) }
         availability = Mutex(Availability(free: Array(slots.indices)))
     }
 
@@ -56,7 +95,7 @@ public final class PostgresPool: Sendable {
     ) async throws -> T {
         let index = await acquire(priority)
         defer { release(index) }
-        return try await Self.run(on: slots[index], body)
+        return try await slots[index].run(body)
     }
 
     /// Holds one connection for the whole of `body`, across suspension points: for work that
@@ -90,14 +129,6 @@ public final class PostgresPool: Sendable {
         (try? await withConnection { try $0.execute("SELECT 1") }) != nil
     }
 
-    fileprivate static func run<T: Sendable>(
-        on slot: Slot, _ body: @escaping @Sendable (PostgresConnection) throws -> T
-    ) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            slot.queue.async { continuation.resume(with: Result { try body(slot.connection) }) }
-        }
-    }
-
     private func acquire(_ priority: Priority) async -> Int {
         if let index = availability.withLock({ $0.free.popLast() }) { return index }
         return await withCheckedContinuation { continuation in
@@ -129,6 +160,6 @@ public struct PostgresSession: Sendable {
     fileprivate let slot: PostgresPool.Slot
 
     public func run<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
-        try await PostgresPool.run(on: slot, body)
+        try await slot.run(body)
     }
 }

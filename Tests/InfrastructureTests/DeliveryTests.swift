@@ -32,9 +32,9 @@ final class DeliveryHarness: Sendable {
     private let running = Mutex<[Task<Void, Never>]>([])
     private let observers = Mutex<[Consumer]>([])
 
-    init(retryDelays: [Duration] = [.milliseconds(100), .milliseconds(200)]) async throws {
+    init(retryDelays: [Duration] = [.milliseconds(100), .milliseconds(200)], databaseURL: String? = nil) async throws {
         broker = try TestStack.broker()
-        pool = PostgresPool(url: try TestStack.databaseURL(), size: 3)
+        pool = PostgresPool(url: try databaseURL ?? TestStack.databaseURL(), size: 3)
         schema = TestStack.uniqueName("delivery")
         queues = ServiceQueues(prefix: schema, service: "svc", retryDelays: retryDelays)
         publisher = Publisher(
@@ -51,7 +51,7 @@ final class DeliveryHarness: Sendable {
         configure(&routes)
         return try EventConsumer(
             queues: queues, routes: routes, broker: broker, publisher: publisher, pool: pool, outbox: outbox,
-            prefetch: 10, maxAttempts: maxAttempts, logger: TestStack.logger)
+            prefetch: 10, maxAttempts: maxAttempts, outageCheckInterval: .milliseconds(100), logger: TestStack.logger)
     }
 
     /// Runs the outbox relay until the test ends.
@@ -137,9 +137,12 @@ final class DeliveryHarness: Sendable {
 }
 
 func withDeliveryHarness<T>(
-    retryDelays: [Duration] = [.milliseconds(100), .milliseconds(200)], _ body: (DeliveryHarness) async throws -> T
+    retryDelays: [Duration] = [.milliseconds(100), .milliseconds(200)], databaseURL: String? = nil,
+    _ body: (DeliveryHarness) async throws -> T
 ) async throws -> T {
-    try await using(try await DeliveryHarness(retryDelays: retryDelays), tearDown: { try await $0.tearDown() }, body)
+    try await using(
+        try await DeliveryHarness(retryDelays: retryDelays, databaseURL: databaseURL), tearDown: { try await $0.tearDown() },
+        body)
 }
 
 @Suite("Delivery guarantees")
@@ -281,6 +284,39 @@ struct DeliveryTests {
             try await eventually("the replayed message handled") { try await harness.effects() == ["doomed"] }
             #expect(calls.all.last == "attempt after 0 failures", "replay starts with a fresh attempt count")
             #expect(try await harness.parkedCount() == 0)
+        }
+    }
+
+    @Test("during a database outage the consumer pauses instead of spending attempts, and parks nothing")
+    func databaseOutagePauses() async throws {
+        try await TestStack.chaos("start-postgresql")
+        try await withDeliveryHarness(databaseURL: try TestStack.chaosDatabaseURL()) { harness in
+            let attempts = Calls()
+            let schema = harness.schema
+            let consumer = try harness.consumer(maxAttempts: 2) { routes in
+                routes.on(Ping.self) { envelope, context in
+                    attempts.record("\(envelope.payload.text) after \(context.previousFailures) failures")
+                    _ = try await context.once { db in
+                        try db.execute("INSERT INTO \(schema).effects VALUES ($1)", [envelope.payload.text])
+                    }
+                }
+            }
+            try await harness.start(consumer)
+            try await TestStack.chaos("stop-postgresql")
+            try await using((), tearDown: { _ in try await TestStack.chaos("start-postgresql") }) { _ in
+                for text in ["one", "two", "three"] { try await harness.publish(harness.envelope(text)) }
+                try await eventually("the consumer paused") { consumer.isPaused }
+                // Without the pause, both attempts (100 and 200 ms apart) would be spent by now.
+                try await Task.sleep(for: .seconds(1))
+                #expect(consumer.isPaused)
+                #expect(try await harness.parkedCount() == 0)
+            }
+            try await eventually("every message handled once the database is back") {
+                try await harness.effects() == ["one", "three", "two"]
+            }
+            #expect(!consumer.isPaused)
+            #expect(try await harness.parkedCount() == 0)
+            #expect(Set(attempts.all).allSatisfy { $0.hasSuffix("after 0 failures") }, "no attempt was counted: \(attempts.all)")
         }
     }
 

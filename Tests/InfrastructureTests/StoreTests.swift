@@ -183,4 +183,56 @@ struct StoreTests {
         try await urgent.value
         #expect(order.all == ["urgent", "normal"])
     }
+
+    @Test("a connection whose server went away while it sat idle is replaced before it is lent")
+    func idleConnectionChecked() async throws {
+        let admin = PostgresPool(url: try TestStack.databaseURL(), size: 1)
+        for idleCheck in [Duration.zero, .seconds(3600)] {
+            let pool = PostgresPool(url: try TestStack.databaseURL(), size: 1, idleCheck: idleCheck)
+            let first = try await backendID(pool)
+            try await terminate([first], using: admin)
+            if idleCheck == .zero {
+                let second = try await backendID(pool)
+                #expect(second != first)
+            } else {
+                // Unchecked, the dead connection fails whoever gets it next.
+                await #expect(throws: PostgresError.self) { try await backendID(pool) }
+            }
+        }
+    }
+
+    @Test("once one connection finds its server gone, the pool checks the others before lending them")
+    func lossChecksEveryConnection() async throws {
+        let admin = PostgresPool(url: try TestStack.databaseURL(), size: 1)
+        let pool = PostgresPool(url: try TestStack.databaseURL(), size: 2, idleCheck: .seconds(3600))
+        let before = try await bothBackendIDs(pool)
+        try await terminate(before, using: admin)
+        // The first to use a connection after the restart learns of it the hard way …
+        await #expect(throws: PostgresError.self) { try await backendID(pool) }
+        // … and from then on neither connection fails its caller.
+        let after = try await bothBackendIDs(pool)
+        #expect(Set(after).isDisjoint(with: before))
+    }
+
+    private func backendID(_ pool: PostgresPool) async throws -> Int {
+        try await pool.withConnection { try $0.queryOne("SELECT pg_backend_pid() AS pid")!.int("pid") }
+    }
+
+    /// Both connections of a two-connection pool, held at once so that each is asked.
+    private func bothBackendIDs(_ pool: PostgresPool) async throws -> [Int] {
+        try await pool.withSession { first in
+            try await pool.withSession { second in
+                let query = { @Sendable (db: PostgresConnection) in try db.queryOne("SELECT pg_backend_pid() AS pid")!.int("pid")
+                }
+                return [try await first.run(query), try await second.run(query)]
+            }
+        }
+    }
+
+    /// What a server restart does to a connection: the server ends its session.
+    private func terminate(_ backends: [Int], using admin: PostgresPool) async throws {
+        try await admin.withConnection { db in
+            for backend in backends { try db.execute("SELECT pg_terminate_backend($1, 5000)", [backend]) }
+        }
+    }
 }

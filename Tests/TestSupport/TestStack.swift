@@ -56,7 +56,10 @@ public enum TestStack {
         try AMQPConfiguration(url: try variable("ATTACHE_TEST_CHAOS_AMQP_URL"), heartbeatSeconds: 5)
     }
 
-    /// Runs `scripts/stack chaos COMMAND` (start-rabbitmq, restart-rabbitmq, stop-rabbitmq…).
+    /// A database server of its own that a test may stop and restart (see scripts/test).
+    public static func chaosDatabaseURL() throws -> String { try variable("ATTACHE_TEST_CHAOS_DATABASE_URL") }
+
+    /// Runs `scripts/stack chaos COMMAND` (start-rabbitmq, restart-rabbitmq, stop-postgresql…).
     public static func chaos(_ command: String) async throws {
         let status = try await ChildProcess.shell("\(try variable("ATTACHE_TEST_CHAOS_STACK")) \(command) >/dev/null 2>&1")
         guard status == 0 else { throw NotStarted(variable: "chaos stack (\(command) exited \(status))") }
