@@ -2,6 +2,7 @@ import Bus
 import Logging
 import Metrics
 import ServiceLifecycle
+import Shared
 import Store
 
 /// Publishes committed outbox rows in order, with publisher confirms, and deletes them once
@@ -52,6 +53,9 @@ public struct OutboxRelay: Service {
         }
     }
 
+    /// What some service consumes: any other event lands in the unrouted queue, and is counted.
+    private static let subscribedRoutingKeys = Set(Subscriptions.byService.values.joined().map(\.routingKey))
+
     /// Publishes up to `batchSize` rows; returns how many.
     func relayBatch() async throws -> Int {
         let schema = outbox.schema
@@ -83,6 +87,10 @@ public struct OutboxRelay: Service {
                     try connection.execute("COMMIT")
                 }
                 published.increment(by: rows.count)
+                for message in messages where !Self.subscribedRoutingKeys.contains(message.routingKey) {
+                    Counter(label: "attache_unrouted_events_total", dimensions: [("routing_key", message.routingKey)])
+                        .increment()
+                }
                 return rows.count
             } catch {
                 _ = try? await session.run { try $0.execute("ROLLBACK") }

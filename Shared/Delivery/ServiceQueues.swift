@@ -61,6 +61,11 @@ public struct ServiceQueues: Sendable {
     public static func eventsExchange(prefix: String) -> String { "\(prefix).events" }
     public static func unroutedQueue(prefix: String) -> String { "\(prefix).unrouted" }
 
+    /// The unrouted queue keeps the newest 10 000 events for at most 7 days: enough to see what
+    /// is published without a subscriber and to replay a recent one, without growing for ever
+    /// while nobody reads it (`prep.notification.sent` and `monitoring.result` land there by design).
+    public static let unroutedLimits: (length: Int64, age: Duration) = (10_000, .seconds(7 * 24 * 3600))
+
     /// The exchange publishers need, with its catch-all for unroutable events.
     public static func eventsTopology(prefix: String) -> Topology {
         let unrouted = unroutedQueue(prefix: prefix)
@@ -69,7 +74,15 @@ public struct ServiceQueues: Sendable {
                 .init(name: unrouted, kind: .fanout),
                 .init(name: eventsExchange(prefix: prefix), kind: .topic, arguments: ["alternate-exchange": .string(unrouted)]),
             ],
-            queues: [.quorum(unrouted)],
+            queues: [
+                .quorum(
+                    unrouted,
+                    arguments: [
+                        "x-max-length": .int(unroutedLimits.length),
+                        "x-message-ttl": .int(unroutedLimits.age.milliseconds),
+                        "x-overflow": .string("drop-head"),
+                    ])
+            ],
             bindings: [.init(queue: unrouted, exchange: unrouted, routingKey: "")])
     }
 }

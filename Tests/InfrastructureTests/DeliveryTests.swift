@@ -436,6 +436,41 @@ struct SubscriptionTests {
         }
     }
 
+    @Test("an event nobody subscribes to waits in the unrouted queue, which keeps only the newest 10 000")
+    func unroutedIsBounded() async throws {
+        let broker = try TestStack.broker()
+        let prefix = TestStack.uniqueName("unrouted")
+        let publisher = Publisher(
+            configuration: broker, topology: ServiceQueues.eventsTopology(prefix: prefix), logger: TestStack.logger)
+        let unrouted = ServiceQueues.unroutedQueue(prefix: prefix)
+        try await using(
+            publisher,
+            tearDown: { publisher in
+                await publisher.close()
+                try await AdminChannel.run(broker) { channel in
+                    defer { channel.close() }
+                    try channel.deleteQueue(unrouted)
+                }
+            }
+        ) { publisher in
+            let limit = Int(ServiceQueues.unroutedLimits.length)
+            let messages = (0..<(limit + 50)).map {
+                OutgoingMessage(
+                    exchange: ServiceQueues.eventsExchange(prefix: prefix), routingKey: "nobody.listens",
+                    body: Array("{}".utf8), messageID: "\($0)")
+            }
+            for chunk in stride(from: 0, to: messages.count, by: 500) {
+                try await publisher.publish(Array(messages[chunk..<min(chunk + 500, messages.count)]))
+            }
+            let (count, oldest) = try await AdminChannel.run(broker) { channel in
+                defer { channel.close() }
+                return (try channel.messageCount(queue: unrouted), try channel.get(queue: unrouted)?.messageID)
+            }
+            #expect(count == limit)
+            #expect(oldest == "50", "the oldest 50 were dropped, the newest kept")
+        }
+    }
+
     @Test("a service whose handlers disagree with Subscriptions refuses to start")
     func mismatchRefusesToStart() async throws {
         try await withDeliveryHarness { harness in
