@@ -289,34 +289,36 @@ struct DeliveryTests {
 
     @Test("during a database outage the consumer pauses instead of spending attempts, and parks nothing")
     func databaseOutagePauses() async throws {
-        try await TestStack.chaos("start-postgresql")
-        try await withDeliveryHarness(databaseURL: try TestStack.chaosDatabaseURL()) { harness in
-            let attempts = Calls()
-            let schema = harness.schema
-            let consumer = try harness.consumer(maxAttempts: 2) { routes in
-                routes.on(Ping.self) { envelope, context in
-                    attempts.record("\(envelope.payload.text) after \(context.previousFailures) failures")
-                    _ = try await context.once { db in
-                        try db.execute("INSERT INTO \(schema).effects VALUES ($1)", [envelope.payload.text])
+        try await TestStack.withChaosDatabase { server in
+            try await withDeliveryHarness(databaseURL: server) { harness in
+                let attempts = Calls()
+                let schema = harness.schema
+                let consumer = try harness.consumer(maxAttempts: 2) { routes in
+                    routes.on(Ping.self) { envelope, context in
+                        attempts.record("\(envelope.payload.text) after \(context.previousFailures) failures")
+                        _ = try await context.once { db in
+                            try db.execute("INSERT INTO \(schema).effects VALUES ($1)", [envelope.payload.text])
+                        }
                     }
                 }
-            }
-            try await harness.start(consumer)
-            try await TestStack.chaos("stop-postgresql")
-            try await using((), tearDown: { _ in try await TestStack.chaos("start-postgresql") }) { _ in
-                for text in ["one", "two", "three"] { try await harness.publish(harness.envelope(text)) }
-                try await eventually("the consumer paused") { consumer.isPaused }
-                // Without the pause, both attempts (100 and 200 ms apart) would be spent by now.
-                try await Task.sleep(for: .seconds(1))
-                #expect(consumer.isPaused)
+                try await harness.start(consumer)
+                try await TestStack.chaos("stop-postgresql")
+                try await using((), tearDown: { _ in try await TestStack.chaos("start-postgresql") }) { _ in
+                    for text in ["one", "two", "three"] { try await harness.publish(harness.envelope(text)) }
+                    try await eventually("the consumer paused") { consumer.isPaused }
+                    // Without the pause, both attempts (100 and 200 ms apart) would be spent by now.
+                    try await Task.sleep(for: .seconds(1))
+                    #expect(consumer.isPaused)
+                    #expect(try await harness.parkedCount() == 0)
+                }
+                try await eventually("every message handled once the database is back") {
+                    try await harness.effects() == ["one", "three", "two"]
+                }
+                #expect(!consumer.isPaused)
                 #expect(try await harness.parkedCount() == 0)
+                #expect(
+                    Set(attempts.all).allSatisfy { $0.hasSuffix("after 0 failures") }, "no attempt was counted: \(attempts.all)")
             }
-            try await eventually("every message handled once the database is back") {
-                try await harness.effects() == ["one", "three", "two"]
-            }
-            #expect(!consumer.isPaused)
-            #expect(try await harness.parkedCount() == 0)
-            #expect(Set(attempts.all).allSatisfy { $0.hasSuffix("after 0 failures") }, "no attempt was counted: \(attempts.all)")
         }
     }
 

@@ -8,25 +8,25 @@ import Store
 
 /// A database of its own for a test whose code uses fixed schema names (the services do).
 public enum TestDatabase {
-    /// Creates an empty database on the test server and returns its URL.
-    public static func create() async throws -> String {
-        let admin = try TestStack.databaseURL()
+    /// Creates an empty database on the test server (or on `server`) and returns its URL.
+    public static func create(on server: String? = nil) async throws -> String {
+        let admin = try server ?? TestStack.databaseURL()
         let name = TestStack.uniqueName("db")
         _ = try await PostgresPool(url: admin, size: 1).withConnection { try $0.execute("CREATE DATABASE \(name)") }
         return replacingDatabase(in: admin, with: name)
     }
 
     /// Runs `body` with a database of its own, dropped afterwards whatever happens.
-    public static func with<T>(_ body: (String) async throws -> T) async throws -> T {
-        try await using(try await create(), tearDown: { try await drop($0) }, body)
+    public static func with<T>(on server: String? = nil, _ body: (String) async throws -> T) async throws -> T {
+        try await using(try await create(on: server), tearDown: { try await drop($0) }, body)
     }
 
     /// Runs `body` with a pool on a database of its own in which a service's schema has been
     /// migrated as the service migrates it at start (Delivery's tables, then its own).
     public static func with<T>(
-        schema: String, migrations: [Migration], _ body: (PostgresPool) async throws -> T
+        on server: String? = nil, schema: String, migrations: [Migration], _ body: (PostgresPool) async throws -> T
     ) async throws -> T {
-        try await with { url in
+        try await with(on: server) { url in
             let pool = PostgresPool(url: url, size: 2)
             try await Migrator.migrate(
                 pool, schema: schema, migrations: DeliveryMigrations.all + migrations, logger: TestStack.logger)
@@ -36,7 +36,7 @@ public enum TestDatabase {
 
     public static func drop(_ url: String) async throws {
         guard let name = URLComponents(string: url)?.path.dropFirst(), name.hasPrefix("t_db_") else { return }
-        let admin = try TestStack.databaseURL()
+        let admin = replacingDatabase(in: url, with: "attache")
         _ = try await PostgresPool(url: admin, size: 1).withConnection {
             try $0.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
         }

@@ -56,8 +56,9 @@ public enum TestStack {
         try AMQPConfiguration(url: try variable("ATTACHE_TEST_CHAOS_AMQP_URL"), heartbeatSeconds: 5)
     }
 
-    /// A database server of its own that a test may stop and restart (see scripts/test).
-    public static func chaosDatabaseURL() throws -> String { try variable("ATTACHE_TEST_CHAOS_DATABASE_URL") }
+    /// A database server of its own that a test may stop and restart (see scripts/test): use it
+    /// through `withChaosDatabase`.
+    static func chaosDatabaseURL() throws -> String { try variable("ATTACHE_TEST_CHAOS_DATABASE_URL") }
 
     /// Runs `scripts/stack chaos COMMAND` (start-rabbitmq, restart-rabbitmq, stop-postgresql…).
     public static func chaos(_ command: String) async throws {

@@ -19,6 +19,8 @@ package struct SyncScheduler: Service {
         var windowAhead: Duration
         /// How long a claimed connection is reserved for the replica that claimed it.
         var lease: Duration = .seconds(300)
+        /// How often recording a sync's outcome is tried again while the database does not answer.
+        var recordRetry: Duration = .seconds(1)
     }
 
     let store: ConnectionStore
@@ -103,10 +105,8 @@ package struct SyncScheduler: Service {
                 "calendar authorisation withdrawn; connection stopped until its owner reconnects it",
                 metadata: ["reason": "\(reason)"])
             guard case .success(let connection) = claimed.connection else { return }
-            do {
+            await record("the withdrawn authorisation", logger: logger) {
                 try await store.markNeedsReauthorisation(connection, reason: reason)
-            } catch {
-                logger.error("cannot record the withdrawn authorisation", metadata: ["error": "\(error)"])
             }
         } catch {
             let delay: Duration
@@ -118,10 +118,30 @@ package struct SyncScheduler: Service {
             }
             count(claimed.kind, "failed", started)
             logger.error("calendar sync failed", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
-            do {
+            await record("the failed sync", logger: logger) {
                 try await store.recordFailure(claimed.id, error: "\(error)", retryIn: delay)
+            }
+        }
+    }
+
+    /// Recording a sync's outcome is what frees its claim: a sync that failed because the
+    /// database went away records its failure as soon as the database answers again, so that
+    /// the connection waits out its backoff rather than the rest of the lease.
+    private func record(_ what: String, logger: Logger, _ write: () async throws -> Void) async {
+        let giveUp = ContinuousClock.now + settings.lease
+        var warned = false
+        while true {
+            do {
+                return try await write()
             } catch {
-                logger.error("cannot record the failed sync", metadata: ["error": "\(error)"])
+                guard ContinuousClock.now + settings.recordRetry < giveUp, !Task.isShuttingDownGracefully else {
+                    return logger.error("cannot record \(what); the lease expires instead", metadata: ["error": "\(error)"])
+                }
+                if !warned {
+                    logger.warning("cannot record \(what) yet; trying again", metadata: ["error": "\(error)"])
+                    warned = true
+                }
+                try? await Task.sleep(for: settings.recordRetry)
             }
         }
     }
