@@ -73,6 +73,24 @@ pid_alive() {
 # Milliseconds since the epoch, for timing messages.
 now_ms() { date +%s%3N; }
 
+# start_detached PID_FILE OUT DIR COMMAND...: runs COMMAND in a session of its
+# own (so it outlives this script and is not hit by signals aimed at the
+# caller's process group, e.g. Ctrl-C on a test run), in DIR, its output
+# appended to OUT, and writes its pid to PID_FILE. Launched from a nested
+# subshell: when the caller has job control on (set -m), a background job
+# leads its own process group, and setsid then forks and exits at once, so
+# the recorded pid died while the server was still booting and a loaded
+# machine's slow start was reported as "exited during startup".
+start_detached() {
+    local pid_file=$1 out=$2 dir=$3
+    shift 3
+    (
+        cd "$dir" || exit 1
+        (exec setsid nohup "$@" >> "$out" 2>&1 < /dev/null) &
+        echo $! > "$pid_file"
+    )
+}
+
 # stop_server NAME PID PID_FILE WANTED: stops a server started in the background:
 # SIGTERM, up to 10 s, then SIGKILL; removes its pid file. With no PID it says
 # so only when WANTED is 1 (the profile runs that server).

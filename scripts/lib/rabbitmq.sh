@@ -26,7 +26,7 @@ rabbitmq_configure() {
     RMQ_LAUNCHER_PID_FILE="$RMQ_DIR/launcher.pid" # the rabbitmq-server shell wrapper
     RMQ_OUT="$RMQ_DIR/server.out"                 # the server's stdout/stderr
     RMQ_LOG="$RMQ_DIR/log/$RMQ_NODE.log"          # the broker's own log file
-    RMQ_START_TIMEOUT=60
+    RMQ_START_TIMEOUT=180
 }
 
 # Everything RabbitMQ (server and CLI) reads from the environment. Exported in
@@ -65,7 +65,7 @@ rmq_export_env() {
 # a wedged node cannot hang the caller forever.
 rmq_run() {
     local tool=$1; shift
-    (rmq_export_env; cd "$RMQ_BIN" && timeout 90 "./$tool" "$@")
+    (rmq_export_env; cd "$RMQ_BIN" && timeout $((RMQ_START_TIMEOUT + 30)) "./$tool" "$@")
 }
 
 rmqctl() { rmq_run rabbitmqctl -n "$RMQ_NODE" "$@"; }
@@ -140,15 +140,11 @@ start_rabbitmq() {
         rm -f "$RMQ_PID_FILE"
         say "starting RabbitMQ $RMQ_NODE on 127.0.0.1:$RMQ_PORT"
         echo "==== $(date -Is) start" >> "$RMQ_OUT"
-        # setsid: own session, so the broker outlives this script and is not
-        # hit by signals aimed at the caller's process group (e.g. Ctrl-C on a
-        # test run). Its cwd is the state dir so stray files land there.
+        # Its cwd is the state dir so stray files land there.
         (
             rmq_export_env
-            cd "$RMQ_DIR" || exit
-            exec setsid nohup "$RMQ_BIN/rabbitmq-server" >> "$RMQ_OUT" 2>&1 < /dev/null
-        ) &
-        echo $! > "$RMQ_LAUNCHER_PID_FILE"
+            start_detached "$RMQ_LAUNCHER_PID_FILE" "$RMQ_OUT" "$RMQ_DIR" "$RMQ_BIN/rabbitmq-server"
+        )
     fi
 
     # Wait for the AMQP port, watching that the server did not die meanwhile.

@@ -94,11 +94,7 @@ start_radicale() {
         echo "==== $(date -Is) start" >> "$RADICALE_OUT"
         # As for RabbitMQ: a session of its own, cwd in the state dir. Radicale
         # does not refuse root, so it runs as whoever runs this script.
-        (
-            cd "$RADICALE_DIR" || exit
-            exec setsid nohup radicale --config "$RADICALE_DIR/config" >> "$RADICALE_OUT" 2>&1 < /dev/null
-        ) &
-        echo $! > "$RADICALE_PID_FILE"
+        start_detached "$RADICALE_PID_FILE" "$RADICALE_OUT" "$RADICALE_DIR" radicale --config "$RADICALE_DIR/config"
     fi
     # Ready when it answers HTTP: an unauthenticated PROPFIND gets 401. Until
     # the subshell above has exec'd, its command line does not say "radicale",

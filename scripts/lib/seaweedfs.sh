@@ -72,14 +72,11 @@ start_seaweedfs() {
 JSON
         say "starting SeaweedFS with S3 on 127.0.0.1:$port"
         echo "==== $(date -Is) start" >> "$SEAWEEDFS_OUT"
-        (
-            cd "$SEAWEEDFS_DIR" || exit
-            exec setsid nohup weed server -dir="$SEAWEEDFS_DIR/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
-                -master.port=$((port + 10)) -volume.port=$((port + 20)) -filer.port=$((port + 30)) \
-                -master.volumeSizeLimitMB=64 -volume.max=64 \
-                -s3 -s3.port="$port" -s3.port.iceberg=0 -s3.port.lance=0 -s3.config="$SEAWEEDFS_DIR/s3.json" >> "$SEAWEEDFS_OUT" 2>&1 < /dev/null
-        ) &
-        echo $! > "$SEAWEEDFS_PID_FILE"
+        start_detached "$SEAWEEDFS_PID_FILE" "$SEAWEEDFS_OUT" "$SEAWEEDFS_DIR" \
+            weed server -dir="$SEAWEEDFS_DIR/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
+            -master.port=$((port + 10)) -volume.port=$((port + 20)) -filer.port=$((port + 30)) \
+            -master.volumeSizeLimitMB=64 -volume.max=64 \
+            -s3 -s3.port="$port" -s3.port.iceberg=0 -s3.port.lance=0 -s3.config="$SEAWEEDFS_DIR/s3.json"
     fi
     # Ready when the S3 gateway answers, which it does only once the filer behind it is up:
     # an unsigned request is refused (403).

@@ -76,12 +76,8 @@ start_smtp() {
             || smtp_fail "openssl could not make the server's certificate"
         say "starting the SMTP server on 127.0.0.1:$SMTP_PORT"
         echo "==== $(date -Is) start" >> "$SMTP_OUT"
-        (
-            cd "$SMTP_DIR" || exit
-            exec setsid nohup python3 "$SMTP_SCRIPT" "$SMTP_PORT" "$SMTP_DIR" "$SMTP_USER" "$SMTP_PASSWORD" \
-                >> "$SMTP_OUT" 2>&1 < /dev/null
-        ) &
-        echo $! > "$SMTP_PID_FILE"
+        start_detached "$SMTP_PID_FILE" "$SMTP_OUT" "$SMTP_DIR" \
+            python3 "$SMTP_SCRIPT" "$SMTP_PORT" "$SMTP_DIR" "$SMTP_USER" "$SMTP_PASSWORD"
     fi
     started_pid=$(cat "$SMTP_PID_FILE")
     deadline=$((SECONDS + SMTP_START_TIMEOUT))
