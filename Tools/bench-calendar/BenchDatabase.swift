@@ -74,7 +74,7 @@ extension GeneratedCalendars {
                             refreshToken: Self.refreshToken(c), accessToken: Self.accessToken(c),
                             accessTokenExpiresAt: accessTokensExpire), for: id))
             }
-            let parameters: [any PostgresBindable] = [ids, tenants, owners, names, settings, sealed].map(MeetingSync.textArray)
+            let parameters: [any PostgresBindable] = [ids, tenants, owners, names, settings, sealed].map { PostgresArray($0) }
             _ = try await pool.withConnection { db in
                 try db.execute(
                     """

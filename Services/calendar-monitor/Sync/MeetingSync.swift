@@ -8,8 +8,10 @@ import Store
 /// Brings a connection's stored meetings in line with what its calendar said, and publishes
 /// exactly the differences: `meeting.upserted` for a new or meaningfully changed occurrence
 /// (with the fields that changed), `meeting.cancelled` for one cancelled, dropped from its
-/// series, or deleted. Each occurrence is compared and written in its own transaction, its
-/// event in the outbox; an unchanged occurrence is neither written nor published.
+/// series, or deleted. A calendar's sync is one transaction of a few statements whatever its
+/// size: its stored meetings are read (and locked) at once, compared here, and only the
+/// differences written, each kind as one statement over arrays, their events in the outbox.
+/// An unchanged occurrence is neither written nor published.
 package struct MeetingSync: Sendable {
     let pool: PostgresPool
     let outbox: Outbox
@@ -28,41 +30,185 @@ package struct MeetingSync: Sendable {
         var changes: Int { created + updated + cancelled }
     }
 
+    /// One occurrence as the calendar has it now.
+    private struct Incoming: Sendable {
+        var event: CalendarEvent
+        var itemID: String
+        var externalID: String
+        /// Outside the window an occurrence is not new work, but a stored meeting that moved out
+        /// of it is still an update, not a cancellation.
+        var insideWindow: Bool
+    }
+
     func apply(_ batch: SyncBatch, from connection: CalendarConnection, window: DateInterval) async throws -> Report {
-        var report = Report()
+        var incoming: [Incoming] = []
+        var seen = Set<String>()
         for item in batch.items {
-            var kept: [String] = []
-            for occurrence in item.occurrences {
-                let externalID = Self.externalID(of: occurrence)
-                kept.append(externalID)
-                // Outside the window an occurrence is not new work, but a stored meeting that moved
-                // out of it is still an update, not a cancellation.
-                let insideWindow = occurrence.end > window.start && occurrence.start < window.end
-                switch try await upsert(
-                    occurrence, itemID: item.itemID, externalID: externalID, connection: connection,
-                    createIfMissing: insideWindow)
+            for event in item.occurrences {
+                let externalID = Self.externalID(of: event)
+                // A calendar that lists an occurrence twice has it once.
+                guard seen.insert(externalID).inserted else { continue }
+                incoming.append(
+                    Incoming(
+                        event: event, itemID: item.itemID, externalID: externalID,
+                        insideWindow: event.end > window.start && event.start < window.end))
+            }
+        }
+        let (outbox, source, tenantID) = (outbox, connection.sourceKey, connection.tenantID)
+        let incomingNow = incoming
+        return try await outbox.transaction(pool) { db in
+            var report = Report()
+            var writes = BatchedWrites()
+            let stored = try Dictionary(
+                db.query(
+                    "SELECT * FROM calendar.meetings WHERE source = $1 AND external_id = ANY($2::text[]) FOR UPDATE",
+                    [source, PostgresArray(incomingNow.map(\.externalID))]
+                ).map { (try $0.string("external_id"), $0) }, uniquingKeysWith: { first, _ in first })
+            var new: [(MeetingSnapshot, itemID: String)] = []
+            for occurrence in incomingNow {
+                guard let existing = stored[occurrence.externalID] else {
+                    // Never seen and already cancelled, or outside the window: nothing to tell anyone.
+                    guard occurrence.event.status != .cancelled, occurrence.insideWindow else {
+                        report.unchanged += 1
+                        continue
+                    }
+                    new.append(
+                        (
+                            Self.snapshot(
+                                of: occurrence.event, id: UUID(), revision: 1, source: source,
+                                externalID: occurrence.externalID), occurrence.itemID
+                        ))
+                    continue
+                }
+                let before = try Self.snapshot(of: existing)
+                let wasCancelled = try existing.bool("cancelled")
+                if occurrence.event.status == .cancelled {
+                    guard !wasCancelled else {
+                        report.unchanged += 1
+                        continue
+                    }
+                    try Self.cancel(
+                        before.meetingID, revision: before.revision + 1, externalID: occurrence.externalID,
+                        reason: "cancelled in the calendar", source: source, tenantID: tenantID, outbox: outbox,
+                        into: &writes)
+                    report.cancelled += 1
+                    continue
+                }
+                let now = Self.snapshot(
+                    of: occurrence.event, id: before.meetingID, revision: before.revision + 1, source: source,
+                    externalID: occurrence.externalID)
+                var changed = Self.changedFields(from: before, to: now)
+                if wasCancelled { changed.insert("status", at: 0) }  // reinstated
+                guard !changed.isEmpty else {
+                    report.unchanged += 1
+                    continue
+                }
+                writes.add(
+                    """
+                    UPDATE calendar.meetings m SET title = u.title, description = u.description, start_at = u.start_at,
+                        end_at = u.end_at, organizer = u.organizer, attendees = u.attendees,
+                        conference_url = u.conference_url, item_id = u.item_id, cancelled = false, revision = u.revision,
+                        updated_at = now()
+                    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::jsonb[],
+                        $7::jsonb[], $8::text[], $9::text[], $10::bigint[])
+                        AS u(id, title, description, start_at, end_at, organizer, attendees, conference_url, item_id, revision)
+                    WHERE m.id = u.id
+                    """,
+                    [
+                        now.meetingID, now.title, now.description, now.start, now.end,
+                        try now.organizer.map { try JSONBValue($0) }, try JSONBValue(now.attendees), now.conferenceURL,
+                        occurrence.itemID, now.revision,
+                    ])
+                try outbox.append(
+                    Envelope(
+                        tenantID: tenantID, correlationID: now.meetingID,
+                        payload: MeetingUpserted(meeting: now, isNew: false, changedFields: changed)), to: &writes)
+                report.updated += 1
+            }
+            report.created = try Self.insert(new, tenantID: tenantID, outbox: outbox, on: db, into: &writes)
+            report.unchanged += new.count - report.created
+            try writes.execute(on: db)
+
+            // Stored meetings the calendar no longer has. An occurrence it still lists is never
+            // among them, whichever item it moved to.
+            let kept = PostgresArray(incomingNow.map(\.externalID))
+            var gone: [(condition: String, parameter: PostgresArray, reason: String)] = []
+            if !batch.items.isEmpty {
+                gone.append(("item_id = ANY($5::text[])", PostgresArray(batch.items.map(\.itemID)), "no longer part of the series"))
+            }
+            if !batch.removedItemIDs.isEmpty {
+                gone.append(("item_id = ANY($5::text[])", PostgresArray(batch.removedItemIDs), "deleted from the calendar"))
+            }
+            if batch.isComplete {
+                gone.append(
+                    ("NOT (item_id = ANY($5::text[]))", PostgresArray(batch.items.map(\.itemID)), "removed from the calendar"))
+            }
+            var cancellations = BatchedWrites()
+            for (condition, parameter, reason) in gone {
+                for row in try db.query(
+                    """
+                    UPDATE calendar.meetings SET cancelled = true, revision = revision + 1, updated_at = now()
+                    WHERE id IN (
+                        SELECT id FROM calendar.meetings
+                        WHERE source = $1 AND NOT cancelled AND end_at > $2 AND start_at < $3
+                            AND NOT (external_id = ANY($4::text[])) AND \(condition)
+                        FOR UPDATE SKIP LOCKED)
+                    RETURNING id, external_id, revision
+                    """, [source, window.start, window.end, kept, parameter])
                 {
-                case .created: report.created += 1
-                case .updated: report.updated += 1
-                case .cancelled: report.cancelled += 1
-                case .unchanged: report.unchanged += 1
+                    try outbox.append(
+                        Envelope(
+                            tenantID: tenantID, correlationID: try row.uuid("id"),
+                            payload: MeetingCancelled(
+                                meetingID: try row.uuid("id"), revision: try row.int("revision"), source: source,
+                                externalID: try row.string("external_id"), reason: reason)), to: &cancellations)
+                    report.cancelled += 1
                 }
             }
-            report.cancelled += try await cancel(
-                connection, in: window, reason: "no longer part of the series",
-                condition: "item_id = $4 AND NOT (external_id = ANY($5::text[]))", [item.itemID, Self.textArray(kept)])
+            try cancellations.execute(on: db)
+            return report
         }
-        if !batch.removedItemIDs.isEmpty {
-            report.cancelled += try await cancel(
-                connection, in: window, reason: "deleted from the calendar", condition: "item_id = ANY($4::text[])",
-                [Self.textArray(batch.removedItemIDs)])
+    }
+
+    /// Inserts the new meetings and appends an event for each one inserted; returns how many.
+    /// One another replica inserted first is left to it: it publishes that one.
+    private static func insert(
+        _ meetings: [(MeetingSnapshot, itemID: String)], tenantID: String, outbox: Outbox, on db: PostgresConnection,
+        into writes: inout BatchedWrites
+    ) throws -> Int {
+        guard !meetings.isEmpty else { return 0 }
+        func column(_ value: (MeetingSnapshot, String) throws -> any PostgresBindable) rethrows -> PostgresArray {
+            PostgresArray(try meetings.map { try value($0.0, $0.itemID) })
         }
-        if batch.isComplete {
-            report.cancelled += try await cancel(
-                connection, in: window, reason: "removed from the calendar", condition: "NOT (item_id = ANY($4::text[]))",
-                [Self.textArray(batch.items.map(\.itemID))])
+        let inserted = Set(
+            try db.query(
+                """
+                INSERT INTO calendar.meetings (id, tenant_id, source, external_id, item_id, title, description,
+                    start_at, end_at, organizer, attendees, conference_url)
+                SELECT u.id, $1, u.source, u.external_id, u.item_id, u.title, u.description, u.start_at, u.end_at,
+                    u.organizer, u.attendees, u.conference_url
+                FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[],
+                    $9::timestamptz[], $10::jsonb[], $11::jsonb[], $12::text[])
+                    AS u(id, source, external_id, item_id, title, description, start_at, end_at, organizer, attendees,
+                        conference_url)
+                ON CONFLICT (source, external_id) DO NOTHING
+                RETURNING id
+                """,
+                [
+                    tenantID, column { m, _ in m.meetingID }, column { m, _ in m.source }, column { m, _ in m.externalID },
+                    column { _, item in item }, column { m, _ in m.title }, column { m, _ in m.description },
+                    column { m, _ in m.start }, column { m, _ in m.end },
+                    try column { m, _ in try m.organizer.map { try JSONBValue($0) } },
+                    try column { m, _ in try JSONBValue(m.attendees) }, column { m, _ in m.conferenceURL },
+                ]
+            ).map { try $0.uuid("id") })
+        for (meeting, _) in meetings where inserted.contains(meeting.meetingID) {
+            try outbox.append(
+                Envelope(
+                    tenantID: tenantID, correlationID: meeting.meetingID,
+                    payload: MeetingUpserted(meeting: meeting, isNew: true, changedFields: [])), to: &writes)
         }
-        return report
+        return inserted.count
     }
 
     /// An occurrence of a recurring series shares its series' UID: the recurrence id tells them apart.
@@ -71,121 +217,21 @@ package struct MeetingSync: Sendable {
         return "\(event.uid)#\(Int(recurrence.timeIntervalSince1970))"
     }
 
-    enum Outcome { case created, updated, cancelled, unchanged }
-
-    private func upsert(
-        _ event: CalendarEvent, itemID: String, externalID: String, connection: CalendarConnection,
-        createIfMissing: Bool
-    ) async throws -> Outcome {
-        let outbox = outbox
-        let (source, tenantID) = (connection.sourceKey, connection.tenantID)
-        return try await outbox.transaction(pool) { db in
-            let existing = try db.queryOne(
-                "SELECT * FROM calendar.meetings WHERE source = $1 AND external_id = $2 FOR UPDATE", [source, externalID])
-            guard let existing else {
-                // Never seen and already cancelled, or outside the window: nothing to tell anyone.
-                guard event.status != .cancelled, createIfMissing else { return .unchanged }
-                let meeting = Self.snapshot(of: event, id: UUID(), revision: 1, source: source, externalID: externalID)
-                let inserted = try db.execute(
-                    """
-                    INSERT INTO calendar.meetings (id, tenant_id, source, external_id, item_id, title, description,
-                        start_at, end_at, organizer, attendees, conference_url)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-                    ON CONFLICT (source, external_id) DO NOTHING
-                    """,
-                    [
-                        meeting.meetingID, tenantID, source, externalID, itemID, meeting.title, meeting.description,
-                        meeting.start, meeting.end, try meeting.organizer.map { try JSONBValue($0) },
-                        try JSONBValue(meeting.attendees), meeting.conferenceURL,
-                    ])
-                // Zero rows: another replica inserted it first and publishes it.
-                guard inserted == 1 else { return .unchanged }
-                try outbox.append(
-                    Envelope(
-                        tenantID: tenantID, correlationID: meeting.meetingID,
-                        payload: MeetingUpserted(meeting: meeting, isNew: true, changedFields: [])), on: db)
-                return .created
-            }
-            let stored = try Self.snapshot(of: existing)
-            let wasCancelled = try existing.bool("cancelled")
-            if event.status == .cancelled {
-                guard !wasCancelled else { return .unchanged }
-                try Self.markCancelled(
-                    stored.meetingID, externalID: externalID, reason: "cancelled in the calendar",
-                    source: source, tenantID: tenantID, outbox: outbox, on: db)
-                return .cancelled
-            }
-            var current = Self.snapshot(
-                of: event, id: stored.meetingID, revision: stored.revision + 1, source: source, externalID: externalID)
-            var changed = Self.changedFields(from: stored, to: current)
-            if wasCancelled { changed.insert("status", at: 0) }  // reinstated
-            guard !changed.isEmpty else { return .unchanged }
-            current.revision = try db.queryOne(
-                """
-                UPDATE calendar.meetings SET title = $2, description = $3, start_at = $4, end_at = $5, organizer = $6,
-                    attendees = $7, conference_url = $8, item_id = $9, cancelled = false, revision = revision + 1,
-                    updated_at = now()
-                WHERE id = $1 RETURNING revision
-                """,
-                [
-                    current.meetingID, current.title, current.description, current.start, current.end,
-                    try current.organizer.map { try JSONBValue($0) }, try JSONBValue(current.attendees), current.conferenceURL,
-                    itemID,
-                ])!.int("revision")
-            try outbox.append(
-                Envelope(
-                    tenantID: tenantID, correlationID: current.meetingID,
-                    payload: MeetingUpserted(meeting: current, isNew: false, changedFields: changed)), on: db)
-            return .updated
-        }
-    }
-
-    /// Cancels this connection's live meetings in the window that match `condition` ($4, $5…
-    /// are `parameters`; $1–$3 are the source and the window).
-    private func cancel(
-        _ connection: CalendarConnection, in window: DateInterval, reason: String, condition: String,
-        _ parameters: [any PostgresBindable]
-    ) async throws -> Int {
-        let outbox = outbox
-        let (source, tenantID) = (connection.sourceKey, connection.tenantID)
-        return try await outbox.transaction(pool) { db in
-            let gone = try db.query(
-                """
-                SELECT id, external_id FROM calendar.meetings
-                WHERE source = $1 AND NOT cancelled AND end_at > $2 AND start_at < $3 AND \(condition)
-                FOR UPDATE SKIP LOCKED
-                """, [source, window.start, window.end] + parameters)
-            for row in gone {
-                try Self.markCancelled(
-                    try row.uuid("id"), externalID: try row.string("external_id"), reason: reason, source: source,
-                    tenantID: tenantID, outbox: outbox, on: db)
-            }
-            return gone.count
-        }
-    }
-
-    private static func markCancelled(
-        _ id: UUID, externalID: String, reason: String, source: String, tenantID: String, outbox: Outbox,
-        on db: PostgresConnection
+    private static func cancel(
+        _ id: UUID, revision: Int, externalID: String, reason: String, source: String, tenantID: String, outbox: Outbox,
+        into writes: inout BatchedWrites
     ) throws {
-        let revision = try db.queryOne(
-            "UPDATE calendar.meetings SET cancelled = true, revision = revision + 1, updated_at = now() WHERE id = $1 RETURNING revision",
-            [id])!.int("revision")
+        writes.add(
+            """
+            UPDATE calendar.meetings m SET cancelled = true, revision = u.revision, updated_at = now()
+            FROM unnest($1::uuid[], $2::bigint[]) AS u(id, revision) WHERE m.id = u.id
+            """, [id, revision])
         try outbox.append(
             Envelope(
                 tenantID: tenantID, correlationID: id,
                 payload: MeetingCancelled(
                     meetingID: id, revision: revision, source: source, externalID: externalID, reason: reason)),
-            on: db)
-    }
-
-    /// A text[] literal, each element quoted: ids may hold commas or quotes.
-    package static func textArray(_ values: [String]) -> String {
-        "{"
-            + values.map {
-                "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-            }
-            .joined(separator: ",") + "}"
+            to: &writes)
     }
 
     static func changedFields(from old: MeetingSnapshot, to new: MeetingSnapshot) -> [String] {
