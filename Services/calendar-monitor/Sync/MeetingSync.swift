@@ -134,7 +134,8 @@ package struct MeetingSync: Sendable {
             let kept = PostgresArray(incomingNow.map(\.externalID))
             var gone: [(condition: String, parameter: PostgresArray, reason: String)] = []
             if !batch.items.isEmpty {
-                gone.append(("item_id = ANY($5::text[])", PostgresArray(batch.items.map(\.itemID)), "no longer part of the series"))
+                gone.append(
+                    ("item_id = ANY($5::text[])", PostgresArray(batch.items.map(\.itemID)), "no longer part of the series"))
             }
             if !batch.removedItemIDs.isEmpty {
                 gone.append(("item_id = ANY($5::text[])", PostgresArray(batch.removedItemIDs), "deleted from the calendar"))
