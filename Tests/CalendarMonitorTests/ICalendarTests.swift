@@ -265,6 +265,26 @@ struct ICalendarContentLineTests {
             ])
     }
 
+    @Test("a line that cannot begin a content line continues the previous one, as a fold that lost its space")
+    func lineThatCannotBeginAContentLineContinuesThePreviousOne() {
+        let lines = ICalendar.unfoldedLines("DESCRIPTION:Agenda: budget an\r\nd hiring\r\n=20 more\r\nLOCATION:Room 4")
+        #expect(
+            lines == [
+                .init(line: 1, text: "DESCRIPTION:Agenda: budget and hiring=20 more"),
+                .init(line: 4, text: "LOCATION:Room 4"),
+            ])
+    }
+
+    @Test("an unreadable line outside any event is ignored and reported; the events are read")
+    func unreadableLineOutsideEventsIsIgnoredAndReported() throws {
+        let text = calendar(
+            #"X-WR-CALNAME;X-NOTE="unclosed:Team"#, "BEGIN:VEVENT", "UID:u", "DTSTART:20261121T150000Z", "END:VEVENT")
+        let contents = try ICalendar.events(from: text)
+        #expect(contents.events.map(\.uid) == ["u"])
+        #expect(contents.skipped.map(\.line) == [4])
+        #expect(contents.skipped.first?.message.hasSuffix("never closed; the line was ignored") == true)
+    }
+
     @Test("malformed lines are reported with their line number")
     func malformedLinesAreReportedWithTheirLineNumber() {
         #expect(throws: ICalendarError.self) { try ICalendar.parseContentLine("no colon here", line: 3) }

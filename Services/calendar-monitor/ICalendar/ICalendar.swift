@@ -5,8 +5,9 @@ import Foundation
 /// VEVENTs into `CalendarEvent`s lives in ICalendarEvents.swift.
 public enum ICalendar {}
 
-/// A problem that makes a calendar unreadable. `line` is the 1-based physical line in the
-/// text as received, so it can be found in the raw feed.
+/// A problem reading a calendar: thrown when the text as a whole cannot be read, or reported in
+/// `ICalendar.Contents.skipped` for an event left out. `line` is the 1-based physical line in
+/// the text as received, so it can be found in the raw feed.
 public struct ICalendarError: Error, CustomStringConvertible, Equatable {
     public var line: Int
     public var message: String
