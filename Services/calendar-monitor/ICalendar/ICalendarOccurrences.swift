@@ -33,7 +33,7 @@ extension ICalendar {
     ///   Of several overrides for one instance, the highest SEQUENCE wins (the later in the file
     ///   on a tie). On an all-day series, an override's timed RECURRENCE-ID (Exchange writes
     ///   `RECURRENCE-ID;TZID=…:20261109T000000`) names the instance of that date.
-    /// - RANGE=THISANDFUTURE (RFC 5545 §3.8.4.4) changes that instance and every later one:
+    /// - RANGE=THISANDFUTURE (RFC 5545 §3.2.13, §3.8.4.4) changes that instance and every later one:
     ///   they take the override's fields and duration, and move by as much as it moved.
     /// - Of several series with one UID (an edited copy beside the original), only the latest
     ///   revision is expanded; see `readEvents`.
