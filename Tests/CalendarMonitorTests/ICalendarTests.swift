@@ -455,6 +455,19 @@ struct ICalendarEventExtractionTests {
         #expect(error?.message.contains("BEGIN:VALARM from line 6") == true)
     }
 
+    @Test("an event with a block left open or a stray END is skipped; the events beside it are read")
+    func mismatchedEndCostsOnlyItsEvent() throws {
+        let text = calendar(
+            "BEGIN:VEVENT", "UID:unclosed-alarm", "BEGIN:VALARM", "ACTION:DISPLAY", "END:VEVENT",
+            "BEGIN:VEVENT", "UID:stray-end", "DTSTART:20261121T150000Z", "END:VALARM", "END:VEVENT",
+            "BEGIN:VEVENT", "UID:fine", "DTSTART:20261121T160000Z", "END:VEVENT",
+            "BEGIN:VEVENT", "UID:never-closed", "DTSTART:20261121T170000Z")
+        let contents = try ICalendar.events(from: text)
+        #expect(contents.events.map(\.uid) == ["fine"])
+        #expect(contents.skipped.map(\.line) == [8, 12, 21])
+        #expect(contents.skipped.last?.message.hasPrefix("END:VCALENDAR does not close BEGIN:VEVENT from line 18") == true)
+    }
+
     @Test("HTML instead of a calendar is rejected at line 1")
     func htmlInsteadOfACalendarIsRejectedAtLineOne() {
         let error = parseError("<!DOCTYPE html>\n<html><body>Sign in</body></html>")

@@ -70,10 +70,10 @@ extension ICalendar {
 
     /// Parses the whole text into its top-level components (normally one VCALENDAR).
     ///
-    /// Structure is checked strictly — a missing END usually means a truncated download, and
+    /// The file's end is checked strictly — a missing END usually means a truncated download, and
     /// silently returning half a calendar would make events appear cancelled. A content line
-    /// that cannot be read inside a component is kept in that component's `problems` instead,
-    /// so that it costs that component only.
+    /// that cannot be read inside a component, or an END that does not match, is kept in that
+    /// component's `problems` instead, so that it costs that component only.
     static func components(from text: String) throws -> [ICalComponent] {
         var finished: [ICalComponent] = []
         var open: [ICalComponent] = []
@@ -102,16 +102,27 @@ extension ICalendar {
                 open.append(ICalComponent(name: name, line: unfolded.line))
             case "END":
                 let name = property.value.trimmingCharacters(in: .whitespaces).uppercased()
-                guard let current = open.popLast() else {
-                    throw ICalendarError(
-                        line: unfolded.line, message: "END:\(name) has no matching BEGIN:\(name)")
+                let stray = ICalendarError(line: unfolded.line, message: "END:\(name) has no matching BEGIN:\(name)")
+                guard !open.isEmpty else { throw stray }
+                guard let closed = open.lastIndex(where: { $0.name == name }) else {
+                    open[open.count - 1].problems.append(stray)
+                    continue
                 }
-                guard current.name == name else {
-                    throw ICalendarError(
+                // Blocks this END leaves open were never closed: what they hold, and the block they
+                // are in, cannot be trusted. Both carry the problem (so that an event with an
+                // unclosed alarm is skipped); the rest of the calendar is read.
+                while open.count - 1 > closed {
+                    var unclosed = open.removeLast()
+                    let problem = ICalendarError(
                         line: unfolded.line,
-                        message: "END:\(name) does not close BEGIN:\(current.name) from line \(current.line); "
+                        message: "END:\(name) does not close BEGIN:\(unclosed.name) from line \(unclosed.line); "
                             + "the components are not properly nested")
+                    unclosed.problems.append(problem)
+                    // The top level holds everything: its problems would be only repeats.
+                    if open.count > 1 { open[open.count - 1].problems.append(problem) }
+                    open[open.count - 1].components.append(unclosed)
                 }
+                let current = open.removeLast()
                 if open.isEmpty {
                     finished.append(current)
                 } else {

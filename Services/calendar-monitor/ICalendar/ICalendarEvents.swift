@@ -20,8 +20,8 @@ extension ICalendar {
     /// VEVENTs with the same UID and no RECURRENCE-ID, only the latest revision is kept (see
     /// `readEvents`).
     ///
-    /// Throws only when the file as a whole cannot be read (not iCalendar, truncated, badly
-    /// nested); an event that cannot be read is left out and reported in `skipped`.
+    /// Throws only when the file as a whole cannot be read (not iCalendar, truncated); an event
+    /// that cannot be read is left out and reported in `skipped`.
     ///
     /// - Parameter defaultTimeZone: used for all-day dates, TZIDs that are neither IANA nor
     ///   known Windows names, and floating times when the calendar has no X-WR-TIMEZONE. Pass
