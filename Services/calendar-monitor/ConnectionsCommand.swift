@@ -51,29 +51,46 @@ enum ConnectionsCommand {
     }
 
     static func list(_ pool: PostgresPool) async throws {
+        for line in try await listing(pool) { print(line) }
+    }
+
+    /// The lines `connections list` prints.
+    static func listing(_ pool: PostgresPool) async throws -> [String] {
         let rows = try await pool.withConnection { db in
             try db.query(
                 """
                 SELECT id, tenant_id, owner, kind, name, status, cursor IS NOT NULL AS has_cursor, last_success_at,
-                       last_attempt_at, next_sync_at, consecutive_failures, last_error,
+                       last_attempt_at, next_sync_at, consecutive_failures, last_error, last_skipped,
                        (SELECT count(*) FROM calendar.meetings m
                         WHERE m.source = c.kind || ':' || c.id::text AND NOT m.cancelled) AS meetings
                 FROM calendar.connections c ORDER BY tenant_id, owner, name
                 """)
         }
-        if rows.isEmpty { print("no calendar connections") }
+        if rows.isEmpty { return ["no calendar connections"] }
+        var lines: [String] = []
         for row in rows {
-            print(
+            lines.append(
                 "\(try row.string("id"))  \(try row.string("kind"))  \(try row.string("tenant_id"))/\(try row.string("owner"))  “\(try row.string("name"))”  \(try row.string("status"))"
             )
             let cursor = try row.bool("has_cursor") ? "incremental (cursor held)" : "full sync next"
-            print(
+            lines.append(
                 "    meetings \(try row.string("meetings")); \(cursor); last success \(try row.optionalString("last_success_at") ?? "never"); next \(try row.string("next_sync_at"))"
             )
             if let error = try row.optionalString("last_error") {
-                print("    \(try row.string("consecutive_failures")) failure(s) in a row; last error: \(error)")
+                lines.append("    \(try row.string("consecutive_failures")) failure(s) in a row; last error: \(error)")
+            }
+            if try row.optionalString("last_skipped") != nil {
+                let skipped = try row.decode(SkipReport.self, column: "last_skipped")
+                if skipped.count > 0 {
+                    lines.append("    \(skipped.count) event(s) skipped at the last read, because they cannot be read:")
+                    lines += skipped.first.map { "      \($0)" }
+                    if skipped.count > skipped.first.count {
+                        lines.append("      … and \(skipped.count - skipped.first.count) more")
+                    }
+                }
             }
         }
+        return lines
     }
 
     static func add(_ arguments: [String], pool: PostgresPool) async throws {

@@ -32,7 +32,7 @@ private func expand(
     _ text: String, from start: String, to end: String, defaultTimeZone: TimeZone = .gmt
 ) throws -> [CalendarEvent] {
     let window = DateInterval(start: try at(start), end: try at(end))
-    return try ICalendar.occurrences(from: text, window: window, defaultTimeZone: defaultTimeZone)
+    return try ICalendar.occurrences(from: text, window: window, defaultTimeZone: defaultTimeZone).events
 }
 
 // MARK: - RRULE
@@ -230,7 +230,7 @@ struct ICalendarRecurrenceRuleTests {
                     "2026-10-12T09:00:00Z", "2026-10-19T09:00:00Z", "2026-10-26T10:00:00Z", "2026-11-02T10:00:00Z")))
     }
 
-    @Test("an unsupported frequency yields only DTSTART, and a malformed rule names its line")
+    @Test("an unsupported frequency yields only DTSTART, and a series with a malformed rule is skipped, naming its line")
     func unsupportedFrequencyYieldsOnlyDTSTARTAndMalformedRulesNameTheirLine() throws {
         let hourly = series("UID:h", "DTSTART:20261102T090000Z", "RRULE:FREQ=HOURLY;COUNT=5")
         #expect(
@@ -239,12 +239,11 @@ struct ICalendarRecurrenceRuleTests {
 
         let malformed = series("UID:m", "DTSTART:20261102T090000Z", "RRULE:FREQ=WEEKLY;BYDAY=XX")
         let window = DateInterval(start: try at("2026-11-01T00:00:00Z"), duration: 86_400 * 30)
-        #expect {
-            try ICalendar.occurrences(from: malformed, window: window)
-        } throws: { error in
-            guard let error = error as? ICalendarError else { return false }
-            return error.line == 7 && error.message.contains("BYDAY value 'XX'")
-        }
+        let read = try ICalendar.occurrences(from: malformed, window: window)
+        #expect(read.events.isEmpty)
+        #expect(read.skipped.map(\.line) == [7])
+        #expect(read.skipped.first?.message.contains("BYDAY value 'XX'") == true)
+        #expect(read.skipped.first?.message.hasSuffix("VEVENT that begins on line 3 was skipped") == true)
     }
 }
 
@@ -366,6 +365,7 @@ struct ICalendarRecurrenceWindowTests {
 
         // Even an effectively endless window terminates: the per-series cap stops the loop.
         let endless = try ICalendar.occurrences(from: text, window: DateInterval(start: .distantPast, end: .distantFuture))
+            .events
         #expect(endless.count == ICalendar.maximumOccurrencesPerSeries)
         #expect(endless.first?.start == (try at("2015-01-05T09:00:00Z")))
     }
@@ -541,7 +541,7 @@ struct ICalendarVTimeZoneTests {
     @Test("events(from:) is unchanged by VTIMEZONE support")
     func eventsFromIsUnchangedByVTimeZoneSupport() throws {
         // The non-expanding entry point keeps its documented fallback to the default zone.
-        let events = try ICalendar.events(from: outlookCustomZones, defaultTimeZone: newYorkZone)
+        let events = try ICalendar.events(from: outlookCustomZones, defaultTimeZone: newYorkZone).events
         #expect(events.first?.start == (try at("2026-03-16T13:00:00Z")))
     }
 }

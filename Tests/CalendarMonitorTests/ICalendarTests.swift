@@ -19,14 +19,15 @@ private func calendar(_ lines: String...) -> String {
 private func singleEvent(_ lines: String..., defaultTimeZone: TimeZone = .gmt) throws -> CalendarEvent {
     let text = (["BEGIN:VCALENDAR", "VERSION:2.0", "BEGIN:VEVENT"] + lines + ["END:VEVENT", "END:VCALENDAR"])
         .joined(separator: "\r\n")
-    let events = try ICalendar.events(from: text, defaultTimeZone: defaultTimeZone)
+    let events = try ICalendar.events(from: text, defaultTimeZone: defaultTimeZone).events
     return try #require(events.first)
 }
 
+/// Why `text` cannot be read in full: the error that stops the whole file, or else the first
+/// event left out.
 private func parseError(_ text: String) -> ICalendarError? {
     do {
-        _ = try ICalendar.events(from: text)
-        return nil
+        return try ICalendar.events(from: text).skipped.first
     } catch let error as ICalendarError {
         return error
     } catch {
@@ -47,7 +48,7 @@ struct ICalendarGoogleExportTests {
 
     init() throws {
         googleExport = try calendarFixture("google-calendar-export")
-        events = try ICalendar.events(from: googleExport, defaultTimeZone: berlin)
+        events = try ICalendar.events(from: googleExport, defaultTimeZone: berlin).events
     }
 
     @Test("every event is found, in file order; time zone and alarm blocks are not events")
@@ -137,7 +138,7 @@ struct ICalendarGoogleExportTests {
     @Test("a file with line feeds only reads the same as with CRLF")
     func lineFeedOnlyFilesParseTheSameAsCRLF() throws {
         let lfOnly = googleExport.replacingOccurrences(of: "\r\n", with: "\n")
-        #expect(try ICalendar.events(from: lfOnly, defaultTimeZone: berlin) == events)
+        #expect(try ICalendar.events(from: lfOnly, defaultTimeZone: berlin).events == events)
     }
 }
 
@@ -152,7 +153,7 @@ struct ICalendarOutlookExportTests {
     let events: [CalendarEvent]
 
     init() throws {
-        events = try ICalendar.events(from: calendarFixture("outlook-exchange-invitation"), defaultTimeZone: newYork)
+        events = try ICalendar.events(from: calendarFixture("outlook-exchange-invitation"), defaultTimeZone: newYork).events
     }
 
     private let teamsLink =
@@ -262,6 +263,26 @@ struct ICalendarContentLineTests {
                 .init(line: 4, text: "B:x"),
                 .init(line: 5, text: "C:y"),
             ])
+    }
+
+    @Test("a line that cannot begin a content line continues the previous one, as a fold that lost its space")
+    func lineThatCannotBeginAContentLineContinuesThePreviousOne() {
+        let lines = ICalendar.unfoldedLines("DESCRIPTION:Agenda: budget an\r\nd hiring\r\n=20 more\r\nLOCATION:Room 4")
+        #expect(
+            lines == [
+                .init(line: 1, text: "DESCRIPTION:Agenda: budget and hiring=20 more"),
+                .init(line: 4, text: "LOCATION:Room 4"),
+            ])
+    }
+
+    @Test("an unreadable line outside any event is ignored and reported; the events are read")
+    func unreadableLineOutsideEventsIsIgnoredAndReported() throws {
+        let text = calendar(
+            #"X-WR-CALNAME;X-NOTE="unclosed:Team"#, "BEGIN:VEVENT", "UID:u", "DTSTART:20261121T150000Z", "END:VEVENT")
+        let contents = try ICalendar.events(from: text)
+        #expect(contents.events.map(\.uid) == ["u"])
+        #expect(contents.skipped.map(\.line) == [4])
+        #expect(contents.skipped.first?.message.hasSuffix("never closed; the line was ignored") == true)
     }
 
     @Test("malformed lines are reported with their line number")
@@ -381,7 +402,7 @@ struct ICalendarEventExtractionTests {
     @Test("METHOD:CANCEL marks the calendar's events cancelled")
     func methodCancelMarksEventsCancelled() throws {
         let text = calendar("METHOD:CANCEL", "BEGIN:VEVENT", "UID:u", "DTSTART:20261121T150000Z", "SEQUENCE:4", "END:VEVENT")
-        let events = try ICalendar.events(from: text)
+        let events = try ICalendar.events(from: text).events
         #expect(events.map(\.status) == [.cancelled])
     }
 
@@ -412,18 +433,6 @@ struct ICalendarEventExtractionTests {
         #expect(event.attendees[1].name == nil)
     }
 
-    @Test("an event without UID is reported at the line where it begins")
-    func eventWithoutUIDNamesTheLineWhereTheEventBegins() {
-        let text = calendar(
-            "BEGIN:VEVENT", "UID:ok", "DTSTART:20261121T150000Z", "END:VEVENT",
-            "BEGIN:VEVENT", "DTSTART:20261121T150000Z", "SUMMARY:Board prep", "END:VEVENT")
-        let error = parseError(text)
-        #expect(error?.line == 8)
-        #expect(error?.message.contains("no UID") == true)
-        #expect(error?.message.contains("Board prep") == true)
-        #expect(error?.description.hasPrefix("iCalendar line 8:") == true)
-    }
-
     @Test("an event without DTSTART is reported at the line where it begins")
     func eventWithoutDTSTARTNamesTheLineWhereTheEventBegins() {
         let error = parseError(calendar("BEGIN:VEVENT", "UID:abc", "SUMMARY:Sync", "END:VEVENT"))
@@ -444,6 +453,19 @@ struct ICalendarEventExtractionTests {
         let error = parseError(calendar("BEGIN:VEVENT", "UID:u", "BEGIN:VALARM", "END:VEVENT"))
         #expect(error?.line == 7)
         #expect(error?.message.contains("BEGIN:VALARM from line 6") == true)
+    }
+
+    @Test("an event with a block left open or a stray END is skipped; the events beside it are read")
+    func mismatchedEndCostsOnlyItsEvent() throws {
+        let text = calendar(
+            "BEGIN:VEVENT", "UID:unclosed-alarm", "BEGIN:VALARM", "ACTION:DISPLAY", "END:VEVENT",
+            "BEGIN:VEVENT", "UID:stray-end", "DTSTART:20261121T150000Z", "END:VALARM", "END:VEVENT",
+            "BEGIN:VEVENT", "UID:fine", "DTSTART:20261121T160000Z", "END:VEVENT",
+            "BEGIN:VEVENT", "UID:never-closed", "DTSTART:20261121T170000Z")
+        let contents = try ICalendar.events(from: text)
+        #expect(contents.events.map(\.uid) == ["fine"])
+        #expect(contents.skipped.map(\.line) == [8, 12, 21])
+        #expect(contents.skipped.last?.message.hasPrefix("END:VCALENDAR does not close BEGIN:VEVENT from line 18") == true)
     }
 
     @Test("HTML instead of a calendar is rejected at line 1")

@@ -154,7 +154,8 @@ extension ICalendar {
     }
 
     /// Reads DTSTART/DTEND/RECURRENCE-ID style values: `20261121` (DATE, midnight in the
-    /// default zone), `20261121T150000Z` (UTC), `20261121T150000` with or without a TZID. TZIDs
+    /// default zone), `20261121T150000Z` (UTC), `20261121T150000` with a TZID, or without one
+    /// (floating: in the calendar's X-WR-TIMEZONE, else in the default zone). TZIDs
     /// are resolved by `zones`, so a TZID that is neither IANA nor Windows can use the
     /// calendar's VTIMEZONE instead of the default zone.
     static func dateValue(of property: ICalProperty, zones: ICalZoneResolver) throws -> DateValue {
@@ -176,7 +177,7 @@ extension ICalendar {
         } else if let tzid = property.parameter("TZID") {
             zone = zones.zone(forTZID: tzid)
         } else {
-            zone = .foundation(defaultTimeZone)  // floating time: "whatever zone the attendee is in"
+            zone = .foundation(zones.floatingTimeZone)
         }
         // A wall-clock time inside a DST gap (02:30 on spring-forward day) does not exist; the
         // zone resolves it to a nearby instant, which beats dropping the event.

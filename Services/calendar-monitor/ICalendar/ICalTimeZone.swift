@@ -56,19 +56,35 @@ enum ICalZone: Sendable, Equatable {
 /// than whatever rules the producer embedded), other names through the calendar's own
 /// VTIMEZONE blocks, and anything else to the default zone, as `ICalendar.events` does.
 struct ICalZoneResolver: Sendable {
+    /// The owner's zone: all-day dates are midnight here, and unknown TZIDs read in it.
     var defaultTimeZone: TimeZone
+    /// The zone floating times (no `Z`, no TZID) are read in.
+    var floatingTimeZone: TimeZone
     /// Keyed by TZID as written (trimmed). Only zones Foundation cannot resolve are here.
     var customZones: [String: ICalVTimeZone] = [:]
 
-    init(defaultTimeZone: TimeZone) {
+    /// - Parameter floatingTimeZone: the calendar's own zone (see `calendarTimeZone(of:)`);
+    ///   floating times are read in the default zone without one.
+    init(defaultTimeZone: TimeZone, floatingTimeZone: TimeZone? = nil) {
         self.defaultTimeZone = defaultTimeZone
+        self.floatingTimeZone = floatingTimeZone ?? defaultTimeZone
     }
 
-    /// Reads the VTIMEZONE blocks of `calendar` whose TZID Foundation does not know. A block that
-    /// cannot be read (no TZID, no STANDARD/DAYLIGHT with offsets, a broken RRULE) is skipped,
-    /// so its TZID falls back to the default zone exactly as before this existed.
+    /// The zone a calendar says it is in: X-WR-TIMEZONE, which Google and Apple write on
+    /// calendars whose events use floating times, meaning "these wall-clock times are in this
+    /// zone". Nil when absent or not a zone Foundation knows (IANA or Windows name).
+    static func calendarTimeZone(of calendar: ICalComponent) -> TimeZone? {
+        calendar.property("X-WR-TIMEZONE").flatMap {
+            WindowsTimeZones.timeZone(forTZID: ICalendar.unescapeText($0.value).trimmingCharacters(in: .whitespaces))
+        }
+    }
+
+    /// Reads the VTIMEZONE blocks of `calendar` whose TZID Foundation does not know, and its
+    /// X-WR-TIMEZONE for floating times. A block that cannot be read (no TZID, no
+    /// STANDARD/DAYLIGHT with offsets, a broken RRULE) is skipped, so its TZID falls back to the
+    /// default zone exactly as before this existed.
     init(calendar: ICalComponent, defaultTimeZone: TimeZone) {
-        self.defaultTimeZone = defaultTimeZone
+        self.init(defaultTimeZone: defaultTimeZone, floatingTimeZone: Self.calendarTimeZone(of: calendar))
         for component in calendar.components where component.name == "VTIMEZONE" {
             guard let tzidProperty = component.property("TZID") else { continue }
             let names = Set(

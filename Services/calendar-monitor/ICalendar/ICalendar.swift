@@ -5,8 +5,9 @@ import Foundation
 /// VEVENTs into `CalendarEvent`s lives in ICalendarEvents.swift.
 public enum ICalendar {}
 
-/// A problem that makes a calendar unreadable. `line` is the 1-based physical line in the
-/// text as received, so it can be found in the raw feed.
+/// A problem reading a calendar: thrown when the text as a whole cannot be read, or reported in
+/// `ICalendar.Contents.skipped` for an event left out. `line` is the 1-based physical line in
+/// the text as received, so it can be found in the raw feed.
 public struct ICalendarError: Error, CustomStringConvertible, Equatable {
     public var line: Int
     public var message: String
@@ -39,6 +40,9 @@ struct ICalComponent: Sendable, Equatable {
     var line: Int
     var properties: [ICalProperty] = []
     var components: [ICalComponent] = []
+    /// Content lines of this block that could not be read. They cost only this block: a VEVENT
+    /// with one is skipped, the rest of the calendar is read.
+    var problems: [ICalendarError] = []
 
     func property(_ name: String) -> ICalProperty? {
         let wanted = name.uppercased()
@@ -48,6 +52,12 @@ struct ICalComponent: Sendable, Equatable {
     func properties(named name: String) -> [ICalProperty] {
         let wanted = name.uppercased()
         return properties.filter { $0.name == wanted }
+    }
+
+    /// The RRULEs that say something: an empty `RRULE:` (some exporters write one on every
+    /// event) means no recurrence.
+    var recurrenceRules: [ICalProperty] {
+        properties(named: "RRULE").filter { !$0.value.trimmingCharacters(in: .whitespaces).isEmpty }
     }
 }
 
@@ -60,8 +70,10 @@ extension ICalendar {
 
     /// Parses the whole text into its top-level components (normally one VCALENDAR).
     ///
-    /// Structure is checked strictly — a missing END usually means a truncated download, and
-    /// silently returning half a calendar would make events appear cancelled.
+    /// The file's end is checked strictly — a missing END usually means a truncated download, and
+    /// silently returning half a calendar would make events appear cancelled. A content line
+    /// that cannot be read inside a component, or an END that does not match, is kept in that
+    /// component's `problems` instead, so that it costs that component only.
     static func components(from text: String) throws -> [ICalComponent] {
         var finished: [ICalComponent] = []
         var open: [ICalComponent] = []
@@ -71,7 +83,13 @@ extension ICalendar {
             // the end of the file; they carry nothing, so skipping them costs nothing.
             if unfolded.text.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
 
-            let property = try parseContentLine(unfolded.text, line: unfolded.line)
+            let property: ICalProperty
+            do {
+                property = try parseContentLine(unfolded.text, line: unfolded.line)
+            } catch let error as ICalendarError where !open.isEmpty {
+                open[open.count - 1].problems.append(error)
+                continue
+            }
             switch property.name {
             case "BEGIN":
                 let name = property.value.trimmingCharacters(in: .whitespaces).uppercased()
@@ -84,16 +102,27 @@ extension ICalendar {
                 open.append(ICalComponent(name: name, line: unfolded.line))
             case "END":
                 let name = property.value.trimmingCharacters(in: .whitespaces).uppercased()
-                guard let current = open.popLast() else {
-                    throw ICalendarError(
-                        line: unfolded.line, message: "END:\(name) has no matching BEGIN:\(name)")
+                let stray = ICalendarError(line: unfolded.line, message: "END:\(name) has no matching BEGIN:\(name)")
+                guard !open.isEmpty else { throw stray }
+                guard let closed = open.lastIndex(where: { $0.name == name }) else {
+                    open[open.count - 1].problems.append(stray)
+                    continue
                 }
-                guard current.name == name else {
-                    throw ICalendarError(
+                // Blocks this END leaves open were never closed: what they hold, and the block they
+                // are in, cannot be trusted. Both carry the problem (so that an event with an
+                // unclosed alarm is skipped); the rest of the calendar is read.
+                while open.count - 1 > closed {
+                    var unclosed = open.removeLast()
+                    let problem = ICalendarError(
                         line: unfolded.line,
-                        message: "END:\(name) does not close BEGIN:\(current.name) from line \(current.line); "
+                        message: "END:\(name) does not close BEGIN:\(unclosed.name) from line \(unclosed.line); "
                             + "the components are not properly nested")
+                    unclosed.problems.append(problem)
+                    // The top level holds everything: its problems would be only repeats.
+                    if open.count > 1 { open[open.count - 1].problems.append(problem) }
+                    open[open.count - 1].components.append(unclosed)
                 }
+                let current = open.removeLast()
                 if open.isEmpty {
                     finished.append(current)
                 } else {
@@ -123,6 +152,12 @@ extension ICalendar {
 
     /// Splits on CRLF, LF or a lone CR, then joins folded lines (RFC 5545 §3.1): a line that
     /// starts with a space or tab continues the previous one, minus that one character.
+    ///
+    /// Some exporters break long lines without the leading space folding requires. A line that
+    /// cannot begin a content line (it does not start with `NAME:` or `NAME;`) is such a
+    /// continuation, and is joined to the previous one as it stands. A lost-space continuation
+    /// that happens to start like `Word:` cannot be told from a property and is read as one
+    /// (unknown properties are ignored).
     static func unfoldedLines(_ text: String) -> [UnfoldedLine] {
         var result: [UnfoldedLine] = []
         var physicalLine = 1
@@ -137,6 +172,8 @@ extension ICalendar {
             current.removeAll(keepingCapacity: true)
             if let first = lineText.unicodeScalars.first, first == " " || first == "\t", !result.isEmpty {
                 result[result.count - 1].text += String(lineText.unicodeScalars.dropFirst())
+            } else if !lineText.isEmpty, !result.isEmpty, !startsContentLine(lineText) {
+                result[result.count - 1].text += lineText
             } else {
                 result.append(UnfoldedLine(line: physicalLine, text: lineText))
             }
@@ -163,15 +200,25 @@ extension ICalendar {
         return result
     }
 
+    /// Whether `text` starts with a property name followed by `;` or `:`, as every content
+    /// line does.
+    static func startsContentLine(_ text: String) -> Bool {
+        let scalars = text.unicodeScalars
+        guard let first = scalars.first, isNameScalar(first), let separator = scalars.first(where: { !isNameScalar($0) })
+        else { return false }
+        return separator == ";" || separator == ":"
+    }
+
+    /// Property and parameter names are IANA tokens or X-names: ASCII letters, digits and `-`.
+    static func isNameScalar(_ scalar: Unicode.Scalar) -> Bool {
+        scalar == "-" || (scalar.isASCII && CharacterSet.alphanumerics.contains(scalar))
+    }
+
     /// Parses `NAME *(;PARAM=VALUE[,VALUE]) : VALUE`. Quoted parameter values may contain
     /// `:`, `;` and `,`, which is why this cannot simply split on those characters.
     static func parseContentLine(_ text: String, line: Int) throws -> ICalProperty {
         let scalars = Array(text.unicodeScalars)
         var index = 0
-
-        func isNameScalar(_ scalar: Unicode.Scalar) -> Bool {
-            scalar == "-" || (scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar)))
-        }
 
         let nameStart = index
         while index < scalars.count, isNameScalar(scalars[index]) { index += 1 }
@@ -179,8 +226,7 @@ extension ICalendar {
         guard !name.isEmpty, index < scalars.count, scalars[index] == ";" || scalars[index] == ":" else {
             throw ICalendarError(
                 line: line,
-                message: "'\(abbreviated(text))' is not a content line (expected NAME[;PARAM=VALUE]:VALUE); "
-                    + "was a long line broken without the leading space that folding requires?")
+                message: "'\(abbreviated(text))' is not a content line (expected NAME[;PARAM=VALUE]:VALUE)")
         }
 
         var parameters: [String: [String]] = [:]

@@ -19,7 +19,8 @@ extension ICalendar {
     ///
     /// - Every occurrence of a recurring series (RRULE and/or RDATE) has `recurrenceID` set to
     ///   its original start, including the first (DTSTART) one; non-recurring events have nil.
-    ///   Other fields are the series' (`recurrenceRule` keeps the series' raw RRULE).
+    ///   Other fields are the series' (`recurrenceRule` keeps the series' raw RRULE). An empty
+    ///   `RRULE:` is no recurrence.
     /// - An occurrence overlaps the window when it starts before `window.end` and ends after
     ///   `window.start` (half-open: one that ends exactly at `window.start` or starts exactly at
     ///   `window.end` is outside). An event without duration is inside when
@@ -30,50 +31,45 @@ extension ICalendar {
     ///   `.cancelled`. An override is returned even when the rule no longer generates its
     ///   RECURRENCE-ID (say, after UNTIL was shortened): it is an explicit event in the feed.
     ///   Of several overrides for one instance, the highest SEQUENCE wins (the later in the file
-    ///   on a tie). RANGE=THISANDFUTURE is treated as a single-instance override: real clients
-    ///   split the series into a new UID instead, and applying one instance's time shift to all
-    ///   later ones is not worth its risk.
+    ///   on a tie). On an all-day series, an override's timed RECURRENCE-ID (Exchange writes
+    ///   `RECURRENCE-ID;TZID=…:20261109T000000`) names the instance of that date.
+    /// - RANGE=THISANDFUTURE (RFC 5545 §3.2.13, §3.8.4.4) changes that instance and every later one:
+    ///   they take the override's fields and duration, and move by as much as it moved.
+    /// - Of several series with one UID (an edited copy beside the original), only the latest
+    ///   revision is expanded; see `readEvents`.
     /// - METHOD:CANCEL marks everything in that calendar cancelled, as `events(from:)` does.
     /// - VTIMEZONE blocks are used for TZIDs that are neither IANA nor Windows names (Outlook's
     ///   "Customized Time Zone"); see `ICalZoneResolver`. `events(from:)` is unchanged and still
     ///   reads such TZIDs in the default zone.
+    /// - A VEVENT that cannot be read, or a series whose recurrence cannot be (a malformed RRULE,
+    ///   EXDATE or RDATE), is left out and reported in `skipped`; the rest of the calendar is read.
     ///
     /// Expansion never runs past the window: rules are expanded only through the window's end,
     /// and (without COUNT) start near the window's start. See `maximumOccurrencesPerSeries` and
     /// `maximumOccurrencesPerCalendar` for the guards.
     ///
-    /// - Parameter defaultTimeZone: used for floating times, all-day dates and TZIDs nothing
-    ///   resolves. Pass the calendar owner's zone.
+    /// - Parameter defaultTimeZone: used for all-day dates, TZIDs nothing resolves, and floating
+    ///   times when the calendar has no X-WR-TIMEZONE. Pass the calendar owner's zone.
     public static func occurrences(from text: String, window: DateInterval, defaultTimeZone: TimeZone = .gmt) throws
-        -> [CalendarEvent]
+        -> Contents
     {
-        struct Parsed {
-            var component: ICalComponent
-            var event: CalendarEvent
-            var zones: ICalZoneResolver
-        }
-        var parsed: [Parsed] = []
-        for calendar in try components(from: text) {
-            let isCancellation =
-                calendar.property("METHOD")?.value
-                .trimmingCharacters(in: .whitespaces).uppercased() == "CANCEL"
-            let zones = ICalZoneResolver(calendar: calendar, defaultTimeZone: defaultTimeZone)
-            for component in calendar.components where component.name == "VEVENT" {
-                var event = try event(from: component, zones: zones)
-                if isCancellation { event.status = .cancelled }
-                parsed.append(Parsed(component: component, event: event, zones: zones))
-            }
-        }
+        let read = try readEvents(from: text, readingVTimeZones: true, defaultTimeZone: defaultTimeZone)
+        var skipped = read.skipped
+        let allDaySeries = Set(read.events.filter { $0.event.recurrenceID == nil && $0.event.isAllDay }.map(\.event.uid))
 
         // Overrides by UID, then by original start.
-        var overrides: [String: [Date: CalendarEvent]] = [:]
+        var overrides: [String: [Date: ReadEvent]] = [:]
         var overrideLines: [String: Int] = [:]
-        for item in parsed {
-            guard let recurrenceID = item.event.recurrenceID else { continue }
-            if let existing = overrides[item.event.uid]?[recurrenceID], existing.sequence > item.event.sequence {
+        for var item in read.events {
+            guard var recurrenceID = item.event.recurrenceID else { continue }
+            if allDaySeries.contains(item.event.uid) {
+                recurrenceID = allDayRecurrenceID(of: item) ?? recurrenceID
+                item.event.recurrenceID = recurrenceID
+            }
+            if let existing = overrides[item.event.uid]?[recurrenceID], existing.event.sequence > item.event.sequence {
                 continue
             }
-            overrides[item.event.uid, default: [:]][recurrenceID] = item.event
+            overrides[item.event.uid, default: [:]][recurrenceID] = item
             overrideLines[item.event.uid] = overrideLines[item.event.uid] ?? item.component.line
         }
 
@@ -88,27 +84,86 @@ extension ICalendar {
             }
         }
 
-        for item in parsed where item.event.recurrenceID == nil {
-            let isRecurring = item.component.property("RRULE") != nil || item.component.property("RDATE") != nil
+        for item in read.events where item.event.recurrenceID == nil {
+            let isRecurring = !item.component.recurrenceRules.isEmpty || item.component.property("RDATE") != nil
             guard isRecurring else {
                 if overlaps(item.event.start, item.event.end, window) { try add([item.event], line: item.component.line) }
                 continue
             }
-            let overridden = Set(overrides[item.event.uid].map { Array($0.keys) } ?? [])
+            let seriesOverrides = overrides[item.event.uid] ?? [:]
+            let changes = FutureChanges(seriesOverrides.values)
+            let instances: [CalendarEvent]
+            do {
+                instances = try expandSeries(
+                    item.component, item.event, zones: item.zones, overridden: Set(seriesOverrides.keys),
+                    window: changes.widening(window))
+            } catch let error as ICalendarError {
+                skipped.append(skippedEvent(item.component, because: error))
+                continue
+            }
             try add(
-                try expandSeries(item.component, item.event, zones: item.zones, overridden: overridden, window: window),
-                line: item.component.line)
+                changes.applied(to: instances).filter { overlaps($0.start, $0.end, window) }, line: item.component.line)
         }
         for (uid, byRecurrenceID) in overrides {
             try add(
-                byRecurrenceID.values.filter { overlaps($0.start, $0.end, window) },
+                byRecurrenceID.values.map(\.event).filter { overlaps($0.start, $0.end, window) },
                 line: overrideLines[uid] ?? 1)
         }
 
-        return result.sorted { lhs, rhs in
+        let sorted = result.sorted { lhs, rhs in
             if lhs.start != rhs.start { return lhs.start < rhs.start }
             if lhs.uid != rhs.uid { return lhs.uid < rhs.uid }
             return (lhs.recurrenceID ?? .distantPast) < (rhs.recurrenceID ?? .distantPast)
+        }
+        return Contents(events: sorted, skipped: skipped.sorted { $0.line < $1.line })
+    }
+
+    /// For an override of an all-day series: the start of the instance on the date its
+    /// RECURRENCE-ID is written with (midnight in the default zone, as the series' instances
+    /// are), whatever time and zone came with it. Nil when the RECURRENCE-ID is already a DATE.
+    private static func allDayRecurrenceID(of override: ReadEvent) -> Date? {
+        // It was read once already to make the event, so it reads again.
+        guard let property = override.component.property("RECURRENCE-ID"),
+            let written = try? dateValue(of: property, zones: override.zones), !written.isDateOnly
+        else { return nil }
+        return ICalZone.foundation(override.zones.defaultTimeZone).date(from: ICalLocalDateTime(date: written.local.date))
+    }
+
+    /// A series' RANGE=THISANDFUTURE overrides (RFC 5545 §3.8.4.4), each changing every
+    /// instance after its own: the instance takes the override's fields and duration and moves by
+    /// the override's shift (its DTSTART minus its RECURRENCE-ID). A later one takes over from an
+    /// earlier one. The overridden instance itself is the override, returned as such.
+    private struct FutureChanges {
+        /// Sorted by original start.
+        var changes: [(from: Date, event: CalendarEvent)]
+
+        init(_ overrides: some Sequence<ReadEvent>) {
+            changes =
+                overrides
+                .filter { $0.component.property("RECURRENCE-ID")?.parameter("RANGE")?.uppercased() == "THISANDFUTURE" }
+                .compactMap { override in override.event.recurrenceID.map { (from: $0, event: override.event) } }
+                .sorted { $0.from < $1.from }
+        }
+
+        /// The window to expand the series in so that instances the changes move into `window`
+        /// are generated.
+        func widening(_ window: DateInterval) -> DateInterval {
+            let reach = changes.map { abs($0.event.start.timeIntervalSince($0.from)) }.max() ?? 0
+            return DateInterval(start: window.start.addingTimeInterval(-reach), end: window.end.addingTimeInterval(reach))
+        }
+
+        func applied(to instances: [CalendarEvent]) -> [CalendarEvent] {
+            guard !changes.isEmpty else { return instances }
+            return instances.map { instance in
+                guard let original = instance.recurrenceID, let change = changes.last(where: { $0.from < original })
+                else { return instance }
+                var changed = change.event
+                changed.recurrenceID = original
+                changed.recurrenceRule = instance.recurrenceRule
+                changed.start = instance.start.addingTimeInterval(change.event.start.timeIntervalSince(change.from))
+                changed.end = changed.start.addingTimeInterval(change.event.end.timeIntervalSince(change.event.start))
+                return changed
+            }
         }
     }
 
@@ -190,7 +245,7 @@ extension ICalendar {
             instances[instanceStart] = Instance(start: instanceStart, end: instanceEnd, localDate: local.date)
         }
 
-        let rules = vevent.properties(named: "RRULE")
+        let rules = vevent.recurrenceRules
         if rules.isEmpty {
             consider(start.date, series.end, start.local)  // an RDATE-only series: DTSTART is the first
         }

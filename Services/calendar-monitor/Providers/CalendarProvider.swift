@@ -28,6 +28,10 @@ package struct SyncBatch: Sendable {
     var refreshedCredentials: ConnectionCredentials?
     /// Set when the provider changed the connection's settings (a renewed push channel).
     var updatedSettings: ConnectionSettings?
+    /// The events this sync found but could not read, each "where: why", in calendar order.
+    /// Nil when the sync did not read the calendar's events (an unchanged feed), so that the
+    /// last report still stands.
+    var skipped: [String]?
 }
 
 /// A calendar source: iCalendar file or URL, CalDAV, Google Calendar, Microsoft Graph.

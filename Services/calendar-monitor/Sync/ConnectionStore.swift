@@ -38,20 +38,24 @@ package struct ConnectionStore: Sendable {
         }
     }
 
+    /// Records a successful sync. `skipped` replaces the last report of unreadable events; nil
+    /// keeps it (the sync did not read the calendar's events).
     func recordSuccess(
         _ connection: CalendarConnection, cursor: String?, credentials: ConnectionCredentials?,
-        settings: ConnectionSettings?, nextSyncIn: Duration
+        settings: ConnectionSettings?, skipped: SkipReport?, nextSyncIn: Duration
     ) async throws {
         let sealed = try credentials.map { try seal($0, for: connection.id) }
         let settings = try settings.map { try JSONBValue($0) }
+        let skipped = try skipped.map { try JSONBValue($0) }
         _ = try await pool.withConnection { db in
             try db.execute(
                 """
                 UPDATE calendar.connections SET cursor = $2, sealed_credentials = COALESCE($3, sealed_credentials),
-                    settings = COALESCE($4, settings), next_sync_at = now() + make_interval(secs => $5),
+                    settings = COALESCE($4, settings), last_skipped = COALESCE($5, last_skipped),
+                    next_sync_at = now() + make_interval(secs => $6),
                     last_success_at = now(), last_error = NULL, consecutive_failures = 0, updated_at = now()
                 WHERE id = $1
-                """, [connection.id, cursor, sealed, settings, nextSyncIn.secondsValue])
+                """, [connection.id, cursor, sealed, settings, skipped, nextSyncIn.secondsValue])
         }
     }
 
@@ -146,5 +150,20 @@ package struct ConnectionStore: Sendable {
             id: id, tenantID: try row.string("tenant_id"), owner: try row.string("owner"), kind: kind,
             name: try row.string("name"), settings: try row.decode(ConnectionSettings.self, column: "settings"),
             credentials: credentials, cursor: try row.optionalString("cursor"))
+    }
+}
+
+/// The events a read of a calendar could not read, as kept with its connection: how many, and
+/// the first of them, so that a calendar full of broken events does not make the row huge.
+struct SkipReport: Codable, Sendable, Equatable {
+    static let listedAtMost = 20
+
+    var count: Int
+    /// Each "line N: why", in calendar order.
+    var first: [String]
+
+    init(_ skipped: [String]) {
+        count = skipped.count
+        first = Array(skipped.prefix(Self.listedAtMost))
     }
 }

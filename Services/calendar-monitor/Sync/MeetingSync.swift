@@ -272,15 +272,21 @@ package struct MeetingSync: Sendable {
 
 extension SyncBatch {
     /// A full snapshot of a calendar whose events arrive already expanded: occurrences grouped
-    /// by UID into items.
-    static func complete(_ events: [CalendarEvent], cursor: String? = nil) -> SyncBatch {
+    /// by UID into items, and the events that could not be read.
+    static func complete(_ contents: ICalendar.Contents, cursor: String? = nil) -> SyncBatch {
         var order: [String] = []
         var grouped: [String: [CalendarEvent]] = [:]
-        for event in events {
+        for event in contents.events {
             if grouped[event.uid] == nil { order.append(event.uid) }
             grouped[event.uid, default: []].append(event)
         }
         return SyncBatch(
-            items: order.map { SyncedItem(itemID: $0, occurrences: grouped[$0]!) }, isComplete: true, cursor: cursor)
+            items: order.map { SyncedItem(itemID: $0, occurrences: grouped[$0]!) }, isComplete: true, cursor: cursor,
+            skipped: contents.skipped.map(SyncBatch.skip))
+    }
+
+    /// How a skipped event is reported: where it is in the file and why.
+    static func skip(_ error: ICalendarError) -> String {
+        "line \(error.line): \(error.message)"
     }
 }

@@ -65,5 +65,11 @@ package enum MeetingsSchema {
             -- Grows with every recorded change, so that consumers can tell newer from older news.
             ALTER TABLE {schema}.meetings ADD COLUMN revision bigint NOT NULL DEFAULT 1;
             """),
+        Migration(
+            "0110_connection_skipped_events",
+            """
+            -- The events the last read of the calendar could not read (a SkipReport); NULL until one.
+            ALTER TABLE {schema}.connections ADD COLUMN last_skipped jsonb;
+            """),
     ]
 }

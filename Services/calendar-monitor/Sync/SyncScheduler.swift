@@ -21,6 +21,8 @@ package struct SyncScheduler: Service {
         var lease: Duration = .seconds(300)
         /// How often recording a sync's outcome is tried again while the database does not answer.
         var recordRetry: Duration = .seconds(1)
+        /// The clock the sync window is placed by; tests fix it.
+        var now: @Sendable () -> Date = { Date() }
     }
 
     let store: ConnectionStore
@@ -74,7 +76,7 @@ package struct SyncScheduler: Service {
 
     func sync(_ claimed: ClaimedConnection) async {
         let started = ContinuousClock.now
-        let now = Date()
+        let now = settings.now()
         let window = DateInterval(
             start: now.addingTimeInterval(-settings.windowBehind.secondsValue),
             end: now.addingTimeInterval(settings.windowAhead.secondsValue))
@@ -88,15 +90,21 @@ package struct SyncScheduler: Service {
             }
             let batch = try await provider.sync(connection, window: window)
             let report = try await meetings.apply(batch, from: connection, window: window)
+            let skipped = batch.skipped.map(SkipReport.init)
             try await store.recordSuccess(
                 connection, cursor: batch.cursor, credentials: batch.refreshedCredentials,
-                settings: batch.updatedSettings, nextSyncIn: jittered(settings.interval))
+                settings: batch.updatedSettings, skipped: skipped, nextSyncIn: jittered(settings.interval))
             count(connection.kind.rawValue, "ok", started)
+            if let skipped, skipped.count > 0 {
+                logger.warning(
+                    "calendar events skipped: they cannot be read; the rest of the calendar was synced",
+                    metadata: ["skipped": "\(skipped.count)", "events": "\(skipped.first.joined(separator: " | "))"])
+            }
             logger.info(
                 "calendar synced",
                 metadata: [
                     "created": "\(report.created)", "updated": "\(report.updated)", "cancelled": "\(report.cancelled)",
-                    "unchanged": "\(report.unchanged)", "full": "\(batch.isComplete)",
+                    "unchanged": "\(report.unchanged)", "skipped": "\(skipped?.count ?? 0)", "full": "\(batch.isComplete)",
                     "elapsed": "\(ContinuousClock.now - started)",
                 ])
         } catch CalendarSyncError.authorizationRevoked(let reason) {

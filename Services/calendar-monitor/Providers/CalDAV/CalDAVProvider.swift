@@ -210,27 +210,32 @@ struct CalDAVProvider: CalendarProvider {
     ) throws -> SyncBatch {
         var items: [SyncedItem] = []
         var removed: [String] = []
+        var skipped: [String] = []
         for id in pending.order {
             switch pending.states[id] {
             case .data(let text):
+                let contents: ICalendar.Contents
                 do {
-                    items.append(
-                        SyncedItem(
-                            itemID: id, occurrences: try Self.occurrences(inCalendarObject: text, window: window, timeZone: zone))
-                    )
+                    contents = try Self.occurrences(inCalendarObject: text, window: window, timeZone: zone)
                 } catch {
-                    // Strict, as for an iCalendar feed: skipping the resource would make its
-                    // meetings look deleted.
+                    // Strict, as for an iCalendar feed, when the object as a whole cannot be read
+                    // (truncated, not iCalendar): skipping it would make its meetings look deleted.
                     throw CalendarSyncError.failed(
                         "the calendar object \(Self.resourceName(id)) is not valid iCalendar: \(error)")
                 }
+                items.append(SyncedItem(itemID: id, occurrences: contents.events))
+                skipped += contents.skipped.map { "\(Self.resourceName(id)) \(SyncBatch.skip($0))" }
             case .removed:
                 removed.append(id)
             case .fetch, nil:
                 break  // fetchMissingData leaves none
             }
         }
-        return SyncBatch(items: items, removedItemIDs: removed, isComplete: isComplete, cursor: cursor)
+        // An incremental sync reads only the objects that changed: its report replaces the last
+        // one when it found something to report, and a full sync always replaces it.
+        return SyncBatch(
+            items: items, removedItemIDs: removed, isComplete: isComplete, cursor: cursor,
+            skipped: isComplete || !skipped.isEmpty ? skipped : nil)
     }
 
     /// Turns one calendar object resource's iCalendar text into the occurrences of its events.
@@ -239,7 +244,7 @@ struct CalDAVProvider: CalendarProvider {
     /// The occurrences of one calendar object (a series with its overridden instances) in the window.
     private static func occurrences(
         inCalendarObject text: String, window: DateInterval, timeZone: TimeZone
-    ) throws -> [CalendarEvent] {
+    ) throws -> ICalendar.Contents {
         try ICalendar.occurrences(from: text, window: window, defaultTimeZone: timeZone)
     }
 
