@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "attache-ops", targets: ["AttacheOps"]),
         .executable(name: "bench-bus", targets: ["BenchBus"]),
         .executable(name: "bench-classifier", targets: ["BenchClassifier"]),
+        .executable(name: "bench-delivery", targets: ["BenchDelivery"]),
         .executable(name: "bench-calendar", targets: ["BenchCalendar"]),
         .executable(name: "bench-realtime", targets: ["BenchRealtime"]),
         .executable(name: "bench-prep", targets: ["BenchPrep"]),
@@ -226,6 +227,10 @@ let package = Package(
             name: "BenchClassifier",
             dependencies: ["Bus", "Delivery", "Shared", "ClassificationRules", .product(name: "Logging", package: "swift-log")],
             path: "Tools/bench-classifier", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "BenchDelivery",
+            dependencies: ["Bus", "Delivery", "Shared", "Store", .product(name: "Logging", package: "swift-log")],
+            path: "Tools/bench-delivery", swiftSettings: swiftSettings),
         .executableTarget(
             name: "BenchPrep",
             dependencies: ["Bus", "Delivery", "Shared", "Store", "HTTPClient", .product(name: "Logging", package: "swift-log")],
