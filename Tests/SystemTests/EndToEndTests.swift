@@ -82,6 +82,10 @@ struct EndToEndTests {
             #expect(
                 metrics.text.contains(
                     #"attache_messages_total{service="classifier",type="meeting.upserted.v1",outcome="handled"}"#))
+            // Nothing subscribes to the verdict yet: it waits in the unrouted queue, counted.
+            let monitoringMetrics = try await http.send(
+                OutboundRequest(url: "http://127.0.0.1:\(ports["monitoring-worker"]!)/metrics"))
+            #expect(monitoringMetrics.text.contains(#"attache_unrouted_events_total{routing_key="monitoring.result"}"#))
         } catch {
             Issue.record("\(error)\n\(logs())")
         }
