@@ -45,15 +45,15 @@ struct ICalendarUnreadableEventTests {
                 ICalendarError(
                     line: 38,
                     message: "DTSTART value '2026-12-16 10:00' is not a DATE-TIME like 20261121T150000Z or 20261121T150000; "
-                        + "VEVENT 'Budget sync' that begins on line 37 was skipped"),
+                        + "VEVENT 'Budget sync' that begins on line 37 was skipped", uid: "5f4e3d2c1b0a9z8y7x6w@google.com"),
                 ICalendarError(
                     line: 44,
                     message: "VEVENT 'Offsite (date to be decided)' (UID 1a2s3d4f5g6h7j8k9l0z@google.com) that begins here "
-                        + "has no DTSTART, so it cannot be scheduled; it was skipped"),
+                        + "has no DTSTART, so it cannot be scheduled; it was skipped", uid: "1a2s3d4f5g6h7j8k9l0z@google.com"),
                 ICalendarError(
                     line: 55,
                     message: "parameter CN of ATTENDEE opens a quote that is never closed; "
-                        + "VEVENT 'Board prep' that begins on line 49 was skipped"),
+                        + "VEVENT 'Board prep' that begins on line 49 was skipped", uid: "9m8n7b6v5c4x3z2l1k0j@google.com"),
             ])
     }
 

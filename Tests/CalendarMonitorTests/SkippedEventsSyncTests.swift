@@ -73,4 +73,48 @@ struct SkippedEventsSyncTests {
             #expect(try await meetings().count == 5)
         }
     }
+
+    @Test("a meeting whose event turns unreadable is kept until it reads again; one deleted from the file is cancelled")
+    func unreadableEventKeepsItsMeeting() async throws {
+        try await withCalendarDatabase { pool in
+            let outbox = try Outbox(schema: MeetingsSchema.name)
+            let store = ConnectionStore(pool: pool, outbox: outbox, vault: nil)
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("attache-\(UUID()).ics")
+            defer { try? FileManager.default.removeItem(at: file) }
+            _ = try await store.ensure(
+                tenantID: "acme", owner: "alex@example.com", kind: .ics, name: "Team",
+                settings: ConnectionSettings(location: file.path, timeZone: "UTC"))
+            let scheduler = SyncScheduler(
+                store: store, meetings: MeetingSync(pool: pool, outbox: outbox),
+                providers: [.ics: ICSProvider(http: HTTPClient(logger: TestStack.logger))],
+                settings: .init(
+                    interval: .seconds(900), concurrency: 1, windowBehind: .seconds(86_400),
+                    windowAhead: .seconds(14 * 86_400), now: { Self.now }),
+                wakeup: WakeSignal(), logger: TestStack.logger)
+            func sync(_ events: [(uid: String, title: String, start: String)]) async throws -> [String] {
+                let body = events.map {
+                    "BEGIN:VEVENT\r\nUID:\($0.uid)\r\nDTSTAMP:20261201T090000Z\r\nDTSTART:\($0.start)\r\n"
+                        + "DURATION:PT30M\r\nSUMMARY:\($0.title)\r\nEND:VEVENT\r\n"
+                }
+                try ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n" + body.joined() + "END:VCALENDAR\r\n")
+                    .write(to: file, atomically: true, encoding: .utf8)
+                _ = try await pool.withConnection { try $0.execute("UPDATE calendar.connections SET next_sync_at = now()") }
+                let claimed = try await store.claimDue(limit: 1, lease: .seconds(60))
+                try #require(claimed.count == 1)
+                await scheduler.sync(claimed[0])
+                return try await pool.withConnection { db in
+                    try db.query("SELECT title FROM calendar.meetings WHERE NOT cancelled ORDER BY start_at").map {
+                        try $0.string("title")
+                    }
+                }
+            }
+            let review = (uid: "review@example.com", title: "Design review", start: "20261210T100000Z")
+            let retro = (uid: "retro@example.com", title: "Retro", start: "20261211T100000Z")
+            #expect(try await sync([review, retro]) == ["Design review", "Retro"])
+            // An export garbles the review's start: it cannot be read, but it was not deleted.
+            #expect(try await sync([(review.uid, review.title, "2026-12-10 10:00"), retro]) == ["Design review", "Retro"])
+            // Deleted from the file: cancelled.
+            #expect(try await sync([retro]) == ["Retro"])
+        }
+    }
 }

@@ -11,6 +11,9 @@ public enum ICalendar {}
 public struct ICalendarError: Error, CustomStringConvertible, Equatable {
     public var line: Int
     public var message: String
+    /// The UID of the event left out, when it has one: its stored meetings are kept until it
+    /// reads again rather than taken for deleted.
+    public var uid: String? = nil
 
     public var description: String { "iCalendar line \(line): \(message)" }
 }

@@ -108,7 +108,8 @@ extension ICalendar {
         // An error at the VEVENT's own line names the event already.
         let skipped =
             error.line == vevent.line ? "it was skipped" : "\(label(of: vevent)) that begins on line \(vevent.line) was skipped"
-        return ICalendarError(line: error.line, message: "\(error.message); \(skipped)")
+        let uid = vevent.property("UID").map { unescapeText($0.value).trimmingCharacters(in: .whitespaces) }
+        return ICalendarError(line: error.line, message: "\(error.message); \(skipped)", uid: uid?.isEmpty == false ? uid : nil)
     }
 
     /// "VEVENT 'Title'", or "VEVENT" for an untitled one: the title helps a person find the

@@ -32,6 +32,9 @@ package struct SyncBatch: Sendable {
     /// Nil when the sync did not read the calendar's events (an unchanged feed), so that the
     /// last report still stands.
     var skipped: [String]?
+    /// Items with an event that could not be read: none of their stored meetings is cancelled
+    /// for being missing, since the unreadable event may be what holds them.
+    var unreadableItemIDs: [String] = []
 }
 
 /// A calendar source: iCalendar file or URL, CalDAV, Google Calendar, Microsoft Graph.

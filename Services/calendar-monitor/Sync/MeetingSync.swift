@@ -130,8 +130,9 @@ package struct MeetingSync: Sendable {
             try writes.execute(on: db)
 
             // Stored meetings the calendar no longer has. An occurrence it still lists is never
-            // among them, whichever item it moved to.
+            // among them, whichever item it moved to, nor one of an item it could not read whole.
             let kept = PostgresArray(incomingNow.map(\.externalID))
+            let unreadable = PostgresArray(batch.unreadableItemIDs)
             var gone: [(condition: String, parameter: PostgresArray, reason: String)] = []
             if !batch.items.isEmpty {
                 gone.append(
@@ -152,10 +153,10 @@ package struct MeetingSync: Sendable {
                     WHERE id IN (
                         SELECT id FROM calendar.meetings
                         WHERE source = $1 AND NOT cancelled AND end_at > $2 AND start_at < $3
-                            AND NOT (external_id = ANY($4::text[])) AND \(condition)
+                            AND NOT (external_id = ANY($4::text[])) AND NOT (item_id = ANY($6::text[])) AND \(condition)
                         FOR UPDATE SKIP LOCKED)
                     RETURNING id, external_id, revision
-                    """, [source, window.start, window.end, kept, parameter])
+                    """, [source, window.start, window.end, kept, parameter, unreadable])
                 {
                     try outbox.append(
                         Envelope(
@@ -282,7 +283,7 @@ extension SyncBatch {
         }
         return SyncBatch(
             items: order.map { SyncedItem(itemID: $0, occurrences: grouped[$0]!) }, isComplete: true, cursor: cursor,
-            skipped: contents.skipped.map(SyncBatch.skip))
+            skipped: contents.skipped.map(SyncBatch.skip), unreadableItemIDs: contents.skipped.compactMap(\.uid))
     }
 
     /// How a skipped event is reported: where it is in the file and why.

@@ -211,6 +211,7 @@ struct CalDAVProvider: CalendarProvider {
         var items: [SyncedItem] = []
         var removed: [String] = []
         var skipped: [String] = []
+        var unreadable: [String] = []
         for id in pending.order {
             switch pending.states[id] {
             case .data(let text):
@@ -225,6 +226,7 @@ struct CalDAVProvider: CalendarProvider {
                 }
                 items.append(SyncedItem(itemID: id, occurrences: contents.events))
                 skipped += contents.skipped.map { "\(Self.resourceName(id)) \(SyncBatch.skip($0))" }
+                if !contents.skipped.isEmpty { unreadable.append(id) }
             case .removed:
                 removed.append(id)
             case .fetch, nil:
@@ -235,7 +237,7 @@ struct CalDAVProvider: CalendarProvider {
         // one when it found something to report, and a full sync always replaces it.
         return SyncBatch(
             items: items, removedItemIDs: removed, isComplete: isComplete, cursor: cursor,
-            skipped: isComplete || !skipped.isEmpty ? skipped : nil)
+            skipped: isComplete || !skipped.isEmpty ? skipped : nil, unreadableItemIDs: unreadable)
     }
 
     /// Turns one calendar object resource's iCalendar text into the occurrences of its events.
