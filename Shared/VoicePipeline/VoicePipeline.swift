@@ -71,10 +71,24 @@ public actor VoicePipeline {
     private var lastReactionAt: ContinuousClock.Instant?
     private var reply: Reply?
     private var nextReplyID = 0
-    private var agentPausedForSpeech = false
+    /// Speech over the agent's reply, until it is judged.
+    private var overlap: Overlap?
     private var hasGreeted = false
     private var greetingRequested = false
     private var isStopped = false
+
+    /// Speech over the agent, from its first voiced frame until its words (or, bounded, its
+    /// length) tell whether it takes the floor. Durations are of meeting audio, frame by frame.
+    private struct Overlap {
+        var voiced: Duration = .zero
+        /// Meeting audio since the speech stopped, while it has.
+        var quiet: Duration = .zero
+        var ducked = false
+        /// Finished utterances heard during the overlap, and the recogniser's current guess.
+        var finals: [String] = []
+        var interim = ""
+        var words: String { (finals + [interim]).joined(separator: " ") }
+    }
 
     private struct Reply {
         var id: Int
@@ -201,11 +215,9 @@ public actor VoicePipeline {
             // Speaking again: a closed utterance no longer ends the turn; the next one will.
             utteranceClosed = false
         }
-        switch change {
-        case .started: await speechStarted(at: now)
-        case .stopped: await speechStopped()
-        case nil: if voiceActivity.isSpeaking { await speechContinues(at: now) }
-        }
+        if change == .started { await speechStarted(at: now) }
+        if voiceActivity.isSpeaking { await speechContinues(at: now) }
+        await overhear(frame, voiced: voiceActivity.lastFrameVoiced)
         if utteranceClosed { await endTurnIfFinished(requireCompleteSentence: true) }
     }
 
@@ -236,30 +248,69 @@ public actor VoicePipeline {
     }
 
     private func speechContinues(at now: ContinuousClock.Instant) async {
-        guard reply != nil, await voice.hasSounded else {
-            if reply == nil, let since = lastReactionAt ?? stretchStartedAt, since.duration(to: now) >= configuration.nodInterval
-            {
-                await react(.nod, at: now)
-            }
+        guard reply == nil, let since = lastReactionAt ?? stretchStartedAt, since.duration(to: now) >= configuration.nodInterval
+        else { return }
+        await react(.nod, at: now)
+    }
+
+    /// Follows speech over the agent frame by frame: the agent is lowered once it is more than
+    /// a click, and comes back to full voice once the sound has ended and its words (if any
+    /// came) were only acknowledgement. Wordless speech past the limit takes the floor.
+    private func overhear(_ frame: AudioFrame, voiced: Bool) async {
+        guard reply != nil else { return }
+        let policy = configuration.turns
+        let length = PCM.duration(ofSamples: frame.samples.count)
+        guard var current = overlap else {
+            guard voiced, await voice.hasSounded else { return }
+            overlap = Overlap(voiced: length)
             return
         }
-        let policy = configuration.turns
-        if !agentPausedForSpeech, voiceActivity.voiced >= policy.bargeInMinimumSpeech {
-            agentPausedForSpeech = true
-            await voice.pause()
-            logger.debug("participant speaking over the agent; agent paused")
+        if voiced {
+            current.voiced += length
+            current.quiet = .zero
+        } else {
+            current.quiet += length
         }
-        if agentPausedForSpeech, voiceActivity.voiced >= policy.bargeInConfirmation {
+        overlap = current
+        if !current.ducked, current.voiced >= policy.bargeInMinimumSpeech {
+            overlap?.ducked = true
+            await voice.duck(to: policy.duckGain)
+            logger.debug("participant speaking over the agent; agent lowered")
+        }
+        let verdict = policy.bargeIn(current.words)
+        if verdict != .acknowledgement, current.voiced >= policy.wordlessInterruption {
+            logger.debug("participant went on speaking over the agent without words that tell; agent cut")
             await interrupt()
+        } else if !voiceActivity.isSpeaking, verdict == .acknowledgement || current.quiet >= policy.verdictWait {
+            await endOverlap()
         }
     }
 
-    private func speechStopped() async {
-        // Too short to take the floor: a cough or an "mm-hm". The agent carries on.
-        if agentPausedForSpeech, reply != nil {
-            agentPausedForSpeech = false
-            await voice.resume()
+    /// Words heard while the agent speaks: the floor taken cuts it at once; an acknowledgement
+    /// that has ended gives it back its voice.
+    private func overheard(interim: String? = nil, final: String? = nil) async {
+        guard overlap != nil else { return }
+        if let final {
+            overlap?.interim = ""
+            if !final.isEmpty { overlap?.finals.append(final) }
+        } else if let interim {
+            overlap?.interim = interim
         }
+        guard let words = overlap?.words else { return }
+        let verdict = configuration.turns.bargeIn(words)
+        logger.debug("words over the agent", metadata: ["verdict": "\(verdict)"])
+        switch verdict {
+        case .takesFloor: await interrupt()
+        case .acknowledgement where !voiceActivity.isSpeaking: await endOverlap()
+        case .acknowledgement, .undecided: return
+        }
+    }
+
+    /// The speech over the agent did not take the floor: a cough, an "mm-hm". Full voice again.
+    private func endOverlap() async {
+        guard let ended = overlap else { return }
+        overlap = nil
+        if ended.ducked { await voice.restore() }
     }
 
     private func readTranscripts(_ transcription: any TranscriptionStream) async {
@@ -276,14 +327,16 @@ public actor VoicePipeline {
         case let .final(text, endOfSpeech):
             let text = text.trimmingCharacters(in: .whitespaces)
             if !text.isEmpty { pendingTranscript.append(text) }
-            if agentPausedForSpeech, !text.isEmpty, !configuration.turns.isBackchannel(text) { await interrupt() }
+            await overheard(final: text)
             if endOfSpeech {
                 utteranceClosed = true
                 await endTurnIfFinished(requireCompleteSentence: true)
             }
         case .utteranceEnd:
             await endTurnIfFinished(requireCompleteSentence: false)
-        case .speechStarted, .interim:
+        case let .interim(text):
+            await overheard(interim: text)
+        case .speechStarted:
             return
         }
     }
@@ -321,7 +374,7 @@ public actor VoicePipeline {
     private func interrupt() async {
         guard let current = reply else { return }
         reply = nil
-        agentPausedForSpeech = false
+        overlap = nil
         current.task.cancel()
         let heard = await voice.cut()
         if !heard.text.isEmpty { history.append(ChatMessage(.assistant, heard.text)) }
@@ -364,7 +417,7 @@ public actor VoicePipeline {
     private func replyFinished(_ id: Int) async {
         guard let current = reply, current.id == id else { return }
         reply = nil
-        agentPausedForSpeech = false
+        overlap = nil
         let said = await voice.heardText
         if !said.isEmpty {
             history.append(ChatMessage(.assistant, said))
