@@ -38,9 +38,10 @@ public struct PocketSphinxRecognizer: SpeechToText {
         }
     }
 
-    /// The JSGF grammar accepting exactly one of `phrases` per utterance.
+    /// The JSGF grammar accepting exactly one of `phrases` per utterance, or none: a sound
+    /// that is no phrase (a cough, a noise) is heard as nothing rather than as the nearest one.
     static func grammar(for phrases: [String]) -> String {
-        let alternatives = phrases.map(normalised).filter { !$0.isEmpty }
+        let alternatives = phrases.map(normalised).filter { !$0.isEmpty } + ["<NULL>"]
         return "#JSGF V1.0;\ngrammar attache;\npublic <utterance> = " + alternatives.joined(separator: " | ") + ";\n"
     }
 

@@ -19,6 +19,16 @@ public struct TurnPolicy: Sendable {
     /// the agent: a recogniser that hears nothing must not leave the agent talking over a
     /// participant for ever. Acknowledgements never reach it.
     public var wordlessInterruption: Duration = .milliseconds(1500)
+    /// Interim results in a row whose words take the floor before they cut the agent: a
+    /// recogniser's first guess at a sound is often a word it revises ("mm-hm" first heard as
+    /// "when"). A final result that takes the floor cuts at once.
+    public var floorTakingInterims = 2
+    /// Sound over the agent needs this much voice in it (loud frames whose zero-crossing rate
+    /// is a voice's, not a hiss's) for words heard in it to count: a recogniser held to a
+    /// phrase list hears some phrase in a cough.
+    public var minimumVoice: Duration = .milliseconds(60)
+    /// Frames crossing zero more often than this (per sample) are noise, not voice.
+    public var noiseZeroCrossingRate = 0.3
     /// How long after a sound over the agent ends its words are awaited before the agent comes
     /// back to full voice: a recogniser's final words follow its end-pointing silence.
     public var verdictWait: Duration = .milliseconds(700)
@@ -84,13 +94,17 @@ public struct TurnPolicy: Sendable {
     /// Whether `text` is only acknowledgement ("mm-hm", "yeah, right"), whatever its length.
     public func isBackchannel(_ text: String) -> Bool { bargeIn(text) == .acknowledgement }
 
-    /// What `text`, said over the agent, amounts to so far. More words may change an
-    /// acknowledgement ("yeah, but…") or settle an undecided start ("I think…").
-    public func bargeIn(_ text: String) -> BargeIn {
+    /// What `text`, said over the agent, amounts to so far (`isFinal`: the recogniser's last
+    /// word on it). More words may change an acknowledgement ("yeah, but…") or settle an
+    /// undecided start ("I think…").
+    public func bargeIn(_ text: String, isFinal: Bool = true) -> BargeIn {
         // "uh-huh" and "mm-hm" are judged by their parts, whatever the recogniser's spelling.
         let words = Self.words(text).flatMap { $0.split(separator: "-").map { Self.foldingDrawnOut(String($0)) } }
         guard let first = words.first else { return .undecided }
-        if words.contains(where: Self.floorWords.contains) || Self.questionWords.contains(first) { return .takesFloor }
+        // A question word alone is a guess a recogniser often revises ("mm-hm" first heard as
+        // "when"): a question is taken from a final result, or from two words.
+        let opensQuestion = Self.questionWords.contains(first) && (isFinal || words.count > 1)
+        if words.contains(where: Self.floorWords.contains) || opensQuestion { return .takesFloor }
         let content = words.filter { !Self.backchannelWords.contains($0) }
         if content.isEmpty { return .acknowledgement }
         // Two words that are not acknowledgement are a sentence being said: a correction, a point.

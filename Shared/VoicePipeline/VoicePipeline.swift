@@ -81,12 +81,17 @@ public actor VoicePipeline {
     /// length) tell whether it takes the floor. Durations are of meeting audio, frame by frame.
     private struct Overlap {
         var voiced: Duration = .zero
+        /// Voiced audio that sounded like a voice rather than noise.
+        var voice: Duration = .zero
         /// Meeting audio since the speech stopped, while it has.
         var quiet: Duration = .zero
         var ducked = false
         /// Finished utterances heard during the overlap, and the recogniser's current guess.
         var finals: [String] = []
         var interim = ""
+        /// Interim results in a row that took the floor, each the one before with more words:
+        /// a recogniser held to phrases jumps between guesses ("when", "how many") before it settles.
+        var floorTakingInterims = 0
         var words: String { (finals + [interim]).joined(separator: " ") }
     }
 
@@ -260,13 +265,15 @@ public actor VoicePipeline {
         guard reply != nil else { return }
         let policy = configuration.turns
         let length = PCM.duration(ofSamples: frame.samples.count)
+        let voiceLike = voiced && frame.zeroCrossingRate <= policy.noiseZeroCrossingRate
         guard var current = overlap else {
             guard voiced, await voice.hasSounded else { return }
-            overlap = Overlap(voiced: length)
+            overlap = Overlap(voiced: length, voice: voiceLike ? length : .zero)
             return
         }
         if voiced {
             current.voiced += length
+            if voiceLike { current.voice += length }
             current.quiet = .zero
         } else {
             current.quiet += length
@@ -289,7 +296,8 @@ public actor VoicePipeline {
     /// Words heard while the agent speaks: the floor taken cuts it at once; an acknowledgement
     /// that has ended gives it back its voice.
     private func overheard(interim: String? = nil, final: String? = nil) async {
-        guard overlap != nil else { return }
+        guard let current = overlap, hasVoice(current) else { return }
+        let previousInterim = current.interim
         if let final {
             overlap?.interim = ""
             if !final.isEmpty { overlap?.finals.append(final) }
@@ -297,13 +305,25 @@ public actor VoicePipeline {
             overlap?.interim = interim
         }
         guard let words = overlap?.words else { return }
-        let verdict = configuration.turns.bargeIn(words)
+        let verdict = configuration.turns.bargeIn(words, isFinal: final != nil)
         logger.debug("words over the agent", metadata: ["verdict": "\(verdict)"])
+        var floorTakingInterims = 0
+        if verdict == .takesFloor, let interim {
+            floorTakingInterims = interim.hasPrefix(previousInterim) ? current.floorTakingInterims + 1 : 1
+        }
+        overlap?.floorTakingInterims = floorTakingInterims
         switch verdict {
-        case .takesFloor: await interrupt()
+        case .takesFloor:
+            guard final != nil || floorTakingInterims >= configuration.turns.floorTakingInterims else { return }
+            await interrupt()
         case .acknowledgement where !voiceActivity.isSpeaking: await endOverlap()
         case .acknowledgement, .undecided: return
         }
+    }
+
+    /// Whether the sound over the agent had a voice in it, for words heard in it to count.
+    private func hasVoice(_ overlap: Overlap) -> Bool {
+        overlap.voice >= configuration.turns.minimumVoice
     }
 
     /// The speech over the agent did not take the floor: a cough, an "mm-hm". Full voice again.
@@ -325,7 +345,11 @@ public actor VoicePipeline {
     private func handle(_ event: TranscriptEvent) async {
         switch event {
         case let .final(text, endOfSpeech):
-            let text = text.trimmingCharacters(in: .whitespaces)
+            var text = text.trimmingCharacters(in: .whitespaces)
+            if let overlap, !hasVoice(overlap), !text.isEmpty {
+                logger.debug("words heard in a sound over the agent with no voice in it; ignored")
+                text = ""
+            }
             if !text.isEmpty { pendingTranscript.append(text) }
             await overheard(final: text)
             if endOfSpeech {

@@ -89,6 +89,8 @@ final class Heard: Sendable {
     let frames = Mutex<[Frame]>([])
     let clears = Mutex<[ContinuousClock.Instant]>([])
     let said = Mutex<[(text: String, interrupted: Bool)]>([])
+    /// The participant's turns as the pipeline heard them, to tell why an agent was cut.
+    let turns = Mutex<[(at: ContinuousClock.Instant, text: String)]>([])
 
     var frameCount: Int { frames.withLock { $0.count } }
     var saidCount: Int { said.withLock { $0.count } }
@@ -173,7 +175,7 @@ struct Client {
         if reply.text.localizedCaseInsensitiveContains(fact) {
             results.answeredRight += 1
         } else {
-            results.wrong.append("\(question) → \(reply.text)")
+            results.wrong.append("asked \"\(question)\", answered \"\(reply.text)\"")
         }
     }
 
@@ -225,11 +227,13 @@ struct Client {
         return max(0, ([first] + intervals).max() ?? 0)
     }
 
-    func acknowledgement(_ overlay: [AudioFrame], isWords: Bool, into results: inout Results) async throws {
+    func acknowledgement(_ name: String, _ overlay: [AudioFrame], isWords: Bool, into results: inout Results) async throws {
         let over = try await overAgent(overlay)
         let cut = over.reply?.interrupted ?? false || heard.clears.withLock { $0.contains { $0 >= over.onset } }
         if cut {
             if isWords { results.backchannelCuts += 1 } else { results.noiseCuts += 1 }
+            let recognised = heard.turns.withLock { $0.filter { $0.at >= over.onset }.map(\.text) }
+            results.wrong.append("\(name) cut the agent; heard afterwards: \(recognised)")
         }
         results.gaps.append(longestGap(from: over.onset, to: over.end))
     }
@@ -259,9 +263,10 @@ struct Client {
         }
         for (words, pace) in backchannels {
             let voice = slow[pace] ?? participant
-            try await acknowledgement(try await voice.frames(of: words), isWords: true, into: &results)
+            try await acknowledgement(
+                "\"\(words)\" at \(pace) wpm", try await voice.frames(of: words), isWords: true, into: &results)
         }
-        for (_, frames) in noises { try await acknowledgement(frames, isWords: false, into: &results) }
+        for (name, frames) in noises { try await acknowledgement(name, frames, isWords: false, into: &results) }
         for words in interruptions { try await interruption(words, into: &results) }
     }
 }
@@ -290,7 +295,11 @@ for (pipeline, heard) in zip(pipelines, heards) {
     following.append(
         Task {
             for await event in pipeline.events {
-                if case let .said(text, interrupted, _) = event { heard.said.withLock { $0.append((text, interrupted)) } }
+                switch event {
+                case let .said(text, interrupted, _): heard.said.withLock { $0.append((text, interrupted)) }
+                case let .heard(text): heard.turns.withLock { $0.append((.now, text)) }
+                case .problem: break
+                }
             }
         })
 }
@@ -357,7 +366,7 @@ server.stop()
 
 let results = totals.withLock { $0 }
 print("")
-for wrong in results.wrong { print("wrong answer: \(wrong)") }
+for problem in results.wrong { print("noticed: \(problem)") }
 print("conversation.calls: \(callCount)")
 print("conversation.runs_per_call: \(runs)")
 print("conversation.premature_replies: \(results.premature)")
