@@ -259,8 +259,8 @@ public actor VoicePipeline {
     }
 
     /// Follows speech over the agent frame by frame: the agent is lowered once it is more than
-    /// a click, and comes back to full voice once the sound has ended and its words (if any
-    /// came) were only acknowledgement. Wordless speech past the limit takes the floor.
+    /// a click, and comes back to full voice once the sound has ended and its words were only
+    /// acknowledgement, or none came in time. Wordless speech past the limit takes the floor.
     private func overhear(_ frame: AudioFrame, voiced: Bool) async {
         guard reply != nil else { return }
         let policy = configuration.turns
@@ -279,7 +279,7 @@ public actor VoicePipeline {
             current.quiet += length
         }
         overlap = current
-        if !current.ducked, current.voiced >= policy.bargeInMinimumSpeech {
+        if !current.ducked, voiced, current.voiced >= policy.bargeInMinimumSpeech {
             overlap?.ducked = true
             await voice.duck(to: policy.duckGain)
             logger.debug("participant speaking over the agent; agent lowered")
@@ -288,8 +288,11 @@ public actor VoicePipeline {
         if verdict != .acknowledgement, current.voiced >= policy.wordlessInterruption {
             logger.debug("participant went on speaking over the agent without words that tell; agent cut")
             await interrupt()
-        } else if !voiceActivity.isSpeaking, verdict == .acknowledgement || current.quiet >= policy.verdictWait {
-            await endOverlap()
+        } else if !voiceActivity.isSpeaking {
+            if verdict == .acknowledgement { await restoreVoice() }
+            // The sound is kept until the recogniser's last words on it have come, so that they
+            // are known to be about it (a late "mm-hm" is no turn).
+            if current.quiet >= policy.verdictWait { await endOverlap() }
         }
     }
 
@@ -316,7 +319,7 @@ public actor VoicePipeline {
         case .takesFloor:
             guard final != nil || floorTakingInterims >= configuration.turns.floorTakingInterims else { return }
             await interrupt()
-        case .acknowledgement where !voiceActivity.isSpeaking: await endOverlap()
+        case .acknowledgement where !voiceActivity.isSpeaking: await restoreVoice()
         case .acknowledgement, .undecided: return
         }
     }
@@ -327,10 +330,15 @@ public actor VoicePipeline {
     }
 
     /// The speech over the agent did not take the floor: a cough, an "mm-hm". Full voice again.
+    private func restoreVoice() async {
+        guard overlap?.ducked == true else { return }
+        overlap?.ducked = false
+        await voice.restore()
+    }
+
     private func endOverlap() async {
-        guard let ended = overlap else { return }
+        await restoreVoice()
         overlap = nil
-        if ended.ducked { await voice.restore() }
     }
 
     private func readTranscripts(_ transcription: any TranscriptionStream) async {
@@ -350,7 +358,10 @@ public actor VoicePipeline {
                 logger.debug("words heard in a sound over the agent with no voice in it; ignored")
                 text = ""
             }
-            if !text.isEmpty { pendingTranscript.append(text) }
+            // An acknowledgement of the agent while it speaks is no turn of the participant's,
+            // however late the agent finishes.
+            let acknowledgesAgent = overlap != nil && configuration.turns.isBackchannel(text)
+            if !text.isEmpty, !acknowledgesAgent { pendingTranscript.append(text) }
             await overheard(final: text)
             if endOfSpeech {
                 utteranceClosed = true
