@@ -87,6 +87,42 @@ struct BargeInTests {
         }
     }
 
+    @Test("a recogniser's changing first guesses at an acknowledgement do not cut the agent; its final word decides")
+    func revisedGuessesDoNotCut() async throws {
+        try await Self.withCall { call in
+            await call.speak(frames: 5)
+            try await call.loweredFramesFlow()
+            // What PocketSphinx, held to a phrase list, made of an eSpeak NG "mm-hm" as it went.
+            for guess in ["uh", "when", "how many", "when does"] { call.recognizer.hear(.interim(guess)) }
+            call.recognizer.hear(.final("uh huh", endOfSpeech: true))
+            await call.speak(frames: 15, .silence)
+            try await eventually("the answer said") { !call.conversation.log.said.isEmpty }
+            #expect(call.conversation.log.said.first?.interrupted == false)
+            #expect(call.conversation.sink.clearTimes.isEmpty)
+            #expect(call.conversation.log.heard == ["how is the budget looking"])
+        }
+    }
+
+    @Test(
+        "words a recogniser hears in a sound with no voice in it (a cough heard as \"stop\") neither cut the agent nor make a turn"
+    )
+    func wordsInNoiseDoNotCount() async throws {
+        var random = SystemRandomNumberGenerator()
+        let cough = (0..<15).map { _ in
+            AudioFrame((0..<PCM.samplesPerFrame).map { _ in Int16.random(in: -9000...9000, using: &random) })
+        }
+        try await Self.withCall { call in
+            for frame in cough { await call.conversation.pipeline.receive(frame) }
+            try await call.loweredFramesFlow()
+            call.recognizer.hear(.final("stop", endOfSpeech: true))
+            await call.speak(frames: Int(TurnPolicy().verdictWait / PCM.frameDuration), .silence)
+            try await eventually("the answer said") { !call.conversation.log.said.isEmpty }
+            #expect(call.conversation.log.said.first?.interrupted == false)
+            #expect(call.conversation.sink.clearTimes.isEmpty)
+            #expect(call.conversation.log.heard == ["how is the budget looking"])
+        }
+    }
+
     @Test("a word that takes the floor cuts the lowered agent at once; history keeps the words said at full voice")
     func floorTakingWordCuts() async throws {
         try await Self.withCall { call in

@@ -111,7 +111,7 @@ struct Results {
     var interruptions = 0
     var answered = 0
     var answeredRight = 0
-    var wrong: [String] = []
+    var notes: [String] = []
 
     mutating func add(_ other: Results) {
         premature += other.premature
@@ -124,7 +124,7 @@ struct Results {
         interruptions += other.interruptions
         answered += other.answered
         answeredRight += other.answeredRight
-        wrong += other.wrong
+        notes += other.notes
     }
 }
 
@@ -175,7 +175,7 @@ struct Client {
         if reply.text.localizedCaseInsensitiveContains(fact) {
             results.answeredRight += 1
         } else {
-            results.wrong.append("asked \"\(question)\", answered \"\(reply.text)\"")
+            results.notes.append("asked \"\(question)\", answered \"\(reply.text)\"")
         }
     }
 
@@ -233,7 +233,7 @@ struct Client {
         if cut {
             if isWords { results.backchannelCuts += 1 } else { results.noiseCuts += 1 }
             let recognised = heard.turns.withLock { $0.filter { $0.at >= over.onset }.map(\.text) }
-            results.wrong.append("\(name) cut the agent; heard afterwards: \(recognised)")
+            results.notes.append("\(name) cut the agent; heard afterwards: \(recognised)")
         }
         results.gaps.append(longestGap(from: over.onset, to: over.end))
     }
@@ -366,7 +366,7 @@ server.stop()
 
 let results = totals.withLock { $0 }
 print("")
-for problem in results.wrong { print("noticed: \(problem)") }
+for problem in results.notes { print("noticed: \(problem)") }
 print("conversation.calls: \(callCount)")
 print("conversation.runs_per_call: \(runs)")
 print("conversation.premature_replies: \(results.premature)")
