@@ -148,7 +148,7 @@ let package = Package(
                 "VoicePipeline", .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
-            path: "Shared/MediaConnection", swiftSettings: swiftSettings),
+            path: "Shared/MediaConnection", exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "SpeechEngines",
             dependencies: [
