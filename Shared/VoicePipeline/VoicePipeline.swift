@@ -285,7 +285,8 @@ public actor VoicePipeline {
             logger.debug("participant speaking over the agent; agent lowered")
         }
         let verdict = policy.bargeIn(current.words)
-        if verdict != .acknowledgement, current.voiced >= policy.wordlessInterruption {
+        // Counted in voice, not in sound: a long hiss or rustle is no one taking the floor.
+        if verdict != .acknowledgement, current.voice >= policy.wordlessInterruption {
             logger.debug("participant went on speaking over the agent without words that tell; agent cut")
             await interrupt()
         } else if !voiceActivity.isSpeaking {
