@@ -203,7 +203,7 @@ struct Client {
     /// Asks for the long answer and, once it has been heard for a second, sends `overlay`
     /// over it. Returns the onset of the overlay's sound and the agent's turn.
     func overAgent(_ overlay: [AudioFrame]) async throws -> (
-        onset: ContinuousClock.Instant, end: ContinuousClock.Instant, before: [Heard.Frame],
+        onset: ContinuousClock.Instant, end: ContinuousClock.Instant, before: [Heard.Frame], said: Int,
         reply: (text: String, interrupted: Bool)?
     ) {
         await waitForQuiet()
@@ -215,7 +215,7 @@ struct Client {
         let onset = await participant.stream(overlay)
         let end = clock.now
         await waitForReply(after: said)
-        return (onset, end, before, heard.said.withLock { $0.count > said ? $0[said] : nil })
+        return (onset, end, before, said, heard.said.withLock { $0.count > said ? $0[said] : nil })
     }
 
     /// The longest the agent's sound stopped, from the onset to a second and a half after the
@@ -243,6 +243,8 @@ struct Client {
     func interruption(_ words: String, into results: inout Results) async throws {
         let overlay = try await participant.frames(of: words)
         let over = try await overAgent(overlay)
+        // The interruption is answered: that answer, not the next question's, follows.
+        await waitForReply(after: over.said + 1)
         results.interruptions += 1
         guard let clear = heard.clears.withLock({ $0.first { $0 >= over.onset } }) else { return }
         results.cuts.append(ms(over.onset.duration(to: clear)))
