@@ -19,6 +19,7 @@ let package = Package(
         .executable(name: "bench-delivery", targets: ["BenchDelivery"]),
         .executable(name: "bench-calendar", targets: ["BenchCalendar"]),
         .executable(name: "bench-realtime", targets: ["BenchRealtime"]),
+        .executable(name: "bench-conversation", targets: ["BenchConversation"]),
         .executable(name: "bench-prep", targets: ["BenchPrep"]),
         .executable(name: "bench-gateway", targets: ["BenchGateway"]),
         .executable(name: "bench-monitoring", targets: ["BenchMonitoring"]),
@@ -141,6 +142,14 @@ let package = Package(
         .target(
             name: "VoicePipeline", dependencies: ["LanguageModel", "Shared", .product(name: "Logging", package: "swift-log")],
             path: "Shared/VoicePipeline", exclude: ["README.md"], swiftSettings: swiftSettings),
+        // A camera page's media connection to its call: realtime-worker's, and the conversation bench's.
+        .target(
+            name: "MediaConnection",
+            dependencies: [
+                "VoicePipeline", .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "Shared/MediaConnection", exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "SpeechEngines",
             dependencies: [
@@ -199,7 +208,7 @@ let package = Package(
             name: "RealtimeWorker",
             dependencies: [
                 "Shared", "Delivery", "Runtime", "Store", "VoicePipeline", "SpeechEngines", "LanguageModel", "CallAccess",
-                .product(name: "Hummingbird", package: "hummingbird"),
+                "MediaConnection", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -249,6 +258,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tools/bench-realtime", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "BenchConversation",
+            dependencies: [
+                "VoicePipeline", "SpeechEngines", "LanguageModel", "MediaConnection", "TestSupport",
+                .product(name: "Logging", package: "swift-log"), .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ],
+            path: "Tools/bench-conversation", swiftSettings: swiftSettings),
         .executableTarget(
             name: "BenchMonitoring",
             dependencies: [

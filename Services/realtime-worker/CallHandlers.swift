@@ -1,6 +1,7 @@
 import Delivery
 import Foundation
 import Logging
+import MediaConnection
 import ServiceLifecycle
 import Shared
 import Store

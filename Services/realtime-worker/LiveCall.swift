@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MediaConnection
 import Shared
 import Store
 import VoicePipeline

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
+import MediaConnection
 import Store
 import VoicePipeline
 
@@ -18,7 +19,6 @@ struct MediaRoutes: Sendable {
     let page: CameraPage
     let refusals = UpgradeRefusals()
     let logger: Logger
-    static let largestMessage = 1 << 16
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("/camera/{meeting}") { request, context -> Response in
@@ -97,36 +97,10 @@ struct MediaRoutes: Sendable {
                 let call = await calls.call(forMeeting: meetingID)
             else { return }
             logger.info("media connected", metadata: ["meeting_id": "\(meetingID)"])
-            // A newer page with the token takes over from this one (a reload of the camera).
-            try await outbound.write(.text(MediaWire.identity(agent: page.agentName, company: call.company)))
-            let (connection, outgoing) = call.media.connect()
-            // The room can hear the agent from now on.
-            await call.pipeline.greet()
-            defer {
-                call.media.disconnect(connection)
-                logger.info("media disconnected", metadata: ["meeting_id": "\(meetingID)"])
-            }
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    for await media in outgoing {
-                        if case let .audio(frame) = media {
-                            try await outbound.write(.binary(ByteBuffer(bytes: frame.littleEndianBytes)))
-                        } else if let text = MediaWire.json(media) {
-                            try await outbound.write(.text(text))
-                        }
-                    }
-                }
-                group.addTask {
-                    var reframer = PCMReframer()
-                    for try await message in inbound.messages(maxSize: Self.largestMessage) {
-                        guard case let .binary(buffer) = message else { continue }
-                        for frame in reframer.frames(from: buffer.readableBytesView) { await call.pipeline.receive(frame) }
-                    }
-                }
-                // Either side ending (the page left, or a newer page took over) ends both.
-                try await group.next()
-                group.cancelAll()
-            }
+            defer { logger.info("media disconnected", metadata: ["meeting_id": "\(meetingID)"]) }
+            try await MediaConnection.serve(
+                inbound: inbound, outbound: outbound, identity: MediaWire.identity(agent: page.agentName, company: call.company),
+                relay: call.media, pipeline: call.pipeline)
         }
         return router
     }

@@ -98,7 +98,9 @@ struct RealtimeConfiguration: ServiceConfiguration {
         voiceSettings.turns.utteranceEnd = .milliseconds(
             try env.integer("ATTACHE_UTTERANCE_END_MS", default: 1000, in: 1000...5000))
         voiceSettings.turns.bargeInMinimumSpeech = .milliseconds(
-            try env.integer("ATTACHE_BARGE_IN_MIN_MS", default: 120, in: 20...2000))
+            try env.integer("ATTACHE_BARGE_IN_MIN_MS", default: 60, in: 20...2000))
+        voiceSettings.turns.wordlessInterruption = .milliseconds(
+            try env.integer("ATTACHE_BARGE_IN_WORDLESS_MS", default: 1500, in: 300...10000))
         self.voiceSettings = voiceSettings
         directoryFolder = URL(fileURLWithPath: env.string("ATTACHE_DIRECTORY_DIR", default: "deploy/config/directory"))
     }

@@ -15,6 +15,9 @@ public struct PocketSphinxRecognizer: SpeechToText {
         public var phrases: [String] = []
         public var endpointing: Duration = .milliseconds(300)
         public var utteranceEnd: Duration = .milliseconds(1000)
+        /// How often the words so far are reported while someone speaks: the pipeline judges
+        /// speech over the agent by them, so sooner is a quicker verdict.
+        public var interimInterval: Duration = .milliseconds(100)
         public init() {}
     }
 
@@ -35,9 +38,10 @@ public struct PocketSphinxRecognizer: SpeechToText {
         }
     }
 
-    /// The JSGF grammar accepting exactly one of `phrases` per utterance.
+    /// The JSGF grammar accepting exactly one of `phrases` per utterance, or none: a sound
+    /// that is no phrase (a cough, a noise) is heard as nothing rather than as the nearest one.
     static func grammar(for phrases: [String]) -> String {
-        let alternatives = phrases.map(normalised).filter { !$0.isEmpty }
+        let alternatives = phrases.map(normalised).filter { !$0.isEmpty } + ["<NULL>"]
         return "#JSGF V1.0;\ngrammar attache;\npublic <utterance> = " + alternatives.joined(separator: " | ") + ";\n"
     }
 
@@ -58,11 +62,12 @@ final class PocketSphinxStream: TranscriptionStream, @unchecked Sendable {
     private let queue = DispatchQueue(label: "attache.pocketsphinx")
     private let endpointing: Duration
     private let utteranceEnd: Duration
+    private let interimInterval: Duration
     private var decoder: OpaquePointer?
     private var config: OpaquePointer?
     private var streamTime: Duration = .zero
     private var wasInSpeech = false
-    private var framesSinceInterim = 0
+    private var sinceInterim: Duration = .zero
     private var lastInterim = ""
     private var lastWordsAt: Duration?
     private var isClosed = false
@@ -70,6 +75,7 @@ final class PocketSphinxStream: TranscriptionStream, @unchecked Sendable {
     init(_ configuration: PocketSphinxRecognizer.Configuration) throws {
         endpointing = configuration.endpointing
         utteranceEnd = configuration.utteranceEnd
+        interimInterval = configuration.interimInterval
         (events, output) = AsyncThrowingStream.makeStream()
         let model = configuration.modelDirectory
         // PocketSphinx's voice detection counts 10 ms frames of trailing silence.
@@ -139,18 +145,19 @@ final class PocketSphinxStream: TranscriptionStream, @unchecked Sendable {
         frame.samples.withUnsafeBufferPointer { samples in
             _ = ps_process_raw(decoder, samples.baseAddress, samples.count, 0, 0)
         }
-        streamTime += PCM.duration(ofSamples: frame.samples.count)
+        let length = PCM.duration(ofSamples: frame.samples.count)
+        streamTime += length
         let inSpeech = ps_get_in_speech(decoder) != 0
         defer { wasInSpeech = inSpeech }
         if inSpeech, !wasInSpeech {
             output.yield(.speechStarted)
-            framesSinceInterim = 0
+            sinceInterim = .zero
             lastWordsAt = nil
         }
         if inSpeech {
-            framesSinceInterim += 1
-            if framesSinceInterim >= 10 {
-                framesSinceInterim = 0
+            sinceInterim += length
+            if sinceInterim >= interimInterval {
+                sinceInterim = .zero
                 let partial = hypothesis()
                 if !partial.isEmpty, partial != lastInterim {
                     lastInterim = partial

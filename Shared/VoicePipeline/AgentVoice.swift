@@ -9,7 +9,8 @@ struct HeardSpeech: Sendable {
 /// How the agent's replies reach the room: its own speech, played out frame by frame
 /// (`SpokenVoice`), or a cloud avatar that is handed the text and speaks it in its own room
 /// (`AvatarVoice`). A reply is `begin`, then `say` with its sentences as the model writes them;
-/// a participant talking over the agent makes the pipeline `pause` it, then `cut` it.
+/// a participant talking over the agent makes the pipeline `duck` it while it listens, then
+/// `restore` it, or `cut` it if they took the floor.
 protocol AgentVoice: Sendable {
     func start() async
     /// Nothing more is said once it returns.
@@ -21,9 +22,10 @@ protocol AgentVoice: Sendable {
     func say(_ sentences: BoundedChannel<String>, clock: ReplyClock?) async
     /// Whether any of the current reply has reached the room.
     var hasSounded: Bool { get async }
-    /// Holds the speech where it is, where the voice can; `resume` carries on.
-    func pause() async
-    func resume() async
+    /// Lowers the speech to `gain` without stopping it, where the voice can; `restore` brings
+    /// it back to full. Words said while lowered do not count as heard if the reply is cut.
+    func duck(to gain: Double) async
+    func restore() async
     /// Stops the current reply; the answer is what the room heard of it.
     func cut() async -> HeardSpeech
     /// The words of the current reply the room has heard so far.
@@ -90,15 +92,15 @@ struct SpokenVoice: AgentVoice {
     }
 
     var hasSounded: Bool { get async { await playout.hasSounded } }
-    func pause() async { await playout.pause() }
-    func resume() async { await playout.resume() }
+    func duck(to gain: Double) async { await playout.duck(to: gain) }
+    func restore() async { await playout.restore() }
     func cut() async -> HeardSpeech { await playout.cut() }
     var heardText: String { get async { await playout.heardText } }
 }
 
 /// The agent's replies said by a cloud avatar, which renders voice and lip sync itself: each
-/// sentence is handed over as text, in order. The avatar cannot pause, so a participant who
-/// talks over it cuts it once the pipeline is sure they took the floor.
+/// sentence is handed over as text, in order. The avatar's volume is its own, so it cannot be
+/// ducked: a participant who talks over it cuts it once the pipeline is sure they took the floor.
 ///
 /// The avatar does not report how far into a sentence it was cut, so what the room heard is
 /// reckoned from time: each sentence starts when it is handed over or when the one before
@@ -178,8 +180,8 @@ actor AvatarVoice: AgentVoice {
 
     var hasSounded: Bool { utterances.contains { $0.startsAt <= .now } }
 
-    func pause() async {}
-    func resume() async {}
+    func duck(to gain: Double) async {}
+    func restore() async {}
 
     func cut() async -> HeardSpeech {
         let now = ContinuousClock.now

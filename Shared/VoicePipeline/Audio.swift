@@ -55,6 +55,14 @@ public struct AudioFrame: Sendable, Equatable {
         return bytes
     }
 
+    /// How often the signal changes sign, per sample: low for a voice (its pitch), near one
+    /// half for a hiss or the noise of a cough.
+    public var zeroCrossingRate: Double {
+        guard samples.count > 1 else { return 0 }
+        let crossings = zip(samples, samples.dropFirst()).count { ($0 < 0) != ($1 < 0) }
+        return Double(crossings) / Double(samples.count - 1)
+    }
+
     /// Root-mean-square level in dBFS (-inf for digital silence).
     public var level: Double {
         guard !samples.isEmpty else { return -.infinity }

@@ -1,6 +1,8 @@
 /// Sends the agent's speech to the meeting in real time, a 20 ms frame per tick, and knows how
 /// much of it has been heard: when speech is cut short, the words whose sound started before
-/// the cut are what the room heard.
+/// the cut (or, if it had been lowered for a participant, before it was lowered) are what the
+/// room heard. Lowering the sound (ducking) keeps it flowing, so that a participant's "mm-hm"
+/// is never answered by a silence.
 actor Playout {
     private let sink: any MediaSink
     private let clock = ContinuousClock()
@@ -10,7 +12,12 @@ actor Playout {
     private var words: [(offset: Int, text: String)] = []
     private var queuedSamples = 0
     private var playedSamples = 0
-    private var isPaused = false
+    /// The gain the last frame ended on, and the one the next frame ramps to: a ramp over one
+    /// frame, because a step in level clicks.
+    private var gain = 1.0
+    private var targetGain = 1.0
+    /// Where the sound was lowered, while it is: words from there on were said under a participant.
+    private var duckedAtSample: Int?
     private var frameWaiter: CheckedContinuation<Void, Never>?
     private var drainWaiters: [CheckedContinuation<Void, Never>] = []
     private var firstFrameObserver: (@Sendable (ContinuousClock.Instant) -> Void)?
@@ -41,7 +48,8 @@ actor Playout {
         words = []
         queuedSamples = 0
         playedSamples = 0
-        isPaused = false
+        restore()
+        gain = 1
         firstFrameObserver = onFirstFrame
     }
 
@@ -56,10 +64,12 @@ actor Playout {
         } else {
             words += chunk.words.map { (queuedSamples + $0.sampleOffset, $0.text) }
         }
-        queuedSamples += chunk.samples.count
+        let chunkFrames = PCM.frames(chunk.samples)
+        // Counted as sent, padding included, so that word offsets stay in step with the sound.
+        queuedSamples += chunkFrames.count * PCM.samplesPerFrame
         let cues = Visemes.cues(for: chunk)
         if !cues.isEmpty { await sink.send(.visemes(cues)) }
-        frames += PCM.frames(chunk.samples)
+        frames += chunkFrames
         wakeLoop()
     }
 
@@ -69,12 +79,16 @@ actor Playout {
         await withCheckedContinuation { drainWaiters.append($0) }
     }
 
-    /// Holds the sound where it is; `resume` carries on from there.
-    func pause() { isPaused = true }
+    /// Lowers the sound to `gain` from the next frame on, without stopping it; `restore` brings
+    /// it back to full.
+    func duck(to gain: Double) {
+        targetGain = gain
+        if duckedAtSample == nil { duckedAtSample = playedSamples }
+    }
 
-    func resume() {
-        isPaused = false
-        wakeLoop()
+    func restore() {
+        targetGain = 1
+        duckedAtSample = nil
     }
 
     /// Cuts the utterance: nothing more of it is sent, the far end drops what it buffered, and
@@ -82,14 +96,17 @@ actor Playout {
     func cut() async -> HeardSpeech {
         let wasCut = nextFrame < frames.count
         discardQueued()
-        isPaused = false
+        let heard = words(before: duckedAtSample ?? playedSamples)
+        restore()
         if wasCut { await sink.send(.clear) }
-        return HeardSpeech(text: heardText, wasCut: wasCut)
+        return HeardSpeech(text: heard, wasCut: wasCut)
     }
 
     /// The words of the current utterance played so far.
-    var heardText: String {
-        words.filter { $0.offset < playedSamples }.map(\.text).joined(separator: " ")
+    var heardText: String { words(before: playedSamples) }
+
+    private func words(before sample: Int) -> String {
+        words.filter { $0.offset < sample }.map(\.text).joined(separator: " ")
     }
 
     /// Whether any of the current utterance has been sent.
@@ -115,13 +132,13 @@ actor Playout {
     private func run() async {
         var pacer = FramePacer()
         while !Task.isCancelled {
-            guard nextFrame < frames.count, !isPaused else {
+            guard nextFrame < frames.count else {
                 if nextFrame >= frames.count { finishDrain() }
                 await withCheckedContinuation { frameWaiter = $0 }
                 pacer.restart()
                 continue
             }
-            let frame = frames[nextFrame]
+            let frame = leveled(frames[nextFrame])
             nextFrame += 1
             playedSamples += frame.samples.count
             if let observer = firstFrameObserver {
@@ -131,5 +148,17 @@ actor Playout {
             await sink.send(.audio(frame))
             try? await pacer.wait()
         }
+    }
+
+    /// `frame` at the current gain, ramped towards the target across the frame.
+    private func leveled(_ frame: AudioFrame) -> AudioFrame {
+        guard gain != 1 || targetGain != 1 else { return frame }
+        let (from, to) = (gain, targetGain)
+        gain = to
+        let step = (to - from) / Double(frame.samples.count)
+        return AudioFrame(
+            frame.samples.enumerated().map { index, sample in
+                Int16(clamping: Int((Double(sample) * (from + step * Double(index + 1))).rounded()))
+            })
     }
 }

@@ -71,10 +71,29 @@ public actor VoicePipeline {
     private var lastReactionAt: ContinuousClock.Instant?
     private var reply: Reply?
     private var nextReplyID = 0
-    private var agentPausedForSpeech = false
+    /// Speech over the agent's reply, until it is judged.
+    private var overlap: Overlap?
     private var hasGreeted = false
     private var greetingRequested = false
     private var isStopped = false
+
+    /// Speech over the agent, from its first voiced frame until its words (or, bounded, its
+    /// length) tell whether it takes the floor. Durations are of meeting audio, frame by frame.
+    private struct Overlap {
+        var voiced: Duration = .zero
+        /// Voiced audio that sounded like a voice rather than noise.
+        var voice: Duration = .zero
+        /// Meeting audio since the speech stopped, while it has.
+        var quiet: Duration = .zero
+        var ducked = false
+        /// Finished utterances heard during the overlap, and the recogniser's current guess.
+        var finals: [String] = []
+        var interim = ""
+        /// Interim results in a row that took the floor, each the one before with more words:
+        /// a recogniser held to phrases jumps between guesses ("when", "how many") before it settles.
+        var floorTakingInterims = 0
+        var words: String { (finals + [interim]).joined(separator: " ") }
+    }
 
     private struct Reply {
         var id: Int
@@ -201,11 +220,9 @@ public actor VoicePipeline {
             // Speaking again: a closed utterance no longer ends the turn; the next one will.
             utteranceClosed = false
         }
-        switch change {
-        case .started: await speechStarted(at: now)
-        case .stopped: await speechStopped()
-        case nil: if voiceActivity.isSpeaking { await speechContinues(at: now) }
-        }
+        if change == .started { await speechStarted(at: now) }
+        if voiceActivity.isSpeaking { await speechContinues(at: now) }
+        await overhear(frame, voiced: voiceActivity.lastFrameVoiced)
         if utteranceClosed { await endTurnIfFinished(requireCompleteSentence: true) }
     }
 
@@ -236,30 +253,93 @@ public actor VoicePipeline {
     }
 
     private func speechContinues(at now: ContinuousClock.Instant) async {
-        guard reply != nil, await voice.hasSounded else {
-            if reply == nil, let since = lastReactionAt ?? stretchStartedAt, since.duration(to: now) >= configuration.nodInterval
-            {
-                await react(.nod, at: now)
-            }
+        guard reply == nil, let since = lastReactionAt ?? stretchStartedAt, since.duration(to: now) >= configuration.nodInterval
+        else { return }
+        await react(.nod, at: now)
+    }
+
+    /// Follows speech over the agent frame by frame: the agent is lowered once it is more than
+    /// a click, and comes back to full voice once the sound has ended and its words were only
+    /// acknowledgement, or none came in time. Wordless speech past the limit takes the floor.
+    private func overhear(_ frame: AudioFrame, voiced: Bool) async {
+        guard reply != nil else { return }
+        let policy = configuration.turns
+        let length = PCM.duration(ofSamples: frame.samples.count)
+        let voiceLike = voiced && frame.zeroCrossingRate <= policy.noiseZeroCrossingRate
+        guard var current = overlap else {
+            guard voiced, await voice.hasSounded else { return }
+            overlap = Overlap(voiced: length, voice: voiceLike ? length : .zero)
             return
         }
-        let policy = configuration.turns
-        if !agentPausedForSpeech, voiceActivity.voiced >= policy.bargeInMinimumSpeech {
-            agentPausedForSpeech = true
-            await voice.pause()
-            logger.debug("participant speaking over the agent; agent paused")
+        if voiced {
+            current.voiced += length
+            if voiceLike { current.voice += length }
+            current.quiet = .zero
+        } else {
+            current.quiet += length
         }
-        if agentPausedForSpeech, voiceActivity.voiced >= policy.bargeInConfirmation {
+        overlap = current
+        if !current.ducked, voiced, current.voiced >= policy.bargeInMinimumSpeech {
+            overlap?.ducked = true
+            await voice.duck(to: policy.duckGain)
+            logger.debug("participant speaking over the agent; agent lowered")
+        }
+        let verdict = policy.bargeIn(current.words)
+        // Counted in voice, not in sound: a long hiss or rustle is no one taking the floor.
+        if verdict != .acknowledgement, current.voice >= policy.wordlessInterruption {
+            logger.debug("participant went on speaking over the agent without words that tell; agent cut")
             await interrupt()
+        } else if !voiceActivity.isSpeaking {
+            if verdict == .acknowledgement { await restoreVoice() }
+            // The sound is kept until the recogniser's last words on it have come, so that they
+            // are known to be about it (a late "mm-hm" is no turn).
+            if current.quiet >= policy.verdictWait { await endOverlap() }
         }
     }
 
-    private func speechStopped() async {
-        // Too short to take the floor: a cough or an "mm-hm". The agent carries on.
-        if agentPausedForSpeech, reply != nil {
-            agentPausedForSpeech = false
-            await voice.resume()
+    /// Words heard while the agent speaks: the floor taken cuts it at once; an acknowledgement
+    /// that has ended gives it back its voice.
+    private func overheard(interim: String? = nil, final: String? = nil) async {
+        guard let current = overlap, hasVoice(current) else { return }
+        let previousInterim = current.interim
+        if let final {
+            overlap?.interim = ""
+            if !final.isEmpty { overlap?.finals.append(final) }
+        } else if let interim {
+            overlap?.interim = interim
         }
+        guard let words = overlap?.words else { return }
+        let verdict = configuration.turns.bargeIn(words, isFinal: final != nil)
+        logger.debug("words over the agent", metadata: ["verdict": "\(verdict)"])
+        var floorTakingInterims = 0
+        if verdict == .takesFloor, let interim {
+            floorTakingInterims = interim.hasPrefix(previousInterim) ? current.floorTakingInterims + 1 : 1
+        }
+        overlap?.floorTakingInterims = floorTakingInterims
+        switch verdict {
+        case .takesFloor:
+            guard final != nil || floorTakingInterims >= configuration.turns.floorTakingInterims else { return }
+            await interrupt()
+        case .acknowledgement where !voiceActivity.isSpeaking: await restoreVoice()
+        case .acknowledgement, .undecided: return
+        }
+    }
+
+    /// Whether the sound over the agent had a voice in it, for words heard in it to count.
+    private func hasVoice(_ overlap: Overlap) -> Bool {
+        overlap.voice >= configuration.turns.minimumVoice
+    }
+
+    /// The speech over the agent did not take the floor: a cough, an "mm-hm". Full voice again.
+    private func restoreVoice() async {
+        guard overlap?.ducked == true else { return }
+        overlap?.ducked = false
+        await voice.restore()
+    }
+
+    private func endOverlap() async {
+        await restoreVoice()
+        overlap = nil
     }
 
     private func readTranscripts(_ transcription: any TranscriptionStream) async {
@@ -274,16 +354,25 @@ public actor VoicePipeline {
     private func handle(_ event: TranscriptEvent) async {
         switch event {
         case let .final(text, endOfSpeech):
-            let text = text.trimmingCharacters(in: .whitespaces)
-            if !text.isEmpty { pendingTranscript.append(text) }
-            if agentPausedForSpeech, !text.isEmpty, !configuration.turns.isBackchannel(text) { await interrupt() }
+            var text = text.trimmingCharacters(in: .whitespaces)
+            if let overlap, !hasVoice(overlap), !text.isEmpty {
+                logger.debug("words heard in a sound over the agent with no voice in it; ignored")
+                text = ""
+            }
+            // An acknowledgement of the agent while it speaks is no turn of the participant's,
+            // however late the agent finishes.
+            let acknowledgesAgent = overlap != nil && configuration.turns.isBackchannel(text)
+            if !text.isEmpty, !acknowledgesAgent { pendingTranscript.append(text) }
+            await overheard(final: text)
             if endOfSpeech {
                 utteranceClosed = true
                 await endTurnIfFinished(requireCompleteSentence: true)
             }
         case .utteranceEnd:
             await endTurnIfFinished(requireCompleteSentence: false)
-        case .speechStarted, .interim:
+        case let .interim(text):
+            await overheard(interim: text)
+        case .speechStarted:
             return
         }
     }
@@ -321,7 +410,7 @@ public actor VoicePipeline {
     private func interrupt() async {
         guard let current = reply else { return }
         reply = nil
-        agentPausedForSpeech = false
+        overlap = nil
         current.task.cancel()
         let heard = await voice.cut()
         if !heard.text.isEmpty { history.append(ChatMessage(.assistant, heard.text)) }
@@ -364,7 +453,7 @@ public actor VoicePipeline {
     private func replyFinished(_ id: Int) async {
         guard let current = reply, current.id == id else { return }
         reply = nil
-        agentPausedForSpeech = false
+        overlap = nil
         let said = await voice.heardText
         if !said.isEmpty {
             history.append(ChatMessage(.assistant, said))

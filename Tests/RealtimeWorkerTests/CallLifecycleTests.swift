@@ -424,4 +424,20 @@ struct RealtimeConfigurationTests {
             Environment(["ATTACHE_CAMERA_TOKEN_KEY": Data(count: 32).base64EncodedString()]))
         #expect(!configured.cameraTokenKeyIsEphemeral)
     }
+
+    @Test("barge-in settings reach the turn policy; a bad value stops the service naming the setting")
+    func bargeInSettings() throws {
+        let defaults = try RealtimeConfiguration(Environment([:])).voiceSettings.turns
+        #expect(defaults.bargeInMinimumSpeech == TurnPolicy().bargeInMinimumSpeech)
+        #expect(defaults.wordlessInterruption == TurnPolicy().wordlessInterruption)
+        let configured = try RealtimeConfiguration(
+            Environment(["ATTACHE_BARGE_IN_MIN_MS": "80", "ATTACHE_BARGE_IN_WORDLESS_MS": "2500"])
+        ).voiceSettings.turns
+        #expect(configured.bargeInMinimumSpeech == .milliseconds(80))
+        #expect(configured.wordlessInterruption == .milliseconds(2500))
+        for (setting, value) in [("ATTACHE_BARGE_IN_WORDLESS_MS", "100"), ("ATTACHE_BARGE_IN_WORDLESS_MS", "soon")] {
+            let error = #expect(throws: ConfigurationError.self) { try RealtimeConfiguration(Environment([setting: value])) }
+            #expect(error?.setting == setting)
+        }
+    }
 }

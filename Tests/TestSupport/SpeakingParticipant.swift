@@ -1,16 +1,24 @@
 import SpeechEngines
 import VoicePipeline
 
-/// A participant in the meeting: speaks eSpeak NG's voice into the pipeline in real time, a
-/// 20 ms frame every 20 ms, and silence between sentences, as a meeting's audio arrives.
-public struct SpeakingParticipant {
-    public let pipeline: VoicePipeline
+/// A participant in the meeting: speaks eSpeak NG's voice into the pipeline (or anything that
+/// takes meeting audio, such as a media connection) in real time, a 20 ms frame every 20 ms,
+/// and silence between sentences, as a meeting's audio arrives.
+public struct SpeakingParticipant: Sendable {
     public let voice: ESpeakSynthesizer
+    private let deliver: @Sendable (AudioFrame) async -> Void
     private let clock = ContinuousClock()
 
     public init(pipeline: VoicePipeline) throws {
-        self.pipeline = pipeline
-        self.voice = try ESpeakSynthesizer(voice: "en-us+klatt", wordsPerMinute: 160)
+        try self.init { await pipeline.receive($0) }
+    }
+
+    /// A participant whose frames go to `deliver`, in `voice` at `wordsPerMinute`.
+    public init(
+        voice: String = "en-us+klatt", wordsPerMinute: Int = 160, deliver: @escaping @Sendable (AudioFrame) async -> Void
+    ) throws {
+        self.voice = try ESpeakSynthesizer(voice: voice, wordsPerMinute: wordsPerMinute)
+        self.deliver = deliver
     }
 
     /// Speaks `text`; returns when the first voiced frame went in.
@@ -34,7 +42,7 @@ public struct SpeakingParticipant {
         var onset: ContinuousClock.Instant?
         for frame in frames {
             if onset == nil, frame.level >= -45 { onset = clock.now }
-            await pipeline.receive(frame)
+            await deliver(frame)
             try? await pacer.wait()
         }
         return onset ?? clock.now
@@ -45,7 +53,7 @@ public struct SpeakingParticipant {
         let end = clock.now + duration
         var pacer = FramePacer()
         while clock.now < end, !condition() {
-            await pipeline.receive(.silence)
+            await deliver(.silence)
             try? await pacer.wait()
         }
     }

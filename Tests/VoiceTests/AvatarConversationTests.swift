@@ -26,7 +26,9 @@ struct AvatarConversationTests {
         let heyGen = try await HeyGenAvatarTests.fake { $0.syncTaskDuration = .milliseconds(200) }
         defer { heyGen.stop() }
         let call = try await withConversation(
-            try await OfflineConversation(greets: true, avatar: HeyGenAvatarTests.avatar(heyGen))
+            // An answer of three sentences, to see them handed over one by one.
+            try await OfflineConversation(
+                greets: true, chatModel: FixedAnswer(text: BargeInTests.answer), avatar: HeyGenAvatarTests.avatar(heyGen))
         ) { call in
             // The question comes after the greeting, not over it (which would cut it short).
             await call.participant.listen(for: .seconds(60)) { !call.log.said.isEmpty }
@@ -36,7 +38,7 @@ struct AvatarConversationTests {
         }
 
         #expect(call.log.heard == [Self.question])
-        #expect(call.log.said.map(\.text) == ["Hi, this is Attaché joining from Attaché.", Self.fullAnswer])
+        #expect(call.log.said.map(\.text) == ["Hi, this is Attaché joining from Attaché.", BargeInTests.answer])
         #expect(call.log.said.allSatisfy { !$0.interrupted })
         #expect(heyGen.tasks.map(\.text).joined(separator: " ") == call.log.said.map(\.text).joined(separator: " "))
         #expect(heyGen.tasks.count > 2, "the answer goes sentence by sentence, not whole")

@@ -92,8 +92,8 @@ struct OfflineConversation {
     private let following: Task<Void, Never>
 
     init(
-        greets: Bool = false, chatModel: any ChatModel = LocalResponder(), textToSpeech: (any TextToSpeech)? = nil,
-        avatar: (any Avatar)? = nil, logger: Logger = Logger(label: "voice-test"),
+        greets: Bool = false, speechToText: (any SpeechToText)? = nil, chatModel: any ChatModel = LocalResponder(),
+        textToSpeech: (any TextToSpeech)? = nil, avatar: (any Avatar)? = nil, logger: Logger = Logger(label: "voice-test"),
         configure: (inout VoiceConfiguration) -> Void = { _ in }
     ) async throws {
         var configuration = VoiceConfiguration()
@@ -103,7 +103,7 @@ struct OfflineConversation {
         recognition.phrases = Self.phrases
         pipeline = VoicePipeline(
             configuration: configuration, context: Self.context,
-            speechToText: PocketSphinxRecognizer(configuration: recognition), chatModel: chatModel,
+            speechToText: speechToText ?? PocketSphinxRecognizer(configuration: recognition), chatModel: chatModel,
             textToSpeech: try textToSpeech ?? ESpeakSynthesizer(), avatar: avatar, sink: sink, logger: logger)
         participant = try SpeakingParticipant(pipeline: pipeline)
         following = log.follow(pipeline)
@@ -144,5 +144,86 @@ struct FailingChatModel: ChatModel {
 
     func stream(_ request: ChatRequest) -> AsyncThrowingStream<String, any Error> {
         AsyncThrowingStream { $0.finish(throwing: error) }
+    }
+}
+
+/// A recogniser whose words the test decides: each event is delivered when the test says it,
+/// so that what the pipeline hears is known frame by frame, whatever the machine's speed.
+final class ScriptedRecognizer: SpeechToText, TranscriptionStream {
+    let name = "scripted"
+    let events: AsyncThrowingStream<TranscriptEvent, any Error>
+    private let output: AsyncThrowingStream<TranscriptEvent, any Error>.Continuation
+
+    init() { (events, output) = AsyncThrowingStream.makeStream() }
+
+    func openStream() async throws -> any TranscriptionStream { self }
+    func send(_ frame: AudioFrame) async throws {}
+    func close() async { output.finish() }
+
+    func hear(_ event: TranscriptEvent) { output.yield(event) }
+}
+
+/// A chat model that always gives the same answer.
+struct FixedAnswer: ChatModel {
+    let text: String
+    var name: String { "fixed" }
+
+    func stream(_ request: ChatRequest) -> AsyncThrowingStream<String, any Error> {
+        AsyncThrowingStream { continuation in
+            continuation.yield(text)
+            continuation.finish()
+        }
+    }
+}
+
+/// A voice whose level is known in every frame: each word is 200 ms of a steady tone and
+/// 40 ms of silence (twelve whole frames), so that a test tells full voice from lowered by
+/// looking at a frame, and knows where every word starts.
+struct ToneVoice: TextToSpeech {
+    static let amplitude: Int16 = 8000
+    static let framesPerWord = 12
+    static let samplesPerWord = framesPerWord * PCM.samplesPerFrame
+    private static let toneSamples = 10 * PCM.samplesPerFrame
+
+    var name: String { "tone" }
+
+    func synthesize(_ text: String) -> AsyncThrowingStream<SpeechChunk, any Error> {
+        let words = text.split(separator: " ")
+        var samples: [Int16] = []
+        for _ in words {
+            samples += (0..<Self.toneSamples).map { $0 % 2 == 0 ? Self.amplitude : -Self.amplitude }
+            samples += repeatElement(0, count: Self.samplesPerWord - Self.toneSamples)
+        }
+        let chunk = SpeechChunk(
+            samples: samples,
+            words: words.enumerated().map { SpokenWord(text: String($1), sampleOffset: $0 * Self.samplesPerWord) })
+        return AsyncThrowingStream { continuation in
+            continuation.yield(chunk)
+            continuation.finish()
+        }
+    }
+
+    enum Level: Equatable {
+        case full, lowered, between, silent
+    }
+
+    static func level(of frame: AudioFrame) -> Level {
+        let peak = frame.samples.map { abs(Int($0)) }.max() ?? 0
+        if peak == 0 { return .silent }
+        if peak == Int(amplitude) { return .full }
+        return peak <= Int(amplitude) / 5 ? .lowered : .between
+    }
+
+    /// The words of `text` the room heard if the voice was lowered from frame `lowered` on:
+    /// those begun before it.
+    static func heard(_ text: String, loweredFrom lowered: Int) -> String {
+        let count = (lowered + framesPerWord - 1) / framesPerWord
+        return text.split(separator: " ").prefix(count).joined(separator: " ")
+    }
+}
+
+extension RecordingSink {
+    var audioFrames: [AudioFrame] {
+        sent.withLock { $0.compactMap { if case let .audio(frame) = $0.media { frame } else { nil } } }
     }
 }

@@ -92,7 +92,8 @@ struct ConversationTests {
         "a participant who talks over the agent cuts it: no more of the reply reaches the meeting, and history keeps only what did"
     )
     func bargeIn() async throws {
-        let call = try await withConversation(try await OfflineConversation()) { call in
+        // The agent speaks in a voice whose level is known in every frame, to tell where it was lowered.
+        let call = try await withConversation(try await OfflineConversation(textToSpeech: ToneVoice())) { call in
             // Synthesised beforehand, so that the participant cuts in while the agent is speaking.
             let interruption = try await call.participant.frames(of: "Wait a moment.")
             try await call.participant.say("What is on the agenda today?")
@@ -119,12 +120,11 @@ struct ConversationTests {
         let soundAfterCut = sent[clear..<nextReply].filter { if case .audio = $0 { true } else { false } }.count
         #expect(soundAfterCut == 0, "\(soundAfterCut) frames of the cut reply reached the meeting after the cut")
 
-        // History keeps the words whose sound had begun to reach the meeting, and no others.
-        let played = sent[..<clear].reduce(0) { total, media in
-            if case let .audio(frame) = media { total + frame.samples.count } else { total }
-        }
-        let playedWords = try await Self.words(of: question, startingWithin: played)
-        #expect(cut.text == playedWords)
+        // History keeps the words whose sound had begun to reach the meeting at full voice, before
+        // the agent was lowered for the participant, and no others.
+        let levels = sent[..<clear].compactMap { if case let .audio(frame) = $0 { ToneVoice.level(of: frame) } else { nil } }
+        let lowered = try #require(levels.firstIndex { $0 == .between || $0 == .lowered }, "lowered before it was cut")
+        #expect(cut.text == ToneVoice.heard(fullAnswer, loweredFrom: lowered))
 
         let history = await call.pipeline.history
         #expect(
@@ -132,25 +132,6 @@ struct ConversationTests {
                 ChatMessage(.user, "what is on the agenda today"), ChatMessage(.assistant, cut.text),
                 ChatMessage(.user, "wait a moment"),
             ])
-    }
-
-    /// The words of the local responder's answer, said by eSpeak NG sentence by sentence as the
-    /// pipeline says them, whose sound starts within the first `samples` of the reply.
-    static func words(of request: ChatRequest, startingWithin samples: Int) async throws -> String {
-        var aggregator = SentenceAggregator()
-        var sentences: [String] = []
-        for try await delta in LocalResponder().stream(request) { sentences += aggregator.add(delta) }
-        if let rest = aggregator.flush() { sentences.append(rest) }
-        let voice = try ESpeakSynthesizer()
-        var words: [String] = []
-        var replyOffset = 0
-        for sentence in sentences {
-            for try await chunk in voice.synthesize(sentence) {
-                words += chunk.words.filter { replyOffset + $0.sampleOffset < samples }.map(\.text)
-                replyOffset += chunk.samples.count
-            }
-        }
-        return words.joined(separator: " ")
     }
 
     @Test("a cough while the agent speaks does not interrupt it")

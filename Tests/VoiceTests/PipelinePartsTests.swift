@@ -25,15 +25,44 @@ struct PipelinePartsTests {
         #expect(aggregator.add("5 percent.") == ["It grew 3.5 percent."])
     }
 
-    @Test("a turn ending on a conjunction or an article sounds unfinished; acknowledgements are backchannel")
+    @Test("a turn ending on a conjunction or an article sounds unfinished")
     func turnPolicy() {
         let policy = TurnPolicy()
         #expect(!policy.soundsComplete("i think we should"))
         #expect(!policy.soundsComplete("the budget and"))
         #expect(policy.soundsComplete("review the budget first"))
-        #expect(policy.isBackchannel("mm-hm"))
-        #expect(policy.isBackchannel("yeah right"))
-        #expect(!policy.isBackchannel("wait a moment"))
+        #expect(!policy.soundsComplete("i think we should yeah"), "another participant's acknowledgement in the pause")
+        #expect(policy.soundsComplete("yeah"), "an acknowledgement alone is a turn: an answer to the agent")
+    }
+
+    @Test(
+        "speech over the agent is judged by its words: acknowledgements of any length never take the floor",
+        arguments: [
+            "mm-hm", "uh-huh", "yeah", "right", "okay", "sure", "I see", "yeah, right", "mm hmm", "mmmmm-hmmm", "yeahhh",
+            "okaaay", "riiight", "uh huh yeah yeah sure okay right", "got it", "all right",
+        ])
+    func acknowledgements(words: String) {
+        #expect(TurnPolicy().bargeIn(words) == .acknowledgement)
+        #expect(TurnPolicy().isBackchannel(words))
+    }
+
+    @Test(
+        "words that take the floor cut the agent at once: an objection, a question, a correction",
+        arguments: [
+            "wait", "no", "stop", "hold on", "yeah but", "what about the launch", "why", "the launch is in march",
+            "sorry", "actually", "mm-hm wait", "i think we",
+        ])
+    func floorTaking(words: String) {
+        #expect(TurnPolicy().bargeIn(words) == .takesFloor)
+    }
+
+    @Test("too few words to tell are waited for: no words, or a start that could go either way")
+    func undecided() {
+        let policy = TurnPolicy()
+        #expect(policy.bargeIn("") == .undecided)
+        #expect(policy.bargeIn("i think") == .undecided)
+        #expect(policy.bargeIn("march") == .undecided)
+        #expect(policy.bargeIn("i think we") == .takesFloor, "more words settle it")
     }
 
     @Test("voice activity starts on the first loud frame and ends after the release time")

@@ -87,12 +87,6 @@ func describe(_ latency: TurnLatency) -> String {
         + "first_audio_out=\(ms(latency.firstAudioOut)) llm_done=\(ms(latency.llmDone))"
 }
 
-func percentile(_ values: [Double], _ p: Double) -> Double {
-    let sorted = values.sorted()
-    guard !sorted.isEmpty else { return .nan }
-    return sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
-}
-
 func summarise(_ name: String, _ latencies: [TurnLatency]) {
     let stages: [(String, KeyPath<TurnLatency, Double?>)] = [
         ("stt_final", \.sttFinal), ("llm_first_token", \.llmFirstToken), ("first_sentence", \.firstSentence),

@@ -6,7 +6,7 @@ import VoicePipeline
 /// pipeline never waits on the network: media queue here and the connection writes them.
 /// Media sent while no page is connected are not kept, as a live call's sound is worthless
 /// later; only the avatar's room is, since a page that connects later must still show it.
-final class MediaRelay: MediaSink {
+public final class MediaRelay: MediaSink {
     private struct Connection {
         var id: UUID
         var output: AsyncStream<MediaOut>.Continuation
@@ -19,7 +19,9 @@ final class MediaRelay: MediaSink {
 
     private let state = Mutex(State())
 
-    func send(_ media: MediaOut) async {
+    public init() {}
+
+    public func send(_ media: MediaOut) async {
         state.withLock { state in
             if case let .avatarRoom(room) = media { state.avatarRoom = room }
             state.connection?.output.yield(media)
@@ -28,7 +30,7 @@ final class MediaRelay: MediaSink {
 
     /// A new page takes over from any earlier one (a reload, a reconnect): the earlier one's
     /// stream ends.
-    func connect() -> (id: UUID, media: AsyncStream<MediaOut>) {
+    public func connect() -> (id: UUID, media: AsyncStream<MediaOut>) {
         // 10 s of audio frames: enough to ride out a slow write, bounded if the page stalls.
         let (stream, output) = AsyncStream<MediaOut>.makeStream(bufferingPolicy: .bufferingNewest(500))
         let id = UUID()
@@ -41,7 +43,7 @@ final class MediaRelay: MediaSink {
     }
 
     /// Ends connection `id`, or whichever is current when `id` is nil.
-    func disconnect(_ id: UUID? = nil) {
+    public func disconnect(_ id: UUID? = nil) {
         state.withLock { state in
             guard let active = state.connection, id == nil || active.id == id else { return }
             active.output.finish()
@@ -54,15 +56,15 @@ final class MediaRelay: MediaSink {
 /// messages of 16 kHz mono little-endian 16-bit PCM (`AudioFrame.littleEndianBytes`,
 /// `PCMReframer`); avatar cues, and the cloud avatar's room (LiveKit URL and viewer token), as
 /// JSON text messages.
-enum MediaWire {
+public enum MediaWire {
     /// Who the page shows: sent first on each connection, as the call's tenant decides it.
-    static func identity(agent: String, company: String) -> String {
+    public static func identity(agent: String, company: String) -> String {
         let data = try? JSONSerialization.data(
             withJSONObject: ["type": "agent", "name": agent, "company": company], options: [.sortedKeys])
         return data.map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
-    static func json(_ media: MediaOut) -> String? {
+    public static func json(_ media: MediaOut) -> String? {
         let object: [String: Any]
         switch media {
         case .audio: return nil
