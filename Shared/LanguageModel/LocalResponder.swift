@@ -3,8 +3,9 @@ import Foundation
 /// The embedded chat model: deterministic, no account, no network. It answers the last user
 /// message from the facts in the system message (lines written `Label: value`): it tells what
 /// kind of thing is asked (the agenda, a time, a person, a figure), picks the fact of that kind
-/// that shares the most words with the question, and says plainly when it has none. It streams
-/// its answer word by word.
+/// that shares the most words with the question, and says plainly when it has none. A request
+/// ("can you send the notes") it takes on ("Yes, I will send the notes."), and what is only
+/// said to the room it acknowledges ("Noted."). It streams its answer word by word.
 ///
 /// It is not a language model; it is enough for a meeting agent to answer "what is on the
 /// agenda" from its context, for tests to know the answer in advance, and for benchmarks to
@@ -40,9 +41,52 @@ public struct LocalResponder: ChatModel {
     public static func answer(to request: ChatRequest) -> String {
         let question = request.messages.last(where: { $0.role == .user })?.content ?? ""
         guard !question.isEmpty else { return "I am listening." }
+        if let task = Self.request(in: question) { return "Yes, I will \(task)." }
+        guard Self.asks(question) else { return "Noted." }
         let facts = Facts(request.messages.filter { $0.role == .system }.flatMap { Self.facts(in: $0.content) })
         return Question(question).answer(from: facts)
     }
+
+    /// What the agent is asked to do ("can you send the notes after the call", "please
+    /// capture the action items"), as it would say it will: a request is a commitment to
+    /// make, not a question to look up.
+    static func request(in text: String) -> String? {
+        var rest = words(text)
+        if rest.first == "please" {
+            rest.removeFirst()
+        } else {
+            guard let first = rest.first, ["can", "could", "would", "will"].contains(first), rest.count > 2 else {
+                return nil
+            }
+            rest.removeFirst()
+            let addressee = rest.prefix(2).joined(separator: " ")
+            if rest.first == "you" || rest.first == "attaché" || rest.first == "attache" {
+                rest.removeFirst()
+            } else if addressee == "the assistant" || addressee == "the agent" || addressee == "the bot" {
+                rest.removeFirst(2)
+            } else {
+                return nil
+            }
+            if rest.first == "please" { rest.removeFirst() }
+        }
+        // "Can you tell me…" asks for a fact; "can you hear me" asks nothing to be done.
+        guard let verb = rest.first, rest.count > 1,
+            !["be", "tell", "say", "explain", "give", "share", "remind", "hear", "see"].contains(verb)
+        else { return nil }
+        return rest.joined(separator: " ")
+    }
+
+    /// Whether the words ask something: a question mark, or a question's opening word. What
+    /// is only said to the room ("the budget review is done") gets an acknowledgement, not an
+    /// answer to a question nobody asked.
+    static func asks(_ text: String) -> Bool {
+        text.contains("?") || words(text).first.map(questionOpenings.contains) == true
+    }
+
+    private static let questionOpenings: Set<String> = [
+        "what", "when", "who", "whom", "whose", "where", "why", "how", "which", "is", "are", "was", "were", "do", "does",
+        "did", "can", "could", "would", "will", "should", "shall", "have", "has", "any", "tell", "remind",
+    ]
 
     struct Fact {
         var label: String

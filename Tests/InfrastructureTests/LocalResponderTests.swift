@@ -69,4 +69,25 @@ struct LocalResponderTests {
     func saysWhenItDoesNotKnow(question: String, answer: String) {
         #expect(Self.answer(question, facts: "Meeting: Weekly staff meeting\nParticipants: Dana, Lee") == answer)
     }
+
+    @Test(
+        "a request is taken on, and what is only said to the room is acknowledged, not answered",
+        arguments: [
+            (
+                "can the assistant capture the action items and send them after the call",
+                "Yes, I will capture the action items and send them after the call."
+            ),
+            ("could you please send the notes to everyone", "Yes, I will send the notes to everyone."),
+            ("please note that the launch moved", "Yes, I will note that the launch moved."),
+            ("the budget review is done and we are on track for the quarter", "Noted."),
+            ("one more thing the incident retro is scheduled for thursday", "Noted."),
+        ])
+    func requestsAndStatements(said: String, reply: String) {
+        #expect(Self.answer(said) == reply)
+    }
+
+    @Test("\"can you tell me…\" is still a question")
+    func canYouTellMe() {
+        #expect(Self.answer("can you tell me what is on the agenda").contains("budget review"))
+    }
 }
