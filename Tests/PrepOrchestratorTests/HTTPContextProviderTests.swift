@@ -54,7 +54,7 @@ struct HTTPContextProviderTests {
         let provider = HTTPContextProvider(
             baseURL: fake.url, token: Self.token, http: HTTPClient(retry: .none, logger: TestStack.logger),
             // The slow endpoint never answers: only this bound ends its request.
-            requestTimeout: .seconds(5))
+            requestTimeout: .seconds(15))
         let gatherer = ContextGatherer(provider: provider, timeout: .seconds(30), attempts: 1)
         let start = Date(timeIntervalSince1970: 1_796_896_800)
         let results = await gatherer.gather(

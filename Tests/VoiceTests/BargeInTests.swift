@@ -115,6 +115,9 @@ struct BargeInTests {
             for frame in cough { await call.conversation.pipeline.receive(frame) }
             try await call.loweredFramesFlow()
             call.recognizer.hear(.final("stop", endOfSpeech: true))
+            // The silence that ends the sound must come after its words, as it does in a call:
+            // words judged after the sound had ended would be a turn of their own.
+            try await eventually("the words judged") { call.logs.all.contains("no voice in it; ignored") }
             await call.speak(frames: Int(TurnPolicy().verdictWait / PCM.frameDuration), .silence)
             try await eventually("the answer said") { !call.conversation.log.said.isEmpty }
             #expect(call.conversation.log.said.first?.interrupted == false)
