@@ -14,7 +14,8 @@ struct OpenAIChatModelTests {
         maxTokens: 50, temperature: 0.2)
 
     static func model(
-        _ fake: FakeChatCompletions, firstToken: Duration = .seconds(120), idle: Duration = .seconds(120), client: HTTPClient? = nil
+        _ fake: FakeChatCompletions, firstToken: Duration = .seconds(120), idle: Duration = .seconds(120),
+        client: HTTPClient? = nil
     ) -> OpenAIChatModel {
         OpenAIChatModel(
             configuration: .init(
