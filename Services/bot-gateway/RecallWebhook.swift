@@ -5,71 +5,84 @@ import Shared
 /// (`bot.joining_call`, `bot.in_call_recording`, `bot.call_ended`, `bot.done`, …; data.data holds
 /// the code, data.bot the bot and the metadata we gave it) and real-time transcript
 /// segments (`transcript.data`). The older `bot.status_change` form is read as well.
-struct RecallWebhook: Decodable, Sendable {
+struct RecallWebhook: Sendable {
     var event: String
     var data: Payload
 
-    struct Payload: Decodable, Sendable {
+    struct Payload: Sendable {
         var data: Detail?
         var bot: BotReference?
         // Legacy bot.status_change form.
         var botID: String?
         var status: LegacyStatus?
-
-        enum CodingKeys: String, CodingKey {
-            case data, bot, status
-            case botID = "bot_id"
-        }
     }
 
-    struct Detail: Decodable, Sendable {
+    struct Detail: Sendable {
         var code: String?
         var subCode: String?
         var updatedAt: String?
         var words: [Word]?
-        var participant: Speaker?
-
-        enum CodingKeys: String, CodingKey {
-            case code, words, participant
-            case subCode = "sub_code"
-            case updatedAt = "updated_at"
-        }
+        var speaker: String?
     }
 
-    struct LegacyStatus: Decodable, Sendable {
+    struct LegacyStatus: Sendable {
         var code: String
         var subCode: String?
         var createdAt: String?
-
-        enum CodingKeys: String, CodingKey {
-            case code
-            case subCode = "sub_code"
-            case createdAt = "created_at"
-        }
     }
 
-    struct BotReference: Decodable, Sendable {
+    struct BotReference: Sendable {
         var id: String
         var metadata: [String: String]?
     }
 
-    struct Word: Decodable, Sendable {
+    struct Word: Sendable {
         var text: String
-        var startTimestamp: Timestamp?
+        var absoluteStart: String?
+    }
 
-        enum CodingKeys: String, CodingKey {
-            case text
-            case startTimestamp = "start_timestamp"
+    /// Reads a webhook's body. Read by hand rather than with `JSONDecoder`: at thousands of
+    /// webhooks a second, Codable was the gateway's largest cost. Fields it does not use are
+    /// not looked at; those it uses must have their type (null counts as absent).
+    init(parsing body: [UInt8]) throws {
+        let root: JSONTree
+        do { root = try JSONTree(parsing: body) } catch { throw RecallWebhookError(problem: "\(error)") }
+        let fields = Fields(root, path: "")
+        event = try fields.required("event", \.string, "a string")
+        guard let data = try fields.object("data") else { throw RecallWebhookError(problem: "missing field data") }
+        var payload = Payload()
+        if let detail = try data.object("data") {
+            payload.data = Detail(
+                code: try detail.optional("code", \.string, "a string"),
+                subCode: try detail.optional("sub_code", \.string, "a string"),
+                updatedAt: try detail.optional("updated_at", \.string, "a string"),
+                words: try detail.optional("words", \.array, "an array").map { words in
+                    try words.enumerated().map { index, word -> Word in
+                        let word = Fields(word, path: detail.path + "words[\(index)].")
+                        return Word(
+                            text: try word.required("text", \.string, "a string"),
+                            absoluteStart: try word.object("start_timestamp")?.optional("absolute", \.string, "a string"))
+                    }
+                },
+                speaker: try detail.object("participant")?.optional("name", \.string, "a string"))
         }
-    }
-
-    struct Timestamp: Decodable, Sendable {
-        var relative: Double?
-        var absolute: String?
-    }
-
-    struct Speaker: Decodable, Sendable {
-        var name: String?
+        if let bot = try data.object("bot") {
+            payload.bot = BotReference(
+                id: try bot.required("id", \.string, "a string"),
+                metadata: try bot.object("metadata").map { metadata in
+                    var values: [String: String] = [:]
+                    for key in metadata.members.keys { values[key] = try metadata.required(key, \.string, "a string") }
+                    return values
+                })
+        }
+        payload.botID = try data.optional("bot_id", \.string, "a string")
+        if let status = try data.object("status") {
+            payload.status = LegacyStatus(
+                code: try status.required("code", \.string, "a string"),
+                subCode: try status.optional("sub_code", \.string, "a string"),
+                createdAt: try status.optional("created_at", \.string, "a string"))
+        }
+        self.data = payload
     }
 
     enum Meaning: Sendable {
@@ -82,9 +95,9 @@ struct RecallWebhook: Decodable, Sendable {
     func meaning(receivedAt now: Date) -> Meaning {
         if event == "transcript.data", let bot = data.bot, let words = data.data?.words, !words.isEmpty {
             let text = words.map(\.text).joined(separator: " ")
-            let spokenAt = words.first?.startTimestamp?.absolute.flatMap(Self.date) ?? now
+            let spokenAt = words.first?.absoluteStart.flatMap(Self.date) ?? now
             return .transcript(
-                botID: bot.id, metadata: bot.metadata ?? [:], speaker: data.data?.participant?.name ?? "unknown speaker",
+                botID: bot.id, metadata: bot.metadata ?? [:], speaker: data.data?.speaker ?? "unknown speaker",
                 text: text, at: spokenAt)
         }
         if event == "bot.status_change", let botID = data.botID, let status = data.status {
@@ -103,5 +116,37 @@ struct RecallWebhook: Decodable, Sendable {
     private static func date(_ text: String) -> Date? {
         (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text))
             ?? (try? Date.ISO8601FormatStyle().parse(text))
+    }
+}
+
+/// A webhook body that is not JSON, or not in the shape of Recall's webhooks.
+struct RecallWebhookError: Error, CustomStringConvertible {
+    var problem: String
+    var description: String { problem }
+}
+
+/// An object's members, with the path to it for errors.
+private struct Fields {
+    let members: [String: JSONTree]
+    let path: String
+
+    init(_ tree: JSONTree, path: String) {
+        if case .object(let members) = tree { self.members = members } else { self.members = [:] }
+        self.path = path
+    }
+
+    func optional<T>(_ key: String, _ read: (JSONTree) -> T?, _ kind: String) throws(RecallWebhookError) -> T? {
+        guard let value = members[key], !value.isNull else { return nil }
+        guard let typed = read(value) else { throw RecallWebhookError(problem: "field \(path)\(key) is not \(kind)") }
+        return typed
+    }
+
+    func required<T>(_ key: String, _ read: (JSONTree) -> T?, _ kind: String) throws(RecallWebhookError) -> T {
+        guard let typed = try optional(key, read, kind) else { throw RecallWebhookError(problem: "missing field \(path)\(key)") }
+        return typed
+    }
+
+    func object(_ key: String) throws(RecallWebhookError) -> Fields? {
+        try optional(key, { if case .object = $0 { Fields($0, path: path + key + ".") } else { nil } }, "an object")
     }
 }

@@ -59,10 +59,10 @@ struct WebhookReceiver: Sendable {
             }
             let webhook: RecallWebhook
             do {
-                webhook = try JSONDecoder().decode(RecallWebhook.self, from: Data(body))
+                webhook = try RecallWebhook(parsing: body)
             } catch {
                 Counter(label: "attache_webhooks_total", dimensions: [("outcome", "unreadable")]).increment()
-                logger.warning("webhook unreadable", metadata: ["error": "\(DecodingProblem(error))"])
+                logger.warning("webhook unreadable", metadata: ["error": "\(error)"])
                 return Response(status: .badRequest)
             }
             do {

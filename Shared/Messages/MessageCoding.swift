@@ -27,12 +27,17 @@ public enum MessageCoding {
     }
 
     public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        Array(try encoder().encode(value))
+        Array(try sharedEncoder.encode(value))
     }
 
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
-        try decoder().decode(T.self, from: Data(bytes))
+        try sharedDecoder.decode(T.self, from: Data(bytes))
     }
+
+    // Made once: every message on the bus goes through these, and each coder is safe to share
+    // between threads (its settings are fixed here and never changed).
+    private static let sharedEncoder = encoder()
+    private static let sharedDecoder = decoder()
 
     private static let withFractionalSeconds = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 }

@@ -28,7 +28,7 @@ struct FakeRecallWebhookTests {
                         id: header("webhook-id"), timestamp: header("webhook-timestamp"),
                         signatures: header("webhook-signature"), body: body)
                 } catch { return Response(status: .unauthorized) }
-                let webhook = try JSONDecoder().decode(RecallWebhook.self, from: Data(body))
+                let webhook = try RecallWebhook(parsing: Array(body))
                 received.meanings.withLock { $0.append(webhook.meaning(receivedAt: Date())) }
                 return Response(status: .ok)
             }

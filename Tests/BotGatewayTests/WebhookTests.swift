@@ -64,9 +64,8 @@ struct WebhookTests {
     @Test("reads Recall.ai bot status webhooks, current and legacy forms, and transcript segments")
     func readsRecallPayloads() throws {
         let now = Date()
-        let current = try JSONDecoder().decode(
-            RecallWebhook.self,
-            from: Data(
+        let current = try RecallWebhook(
+            parsing: Array(
                 """
                 {"event": "bot.in_call_recording", "data": {
                   "data": {"code": "in_call_recording", "sub_code": null, "updated_at": "2026-12-10T10:00:01.500Z"},
@@ -82,9 +81,8 @@ struct WebhookTests {
         #expect(subCode == nil)
         #expect(at == Date(timeIntervalSince1970: 1_796_896_801.5))
 
-        let legacy = try JSONDecoder().decode(
-            RecallWebhook.self,
-            from: Data(
+        let legacy = try RecallWebhook(
+            parsing: Array(
                 """
                 {"event": "bot.status_change", "data": {"bot_id": "bot-2",
                   "status": {"code": "call_ended", "created_at": "2026-12-10T10:30:00Z", "sub_code": "call_ended_by_host", "message": null}}}
@@ -97,9 +95,8 @@ struct WebhookTests {
         #expect(legacyStatus == .callEnded)
         #expect(legacySub == "call_ended_by_host")
 
-        let transcript = try JSONDecoder().decode(
-            RecallWebhook.self,
-            from: Data(
+        let transcript = try RecallWebhook(
+            parsing: Array(
                 """
                 {"event": "transcript.data", "data": {
                   "data": {"words": [{"text": "Budget", "start_timestamp": {"relative": 12.5, "absolute": "2026-12-10T10:00:12.500Z"}},
@@ -115,10 +112,37 @@ struct WebhookTests {
         #expect(text == "Budget approved.")
         #expect(spokenAt == Date(timeIntervalSince1970: 1_796_896_812.5))
 
-        let other = try JSONDecoder().decode(RecallWebhook.self, from: Data(#"{"event": "recording.done", "data": {}}"#.utf8))
+        let other = try RecallWebhook(parsing: Array(#"{"event": "recording.done", "data": {}}"#.utf8))
         guard case .other = other.meaning(receivedAt: now) else {
             Issue.record("an unused event was acted on")
             return
+        }
+    }
+
+    @Test("a body that is not a Recall webhook is refused with the field at fault named")
+    func refusesMisshapenWebhooks() {
+        let cases: [(String, String)] = [
+            ("{not json", "not JSON at byte 1"),
+            (#"{"data": {}}"#, "missing field event"),
+            (#"{"event": 7, "data": {}}"#, "field event is not a string"),
+            (#"{"event": "bot.done"}"#, "missing field data"),
+            (#"{"event": "bot.done", "data": {"bot": {"id": 12}}}"#, "field data.bot.id is not a string"),
+            (
+                #"{"event": "bot.done", "data": {"bot": {"id": "b", "metadata": {"m": 1}}}}"#,
+                "field data.bot.metadata.m is not a string"
+            ),
+            (
+                #"{"event": "transcript.data", "data": {"data": {"words": [{"text": null}]}}}"#,
+                "missing field data.data.words[0].text"
+            ),
+        ]
+        for (body, problem) in cases {
+            #expect(throws: RecallWebhookError.self, "\(body)") { try RecallWebhook(parsing: Array(body.utf8)) }
+            do {
+                _ = try RecallWebhook(parsing: Array(body.utf8))
+            } catch {
+                #expect("\(error)".hasPrefix(problem), "\(body)")
+            }
         }
     }
 }
