@@ -11,7 +11,7 @@ struct ClassificationHandlers: Sendable {
 
     func register(in routes: inout EventRoutes) {
         routes.on(MeetingUpserted.self, upserted, batched: upserted)
-        routes.on(MeetingCancelled.self, cancelled)
+        routes.on(MeetingCancelled.self, batching: .sharedTransaction, cancelled)
     }
 
     func upserted(_ envelope: Envelope<MeetingUpserted>, _ context: HandlerContext) async throws {

@@ -13,7 +13,7 @@ struct ProviderArtifacts: Sendable {
 
     func artifactsReady(_ envelope: Envelope<BotArtifactsReady>, _ context: HandlerContext) async throws {
         let artifacts = envelope.payload
-        try await context.once { db in
+        _ = try await context.once { db in
             try db.execute(
                 """
                 INSERT INTO monitoring.provider_artifacts (bot_id, meeting_id, transcript, recording_url, fetched_at)

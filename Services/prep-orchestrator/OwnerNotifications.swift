@@ -6,7 +6,7 @@ import Shared
 /// must connect it again. They go to the same channel as prep notifications.
 struct OwnerNotifications: Sendable {
     func register(in routes: inout EventRoutes) {
-        routes.on(CalendarReauthorisationNeeded.self, reauthorisationNeeded)
+        routes.on(CalendarReauthorisationNeeded.self, batching: .sharedTransaction, reauthorisationNeeded)
     }
 
     func reauthorisationNeeded(_ envelope: Envelope<CalendarReauthorisationNeeded>, _ context: HandlerContext) async throws {

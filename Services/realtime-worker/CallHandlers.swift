@@ -23,8 +23,8 @@ struct CallHandlers: Sendable {
     var ownerGrace: Duration = .seconds(30)
 
     func register(in routes: inout EventRoutes) {
-        routes.on(MeetingClassified.self, meetingClassified)
-        routes.on(PrepMaterialsReady.self, prepMaterialsReady)
+        routes.on(MeetingClassified.self, batching: .sharedTransaction, meetingClassified)
+        routes.on(PrepMaterialsReady.self, batching: .sharedTransaction, prepMaterialsReady)
         routes.on(BotStatusChanged.self, statusChanged)
         routes.on(BotTranscriptReceived.self, transcriptReceived)
     }

@@ -10,7 +10,9 @@ import Synchronization
 /// Consumes a service's work queue and runs the matching handler for each message, one at a
 /// time in queue order. Messages of a type with a batch handler that arrived together (up to
 /// `batchLimit`, on their first delivery) are handed to it at once instead, still in order with
-/// the rest; if the batch handler throws, they are handled one by one.
+/// the rest; if the batch handler throws, they are handled one by one. Messages of types whose
+/// handlers share a transaction (`EventRoutes.Batching.sharedTransaction`) that arrived together
+/// are handled in one, and acknowledged together when it commits.
 ///
 /// A handler that throws is retried through the service's delay queues with increasing delay;
 /// after `maxAttempts` failures, or at once for a malformed message, an unknown type or a
@@ -91,26 +93,100 @@ public struct EventConsumer: Service {
         await consumer.close()
     }
 
-    /// Runs of first deliveries of one batch-handled type go to the batch handler; the rest, one
-    /// at a time.
+    /// Runs of first deliveries of one batch-handled type go to the batch handler, runs of types
+    /// that share a transaction are handled in one; the rest, one at a time.
     func process(_ messages: [InboundMessage]) async {
+        enum Run: Equatable {
+            case batchHandler(MessageType)
+            case sharedTransaction
+        }
         var run: [(InboundMessage, EnvelopeHeader)] = []
-        func batchable(_ message: InboundMessage) -> EnvelopeHeader? {
+        var kind = Run.sharedTransaction
+        func joinable(_ message: InboundMessage) -> (Run, EnvelopeHeader)? {
             guard message.headers[DeliveryHeader.attempts] == nil,
-                let header = try? MessageCoding.decode(EnvelopeHeader.self, from: message.body),
-                routes.batchHandlers[header.type] != nil
+                let header = try? MessageCoding.decode(EnvelopeHeader.self, from: message.body)
             else { return nil }
-            return header
+            if routes.batchHandlers[header.type] != nil { return (.batchHandler(header.type), header) }
+            if routes.sharingTransactions.contains(header.type) { return (.sharedTransaction, header) }
+            return nil
+        }
+        func flush() async {
+            switch kind {
+            case .batchHandler: await process(batch: run)
+            case .sharedTransaction: await process(together: run)
+            }
+            run = []
         }
         for message in messages {
-            let header = batchable(message)
-            if let first = run.first, header?.type != first.1.type {
-                await process(batch: run)
-                run = []
+            let joining = joinable(message)
+            if !run.isEmpty, joining?.0 != kind { await flush() }
+            if let (joiningKind, header) = joining {
+                kind = joiningKind
+                run.append((message, header))
+            } else {
+                await process(message)
             }
-            if let header { run.append((message, header)) } else { await process(message) }
         }
-        if !run.isEmpty { await process(batch: run) }
+        if !run.isEmpty { await flush() }
+    }
+
+    /// Handles a run of messages in one transaction, each message's `once` in a savepoint of it.
+    /// Those whose handler failed were undone alone and are handled again by themselves, after the
+    /// others commit; if the transaction itself fails, every message is handled by itself.
+    private func process(together run: [(InboundMessage, EnvelopeHeader)]) async {
+        guard run.count > 1 else {
+            for (message, _) in run { await process(message) }
+            return
+        }
+        let started = ContinuousClock.now
+        let outcome: (failed: Set<Int>, actions: [@Sendable () -> Void])
+        do {
+            outcome = try await pool.withSession { session in
+                _ = try await session.run { try $0.execute("BEGIN") }
+                do {
+                    let shared = SharedTransaction(session: session)
+                    var failed: Set<Int> = []
+                    for (index, (message, header)) in run.enumerated() {
+                        guard let handler = routes.handlers[header.type] else {
+                            failed.insert(index)
+                            continue
+                        }
+                        var logger = logger
+                        logger[metadataKey: "message_id"] = "\(header.id)"
+                        logger[metadataKey: "message_type"] = "\(header.type)"
+                        let context = HandlerContext(
+                            messageID: header.id, messageType: header.type, previousFailures: 0, pool: pool, outbox: outbox,
+                            logger: logger, revisions: revisions, inbox: inbox, shared: shared)
+                        do {
+                            try await handler(message.body, context)
+                        } catch {
+                            failed.insert(index)
+                        }
+                    }
+                    _ = try await session.run { try $0.execute("COMMIT") }
+                    return (failed, shared.committedActions)
+                } catch {
+                    _ = try? await session.run { try $0.execute("ROLLBACK") }
+                    throw error
+                }
+            }
+        } catch {
+            logger.warning(
+                "a shared transaction failed; handling its messages one by one",
+                metadata: ["messages": "\(run.count)", "error": "\(error)"])
+            for (message, _) in run { await process(message) }
+            return
+        }
+        outbox.committed()
+        for action in outcome.actions { action() }
+        let elapsed = ContinuousClock.now - started
+        for (index, (message, header)) in run.enumerated() where !outcome.failed.contains(index) {
+            message.ack()
+            count(header.type, outcome: "handled")
+            Timer(label: "attache_handler_duration_seconds", dimensions: [("type", header.type.description)]).record(
+                duration: elapsed)
+        }
+        for index in outcome.failed.sorted() { await process(run[index].0) }
     }
 
     private func process(batch: [(InboundMessage, EnvelopeHeader)]) async {

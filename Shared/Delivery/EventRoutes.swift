@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Shared
 import Store
+import Synchronization
 
 /// What a handler gets besides its envelope: the way to make its effects happen exactly once.
 public struct HandlerContext: Sendable {
@@ -15,6 +16,8 @@ public struct HandlerContext: Sendable {
     public let logger: Logger
     public let revisions: Revisions
     let inbox: Inbox
+    /// The transaction of the messages handled together with this one, if it is so handled.
+    let shared: SharedTransaction?
 
     /// For running a handler outside a consumer (tests, tools); consumers build their own.
     public init(
@@ -29,7 +32,7 @@ public struct HandlerContext: Sendable {
 
     init(
         messageID: UUID, messageType: MessageType, previousFailures: Int, pool: PostgresPool, outbox: Outbox,
-        logger: Logger, revisions: Revisions, inbox: Inbox
+        logger: Logger, revisions: Revisions, inbox: Inbox, shared: SharedTransaction? = nil
     ) {
         self.messageID = messageID
         self.messageType = messageType
@@ -39,26 +42,69 @@ public struct HandlerContext: Sendable {
         self.logger = logger
         self.revisions = revisions
         self.inbox = inbox
+        self.shared = shared
     }
 
     /// Runs `body` in one transaction that first records this message in the inbox. Returns nil
     /// without running `body` when the message was already handled: its effects, and the events
     /// it appended to the outbox, happened once already.
+    ///
+    /// Handled together with other messages (`EventRoutes.Batching.sharedTransaction`), `body`
+    /// runs in a savepoint of their shared transaction instead, and commits with them.
     public func once<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T? {
         let inbox = inbox
         let messageID = messageID
         let type = messageType.description
-        let result: T? = try await pool.transaction { connection in
+        let claimed: @Sendable (PostgresConnection) throws -> T? = { connection in
             guard try inbox.claim(messageID: messageID, type: type, on: connection) else { return nil }
             return try body(connection)
         }
-        if result == nil {
-            logger.debug("duplicate message ignored")
+        let result: T?
+        if let shared {
+            result = try await shared.inSavepoint(claimed)
         } else {
-            outbox.committed()
+            result = try await pool.transaction(claimed)
+            if result != nil { outbox.committed() }
         }
+        if result == nil { logger.debug("duplicate message ignored") }
         return result
     }
+
+    /// Runs `action` once this message's effects are committed: at once after `once`, or, for a
+    /// message handled together with others, when their shared transaction commits. For what
+    /// must not happen before the database shows the effects, such as waking a loop that reads them.
+    public func afterCommit(_ action: @escaping @Sendable () -> Void) {
+        if let shared { shared.afterCommit(action) } else { action() }
+    }
+}
+
+/// One transaction for several messages handled together: each message's `once` is a savepoint
+/// of it, so a message that fails is undone alone and the others stay.
+final class SharedTransaction: Sendable {
+    let session: PostgresSession
+    private let actions = Mutex<[@Sendable () -> Void]>([])
+
+    init(session: PostgresSession) { self.session = session }
+
+    func inSavepoint<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
+        try await session.run { connection in
+            try connection.execute("SAVEPOINT message")
+            do {
+                let result = try body(connection)
+                try connection.execute("RELEASE SAVEPOINT message")
+                return result
+            } catch {
+                _ = try? connection.execute("ROLLBACK TO SAVEPOINT message")
+                _ = try? connection.execute("RELEASE SAVEPOINT message")
+                throw error
+            }
+        }
+    }
+
+    func afterCommit(_ action: @escaping @Sendable () -> Void) { actions.withLock { $0.append(action) } }
+
+    /// What the handlers asked to run after the commit.
+    var committedActions: [@Sendable () -> Void] { actions.withLock { $0 } }
 }
 
 /// What a batch handler gets besides its envelopes: the way to make the batch's effects happen
@@ -119,12 +165,29 @@ public struct EventRoutes: Sendable {
     typealias ErasedBatchHandler = @Sendable ([[UInt8]], BatchContext) async throws -> Void
     private(set) var handlers: [MessageType: ErasedHandler] = [:]
     private(set) var batchHandlers: [MessageType: ErasedBatchHandler] = [:]
+    private(set) var sharingTransactions: Set<MessageType> = []
+
+    /// How messages of a type that arrived together may be handled.
+    public enum Batching: Sendable {
+        /// One transaction each: for handlers with effects outside the database (a call to a
+        /// vendor, a live call's state), or that read the database other than through `once`.
+        case none
+        /// In one transaction with the other messages of such types that arrived together, each
+        /// message's `once` in a savepoint of it; they are acknowledged together once it commits,
+        /// and one that fails is undone alone and handled again by itself. For handlers whose
+        /// every read and write is inside `context.once`, and whose other effects wait for
+        /// `context.afterCommit`: an earlier message's writes are not committed while a later
+        /// one's handler runs, so another connection would not see them (or wait for their locks).
+        case sharedTransaction
+    }
 
     public init() {}
 
     public mutating func on<P: EventPayload>(
-        _ type: P.Type, _ handler: @escaping @Sendable (Envelope<P>, HandlerContext) async throws -> Void
+        _ type: P.Type, batching: Batching = .none,
+        _ handler: @escaping @Sendable (Envelope<P>, HandlerContext) async throws -> Void
     ) {
+        if case .sharedTransaction = batching { sharingTransactions.insert(P.messageType) }
         handlers[P.messageType] = { body, context in
             let envelope: Envelope<P>
             do {

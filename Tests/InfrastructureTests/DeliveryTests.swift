@@ -195,6 +195,63 @@ struct DeliveryTests {
         }
     }
 
+    @Test(
+        "messages whose handlers share a transaction and arrive together commit in one; one that fails is undone alone and handled by itself; each takes effect once, and what waits for the commit runs after it"
+    )
+    func sharedTransaction() async throws {
+        try await withDeliveryHarness { harness in
+            let (gate, calls, schema, failures) = (Gate(), Calls(), harness.schema, Calls())
+            struct Flaky: Error {}
+            let consumer = try harness.consumer { routes in
+                routes.on(Ping.self, batching: .sharedTransaction) { envelope, context in
+                    let text = envelope.payload.text
+                    if text == "a" { try await gate.wait() }
+                    let failing = text == "flaky" && !failures.all.contains(text)
+                    if failing { failures.record(text) }
+                    let transaction = try await context.once { db -> Int in
+                        // Written before failing: undoing the failure must undo this too.
+                        try db.execute("INSERT INTO \(schema).effects VALUES ($1)", [text])
+                        if failing { throw Flaky() }
+                        if text == "bad" { throw PermanentFailure("bad ping") }
+                        return try db.queryOne("SELECT txid_current() AS id")!.int("id")
+                    }
+                    if let transaction { calls.record("handled \(text) in \(transaction)") }
+                    context.afterCommit { calls.record("after \(text)") }
+                }
+            }
+            try await harness.start(consumer)
+            try await harness.publish(harness.envelope("a"))
+            try await eventually("a held at the gate") { gate.waiting == 1 }
+            let twice = harness.envelope("d")
+            for envelope in ["b", "flaky", "c", "bad", "e"].map({ harness.envelope($0) }) + [twice, twice] {
+                try await harness.publish(envelope)
+            }
+            try await Batches.drained(harness)
+            gate.open()
+
+            try await eventually("every good message handled") {
+                try await harness.effects() == ["a", "b", "c", "d", "e", "flaky"]
+            }
+            try await eventually("the bad one parked") { try await harness.parkedCount() == 1 }
+            let handled = calls.all.filter { $0.hasPrefix("handled ") }
+            let transactions = Dictionary(grouping: handled) { $0.split(separator: " ").last! }
+            #expect(transactions.values.contains { $0.count > 1 }, "handled together: \(handled)")
+            #expect(handled.filter { $0.hasPrefix("handled d ") }.count == 1, "a duplicate takes effect once")
+            #expect(
+                !transactions.values.contains { $0.contains { $0.hasPrefix("handled flaky ") } && $0.count > 1 },
+                "the failed message was handled again by itself")
+            // What waits for the commit runs once every handler of the transaction is done.
+            for (transaction, members) in transactions where members.count > 1 {
+                let texts = members.map { $0.split(separator: " ")[1] }
+                let lastHandled = calls.all.lastIndex { $0.hasSuffix(" in \(transaction)") }!
+                for text in texts {
+                    let after = try #require(calls.all.firstIndex(of: "after \(text)"))
+                    #expect(after > lastHandled, "after \(text) ran before its transaction's last handler")
+                }
+            }
+        }
+    }
+
     @Test("an outbox event is published only once its transaction commits, and never after a rollback")
     func outboxPublishesOnlyCommitted() async throws {
         try await withDeliveryHarness { harness in
@@ -499,6 +556,12 @@ final class Batches: Sendable {
     /// Lets "a" finish once everything published since is out of the broker's queue (delivered
     /// to the consumer, waiting behind "a").
     func release(_ harness: DeliveryHarness) async throws {
+        try await Self.drained(harness)
+        gate.open()
+    }
+
+    /// Waits until the broker has handed every published message to the consumer.
+    static func drained(_ harness: DeliveryHarness) async throws {
         let queue = harness.queues.workQueue
         let broker = harness.broker
         try await eventually("the messages delivered to the consumer") {
@@ -507,7 +570,6 @@ final class Batches: Sendable {
                 return try channel.messageCount(queue: queue)
             } == 0
         }
-        gate.open()
     }
 }
 

@@ -7,7 +7,7 @@ struct CalendarPushHandler: Sendable {
     let wakeup: WakeSignal
 
     func register(in routes: inout EventRoutes) {
-        routes.on(CalendarPushReceived.self, pushed)
+        routes.on(CalendarPushReceived.self, batching: .sharedTransaction, pushed)
     }
 
     func pushed(_ envelope: Envelope<CalendarPushReceived>, _ context: HandlerContext) async throws {
@@ -25,6 +25,6 @@ struct CalendarPushHandler: Sendable {
             context.logger.notice(
                 "push notification for a channel no connection watches", metadata: ["channel": "\(push.channelID)"])
         }
-        wakeup.wake()
+        context.afterCommit { [wakeup] in wakeup.wake() }
     }
 }

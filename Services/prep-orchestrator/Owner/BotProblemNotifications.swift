@@ -10,7 +10,7 @@ struct BotProblemNotifications: Sendable {
     let wakeup: WakeSignal
 
     func register(in routes: inout EventRoutes) {
-        routes.on(BotProblemDetected.self, problemDetected)
+        routes.on(BotProblemDetected.self, batching: .sharedTransaction, problemDetected)
     }
 
     func problemDetected(_ envelope: Envelope<BotProblemDetected>, _ context: HandlerContext) async throws {
@@ -28,6 +28,6 @@ struct BotProblemNotifications: Sendable {
             try StepEffects.schedule(.notifyBotProblem, workflow: workflow, at: Date(), on: db)
             return true
         }
-        if scheduled == true { wakeup.wake() }
+        if scheduled == true { context.afterCommit { [wakeup] in wakeup.wake() } }
     }
 }

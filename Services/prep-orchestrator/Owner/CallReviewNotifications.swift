@@ -11,7 +11,7 @@ struct CallReviewNotifications: Sendable {
     let wakeup: WakeSignal
 
     func register(in routes: inout EventRoutes) {
-        routes.on(CallDiagnosed.self, callDiagnosed)
+        routes.on(CallDiagnosed.self, batching: .sharedTransaction, callDiagnosed)
     }
 
     func callDiagnosed(_ envelope: Envelope<CallDiagnosed>, _ context: HandlerContext) async throws {
@@ -34,6 +34,6 @@ struct CallReviewNotifications: Sendable {
             try StepEffects.schedule(.notifyCallReview, workflow: workflow, at: Date(), on: db)
             return true
         }
-        if scheduled == true { wakeup.wake() }
+        if scheduled == true { context.afterCommit { [wakeup] in wakeup.wake() } }
     }
 }

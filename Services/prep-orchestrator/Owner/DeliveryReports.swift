@@ -12,7 +12,7 @@ struct DeliveryReports: Sendable {
     let wakeup: WakeSignal
 
     func register(in routes: inout EventRoutes) {
-        routes.on(SMSStatusReceived.self, smsStatus)
+        routes.on(SMSStatusReceived.self, batching: .sharedTransaction, smsStatus)
     }
 
     func smsStatus(_ envelope: Envelope<SMSStatusReceived>, _ context: HandlerContext) async throws {
@@ -42,6 +42,6 @@ struct DeliveryReports: Sendable {
             try StepEffects.schedule(.continueDelivery, workflow: try row.uuid("workflow_id"), at: Date(), on: db)
             return true
         }
-        if bounced == true { wakeup.wake() }
+        if bounced == true { context.afterCommit { [wakeup] in wakeup.wake() } }
     }
 }

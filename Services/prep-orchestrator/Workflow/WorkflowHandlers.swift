@@ -16,8 +16,8 @@ struct WorkflowHandlers: Sendable {
 
     func register(in routes: inout EventRoutes) {
         routes.on(MeetingClassified.self, classified, batched: classified)
-        routes.on(ClassificationCancelled.self, cancelled)
-        routes.on(BotStatusChanged.self, botStatusChanged)
+        routes.on(ClassificationCancelled.self, batching: .sharedTransaction, cancelled)
+        routes.on(BotStatusChanged.self, batching: .sharedTransaction, botStatusChanged)
     }
 
     /// One workflow per meeting, started under the current definition. A later classification
@@ -261,7 +261,7 @@ struct WorkflowHandlers: Sendable {
                 "UPDATE prep.owner_tokens SET revoked_at = now() WHERE workflow_id = $1 AND revoked_at IS NULL", [workflow])
             if asked > 0 { try StepEffects.schedule(.notifyCancellation, workflow: workflow, at: Date(), on: db) }
         }
-        wakeup.wake()
+        context.afterCommit { [wakeup] in wakeup.wake() }
     }
 
     func botStatusChanged(_ envelope: Envelope<BotStatusChanged>, _ context: HandlerContext) async throws {
