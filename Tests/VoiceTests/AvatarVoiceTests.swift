@@ -31,7 +31,7 @@ private actor EndlessAvatarSession: AvatarSession {
     }
 }
 
-@Suite("Avatar voice", .timeLimit(.minutes(1)))
+@Suite("Avatar voice", .timeLimit(.minutes(5)))
 struct AvatarVoiceTests {
     @Test("a sentence the avatar is still saying past its estimated length is interrupted when the reply is cut")
     func cutPastTheEstimate() async throws {

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 import VoicePipeline
 
-@Suite("HeyGen avatar, against a local fake of HeyGen's Streaming API v1", .timeLimit(.minutes(1)))
+@Suite("HeyGen avatar, against a local fake of HeyGen's Streaming API v1", .timeLimit(.minutes(5)))
 struct HeyGenAvatarTests {
     static func avatar(
         _ fake: FakeHeyGen, key: String? = nil, logs: CapturedLogs? = nil,
