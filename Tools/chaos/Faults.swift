@@ -250,7 +250,7 @@ struct Faults {
         let url = "http://127.0.0.1:\(supervisor.ports["bot-gateway"]!)/webhooks/recall"
         let secret = SymmetricKey(data: Data(base64Encoded: String(FakeRecall.webhookSecret.dropFirst(6)))!)
         let otherSecret = SymmetricKey(size: .bits256)
-        func sign(_ id: String, _ timestamp: Int, _ body: [UInt8], _ key: SymmetricKey) -> String {
+        @Sendable func sign(_ id: String, _ timestamp: Int, _ body: [UInt8], _ key: SymmetricKey) -> String {
             let code = HMAC<SHA256>.authenticationCode(for: Data("\(id).\(timestamp).".utf8) + Data(body), using: key)
             return "v1," + Data(code).base64EncodedString()
         }
@@ -263,7 +263,7 @@ struct Faults {
                     #"{"event":"bot.call_ended","data":{"data":{"code":"call_ended","sub_code":null,"updated_at":"\#(Date().formatted(.iso8601))"},"bot":{"id":"\#(bot)","metadata":{}}}}"#
                         .utf8)
                 let now = Int(Date().timeIntervalSince1970)
-                var forgeries: [[(String, String)]] = []
+                var forgeries: [[(name: String, value: String)]] = []
                 func id() -> String {
                     let id = "msg_forged_\(UUID().uuidString.prefix(12).lowercased())"
                     forgedIDs.add(id)

@@ -128,3 +128,6 @@ enum ChaosError: Error, CustomStringConvertible {
         }
     }
 }
+
+/// Progress for the operator, on stderr; stdout holds only the `name: value` lines.
+func progress(_ text: String) { FileHandle.standardError.write(Data("==> \(text)\n".utf8)) }

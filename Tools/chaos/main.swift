@@ -17,13 +17,12 @@ import TestSupport
 setvbuf(stdout, nil, _IOLBF, 0)
 let environment = ProcessInfo.processInfo.environment
 func required(_ name: String) -> String {
-    guard let value = environment[name], !value.isEmpty else {
+    guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
         FileHandle.standardError.write(Data("chaos: \(name) is not set (scripts/chaos sets it)\n".utf8))
         exit(2)
     }
     return value
 }
-func progress(_ text: String) { FileHandle.standardError.write(Data("==> \(text)\n".utf8)) }
 
 let amqpURL = required("ATTACHE_AMQP_URL")
 let databaseURL = required("ATTACHE_DATABASE_URL")
@@ -83,6 +82,8 @@ for name in Supervisor.services {
         "ATTACHE_HTTP_PORT": String(ports[name]!)
     ]) { $1 }
 }
+// The provider's webhooks go to the gateway, as configured in Recall's dashboard.
+recall.setWebhookURL("http://127.0.0.1:\(ports["bot-gateway"]!)/webhooks/recall")
 let supervisor = Supervisor(binDir: binDir, logDir: "\(workDir)/logs", environments: environments, ports: ports)
 
 let tap = Tap(broker: broker, prefix: prefix, topology: ServiceQueues.eventsTopology(prefix: prefix), logger: logger)
