@@ -1,7 +1,7 @@
 import Foundation
-import Metrics
 import Logging
 import MediaConnection
+import Metrics
 import Shared
 import Store
 import VoicePipeline

@@ -1,6 +1,6 @@
 import Bus
-import Logging
 import Foundation
+import Logging
 import Store
 import Synchronization
 
@@ -71,18 +71,36 @@ struct Effects {
             }
             let ids = "{" + uidOf.keys.joined(separator: ",") + "}"
             let queries: [(String, String)] = [
-                ("classified", "SELECT meeting_id::text AS id, count(*) AS n FROM classifier.classifications WHERE meeting_id = ANY($1::uuid[]) GROUP BY 1"),
-                ("materials", """
+                (
+                    "classified",
+                    "SELECT meeting_id::text AS id, count(*) AS n FROM classifier.classifications WHERE meeting_id = ANY($1::uuid[]) GROUP BY 1"
+                ),
+                (
+                    "materials",
+                    """
                     SELECT w.meeting_id::text AS id, count(*) AS n FROM prep.notifications n JOIN prep.workflows w ON w.id = n.workflow_id
                     WHERE n.kind = 'materials' AND w.meeting_id = ANY($1::uuid[]) GROUP BY 1
-                    """),
-                ("bot_recorded", "SELECT meeting_id::text AS id, count(*) AS n FROM gateway.bots WHERE meeting_id = ANY($1::uuid[]) GROUP BY 1"),
-                ("call_completed", "SELECT meeting_id::text AS id, count(*) AS n FROM realtime.sessions WHERE completed_at IS NOT NULL AND meeting_id = ANY($1::uuid[]) GROUP BY 1"),
-                ("transcript_lines", """
+                    """
+                ),
+                (
+                    "bot_recorded",
+                    "SELECT meeting_id::text AS id, count(*) AS n FROM gateway.bots WHERE meeting_id = ANY($1::uuid[]) GROUP BY 1"
+                ),
+                (
+                    "call_completed",
+                    "SELECT meeting_id::text AS id, count(*) AS n FROM realtime.sessions WHERE completed_at IS NOT NULL AND meeting_id = ANY($1::uuid[]) GROUP BY 1"
+                ),
+                (
+                    "transcript_lines",
+                    """
                     SELECT s.meeting_id::text AS id, count(*) AS n FROM realtime.turns t JOIN realtime.sessions s ON s.id = t.session_id
                     WHERE t.source = 'provider' AND s.meeting_id = ANY($1::uuid[]) GROUP BY 1
-                    """),
-                ("verdict", "SELECT meeting_id::text AS id, count(*) AS n FROM monitoring.results WHERE status <> 'pending' AND meeting_id = ANY($1::uuid[]) GROUP BY 1"),
+                    """
+                ),
+                (
+                    "verdict",
+                    "SELECT meeting_id::text AS id, count(*) AS n FROM monitoring.results WHERE status <> 'pending' AND meeting_id = ANY($1::uuid[]) GROUP BY 1"
+                ),
             ]
             for (effect, sql) in queries {
                 for row in try db.query(sql, [ids]) {

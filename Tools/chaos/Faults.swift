@@ -58,19 +58,19 @@ struct Faults {
         for (name, run) in faults where only == nil || only!.contains(name) {
             progress("fault \(name)")
             let outcome = try await run()
-            print("chaos.\(name).lost: \(outcome.lost)")
-            print("chaos.\(name).duplicated_effects: \(outcome.duplicated)")
-            print("chaos.\(name).recovery_s: \(String(format: "%.1f", outcome.recovery.seconds))")
-            for (key, value) in outcome.extra { print("chaos.\(name).\(key): \(value)") }
+            emit("chaos.\(name).lost: \(outcome.lost)")
+            emit("chaos.\(name).duplicated_effects: \(outcome.duplicated)")
+            emit("chaos.\(name).recovery_s: \(String(format: "%.1f", outcome.recovery.seconds))")
+            for (key, value) in outcome.extra { emit("chaos.\(name).\(key): \(value)") }
             failed = failed || outcome.failed || outcome.lost > 0 || outcome.duplicated > 0
         }
         let everyUID = waveUIDs.withLock { $0.values.flatMap { $0 } }
         // Every meeting of the run once more: a late duplicate of an earlier wave shows here.
         let all = try await Effects.count(everyUID, pool: pool, botsByMeeting: calls.botsByMeeting())
-        print("chaos.all.meetings: \(everyUID.count)")
-        print("chaos.all.lost: \(all.lost)")
-        print("chaos.all.duplicated_effects: \(all.duplicated)")
-        print("chaos.all.undelivered_webhooks: \(calls.undeliveredWebhooks)")
+        emit("chaos.all.meetings: \(everyUID.count)")
+        emit("chaos.all.lost: \(all.lost)")
+        emit("chaos.all.duplicated_effects: \(all.duplicated)")
+        emit("chaos.all.undelivered_webhooks: \(calls.undeliveredWebhooks)")
         for problem in all.problems { progress("all: \(problem)") }
         return failed || all.lost > 0 || all.duplicated > 0
     }
@@ -101,6 +101,9 @@ struct Faults {
         let recovery = ContinuousClock.now - faultStart
         // A duplicate may come after the last missing effect: look again a moment later.
         try await Task.sleep(for: settle)
+        if name == "baseline", ProcessInfo.processInfo.environment["ATTACHE_CHAOS_SABOTAGE"] == "1" {
+            try await sabotage(uids)
+        }
         effects = try await Effects.count(uids, pool: pool, botsByMeeting: calls.botsByMeeting())
         for problem in effects.problems { progress("\(name): \(problem)") }
         return Outcome(lost: effects.lost, duplicated: effects.duplicated, recovery: recovery, failed: false)
@@ -310,6 +313,25 @@ struct Faults {
     }
 
     // MARK: - Helpers
+
+    /// Proves the count can fail (ATTACHE_CHAOS_SABOTAGE=1, by hand only): one meeting's
+    /// materials message deleted and a second bot created at the provider for another, so the
+    /// baseline must report lost 1 and duplicated_effects 1.
+    func sabotage(_ uids: [String]) async throws {
+        let ids = try await meetingIDs(Array(uids.prefix(2))).sorted()
+        let (victim, doubled) = (ids[0], ids[1])
+        _ = try await pool.withConnection { db in
+            try db.execute(
+                """
+                DELETE FROM prep.notifications WHERE id = (SELECT n.id FROM prep.notifications n JOIN prep.workflows w
+                ON w.id = n.workflow_id WHERE n.kind = 'materials' AND w.meeting_id = $1::uuid LIMIT 1)
+                """, [victim])
+        }
+        _ = try calls.recall.createDirectly(body: [
+            "meeting_url": "https://example.zoom.us/j/1", "metadata": ["meeting_id": doubled],
+        ])
+        progress("sabotage: deleted the materials message of \(victim), a second bot for \(doubled)")
+    }
 
     func meetingIDs(_ uids: [String]) async throws -> Set<String> {
         let list = "{" + uids.joined(separator: ",") + "}"

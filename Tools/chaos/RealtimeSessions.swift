@@ -44,17 +44,19 @@ struct RealtimeSessions {
             let bot = "chaos-rt-\(index)"
             let correlation = UUID()
             let now = Date()
-            for (status, at) in [(BotStatus.inCallRecording, now), (.callEnded, now.addingTimeInterval(0.001))] {
+            // Both in one confirmed batch: the call's start, then its end.
+            let messages = try [(BotStatus.inCallRecording, now), (.callEnded, now.addingTimeInterval(0.001))].map {
+                status, at in
                 let envelope = Envelope(
                     tenantID: "default", correlationID: correlation,
                     payload: BotStatusChanged(
                         meetingID: meeting, botID: bot, provider: "recall", status: status, subCode: nil, changedAt: at))
-                try await publisher.publish(
-                    OutgoingMessage(
-                        exchange: "\(prefix).events", routingKey: BotStatusChanged.messageType.routingKey,
-                        body: try MessageCoding.encode(envelope), messageID: envelope.id.uuidString.lowercased(),
-                        type: BotStatusChanged.messageType.description))
+                return OutgoingMessage(
+                    exchange: "\(prefix).events", routingKey: BotStatusChanged.messageType.routingKey,
+                    body: try MessageCoding.encode(envelope), messageID: envelope.id.uuidString.lowercased(),
+                    type: BotStatusChanged.messageType.description)
             }
+            try await publisher.publish(messages)
             // The call is reported before the next one starts: one at a time, in a row.
             let limit = ContinuousClock.now + .seconds(60)
             while try await !reported(meeting) {
@@ -77,14 +79,14 @@ struct RealtimeSessions {
         }
         guard let first = afterFirst, let end = atEnd else { throw ChaosError.stuck("could not read /proc/\(pid)/status") }
         let growth = 100 * Double(end.residentKB - first.residentKB) / Double(first.residentKB)
-        print("chaos.realtime_sessions.count: \(completed)")
-        print("chaos.realtime_sessions.per_s: \(String(format: "%.1f", Double(count) / elapsed.seconds))")
-        print("chaos.realtime_sessions.rss_after_100_mb: \(String(format: "%.1f", Double(first.residentKB) / 1024))")
-        print("chaos.realtime_sessions.rss_at_end_mb: \(String(format: "%.1f", Double(end.residentKB) / 1024))")
-        print("chaos.realtime_sessions.rss_growth_pct: \(String(format: "%.1f", growth))")
-        print("chaos.realtime_sessions.threads_after_100: \(first.threads)")
-        print("chaos.realtime_sessions.threads_at_end: \(end.threads)")
-        print("chaos.realtime_sessions.live_calls_at_end: \(live.map { String(Int($0)) } ?? "unknown")")
+        emit("chaos.realtime_sessions.count: \(completed)")
+        emit("chaos.realtime_sessions.per_s: \(String(format: "%.1f", Double(count) / elapsed.seconds))")
+        emit("chaos.realtime_sessions.rss_after_100_mb: \(String(format: "%.1f", Double(first.residentKB) / 1024))")
+        emit("chaos.realtime_sessions.rss_at_end_mb: \(String(format: "%.1f", Double(end.residentKB) / 1024))")
+        emit("chaos.realtime_sessions.rss_growth_pct: \(String(format: "%.1f", growth))")
+        emit("chaos.realtime_sessions.threads_after_100: \(first.threads)")
+        emit("chaos.realtime_sessions.threads_at_end: \(end.threads)")
+        emit("chaos.realtime_sessions.live_calls_at_end: \(live.map { String(Int($0)) } ?? "unknown")")
         return completed != count || growth > 10 || live != 0 || end.threads > first.threads + 2
     }
 

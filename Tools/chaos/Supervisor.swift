@@ -131,3 +131,7 @@ enum ChaosError: Error, CustomStringConvertible {
 
 /// Progress for the operator, on stderr; stdout holds only the `name: value` lines.
 func progress(_ text: String) { FileHandle.standardError.write(Data("==> \(text)\n".utf8)) }
+
+/// One `name: value` line on stdout, unbuffered: a run watched through a pipe shows each
+/// fault's lines as it ends.
+func emit(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }

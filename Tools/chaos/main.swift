@@ -14,7 +14,6 @@ import TestSupport
 // PostgreSQL, a wave of meetings per fault, each fault injected while its wave flows, then
 // every meeting's effects counted. See scripts/chaos and README.md ("Fault suite").
 
-setvbuf(stdout, nil, _IOLBF, 0)
 let environment = ProcessInfo.processInfo.environment
 func required(_ name: String) -> String {
     guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
@@ -121,5 +120,5 @@ for (name, status) in statuses.sorted(by: { $0.key < $1.key }) where status != 0
 await tap.consumer.close()
 tapTask.cancel()
 recall.stop()
-print("chaos.run_s: \(Int((ContinuousClock.now - suiteStart).components.seconds))")
+emit("chaos.run_s: \(Int((ContinuousClock.now - suiteStart).components.seconds))")
 exit(failed ? 1 : 0)

@@ -325,15 +325,17 @@ start_rabbitmq_cluster() {
     say "cluster up: $(rmqctl eval 'length(rabbit_nodes:all_running()).' 2>/dev/null || echo '?') of $RMQ_CLUSTER_SIZE nodes running"
 }
 
-# stop_rabbitmq_cluster [N...]: stops the given nodes (default: all) cleanly.
+# stop_rabbitmq_cluster [N...]: stops the given nodes (default: all) cleanly,
+# side by side (each shutdown takes seconds; they start side by side again too).
 stop_rabbitmq_cluster() {
-    local nodes=("$@") n
+    local nodes=("$@") n pids=()
     [ ${#nodes[@]} -gt 0 ] || nodes=(3 2 1)
     for n in "${nodes[@]}"; do
         rmq_cluster_check_node "$n"
-        rmq_cluster_node "$n"
-        stop_rabbitmq
+        (rmq_cluster_node "$n"; stop_rabbitmq) &
+        pids+=($!)
     done
+    for n in "${pids[@]}"; do wait "$n" || true; done
 }
 
 # kill_rabbitmq_node N: SIGKILL to node N's Erlang VM, as a crashed machine.
