@@ -28,8 +28,9 @@ struct Faults {
     /// As the services are configured (ATTACHE_RETRY_DELAYS_MS): names their delay queues.
     let retryDelays: [Duration]
 
-    /// Bots join from 6 s after their meetings are written, one every 0.5 s: a wave of 24 is
-    /// in calls for about 15 s, and a fault injected at 4–8 s meets every stage at once.
+    /// Meetings start a little over two minutes after they are written, 0.5 s apart; their
+    /// bots are ad hoc (under Recall's 10 minutes for a scheduled bot) and join as soon as they
+    /// are created, so a fault injected 4 s in meets every stage at once.
     let lead = 6.0
     let spacing = 0.5
     let deadline: Duration = .seconds(300)
