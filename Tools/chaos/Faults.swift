@@ -67,7 +67,7 @@ struct Faults {
         }
         let everyUID = waveUIDs.withLock { $0.values.flatMap { $0 } }
         // Every meeting of the run once more: a late duplicate of an earlier wave shows here.
-        let all = try await Effects.count(everyUID, pool: pool, botsByMeeting: calls.botsByMeeting())
+        let all = try await count(everyUID)
         emit("chaos.all.meetings: \(everyUID.count)")
         emit("chaos.all.lost: \(all.lost)")
         emit("chaos.all.duplicated_effects: \(all.duplicated)")
@@ -94,10 +94,10 @@ struct Faults {
         let faultStart = ContinuousClock.now
         try await fault(started)
         let limit = faultStart + deadline
-        var effects = try await Effects.count(uids, pool: pool, botsByMeeting: calls.botsByMeeting())
+        var effects = try await count(uids)
         while !effects.complete, ContinuousClock.now < limit {
             try await Task.sleep(for: .milliseconds(500))
-            effects = (try? await Effects.count(uids, pool: pool, botsByMeeting: calls.botsByMeeting())) ?? effects
+            effects = try await count(uids)
         }
         let recovery = ContinuousClock.now - faultStart
         // A duplicate may come after the last missing effect: look again a moment later.
@@ -105,7 +105,7 @@ struct Faults {
         if name == "baseline", ProcessInfo.processInfo.environment["ATTACHE_CHAOS_SABOTAGE"] == "1" {
             try await sabotage(uids)
         }
-        effects = try await Effects.count(uids, pool: pool, botsByMeeting: calls.botsByMeeting())
+        effects = try await count(uids)
         for problem in effects.problems { progress("\(name): \(problem)") }
         return Outcome(lost: effects.lost, duplicated: effects.duplicated, recovery: recovery, failed: false)
     }
@@ -186,7 +186,7 @@ struct Faults {
         // Once more with the whole wave's events, then give the copies time to be handled.
         try await republish()
         try await awaitQueuesDrained()
-        let again = try await Effects.count(waveUIDs.get("duplicates"), pool: pool, botsByMeeting: calls.botsByMeeting())
+        let again = try await count(waveUIDs.get("duplicates"))
         for problem in again.problems { progress("duplicates (after all copies): \(problem)") }
         outcome.lost = max(outcome.lost, again.lost)
         outcome.duplicated = max(outcome.duplicated, again.duplicated)
@@ -314,6 +314,18 @@ struct Faults {
     }
 
     // MARK: - Helpers
+
+    /// Counts the effects, trying again while the database is away (the suite's own connection
+    /// meets the faults too).
+    func count(_ uids: [String]) async throws -> Effects {
+        let limit = ContinuousClock.now + .seconds(120)
+        while true {
+            do { return try await Effects.count(uids, pool: pool, botsByMeeting: calls.botsByMeeting()) } catch {
+                guard ContinuousClock.now < limit else { throw error }
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
 
     /// Proves the count can fail (ATTACHE_CHAOS_SABOTAGE=1, by hand only): one meeting's
     /// materials message deleted and a second bot created at the provider for another, so the
