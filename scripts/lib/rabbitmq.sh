@@ -281,12 +281,17 @@ rmq_cluster_check_node() {
     esac
 }
 
-# The cookie every node shares, made once per cluster state folder.
-rmq_cluster_cookie() {
+# The cookie every node shares, made once per cluster state folder (before the
+# nodes start side by side: made by each, they would differ and never join).
+rmq_cluster_make_cookie() {
     mkdir -p "$RMQC_STATE"
     if [ ! -s "$RMQC_STATE/erlang.cookie" ]; then
         (umask 077; head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' > "$RMQC_STATE/erlang.cookie")
     fi
+}
+
+# Copies the shared cookie into the current node's HOME.
+rmq_cluster_cookie() {
     mkdir -p "$RMQ_DIR/home"
     chmod 700 "$RMQ_DIR/home"
     rm -f "$RMQ_DIR/home/.erlang.cookie"
@@ -300,6 +305,7 @@ rmq_cluster_cookie() {
 start_rabbitmq_cluster() {
     local nodes=("$@") n pids=() rc=0 first
     [ ${#nodes[@]} -gt 0 ] || nodes=(1 2 3)
+    rmq_cluster_make_cookie
     for n in "${nodes[@]}"; do
         rmq_cluster_check_node "$n"
         (rmq_cluster_node "$n"; rmq_cluster_cookie; start_rabbitmq) &
@@ -315,7 +321,7 @@ start_rabbitmq_cluster() {
         rmq_cluster_node "$n"
         say "joining $RMQ_NODE to $first"
         rmqctl stop_app > /dev/null || rmq_fail "stop_app before joining failed"
-        rmqctl join_cluster "$first" > /dev/null || rmq_fail "join_cluster $first failed"
+        rmqctl join_cluster "$first" >&2 || rmq_fail "join_cluster $first failed"
         rmqctl start_app > /dev/null || rmq_fail "start_app after joining failed"
         rmqctl await_startup --timeout "$RMQ_START_TIMEOUT" > /dev/null || rmq_fail "await_startup after joining failed"
         touch "$RMQC_STATE/n$n/joined"
