@@ -23,6 +23,7 @@ let package = Package(
         .executable(name: "bench-prep", targets: ["BenchPrep"]),
         .executable(name: "bench-gateway", targets: ["BenchGateway"]),
         .executable(name: "bench-monitoring", targets: ["BenchMonitoring"]),
+        .executable(name: "chaos", targets: ["Chaos"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
@@ -212,7 +213,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
-                .product(name: "Yams", package: "Yams"),
+                .product(name: "Yams", package: "Yams"), .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Services/realtime-worker", swiftSettings: swiftSettings),
         .executableTarget(
@@ -280,6 +281,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tools/bench-calendar", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "Chaos",
+            dependencies: [
+                "Bus", "Delivery", "Store", "Shared", "HTTPClient", "TestSupport",
+                .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Tools/chaos", swiftSettings: swiftSettings),
 
         // Tests.
         .target(

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MediaConnection
+import Metrics
 import Shared
 import Store
 import VoicePipeline
@@ -91,7 +92,11 @@ struct TurnRecorder: Sendable {
 
 /// The calls live on this replica, by meeting, so that a media connection finds its call.
 actor LiveCalls {
-    private var calls: [UUID: LiveCall] = [:]
+    private var calls: [UUID: LiveCall] = [:] {
+        // Exported so that an operator (and the fault suite) sees calls left open: after every
+        // call has ended it must read 0.
+        didSet { Gauge(label: "attache_realtime_live_calls").record(calls.count) }
+    }
 
     /// Adds `call` unless the meeting already has one; returns the one that stays.
     func add(_ call: LiveCall) -> (call: LiveCall, isNew: Bool) {

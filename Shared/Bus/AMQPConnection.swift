@@ -15,8 +15,27 @@ final class AMQPConnection {
     private var recentExchange = RecentString()
     private var recentRoutingKey = RecentString()
 
-    init(configuration: AMQPConfiguration, name: String) throws(BusError) {
-        endpoint = configuration.description
+    /// Connects to the first node of `configuration.addresses` that answers, in the order given:
+    /// with a cluster's nodes listed, a client whose node died reconnects through another.
+    static func open(configuration: AMQPConfiguration, name: String) throws(BusError) -> AMQPConnection {
+        var failures: [String] = []
+        for address in configuration.addresses {
+            do { return try AMQPConnection(configuration: configuration, address: address, name: name) } catch {
+                guard configuration.alternates.isEmpty else {
+                    failures.append("\(address): \(error)")
+                    continue
+                }
+                throw error
+            }
+        }
+        throw .cannotConnect(
+            endpoint: configuration.description, reason: "no node answered (\(failures.joined(separator: "; ")))")
+    }
+
+    private init(configuration: AMQPConfiguration, address: AMQPConfiguration.Address, name: String) throws(BusError) {
+        var single = configuration
+        (single.host, single.port, single.alternates) = (address.host, address.port, [])
+        endpoint = single.description
         guard let state = amqp_new_connection() else {
             throw .cannotConnect(endpoint: endpoint, reason: "out of memory")
         }
@@ -27,7 +46,7 @@ final class AMQPConnection {
             throw .cannotConnect(endpoint: endpoint, reason: "cannot create a socket")
         }
         var timeout = timeval(duration: configuration.connectTimeout)
-        let status = amqp_socket_open_noblock(socket, configuration.host, Int32(configuration.port), &timeout)
+        let status = amqp_socket_open_noblock(socket, address.host, Int32(address.port), &timeout)
         guard status == AMQP_STATUS_OK.rawValue else {
             throw .cannotConnect(endpoint: endpoint, reason: String(cString: amqp_error_string2(status)))
         }

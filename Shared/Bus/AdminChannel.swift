@@ -11,7 +11,7 @@ public final class AdminChannel {
     private var nextDeliveryTag: UInt64 = 1
 
     public init(configuration: AMQPConfiguration) throws(BusError) {
-        connection = try AMQPConnection(configuration: configuration, name: "admin")
+        connection = try AMQPConnection.open(configuration: configuration, name: "admin")
         try connection.enablePublisherConfirms()
     }
 

@@ -187,7 +187,8 @@ private struct ConsumerLoop {
 
     private mutating func connect() {
         do {
-            let connection = try AMQPConnection(configuration: configuration, name: "consume \(consumer.queue) \(consumerTag)")
+            let connection = try AMQPConnection.open(
+                configuration: configuration, name: "consume \(consumer.queue) \(consumerTag)")
             try connection.declare(topology)
             try connection.setPrefetch(prefetch)
             try connection.startConsuming(queue: consumer.queue, consumerTag: consumerTag)

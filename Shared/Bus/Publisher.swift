@@ -207,7 +207,7 @@ private struct PublisherLoop {
 
     private mutating func connect() {
         do {
-            let connection = try AMQPConnection(configuration: configuration, name: connectionName)
+            let connection = try AMQPConnection.open(configuration: configuration, name: connectionName)
             try connection.declare(topology)
             try connection.enablePublisherConfirms()
             self.connection = connection

@@ -27,8 +27,9 @@ public struct CommonConfiguration: Sendable {
         self.service = service
         let heartbeat = try env.integer("ATTACHE_AMQP_HEARTBEAT_SECONDS", default: 30, in: 0...600)
         do {
+            // One URL, or the nodes of a cluster separated by commas (tried in turn).
             broker = try AMQPConfiguration(
-                url: env.string("ATTACHE_AMQP_URL", default: "amqp://guest:guest@127.0.0.1:5672/"), heartbeatSeconds: heartbeat)
+                urls: env.string("ATTACHE_AMQP_URL", default: "amqp://guest:guest@127.0.0.1:5672/"), heartbeatSeconds: heartbeat)
         } catch {
             throw ConfigurationError(setting: "ATTACHE_AMQP_URL", problem: "is invalid: \(error.problem)")
         }

@@ -248,3 +248,133 @@ rabbitmq_status() {
         return 1
     fi
 }
+# ------------------------------------------------------------------ cluster --
+# A three-node cluster for fault tests (scripts/chaos): node N (1-3) listens for
+# AMQP on PORT + 10*(N-1), its Erlang distribution on that + 20000, its state in
+# STATE/cluster/nN. The nodes share one Erlang cookie (written into each node's
+# HOME before it starts), and nodes 2 and 3 join node 1 on their first start;
+# later starts find the cluster in their own data. Queues declared as quorum
+# queues once the three have joined get a replica on every node.
+
+RMQ_CLUSTER_SIZE=3
+
+# rabbitmq_cluster_configure PROFILE STATE PORT DEFAULT_PORT: remembers the
+# cluster's base settings; rmq_cluster_node N then points the RMQ_* variables
+# (as rabbitmq_configure does) at node N.
+rabbitmq_cluster_configure() {
+    RMQC_PROFILE=$1
+    RMQC_STATE="$2/cluster"
+    RMQC_PORT=$3
+    RMQC_DEFAULT_PORT=$4
+}
+
+rmq_cluster_node() {
+    local n=$1
+    rabbitmq_configure "$RMQC_PROFILE-n$n" "$RMQC_STATE/n$n" $((RMQC_PORT + 10 * (n - 1))) \
+        $((RMQC_DEFAULT_PORT + 10 * (n - 1)))
+}
+
+rmq_cluster_check_node() {
+    case "$1" in
+        [1-3]) ;;
+        *) die "no node '$1': the cluster's nodes are 1, 2 and 3" ;;
+    esac
+}
+
+# The cookie every node shares, made once per cluster state folder (before the
+# nodes start side by side: made by each, they would differ and never join).
+rmq_cluster_make_cookie() {
+    mkdir -p "$RMQC_STATE"
+    if [ ! -s "$RMQC_STATE/erlang.cookie" ]; then
+        (umask 077; head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' > "$RMQC_STATE/erlang.cookie")
+    fi
+}
+
+# Copies the shared cookie into the current node's HOME.
+rmq_cluster_cookie() {
+    mkdir -p "$RMQ_DIR/home"
+    chmod 700 "$RMQ_DIR/home"
+    rm -f "$RMQ_DIR/home/.erlang.cookie"
+    cp "$RMQC_STATE/erlang.cookie" "$RMQ_DIR/home/.erlang.cookie"
+    chmod 400 "$RMQ_DIR/home/.erlang.cookie"
+}
+
+# start_rabbitmq_cluster [N...]: starts the given nodes (default: all three) at
+# once (a node restarted after the whole cluster stopped waits for its peers,
+# so they must boot side by side), then joins any node not joined yet to node 1.
+start_rabbitmq_cluster() {
+    local nodes=("$@") n pids=() rc=0 first
+    [ ${#nodes[@]} -gt 0 ] || nodes=(1 2 3)
+    rmq_cluster_make_cookie
+    for n in "${nodes[@]}"; do
+        rmq_cluster_check_node "$n"
+        (rmq_cluster_node "$n"; rmq_cluster_cookie; start_rabbitmq) &
+        pids+=($!)
+    done
+    for n in "${pids[@]}"; do wait "$n" || rc=1; done
+    [ "$rc" = 0 ] || die "a cluster node did not start (logs under $RMQC_STATE)"
+    rmq_cluster_node 1
+    first=$RMQ_NODE
+    for n in "${nodes[@]}"; do
+        [ "$n" = 1 ] && continue
+        [ -f "$RMQC_STATE/n$n/joined" ] && continue
+        rmq_cluster_node "$n"
+        say "joining $RMQ_NODE to $first"
+        rmqctl stop_app > /dev/null || rmq_fail "stop_app before joining failed"
+        rmqctl join_cluster "$first" >&2 || rmq_fail "join_cluster $first failed"
+        rmqctl start_app > /dev/null || rmq_fail "start_app after joining failed"
+        rmqctl await_startup --timeout "$RMQ_START_TIMEOUT" > /dev/null || rmq_fail "await_startup after joining failed"
+        touch "$RMQC_STATE/n$n/joined"
+    done
+    rmq_cluster_node 1
+    if [ ! -f "$RMQC_STATE/n1/joined" ]; then touch "$RMQC_STATE/n1/joined"; fi
+    say "cluster up: $(rmqctl eval 'length(rabbit_nodes:all_running()).' 2>/dev/null || echo '?') of $RMQ_CLUSTER_SIZE nodes running"
+}
+
+# stop_rabbitmq_cluster [N...]: stops the given nodes (default: all) cleanly,
+# side by side (each shutdown takes seconds; they start side by side again too).
+stop_rabbitmq_cluster() {
+    local nodes=("$@") n pids=()
+    [ ${#nodes[@]} -gt 0 ] || nodes=(3 2 1)
+    for n in "${nodes[@]}"; do
+        rmq_cluster_check_node "$n"
+        (rmq_cluster_node "$n"; stop_rabbitmq) &
+        pids+=($!)
+    done
+    for n in "${pids[@]}"; do wait "$n" || true; done
+}
+
+# kill_rabbitmq_node N: SIGKILL to node N's Erlang VM, as a crashed machine.
+kill_rabbitmq_node() {
+    local pid launcher
+    rmq_cluster_check_node "$1"
+    rmq_cluster_node "$1"
+    pid=$(rmq_pid)
+    launcher=$(rmq_launcher_pid)
+    [ -n "$pid" ] || die "node $1 ($RMQ_NODE) is not running"
+    say "killing $RMQ_NODE (pid $pid) with SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+        pid_alive "$pid" || pid_alive "$launcher" || break
+        sleep 0.1
+    done
+    rm -f "$RMQ_PID_FILE" "$RMQ_LAUNCHER_PID_FILE"
+}
+
+rabbitmq_cluster_status() {
+    local n rc=0
+    for n in 1 2 3; do
+        rmq_cluster_node "$n"
+        rabbitmq_status || rc=1
+    done
+    return "$rc"
+}
+
+# The clients' broker list: every node, node 1 first.
+rabbitmq_cluster_urls() {
+    local n urls=()
+    for n in 1 2 3; do
+        urls+=("amqp://guest:guest@127.0.0.1:$((RMQC_PORT + 10 * (n - 1)))/")
+    done
+    (IFS=,; echo "${urls[*]}")
+}
