@@ -60,9 +60,10 @@ func executableProducts() throws -> [String] {
     return matches(of: #"\.executable\(\s*name:\s*"([^"]+)""#, in: manifest)
 }
 
-/// The programs the image must ship: every executable except benchmarks.
+/// The programs the image must ship: every executable except the development tools, the
+/// benchmarks and the fault suite, which drive a stack rather than run in one.
 func shippedPrograms() throws -> [String] {
-    try executableProducts().filter { !$0.hasPrefix("bench-") }
+    try executableProducts().filter { !$0.hasPrefix("bench-") && $0 != "chaos" }
 }
 
 /// The long-running services: the shipped programs except the operator tool.

@@ -15,7 +15,7 @@ struct DeploymentTests {
         let services = try serviceNames()
         #expect(
             services.count == 6,
-            "expected six service products in Package.swift (executables other than attache-ops and bench-*), found \(services); if Package.swift's `.executable(name:` lines changed shape, fix the parsing here, and if a service was added or removed, update docker-compose.yml, deploy/Dockerfile and this count"
+            "expected six service products in Package.swift (executables other than attache-ops, bench-* and chaos), found \(services); if Package.swift's `.executable(name:` lines changed shape, fix the parsing here, and if a service was added or removed, update docker-compose.yml, deploy/Dockerfile and this count"
         )
         #expect(try shippedPrograms().contains("attache-ops"), "Package.swift has no attache-ops executable product")
     }
