@@ -539,9 +539,12 @@ public actor VoicePipeline {
     }
 
     private func replyStages(clock: ReplyClock?) -> ReplyStages {
-        ReplyStages(
-            chatModel: chatModel, voice: voice, clock: clock, firstClauseMinimumWords: configuration.turns.firstClauseMinimumWords,
-            problem: problem, logger: logger)
+        // Only the agent's own speech starts on a clause: a cloud avatar makes each text a task
+        // of its own, said after the one before with no shared contour, so its sentences stay whole.
+        let clauseWords = voice is SpokenVoice ? configuration.turns.firstClauseMinimumWords : nil
+        return ReplyStages(
+            chatModel: chatModel, voice: voice, clock: clock, firstClauseMinimumWords: clauseWords, problem: problem,
+            logger: logger)
     }
 
     private func startReply(_ script: Script, clock: ReplyClock?, answering: String?) async {

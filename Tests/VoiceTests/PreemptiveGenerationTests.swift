@@ -17,7 +17,7 @@ struct PreemptiveGenerationTests {
     /// A model that answers at once, naming the words it was asked about, and keeps its requests.
     final class NamingModel: ChatModel {
         let requests = Mutex<[ChatRequest]>([])
-        let answered = Mutex(0)
+        let answered = Counter()
         var name: String { "naming" }
 
         static func answer(to words: String) -> String { "You asked about \(words). That is all I know." }
@@ -29,7 +29,7 @@ struct PreemptiveGenerationTests {
             return AsyncThrowingStream { continuation in
                 continuation.yield(Self.answer(to: asked))
                 continuation.finish()
-                answered.withLock { $0 += 1 }
+                answered.increment()
             }
         }
 
@@ -81,7 +81,7 @@ struct PreemptiveGenerationTests {
         try await Self.withCall { call in
             await call.speak(frames: 10)
             call.recognizer.hear(.interim("what is on the agenda"))
-            try await call.pause(until: "the draft answered") { call.model.answered.withLock { $0 } == 1 }
+            try await call.pause(until: "the draft answered") { call.model.answered.value == 1 }
             #expect(await call.pipeline.drafts == DraftCounts(started: 1, used: 0, wasted: 0))
             #expect(call.model.askedAbout == ["what is on the agenda"], "the model was asked at the pause")
             #expect(call.conversation.sink.audioFrames.isEmpty, "a draft is held, not said, before the turn is confirmed")
@@ -110,7 +110,7 @@ struct PreemptiveGenerationTests {
             let turn = "how is the budget looking"
             await call.speak(frames: 10)
             call.recognizer.hear(.interim(turn))
-            try await call.pause(until: "the draft answered") { call.model.answered.withLock { $0 } == 1 }
+            try await call.pause(until: "the draft answered") { call.model.answered.value == 1 }
             #expect(call.conversation.log.said.isEmpty && call.conversation.sink.audioFrames.isEmpty)
             #expect(await call.pipeline.history.isEmpty, "history gets nothing before the turn is confirmed")
 
@@ -135,7 +135,7 @@ struct PreemptiveGenerationTests {
         try await Self.withCall { call in
             await call.speak(frames: 10)
             call.recognizer.hear(.interim("how is the budget cooking"))
-            try await call.pause(until: "the draft answered") { call.model.answered.withLock { $0 } == 1 }
+            try await call.pause(until: "the draft answered") { call.model.answered.value == 1 }
             call.recognizer.hear(.final("how is the budget looking", endOfSpeech: true))
             try await call.pause(until: "the reply said") { !call.conversation.log.said.isEmpty }
 
