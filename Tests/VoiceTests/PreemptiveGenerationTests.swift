@@ -183,9 +183,10 @@ struct PreemptiveGenerationTests {
             pieces("The budget review is done - the hiring plan is next.")
                 == ["The budget review is done -", "the hiring plan is next."])
         var whole = SentenceAggregator()
-        #expect(whole.add("Vendor costs are the main risk, and the launch date is another. ") == [
-            "Vendor costs are the main risk, and the launch date is another."
-        ])
+        #expect(
+            whole.add("Vendor costs are the main risk, and the launch date is another. ") == [
+                "Vendor costs are the main risk, and the launch date is another."
+            ])
     }
 
     @Test("the pipeline hands a long first clause to speech before the rest of its sentence")
@@ -201,6 +202,8 @@ struct PreemptiveGenerationTests {
             #expect(conversation.log.said.first?.text == answer, "every word said, in order")
         }
         #expect(
-            voice.texts.withLock { $0 } == ["Vendor costs are the main risk this quarter,", "and the launch date is the other one."])
+            voice.texts.withLock { $0 } == [
+                "Vendor costs are the main risk this quarter,", "and the launch date is the other one.",
+            ])
     }
 }

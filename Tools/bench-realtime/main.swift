@@ -94,7 +94,8 @@ func describe(_ latency: TurnLatency) -> String {
 func summarise(_ name: String, _ run: (latencies: [TurnLatency], drafts: DraftCounts)) {
     let latencies = run.latencies
     let stages: [(String, KeyPath<TurnLatency, Double?>)] = [
-        ("stt_final", \.sttFinal), ("llm_start", \.llmStart), ("llm_first_token", \.llmFirstToken), ("first_sentence", \.firstSentence),
+        ("stt_final", \.sttFinal), ("llm_start", \.llmStart), ("llm_first_token", \.llmFirstToken),
+        ("first_sentence", \.firstSentence),
         ("tts_first_audio", \.ttsFirstAudio), ("v2v", \.firstAudioOut), ("llm_done", \.llmDone),
     ]
     for (stage, path) in stages {
