@@ -2,6 +2,7 @@ import Foundation
 import LanguageModel
 import Logging
 import Shared
+import Synchronization
 
 public struct VoiceConfiguration: Sendable {
     public var agentName = "Attaché"
@@ -46,6 +47,34 @@ struct ProblemReport: Sendable {
     let events: AsyncStream<PipelineEvent>.Continuation
 
     func callAsFunction(_ kind: CallProblem.Kind, _ detail: String) { events.yield(.problem(kind, detail: detail)) }
+}
+
+/// A draft's problems, held until the draft becomes the reply: the failure of a draft that is
+/// thrown away is no failure of the call, and one that is used is reported after the turn it
+/// answers, as a reply's would be.
+final class HeldProblems: Sendable {
+    private let report: ProblemReport
+    private let state = Mutex<(released: Bool, held: [(kind: CallProblem.Kind, detail: String)])>((false, []))
+
+    init(_ report: ProblemReport) { self.report = report }
+
+    func callAsFunction(_ kind: CallProblem.Kind, _ detail: String) {
+        let holding = state.withLock { state in
+            if !state.released { state.held.append((kind, detail)) }
+            return !state.released
+        }
+        if !holding { report(kind, detail) }
+    }
+
+    /// Reports what was held, and from now on reports at once.
+    func release() {
+        let held = state.withLock { state in
+            state.released = true
+            defer { state.held = [] }
+            return state.held
+        }
+        for problem in held { report(problem.kind, problem.detail) }
+    }
 }
 
 /// One call's spoken conversation. Meeting audio comes in through `receive`; the agent's voice
@@ -119,6 +148,7 @@ public actor VoicePipeline {
     struct Draft: Sendable {
         var input: String
         var clock: ReplyClock
+        var problems: HeldProblems
         var sentences: BoundedChannel<String>
         var thinking: Task<Void, Never>
     }
@@ -464,10 +494,11 @@ public actor VoicePipeline {
         }
         let clock = ReplyClock(speechEnded: lastVoicedAt)
         let sentences = BoundedChannel<String>(capacity: 4)
-        let stages = replyStages(clock: clock)
+        let problems = HeldProblems(problem)
+        let stages = replyStages(clock: clock, problems: { problems($0, $1) })
         let request = chatRequest(addingTurn: words)
         draft = Draft(
-            input: words, clock: clock, sentences: sentences,
+            input: words, clock: clock, problems: problems, sentences: sentences,
             thinking: Task { await stages.think(.model(request), into: sentences) })
         drafts.started += 1
         logger.debug("draft started at the speaker's pause")
@@ -482,6 +513,7 @@ public actor VoicePipeline {
         }
         draft = nil
         drafts.used += 1
+        current.problems.release()
         return current
     }
 
@@ -538,13 +570,16 @@ public actor VoicePipeline {
                 + history + (turn.map { [ChatMessage(.user, $0)] } ?? []))
     }
 
-    private func replyStages(clock: ReplyClock?) -> ReplyStages {
+    private func replyStages(
+        clock: ReplyClock?, problems: (@Sendable (CallProblem.Kind, String) -> Void)? = nil
+    ) -> ReplyStages {
+        let problem = problem
         // Only the agent's own speech starts on a clause: a cloud avatar makes each text a task
         // of its own, said after the one before with no shared contour, so its sentences stay whole.
         let clauseWords = voice is SpokenVoice ? configuration.turns.firstClauseMinimumWords : nil
         return ReplyStages(
-            chatModel: chatModel, voice: voice, clock: clock, firstClauseMinimumWords: clauseWords, problem: problem,
-            logger: logger)
+            chatModel: chatModel, voice: voice, clock: clock, firstClauseMinimumWords: clauseWords,
+            problem: problems ?? { problem($0, $1) }, logger: logger)
     }
 
     private func startReply(_ script: Script, clock: ReplyClock?, answering: String?) async {
@@ -592,7 +627,7 @@ struct ReplyStages: Sendable {
     let voice: any AgentVoice
     let clock: ReplyClock?
     let firstClauseMinimumWords: Int?
-    let problem: ProblemReport
+    let problem: @Sendable (CallProblem.Kind, String) -> Void
     let logger: Logger
 
     func run(_ source: Source) async {
