@@ -38,9 +38,10 @@ public struct TurnPolicy: Sendable {
     /// Preemptive generation: once the speaker has paused this long and their words so far
     /// sound complete, the model starts on them (a draft) while the end of the turn is still
     /// being confirmed; its words are held until it is, and thrown away if the speaker goes on
-    /// or the final transcript says something else. One 20 ms frame of silence: the draft costs
-    /// only tokens when wasted, and each millisecond waited here is one on the agent's answer.
-    /// `nil` waits for the confirmed end of the turn.
+    /// or the final transcript says something else. Counted in meeting audio received, frame by
+    /// frame. One 20 ms frame of silence: a wasted draft costs only tokens, and each
+    /// millisecond waited here is one on the agent's answer. `nil` waits for the confirmed end
+    /// of the turn.
     public var draftPause: Duration? = .milliseconds(20)
     /// The first sentence of a reply goes to speech at its first clause boundary (a comma, a
     /// semicolon, a colon or a dash) when the clause has at least this many words: it starts

@@ -115,6 +115,9 @@ public actor VoicePipeline {
     /// Recognition has closed an utterance; the turn ends once the pipeline hears silence too.
     private var utteranceClosed = false
     private var lastVoicedAt: ContinuousClock.Instant?
+    /// Meeting audio received since the last voiced frame, frame by frame: a pause is measured
+    /// in the audio heard, not in the time the pipeline took to process it.
+    private var silenceHeard: Duration = .zero
     private var stretchStartedAt: ContinuousClock.Instant?
     private var lastReactionAt: ContinuousClock.Instant?
     private var reply: Reply?
@@ -280,7 +283,14 @@ public actor VoicePipeline {
         let now = ContinuousClock.now
         await audioToRecognizer.send(frame)
         let change = voiceActivity.process(frame)
+        if !voiceActivity.lastFrameVoiced {
+            silenceHeard += PCM.duration(ofSamples: frame.samples.count)
+            // Speech ended no later than its first silent frame came in, however early: frames
+            // arrive with jitter, and no reply may be timed from after its own start.
+            if let last = lastVoicedAt, now < last { lastVoicedAt = now }
+        }
         if voiceActivity.lastFrameVoiced {
+            silenceHeard = .zero
             lastVoicedAt = now + PCM.frameDuration
             // Speaking again: a closed utterance no longer ends the turn; the next one will.
             utteranceClosed = false
@@ -484,7 +494,7 @@ public actor VoicePipeline {
     /// the draft is used only if the turn's final transcript has the same words.
     private func draftIfPaused() {
         guard let pause = configuration.turns.draftPause, reply == nil, overlap == nil, !isStopped,
-            !voiceActivity.lastFrameVoiced, let lastVoicedAt, lastVoicedAt.duration(to: .now) >= pause
+            !voiceActivity.lastFrameVoiced, let lastVoicedAt, silenceHeard >= pause
         else { return }
         let words = (pendingTranscript + [turnInterim]).filter { !$0.isEmpty }.joined(separator: " ")
         guard !words.isEmpty, configuration.turns.soundsComplete(words) else { return }
