@@ -103,6 +103,9 @@ public struct CallTurn: Codable, Sendable, Equatable {
 /// Milliseconds; nil for a stage the reply never reached.
 public struct TurnLatency: Sendable, Equatable, Codable {
     public var sttFinal: Double?
+    /// When the model was asked. Before `sttFinal` when the reply grew from a draft started at
+    /// the speaker's pause, before the end of the turn was confirmed.
+    public var llmStart: Double?
     public var llmFirstToken: Double?
     public var firstSentence: Double?
     public var ttsFirstAudio: Double?
@@ -112,9 +115,10 @@ public struct TurnLatency: Sendable, Equatable, Codable {
 
     public init(
         sttFinal: Double? = nil, llmFirstToken: Double? = nil, firstSentence: Double? = nil,
-        ttsFirstAudio: Double? = nil, firstAudioOut: Double? = nil, llmDone: Double? = nil
+        ttsFirstAudio: Double? = nil, firstAudioOut: Double? = nil, llmDone: Double? = nil, llmStart: Double? = nil
     ) {
         self.sttFinal = sttFinal
+        self.llmStart = llmStart
         self.llmFirstToken = llmFirstToken
         self.firstSentence = firstSentence
         self.ttsFirstAudio = ttsFirstAudio
@@ -124,6 +128,7 @@ public struct TurnLatency: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case sttFinal = "stt_final_ms"
+        case llmStart = "llm_start_ms"
         case llmFirstToken = "llm_first_token_ms"
         case firstSentence = "first_sentence_ms"
         case ttsFirstAudio = "tts_first_audio_ms"

@@ -7,9 +7,13 @@ import VoicePipeline
 /// sample. A word cut by a message boundary belongs to the chunk where it starts; its text is
 /// completed from the sentence that was sent, since the rest only comes in the next message.
 struct ElevenLabsChunkAssembler {
-    private let tokens: [String]
+    private var tokens: [String]
     private var wordsStarted = 0
     private var inWord = false
+    /// Characters of the current word heard so far: a word cut by a message boundary goes on
+    /// in the next message until it is whole, and what follows a whole word with no space
+    /// between is a new word (the next sentence of a reply, whose audio came on its own).
+    private var charactersOfWord = 0
     /// A byte of a sample split across messages.
     private var pendingByte: UInt8?
     /// Where the next chunk's first sample is in the whole generation.
@@ -17,6 +21,11 @@ struct ElevenLabsChunkAssembler {
 
     init(text: String) {
         tokens = text.split(whereSeparator: \.isWhitespace).map(String.init)
+    }
+
+    /// A further sentence of the same generation (one reply over one socket).
+    mutating func append(text: String) {
+        tokens += text.split(whereSeparator: \.isWhitespace).map(String.init)
     }
 
     /// A WebSocket message, whose alignment times ElevenLabs documents as relative to the
@@ -62,14 +71,23 @@ struct ElevenLabsChunkAssembler {
                 inWord = false
             } else if current != nil {
                 current?.text += character
-            } else if !inWord, index < startSamples.count {
+                charactersOfWord += 1
+            } else if inWord, !currentWordIsWhole {
+                charactersOfWord += 1
+            } else if index < startSamples.count {
                 current = (character, startSamples[index])
                 inWord = true
+                charactersOfWord = 1
                 wordsStarted += 1
             }
         }
         if let word = current { words.append(SpokenWord(text: completed(word.text), sampleOffset: word.offset)) }
         return words
+    }
+
+    private var currentWordIsWhole: Bool {
+        let index = wordsStarted - 1
+        return tokens.indices.contains(index) && charactersOfWord >= tokens[index].count
     }
 
     /// The sentence's word at the cut word's position, if it begins with what was heard of it

@@ -1,13 +1,15 @@
 import Foundation
 import HTTPTypes
 import Logging
+import Synchronization
 import VoicePipeline
 
 /// ElevenLabs text-to-speech over its WebSocket input streaming (`/stream-input`), asking for
-/// 16 kHz PCM so that no resampling is needed. Each `synthesize` call opens its own socket: the
-/// pipeline hands over whole sentences, and a socket per sentence keeps a failed or cut
-/// sentence from affecting the next, at the cost of a handshake (a few tens of milliseconds)
-/// per sentence.
+/// 16 kHz PCM so that no resampling is needed. A reply (`openReply`) keeps one socket for all
+/// its sentences: it is opened when the reply begins, while the model is still thinking, so
+/// no sentence waits for a handshake, and each sentence is sent with `flush`, which makes
+/// ElevenLabs speak it at once in the context of the ones before. A cut reply closes its
+/// socket; the next reply opens a new one. `synthesize` (one text alone) opens a socket of its own.
 public struct ElevenLabsSynthesizer: TextToSpeech {
     /// Printing it shows everything but the key.
     public struct Configuration: Sendable, CustomStringConvertible {
@@ -45,6 +47,10 @@ public struct ElevenLabsSynthesizer: TextToSpeech {
         }
     }
 
+    public func openReply() -> (any ReplySpeech)? {
+        ElevenLabsReplySpeech(configuration: configuration, logger: logger)
+    }
+
     static func streamURL(_ configuration: Configuration) -> String {
         "\(configuration.baseURL)/v1/text-to-speech/\(configuration.voiceID)/stream-input"
             + "?model_id=\(configuration.modelID)&output_format=pcm_\(PCM.sampleRate)"
@@ -55,6 +61,17 @@ public struct ElevenLabsSynthesizer: TextToSpeech {
 
     private static func run(
         _ text: String, configuration: Configuration, logger: Logger,
+        into output: AsyncThrowingStream<SpeechChunk, any Error>.Continuation
+    ) async throws {
+        let (sentences, input) = AsyncStream<String>.makeStream()
+        input.yield(text)
+        input.finish()
+        try await speak(sentences, configuration: configuration, logger: logger, into: output)
+    }
+
+    /// Opens a socket and says `sentences` over it, each flushed as it comes, until they end.
+    static func speak(
+        _ sentences: AsyncStream<String>, configuration: Configuration, logger: Logger,
         into output: AsyncThrowingStream<SpeechChunk, any Error>.Continuation
     ) async throws {
         let url = streamURL(configuration)
@@ -71,30 +88,37 @@ public struct ElevenLabsSynthesizer: TextToSpeech {
             throw CancellationError()
         }
         return try await withTaskCancellationHandler {
-            try await converse(text, over: connection, configuration: configuration, into: output)
+            try await converse(sentences, over: connection, configuration: configuration, into: output)
         } onCancel: {
             connection.cancel()
         }
     }
 
     private static func converse(
-        _ text: String, over connection: WebSocketConnection, configuration: Configuration,
+        _ sentences: AsyncStream<String>, over connection: WebSocketConnection, configuration: Configuration,
         into output: AsyncThrowingStream<SpeechChunk, any Error>.Continuation
     ) async throws {
-        do {
-            try await connection.send(text: ElevenLabsMessages.initial(configuration))
-            try await connection.send(text: ElevenLabsMessages.text(text, flush: true))
-            try await connection.send(text: ElevenLabsMessages.endOfInput)
-        } catch {
-            // The server may already have closed (a refused key): its close code says more.
+        // The words sent so far, for the assembler to complete a word cut by a message boundary.
+        let assembler = SharedChunkAssembler()
+        let sending = Task {
+            do {
+                try await connection.send(text: ElevenLabsMessages.initial(configuration))
+                for await sentence in sentences {
+                    assembler.state.withLock { $0.append(text: sentence) }
+                    try await connection.send(text: ElevenLabsMessages.text(sentence, flush: true))
+                }
+                try await connection.send(text: ElevenLabsMessages.endOfInput)
+            } catch {
+                // The server may already have closed (a refused key): its close code says more.
+            }
         }
-        var assembler = ElevenLabsChunkAssembler(text: text)
+        defer { sending.cancel() }
         var serverError: ElevenLabsMessages.ServerError?
         for await message in connection.messages {
             guard case let .text(json) = message else { continue }
             switch ElevenLabsMessages.parse(json) {
             case let .audio(samples, alignment)?:
-                output.yield(assembler.chunk(samples: samples, alignment: alignment))
+                output.yield(assembler.state.withLock { $0.chunk(samples: samples, alignment: alignment) })
             case .final?:
                 await connection.close()
                 return
@@ -112,4 +136,28 @@ public struct ElevenLabsSynthesizer: TextToSpeech {
         if WebSocketConnection.isNormal(ending), serverError == nil { return }
         throw ElevenLabsError(ending, serverError: serverError)
     }
+}
+
+/// One reply's sentences over one ElevenLabs socket (see `ElevenLabsSynthesizer`). The socket
+/// opens when this is made, and closes after the last sentence's audio, or when the reader
+/// of `chunks` goes away.
+final class ElevenLabsReplySpeech: ReplySpeech {
+    let chunks: AsyncThrowingStream<SpeechChunk, any Error>
+    private let sentences: AsyncStream<String>.Continuation
+
+    init(configuration: ElevenLabsSynthesizer.Configuration, logger: Logger) {
+        let (stream, input) = AsyncStream<String>.makeStream()
+        sentences = input
+        chunks = .produced { output in
+            try await ElevenLabsSynthesizer.speak(stream, configuration: configuration, logger: logger, into: output)
+        }
+    }
+
+    func say(_ sentence: String) { sentences.yield(sentence) }
+    func finish() { sentences.finish() }
+}
+
+/// The assembler of a reply whose sentences are sent by one task while another reads their audio.
+private final class SharedChunkAssembler: Sendable {
+    let state = Mutex(ElevenLabsChunkAssembler(text: ""))
 }

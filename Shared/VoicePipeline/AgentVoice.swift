@@ -73,6 +73,10 @@ struct SpokenVoice: AgentVoice {
 
     private func synthesize(_ sentences: BoundedChannel<String>, into speech: BoundedChannel<Speech>, clock: ReplyClock?) async {
         defer { speech.finish() }
+        if let reply = textToSpeech.openReply() {
+            guard await synthesize(sentences, over: reply, into: speech, clock: clock) else { return }
+        }
+        // Sentence by sentence: the engine's way, or what is left after its connection failed.
         for await sentence in sentences {
             do {
                 var first = true
@@ -88,6 +92,48 @@ struct SpokenVoice: AgentVoice {
             } catch {
                 return
             }
+        }
+    }
+
+    /// The reply's sentences over one connection. Returns false if the reply was cut; true
+    /// when it was said, or when the connection failed, leaving the sentences not yet sent
+    /// over it to be said one by one (those it had taken are lost, as a failed sentence is).
+    private func synthesize(
+        _ sentences: BoundedChannel<String>, over reply: any ReplySpeech, into speech: BoundedChannel<Speech>,
+        clock: ReplyClock?
+    ) async -> Bool {
+        await withTaskGroup(of: Bool?.self) { group in
+            group.addTask {
+                for await sentence in sentences { reply.say(sentence) }
+                reply.finish()
+                return nil
+            }
+            group.addTask {
+                do {
+                    for try await chunk in reply.chunks {
+                        clock?.mark(.ttsFirstAudio)
+                        // The engine's word timings place the words; no sentence text is needed.
+                        guard await speech.send(Speech(chunk: chunk, text: nil)) else { return false }
+                    }
+                    return !Task.isCancelled
+                } catch  where !Task.isCancelled {
+                    logger.error(
+                        "speech synthesis failed; the rest of the reply goes sentence by sentence",
+                        metadata: ["engine": "\(textToSpeech.name)", "error": "\(error)"])
+                    problem(.speechError, "\(textToSpeech.name) could not say a reply: \(error)")
+                    return true
+                } catch {
+                    return false
+                }
+            }
+            var said = true
+            while let outcome = await group.next() {
+                guard let outcome else { continue }
+                said = outcome
+                // The reader is done: a feeder still waiting for sentences leaves them to the caller.
+                group.cancelAll()
+            }
+            return said
         }
     }
 

@@ -61,6 +61,25 @@ public struct SpeechChunk: Sendable, Equatable {
 public protocol TextToSpeech: Sendable {
     var name: String { get }
     func synthesize(_ text: String) -> AsyncThrowingStream<SpeechChunk, any Error>
+    /// A whole reply's speech over one connection to the engine, opened now, before the reply's
+    /// first sentence is written, so that no sentence waits for a handshake; `nil` (the
+    /// default) for engines that gain nothing from it, whose sentences go to `synthesize` one
+    /// by one.
+    func openReply() -> (any ReplySpeech)?
+}
+
+extension TextToSpeech {
+    public func openReply() -> (any ReplySpeech)? { nil }
+}
+
+/// One reply's speech: sentences go in as the model writes them, their audio comes out of
+/// `chunks` in the same order, and `chunks` finishes after the last sentence's audio once
+/// `finish` was called. Cancelling the task that reads `chunks` closes the connection.
+public protocol ReplySpeech: Sendable {
+    func say(_ sentence: String)
+    /// No more sentences.
+    func finish()
+    var chunks: AsyncThrowingStream<SpeechChunk, any Error> { get }
 }
 
 /// What the agent shows while it is not speaking.

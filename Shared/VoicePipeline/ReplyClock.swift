@@ -3,7 +3,7 @@ import Synchronization
 
 /// Stamps a reply's stages from the tasks that reach them; only the first stamp of each counts.
 final class ReplyClock: Sendable {
-    enum Stage: CaseIterable { case sttFinal, llmFirstToken, firstSentence, ttsFirstAudio, firstAudioOut, llmDone }
+    enum Stage: CaseIterable { case sttFinal, llmStart, llmFirstToken, firstSentence, ttsFirstAudio, firstAudioOut, llmDone }
 
     private let origin: ContinuousClock.Instant
     private let stamps = Mutex([Stage: ContinuousClock.Instant]())
@@ -27,6 +27,7 @@ final class ReplyClock: Sendable {
         }
         return TurnLatency(
             sttFinal: ms(.sttFinal), llmFirstToken: ms(.llmFirstToken), firstSentence: ms(.firstSentence),
-            ttsFirstAudio: ms(.ttsFirstAudio), firstAudioOut: ms(.firstAudioOut), llmDone: ms(.llmDone))
+            ttsFirstAudio: ms(.ttsFirstAudio), firstAudioOut: ms(.firstAudioOut), llmDone: ms(.llmDone),
+            llmStart: ms(.llmStart))
     }
 }

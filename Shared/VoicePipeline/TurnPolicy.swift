@@ -35,6 +35,20 @@ public struct TurnPolicy: Sendable {
     /// Silence the pipeline itself must hear before it takes a closed utterance as the end of
     /// the turn: a guard against a speaker who resumed while the result was on its way.
     public var turnEndSilence: Duration = .milliseconds(60)
+    /// Preemptive generation: once the speaker has paused this long and their words so far
+    /// sound complete, the model starts on them (a draft) while the end of the turn is still
+    /// being confirmed; its words are held until it is, and thrown away if the speaker goes on
+    /// or the final transcript says something else. Counted in meeting audio received, frame by
+    /// frame. One 20 ms frame of silence: a wasted draft costs only tokens, and each
+    /// millisecond waited here is one on the agent's answer. `nil` waits for the confirmed end
+    /// of the turn.
+    public var draftPause: Duration? = .milliseconds(20)
+    /// The first sentence of a reply goes to speech at its first clause boundary (a comma, a
+    /// semicolon, a colon or a dash) when the clause has at least this many words: it starts
+    /// the agent's voice a clause earlier. Five words is about the shortest piece a speech
+    /// engine gives its own natural contour (about 1.5 s of speech); a shorter one ("Yes,",
+    /// "Well, so,") said alone sounds clipped. `nil` waits for the whole sentence.
+    public var firstClauseMinimumWords: Int? = 5
 
     public init() {}
 

@@ -2,6 +2,7 @@ import Foundation
 import LanguageModel
 import Logging
 import Shared
+import Synchronization
 
 public struct VoiceConfiguration: Sendable {
     public var agentName = "Attaché"
@@ -15,6 +16,19 @@ public struct VoiceConfiguration: Sendable {
     public init() {}
 
     public var greeting: String { "Hi, this is \(agentName) joining from \(company)." }
+}
+
+/// Preemptive generation's tally for a call: drafts the model started at a pause, those that
+/// became the reply, and those thrown away because the speaker went on or said something else.
+public struct DraftCounts: Sendable, Equatable {
+    public var started = 0
+    public var used = 0
+    public var wasted = 0
+    public init(started: Int = 0, used: Int = 0, wasted: Int = 0) {
+        self.started = started
+        self.used = used
+        self.wasted = wasted
+    }
 }
 
 /// What happened in the conversation, for the service to store and report.
@@ -33,6 +47,34 @@ struct ProblemReport: Sendable {
     let events: AsyncStream<PipelineEvent>.Continuation
 
     func callAsFunction(_ kind: CallProblem.Kind, _ detail: String) { events.yield(.problem(kind, detail: detail)) }
+}
+
+/// A draft's problems, held until the draft becomes the reply: the failure of a draft that is
+/// thrown away is no failure of the call, and one that is used is reported after the turn it
+/// answers, as a reply's would be.
+final class HeldProblems: Sendable {
+    private let report: ProblemReport
+    private let state = Mutex<(released: Bool, held: [(kind: CallProblem.Kind, detail: String)])>((false, []))
+
+    init(_ report: ProblemReport) { self.report = report }
+
+    func callAsFunction(_ kind: CallProblem.Kind, _ detail: String) {
+        let holding = state.withLock { state in
+            if !state.released { state.held.append((kind, detail)) }
+            return !state.released
+        }
+        if !holding { report(kind, detail) }
+    }
+
+    /// Reports what was held, and from now on reports at once.
+    func release() {
+        let held = state.withLock { state in
+            state.released = true
+            defer { state.held = [] }
+            return state.held
+        }
+        for problem in held { report(problem.kind, problem.detail) }
+    }
 }
 
 /// One call's spoken conversation. Meeting audio comes in through `receive`; the agent's voice
@@ -61,12 +103,21 @@ public actor VoicePipeline {
     private var backgroundTasks: [Task<Void, Never>] = []
 
     public private(set) var history: [ChatMessage] = []
+    public private(set) var drafts = DraftCounts()
     private var voiceActivity: VoiceActivityDetector
     /// Final transcripts of the turn being spoken.
     private var pendingTranscript: [String] = []
+    /// The recogniser's current guess at the words after those finals.
+    private var turnInterim = ""
+    /// A reply the model started on the participant's words at a pause, before the end of
+    /// their turn was confirmed; nothing of it is said (or kept in history) until it is.
+    private var draft: Draft?
     /// Recognition has closed an utterance; the turn ends once the pipeline hears silence too.
     private var utteranceClosed = false
     private var lastVoicedAt: ContinuousClock.Instant?
+    /// Meeting audio received since the last voiced frame, frame by frame: a pause is measured
+    /// in the audio heard, not in the time the pipeline took to process it.
+    private var silenceHeard: Duration = .zero
     private var stretchStartedAt: ContinuousClock.Instant?
     private var lastReactionAt: ContinuousClock.Instant?
     private var reply: Reply?
@@ -93,6 +144,16 @@ public actor VoicePipeline {
         /// a recogniser held to phrases jumps between guesses ("when", "how many") before it settles.
         var floorTakingInterims = 0
         var words: String { (finals + [interim]).joined(separator: " ") }
+    }
+
+    /// The model's reply to words not yet known to be the whole turn. Its sentences wait in
+    /// their channel (the model stalls once it is full) until the turn is confirmed.
+    struct Draft: Sendable {
+        var input: String
+        var clock: ReplyClock
+        var problems: HeldProblems
+        var sentences: BoundedChannel<String>
+        var thinking: Task<Void, Never>
     }
 
     private struct Reply {
@@ -186,6 +247,13 @@ public actor VoicePipeline {
     public func stop() async {
         guard !isStopped else { return }
         isStopped = true
+        discardDraft("the call ended")
+        if drafts.started > 0 {
+            // Wasted drafts cost the model's tokens: how many is the price of the time they save.
+            logger.info(
+                "preemptive drafts",
+                metadata: ["started": "\(drafts.started)", "used": "\(drafts.used)", "wasted": "\(drafts.wasted)"])
+        }
         let stopping = reply
         reply = nil
         stopping?.task.cancel()
@@ -215,15 +283,25 @@ public actor VoicePipeline {
         let now = ContinuousClock.now
         await audioToRecognizer.send(frame)
         let change = voiceActivity.process(frame)
+        if !voiceActivity.lastFrameVoiced {
+            silenceHeard += PCM.duration(ofSamples: frame.samples.count)
+            // Speech ended no later than its first silent frame came in, however early: frames
+            // arrive with jitter, and no reply may be timed from after its own start.
+            if let last = lastVoicedAt, now < last { lastVoicedAt = now }
+        }
         if voiceActivity.lastFrameVoiced {
+            silenceHeard = .zero
             lastVoicedAt = now + PCM.frameDuration
             // Speaking again: a closed utterance no longer ends the turn; the next one will.
             utteranceClosed = false
+            // Nor were the words drafted on all of it.
+            discardDraft("the speaker went on")
         }
         if change == .started { await speechStarted(at: now) }
         if voiceActivity.isSpeaking { await speechContinues(at: now) }
         await overhear(frame, voiced: voiceActivity.lastFrameVoiced)
         if utteranceClosed { await endTurnIfFinished(requireCompleteSentence: true) }
+        draftIfPaused()
     }
 
     /// Cuts the agent short, as a participant talking over it would (a host muting the bot).
@@ -363,15 +441,19 @@ public actor VoicePipeline {
             // however late the agent finishes.
             let acknowledgesAgent = overlap != nil && configuration.turns.isBackchannel(text)
             if !text.isEmpty, !acknowledgesAgent { pendingTranscript.append(text) }
+            turnInterim = ""
             await overheard(final: text)
             if endOfSpeech {
                 utteranceClosed = true
                 await endTurnIfFinished(requireCompleteSentence: true)
             }
+            draftIfPaused()
         case .utteranceEnd:
             await endTurnIfFinished(requireCompleteSentence: false)
         case let .interim(text):
+            turnInterim = overlap == nil ? text.trimmingCharacters(in: .whitespaces) : ""
             await overheard(interim: text)
+            draftIfPaused()
         case .speechStarted:
             return
         }
@@ -392,12 +474,71 @@ public actor VoicePipeline {
             await interrupt()
         }
         pendingTranscript = []
+        turnInterim = ""
         history.append(ChatMessage(.user, text))
         eventSink.yield(.heard(text))
-        let clock = ReplyClock(speechEnded: lastVoicedAt ?? .now)
+        let drafted = takeDraft(answering: text)
+        let clock = drafted?.clock ?? ReplyClock(speechEnded: lastVoicedAt ?? .now)
         clock.mark(.sttFinal)
         await react(.thinking, at: .now)
-        await startReply(.model, clock: clock, answering: text)
+        await startReply(drafted.map { .draft($0) } ?? .model, clock: clock, answering: text)
+    }
+
+    // MARK: Preemptive generation
+
+    /// Starts the model on the participant's words once they pause and the words sound
+    /// complete, before recognition and the pipeline have confirmed the end of the turn: the
+    /// model's first token, the longest wait of a reply, then overlaps the confirmation. The
+    /// words are the recogniser's finals of the turn and its latest guess at the rest (a
+    /// recogniser that finalises only at its end-pointing has nothing final yet at the pause);
+    /// the draft is used only if the turn's final transcript has the same words.
+    private func draftIfPaused() {
+        guard let pause = configuration.turns.draftPause, reply == nil, overlap == nil, !isStopped,
+            !voiceActivity.lastFrameVoiced, let lastVoicedAt, silenceHeard >= pause
+        else { return }
+        let words = (pendingTranscript + [turnInterim]).filter { !$0.isEmpty }.joined(separator: " ")
+        guard !words.isEmpty, configuration.turns.soundsComplete(words) else { return }
+        if let draft {
+            if Self.sameWords(draft.input, words) { return }
+            discardDraft("the recogniser revised the words")
+        }
+        let clock = ReplyClock(speechEnded: lastVoicedAt)
+        let sentences = BoundedChannel<String>(capacity: 4)
+        let problems = HeldProblems(problem)
+        let stages = replyStages(clock: clock, problems: { problems($0, $1) })
+        let request = chatRequest(addingTurn: words)
+        draft = Draft(
+            input: words, clock: clock, problems: problems, sentences: sentences,
+            thinking: Task { await stages.think(.model(request), into: sentences) })
+        drafts.started += 1
+        logger.debug("draft started at the speaker's pause")
+    }
+
+    /// The draft, if it answers exactly `turn`; any other draft is thrown away.
+    private func takeDraft(answering turn: String) -> Draft? {
+        guard let current = draft else { return nil }
+        guard Self.sameWords(current.input, turn) else {
+            discardDraft("the turn's final words differ")
+            return nil
+        }
+        draft = nil
+        drafts.used += 1
+        current.problems.release()
+        return current
+    }
+
+    private func discardDraft(_ reason: String) {
+        guard let current = draft else { return }
+        draft = nil
+        current.thinking.cancel()
+        current.sentences.finish()
+        drafts.wasted += 1
+        logger.debug("draft thrown away", metadata: ["reason": "\(reason)"])
+    }
+
+    /// The same words, whatever the case and punctuation the recogniser gave them.
+    static func sameWords(_ one: String, _ other: String) -> Bool {
+        TurnPolicy.words(one) == TurnPolicy.words(other)
     }
 
     private var isSilent: Bool {
@@ -428,22 +569,40 @@ public actor VoicePipeline {
     private enum Script: Sendable {
         case model
         case fixed(String)
+        case draft(Draft)
+    }
+
+    private func chatRequest(addingTurn turn: String? = nil) -> ChatRequest {
+        ChatRequest(
+            messages: [
+                ChatMessage(.system, context.systemPrompt(agentName: configuration.agentName, company: configuration.company))
+            ]
+                + history + (turn.map { [ChatMessage(.user, $0)] } ?? []))
+    }
+
+    private func replyStages(
+        clock: ReplyClock?, problems: (@Sendable (CallProblem.Kind, String) -> Void)? = nil
+    ) -> ReplyStages {
+        let problem = problem
+        // Only the agent's own speech starts on a clause: a cloud avatar makes each text a task
+        // of its own, said after the one before with no shared contour, so its sentences stay whole.
+        let clauseWords = voice is SpokenVoice ? configuration.turns.firstClauseMinimumWords : nil
+        return ReplyStages(
+            chatModel: chatModel, voice: voice, clock: clock, firstClauseMinimumWords: clauseWords,
+            problem: problems ?? { problem($0, $1) }, logger: logger)
     }
 
     private func startReply(_ script: Script, clock: ReplyClock?, answering: String?) async {
         nextReplyID += 1
         let id = nextReplyID
         await voice.begin(clock: clock)
-        let request = ChatRequest(
-            messages: [
-                ChatMessage(.system, context.systemPrompt(agentName: configuration.agentName, company: configuration.company))
-            ]
-                + history)
-        let stages = ReplyStages(chatModel: chatModel, voice: voice, clock: clock, problem: problem, logger: logger)
+        let request = chatRequest()
+        let stages = replyStages(clock: clock)
         let task = Task {
             switch script {
             case .model: await stages.run(.model(request))
             case let .fixed(text): await stages.run(.fixed(text))
+            case let .draft(draft): await stages.speak(draft)
             }
             if !Task.isCancelled { await self.replyFinished(id) }
         }
@@ -477,7 +636,8 @@ struct ReplyStages: Sendable {
     let chatModel: any ChatModel
     let voice: any AgentVoice
     let clock: ReplyClock?
-    let problem: ProblemReport
+    let firstClauseMinimumWords: Int?
+    let problem: @Sendable (CallProblem.Kind, String) -> Void
     let logger: Logger
 
     func run(_ source: Source) async {
@@ -488,9 +648,20 @@ struct ReplyStages: Sendable {
         }
     }
 
-    private func think(_ source: Source, into sentences: BoundedChannel<String>) async {
+    /// Says a confirmed draft: what the model has written so far, then the rest as it comes.
+    func speak(_ draft: VoicePipeline.Draft) async {
+        await withTaskCancellationHandler {
+            await voice.say(draft.sentences, clock: clock)
+            await draft.thinking.value
+        } onCancel: {
+            draft.thinking.cancel()
+            draft.sentences.finish()
+        }
+    }
+
+    func think(_ source: Source, into sentences: BoundedChannel<String>) async {
         defer { sentences.finish() }
-        var aggregator = SentenceAggregator()
+        var aggregator = SentenceAggregator(firstClauseMinimumWords: firstClauseMinimumWords)
         func emit(_ sentence: String) async -> Bool {
             clock?.mark(.firstSentence)
             return await sentences.send(sentence)
@@ -499,6 +670,7 @@ struct ReplyStages: Sendable {
         case let .fixed(text):
             for sentence in aggregator.add(text + " ") { guard await emit(sentence) else { return } }
         case let .model(request):
+            clock?.mark(.llmStart)
             do {
                 for try await delta in chatModel.stream(request) {
                     clock?.mark(.llmFirstToken)

@@ -98,6 +98,39 @@ struct ElevenLabsSynthesizerTests {
         #expect(!session.closedByClientEarly && session.closeCode == nil)
     }
 
+    @Test("a reply's sentences share one socket: each is flushed as it comes, and its audio follows the one before")
+    func replyKeepsOneSocket() async throws {
+        let fake = await FakeElevenLabs()
+        defer { fake.stop() }
+        let reply = try #require(Self.synthesizer(fake).openReply())
+        let sentences = ["Spending is four percent under plan.", "Vendor costs are the main risk,", "and the launch is next."]
+        let collected = Mutex<[SpeechChunk]>([])
+        let reader = Task {
+            for try await chunk in reply.chunks { collected.withLock { $0.append(chunk) } }
+        }
+        // The second sentence is written only once the first has been heard in full, as a model
+        // slower than the speech would: the socket stays open in between.
+        reply.say(sentences[0])
+        let firstLength = FakeElevenLabs.sampleCount(for: sentences[0])
+        try await eventually("the first sentence's audio") {
+            collected.withLock { $0.flatMap(\.samples).count } >= firstLength
+        }
+        #expect(fake.sessions.summaries.isEmpty, "the socket is still open")
+        reply.say(sentences[1])
+        reply.say(sentences[2])
+        reply.finish()
+        try await reader.value
+
+        let sessions = await fake.sessions.waitFor(1)
+        #expect(sessions.count == 1, "one connection for the whole reply")
+        let session = try #require(sessions.first)
+        #expect(session.texts == sentences.map { $0 + " " } + [""])
+        #expect(!session.closedByClientEarly && session.closeCode == nil)
+        let chunks = collected.withLock { $0 }
+        #expect(chunks.flatMap(\.samples) == sentences.flatMap(FakeElevenLabs.speech(for:)))
+        #expect(Self.wordsFromStart(of: chunks).map(\.text) == sentences.flatMap { $0.split(separator: " ").map(String.init) })
+    }
+
     @Test("samples decode exactly: the fake's tone, 60 ms a character")
     func samples() async throws {
         let fake = await FakeElevenLabs()

@@ -8,7 +8,10 @@
 //   cloud    Deepgram, an OpenAI-compatible model and ElevenLabs, as local fakes with fixed
 //            latencies: STT final 150 ms after speech end, first token 300 ms then 40
 //            tokens/s, TTS first audio 75 ms. The pipeline's own overhead is the measured
-//            voice-to-voice time minus that injected critical path.
+//            voice-to-voice time minus that injected critical path, counted from when the
+//            model was asked (at the speaker's pause, for a reply that grew from a draft).
+// Each run also counts its drafts (preemptive generation): started at a pause, used as the
+// reply, thrown away because the speaker went on or said something else.
 import Foundation
 import LanguageModel
 import Logging
@@ -47,7 +50,7 @@ struct Run {
     var willAsk: (String) -> Void = { _ in }
 }
 
-func measure(_ run: Run) async throws -> [TurnLatency] {
+func measure(_ run: Run) async throws -> (latencies: [TurnLatency], drafts: DraftCounts) {
     let participant = try SpeakingParticipant(pipeline: run.pipeline)
     let (events, pipeline) = (run.pipeline.events, run.pipeline)
     let said = Mutex<[TurnLatency]>([])
@@ -75,21 +78,24 @@ func measure(_ run: Run) async throws -> [TurnLatency] {
         let latency = said.withLock { $0[turn] }
         print("\(run.name) turn \(turn + 1): " + describe(latency))
     }
+    let drafts = await pipeline.drafts
     await pipeline.stop()
     await following.value
-    return said.withLock { $0 }
+    return (said.withLock { $0 }, drafts)
 }
 
 func describe(_ latency: TurnLatency) -> String {
     func ms(_ value: Double?) -> String { value.map { String(format: "%.0f", $0) } ?? "-" }
-    return "stt_final=\(ms(latency.sttFinal)) llm_first_token=\(ms(latency.llmFirstToken)) "
+    return "stt_final=\(ms(latency.sttFinal)) llm_start=\(ms(latency.llmStart)) llm_first_token=\(ms(latency.llmFirstToken)) "
         + "first_sentence=\(ms(latency.firstSentence)) tts_first_audio=\(ms(latency.ttsFirstAudio)) "
         + "first_audio_out=\(ms(latency.firstAudioOut)) llm_done=\(ms(latency.llmDone))"
 }
 
-func summarise(_ name: String, _ latencies: [TurnLatency]) {
+func summarise(_ name: String, _ run: (latencies: [TurnLatency], drafts: DraftCounts)) {
+    let latencies = run.latencies
     let stages: [(String, KeyPath<TurnLatency, Double?>)] = [
-        ("stt_final", \.sttFinal), ("llm_first_token", \.llmFirstToken), ("first_sentence", \.firstSentence),
+        ("stt_final", \.sttFinal), ("llm_start", \.llmStart), ("llm_first_token", \.llmFirstToken),
+        ("first_sentence", \.firstSentence),
         ("tts_first_audio", \.ttsFirstAudio), ("v2v", \.firstAudioOut), ("llm_done", \.llmDone),
     ]
     for (stage, path) in stages {
@@ -99,6 +105,9 @@ func summarise(_ name: String, _ latencies: [TurnLatency]) {
     }
     let answered = latencies.filter { $0.firstAudioOut != nil }.count
     print("realtime.\(name).turns_answered: \(answered)/\(latencies.count)")
+    print("realtime.\(name).drafts_started: \(run.drafts.started)")
+    print("realtime.\(name).drafts_used: \(run.drafts.used)")
+    print("realtime.\(name).drafts_wasted: \(run.drafts.wasted)")
 }
 
 var logger = Logger(label: "bench-realtime")
@@ -158,25 +167,27 @@ deepgram.stop()
 chat.stop()
 elevenLabs.stop()
 
-// The injected critical path after the recogniser's final (which the fake times from where
-// it hears speech end, a frame or so from where the pipeline does, so it is taken as
-// measured): first token, the rest of the first sentence at 40 tokens/s, first audio.
-let injectedAfterFinal = 300.0 + Double(firstSentenceTokens - 1) * 25.0 + 75.0
-let overheads = cloud.compactMap { turn in
-    turn.firstAudioOut.flatMap { out in turn.sttFinal.map { out - $0 - injectedAfterFinal } }
+// The injected critical path after the model was asked (at the recogniser's final, or at the
+// speaker's pause for a draft; taken as measured): first token, the rest of the first
+// sentence at 40 tokens/s, first audio. The first sentence has no clause to cut it at.
+let injectedAfterStart = 300.0 + Double(firstSentenceTokens - 1) * 25.0 + 75.0
+let overheads = cloud.latencies.compactMap { turn in
+    turn.firstAudioOut.flatMap { out in turn.llmStart.map { out - $0 - injectedAfterStart } }
 }
 print("")
 summarise("offline", offline)
 summarise("cloud", cloud)
-print(String(format: "realtime.cloud.injected_after_stt_final_ms: %.0f", injectedAfterFinal))
+print(String(format: "realtime.cloud.injected_after_llm_start_ms: %.0f", injectedAfterStart))
 print(String(format: "realtime.cloud.overhead.p50_ms: %.0f", percentile(overheads, 0.5)))
-let beforeDone = cloud.allSatisfy { turn in
+let beforeDone = cloud.latencies.allSatisfy { turn in
     guard let out = turn.firstAudioOut, let done = turn.llmDone else { return false }
     return out < done
 }
 print("")
-print(String(format: "realtime.offline.v2v.p50_ms: %.0f", percentile(offline.compactMap(\.firstAudioOut), 0.5)))
-print(String(format: "realtime.offline.v2v.p95_ms: %.0f", percentile(offline.compactMap(\.firstAudioOut), 0.95)))
-print(String(format: "realtime.cloud.v2v.p95_ms: %.0f", percentile(cloud.compactMap(\.firstAudioOut), 0.95)))
+print(String(format: "realtime.offline.v2v.p50_ms: %.0f", percentile(offline.latencies.compactMap(\.firstAudioOut), 0.5)))
+print(String(format: "realtime.offline.v2v.p95_ms: %.0f", percentile(offline.latencies.compactMap(\.firstAudioOut), 0.95)))
+print(String(format: "realtime.cloud.v2v.p50_ms: %.0f", percentile(cloud.latencies.compactMap(\.firstAudioOut), 0.5)))
+print(String(format: "realtime.cloud.v2v.p95_ms: %.0f", percentile(cloud.latencies.compactMap(\.firstAudioOut), 0.95)))
+print("realtime.cloud.drafts_wasted: \(cloud.drafts.wasted)")
 print(String(format: "realtime.cloud.overhead.p95_ms: %.0f", percentile(overheads, 0.95)))
 print("realtime.cloud.first_audio_before_llm_done: \(beforeDone)")
