@@ -104,7 +104,7 @@ struct ClassificationHandlers: Sendable {
                 cancelled = false, updated_at = now()
             """,
             [
-                meeting.meetingID, envelope.tenantID, try JSONBValue(meeting, encoder: MessageCoding.encoder()),
+                meeting.meetingID, envelope.tenantID, JSONBValue(encoded: try MessageCoding.encode(meeting)),
                 classified.meetingType, classified.rule, try JSONBValue(classified.matchedKeywords),
                 classified.prepTriggerAt, classified.reminderAt, classified.botJoinAt,
             ])
@@ -145,7 +145,7 @@ struct ClassificationHandlers: Sendable {
     /// (the organiser) and what the notification and the bot call the meeting (the title). A
     /// changed description or attendee list that leaves all of these alone is not worth an event.
     static func sameOutcome(_ row: Row, _ classified: MeetingClassified) throws -> Bool {
-        let stored = try row.decode(MeetingSnapshot.self, column: "meeting", decoder: MessageCoding.decoder())
+        let stored = try row.decode(MeetingSnapshot.self, column: "meeting", decoder: MessageCoding.sharedDecoder)
         return try !row.bool("cancelled") && row.string("meeting_type") == classified.meetingType
             && row.date("prep_trigger_at").isSameStoredInstant(as: classified.prepTriggerAt)
             && row.date("reminder_at").isSameStoredInstant(as: classified.reminderAt)

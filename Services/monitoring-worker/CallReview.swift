@@ -12,7 +12,7 @@ struct CallReview: Sendable {
 
     func callCompleted(_ envelope: Envelope<CallCompleted>, _ context: HandlerContext) async throws {
         let call = envelope.payload
-        let stored = try JSONBValue(call, encoder: MessageCoding.encoder())
+        let stored = JSONBValue(encoded: try MessageCoding.encode(call))
         try await context.once { db in
             // One row per session, even if the same call is reported under a new message id.
             try db.execute(

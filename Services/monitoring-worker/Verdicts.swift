@@ -55,7 +55,7 @@ struct Verdicts: Sendable {
         .map { row in
             Claimed(
                 id: try row.uuid("session_id"), claim: claim,
-                call: try row.decode(CallCompleted.self, column: "call", decoder: MessageCoding.decoder()),
+                call: try row.decode(CallCompleted.self, column: "call", decoder: MessageCoding.sharedDecoder),
                 tenantID: try row.string("tenant_id"), correlationID: try row.uuid("correlation_id"),
                 attempts: try row.int("attempts"))
         }
@@ -150,7 +150,7 @@ struct Verdicts: Sendable {
         return try rows.sorted { try $0.date("analysed_at") < $1.date("analysed_at") }.map { row in
             ClaimedFailure(
                 id: try row.uuid("session_id"), claim: claim,
-                call: try row.decode(CallCompleted.self, column: "call", decoder: MessageCoding.decoder()),
+                call: try row.decode(CallCompleted.self, column: "call", decoder: MessageCoding.sharedDecoder),
                 verdict: try row.decode(SessionVerdict.self, column: "verdict"), tenantID: try row.string("tenant_id"),
                 correlationID: try row.uuid("correlation_id"))
         }

@@ -26,6 +26,11 @@ public struct JSONBValue: PostgresBindable {
         postgresText = String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
+    /// A value already written as JSON (by the bus's own encoder, for one).
+    public init(encoded bytes: [UInt8]) {
+        postgresText = String(decoding: bytes, as: UTF8.self)
+    }
+
     /// One encoder with default settings for every value: making one per value costs more than
     /// encoding a small value (encoding does not change an encoder, so sharing it is safe).
     public static let plainEncoder = JSONEncoder()

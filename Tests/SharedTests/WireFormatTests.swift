@@ -40,6 +40,10 @@ struct WireFormatTests {
         #expect(
             encoded == golden.trimmingCharacters(in: .newlines),
             "the encoding of \(P.messageType) differs from \(name).json:\n\(encoded)")
+        // What goes on the bus is written by the bus's own encoder: the same bytes as Foundation's.
+        let foundation = String(decoding: try MessageCoding.encoder().encode(expected), as: UTF8.self)
+        let compact = String(decoding: try MessageCoding.encode(expected), as: UTF8.self)
+        #expect(compact == foundation, "MessageCoding.encode writes \(P.messageType) differently from JSONEncoder")
     }
 
     @Test("meeting.upserted.v1 matches its golden file both ways") func meetingUpserted() throws {

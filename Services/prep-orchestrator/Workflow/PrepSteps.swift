@@ -198,7 +198,7 @@ struct PrepSteps: StepRunner {
                     AS u(id, workflow_id, content, generator, model, prompt)
                 """,
                 [
-                    id, workflow.id, try JSONBValue(materials, encoder: MessageCoding.encoder()), materials.generator,
+                    id, workflow.id, JSONBValue(encoded: try MessageCoding.encode(materials)), materials.generator,
                     materials.model, materials.prompt,
                 ])
             effects.schedule(.storeMaterials, at: now)
@@ -389,7 +389,7 @@ struct PrepSteps: StepRunner {
                 let row = try db.queryOne(
                     "SELECT id, content FROM prep.materials WHERE workflow_id = $1 ORDER BY generation DESC LIMIT 1", [workflow])
             else { throw PermanentFailure("workflow \(workflow) has no materials") }
-            return (try row.uuid("id"), try row.decode(Materials.self, column: "content", decoder: MessageCoding.decoder()))
+            return (try row.uuid("id"), try row.decode(Materials.self, column: "content", decoder: MessageCoding.sharedDecoder))
         }
     }
 

@@ -67,7 +67,6 @@ struct WorkflowHandlers: Sendable {
         on db: PostgresConnection
     ) throws -> (next: [(ClaimedStep, WorkflowRecord)], loaded: [String]) {
         guard !envelopes.isEmpty else { return ([], []) }
-        let encoder = MessageCoding.encoder()
         let workflows = envelopes.map { _ in UUID() }
         let column: ((Envelope<MeetingClassified>) throws -> any PostgresBindable) throws -> PostgresArray = { value in
             PostgresArray(try envelopes.map(value))
@@ -84,7 +83,7 @@ struct WorkflowHandlers: Sendable {
             [
                 PostgresArray(workflows), try column { $0.payload.meeting.meetingID }, try column { $0.tenantID },
                 try column { $0.correlationID }, try column { $0.traceparent },
-                try column { try JSONBValue($0.payload.meeting, encoder: encoder) }, try column { $0.payload.meetingType },
+                try column { JSONBValue(encoded: try MessageCoding.encode($0.payload.meeting)) }, try column { $0.payload.meetingType },
                 try column { try JSONBValue($0.payload.prepQuestions) },
                 try column { try JSONBValue($0.payload.contextRequired) },
                 try column { $0.payload.prepTriggerAt }, try column { $0.payload.reminderAt },
@@ -160,7 +159,7 @@ struct WorkflowHandlers: Sendable {
             """,
             [
                 workflowID, meeting.meetingID, envelope.tenantID, envelope.correlationID, envelope.traceparent,
-                try JSONBValue(meeting, encoder: MessageCoding.encoder()), classified.meetingType,
+                JSONBValue(encoded: try MessageCoding.encode(meeting)), classified.meetingType,
                 try JSONBValue(classified.prepQuestions), try JSONBValue(classified.contextRequired),
                 classified.prepTriggerAt, classified.reminderAt, classified.botJoinAt, WorkflowDefinition.version,
             ])
@@ -173,7 +172,7 @@ struct WorkflowHandlers: Sendable {
                 .requestBotJoin, workflow: workflowID, at: settings.botRequestAt(classified.botJoinAt), on: db)
             return
         }
-        let before = try previous.decode(MeetingSnapshot.self, column: "meeting", decoder: MessageCoding.decoder())
+        let before = try previous.decode(MeetingSnapshot.self, column: "meeting", decoder: MessageCoding.sharedDecoder)
         try Self.move(
             workflowID, to: classified, botMoved: !before.start.isSameStoredInstant(as: meeting.start), settings: settings,
             on: db)

@@ -28,7 +28,7 @@ struct WorkflowRecord: Sendable {
         tenantID = try row.string("tenant_id")
         correlationID = try row.uuid("correlation_id")
         traceparent = try row.string("traceparent")
-        meeting = try row.decode(MeetingSnapshot.self, column: "meeting", decoder: MessageCoding.decoder())
+        meeting = try row.decode(MeetingSnapshot.self, column: "meeting", decoder: MessageCoding.sharedDecoder)
         meetingType = try row.string("meeting_type")
         prepQuestions = try row.decode([String].self, column: "prep_questions")
         contextRequired = try row.decode([String].self, column: "context_required")
