@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "monitoring-worker", targets: ["MonitoringWorker"]),
         .executable(name: "attache-ops", targets: ["AttacheOps"]),
         .executable(name: "bench-bus", targets: ["BenchBus"]),
+        .executable(name: "bench-coding", targets: ["BenchCoding"]),
         .executable(name: "bench-classifier", targets: ["BenchClassifier"]),
         .executable(name: "bench-delivery", targets: ["BenchDelivery"]),
         .executable(name: "bench-calendar", targets: ["BenchCalendar"]),
@@ -232,6 +233,8 @@ let package = Package(
         .executableTarget(
             name: "BenchBus", dependencies: ["Bus", .product(name: "Logging", package: "swift-log")],
             path: "Tools/bench-bus", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "BenchCoding", dependencies: ["Shared"], path: "Tools/bench-coding", swiftSettings: swiftSettings),
 
         .executableTarget(
             name: "BenchClassifier",

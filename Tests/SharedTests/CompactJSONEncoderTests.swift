@@ -89,3 +89,15 @@ struct CompactJSONEncoderTests {
         #expect(context.codingPath.map(\.stringValue) == ["rates", "Index 1"])
     }
 }
+
+extension CompactJSONEncoderTests {
+    @Test("identifiers are written as uuidString writes them")
+    func identifiers() throws {
+        let ids = [
+            UUID(), UUID(uuidString: "00000000-0000-0000-0000-000000000000")!,
+            UUID(uuidString: "ffffffff-ffff-4fff-bfff-ffffffffffff")!,
+        ]
+        try expectSameBytes(ids + (0..<100).map { _ in UUID() })
+        try expectSameBytes(["id": ids[0]])
+    }
+}

@@ -116,7 +116,8 @@ package struct MeetingSync: Sendable {
                     """,
                     [
                         now.meetingID, now.title, now.description, now.start, now.end,
-                        try now.organizer.map { try JSONBValue($0) }, try JSONBValue(now.attendees), now.conferenceURL,
+                        try now.organizer.map { JSONBValue(encoded: try MessageCoding.encode($0)) },
+                        JSONBValue(encoded: try MessageCoding.encode(now.attendees)), now.conferenceURL,
                         occurrence.itemID, now.revision,
                     ])
                 try outbox.append(
@@ -200,8 +201,9 @@ package struct MeetingSync: Sendable {
                     tenantID, column { m, _ in m.meetingID }, column { m, _ in m.source }, column { m, _ in m.externalID },
                     column { _, item in item }, column { m, _ in m.title }, column { m, _ in m.description },
                     column { m, _ in m.start }, column { m, _ in m.end },
-                    try column { m, _ in try m.organizer.map { try JSONBValue($0) } },
-                    try column { m, _ in try JSONBValue(m.attendees) }, column { m, _ in m.conferenceURL },
+                    try column { m, _ in try m.organizer.map { JSONBValue(encoded: try MessageCoding.encode($0)) } },
+                    try column { m, _ in JSONBValue(encoded: try MessageCoding.encode(m.attendees)) },
+                    column { m, _ in m.conferenceURL },
                 ]
             ).map { try $0.uuid("id") })
         for (meeting, _) in meetings where inserted.contains(meeting.meetingID) {

@@ -83,7 +83,8 @@ struct WorkflowHandlers: Sendable {
             [
                 PostgresArray(workflows), try column { $0.payload.meeting.meetingID }, try column { $0.tenantID },
                 try column { $0.correlationID }, try column { $0.traceparent },
-                try column { JSONBValue(encoded: try MessageCoding.encode($0.payload.meeting)) }, try column { $0.payload.meetingType },
+                try column { JSONBValue(encoded: try MessageCoding.encode($0.payload.meeting)) },
+                try column { $0.payload.meetingType },
                 try column { try JSONBValue($0.payload.prepQuestions) },
                 try column { try JSONBValue($0.payload.contextRequired) },
                 try column { $0.payload.prepTriggerAt }, try column { $0.payload.reminderAt },
