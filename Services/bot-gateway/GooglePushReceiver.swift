@@ -87,7 +87,8 @@ struct GooglePushReceiver: Sendable {
             provider: "google", channelID: channelID, resourceID: header("x-goog-resource-id"), resourceState: state,
             messageNumber: header("x-goog-message-number").flatMap { Int($0) })
         let isNew = try await recorder.record(push)
-        Counter(label: "attache_google_push_notifications_total", dimensions: [("outcome", isNew ? "published" : "duplicate")]).increment()
+        Counter(label: "attache_google_push_notifications_total", dimensions: [("outcome", isNew ? "published" : "duplicate")])
+            .increment()
         logger.debug(
             "Google push notification",
             metadata: [

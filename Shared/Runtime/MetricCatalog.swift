@@ -11,7 +11,8 @@ public enum MetricCatalog {
         // Delivery: every consuming service.
         "attache_messages_total":
             "Messages a service's consumer finished with, by service, message type and outcome (handled, retried, parked).",
-        "attache_handler_duration_seconds": "Time a service's handler took for a message it handled, by service and message type.",
+        "attache_handler_duration_seconds":
+            "Time a service's handler took for a message it handled, by service and message type.",
         "attache_consumer_pauses_total": "Times a consumer paused for a database outage and resumed, by service.",
         "attache_outbox_published_total": "Events relayed from a service's outbox to the broker, by schema (the service's).",
         "attache_outbox_relay_failures_total": "Failed attempts to relay a service's outbox to the broker, by schema.",
