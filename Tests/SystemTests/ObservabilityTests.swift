@@ -123,7 +123,7 @@ struct ObservabilityTests {
             ("errors", #"attache_messages_total\{[^}]*outcome=~"retried\|parked""#),
             ("handler latency", #"attache_handler_duration_seconds_bucket"#),
             ("queue depth", #"rabbitmq_queue_messages_ready"#),
-            ("parked messages", #"rabbitmq_queue_messages\{[^}]*dead-letter"#),
+            ("parked messages", #"rabbitmq_queue_messages\{queue=~"[^"]*dead-letter"#),
             ("voice latency per stage", #"attache_voice_reply_stage_seconds_bucket"#),
             ("workflows by state", #"by \(state\) \(attache_prep_workflows\)"#),
             ("verdicts by status", #"by \(status\) \(increase\(attache_monitoring_sessions_total"#),
