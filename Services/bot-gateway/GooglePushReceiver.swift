@@ -74,12 +74,12 @@ struct GooglePushReceiver: Sendable {
         guard let channelID = header("x-goog-channel-id"), !channelID.isEmpty,
             secret.verify(token: header("x-goog-channel-token"), channelID: channelID)
         else {
-            Counter(label: "attache_google_push_total", dimensions: [("outcome", "refused")]).increment()
+            Counter(label: "attache_google_push_notifications_total", dimensions: [("outcome", "refused")]).increment()
             logger.warning("Google push notification refused: missing channel id or a channel token that does not verify")
             return .unauthorized
         }
         guard let state = header("x-goog-resource-state"), !state.isEmpty else {
-            Counter(label: "attache_google_push_total", dimensions: [("outcome", "unreadable")]).increment()
+            Counter(label: "attache_google_push_notifications_total", dimensions: [("outcome", "unreadable")]).increment()
             logger.warning("Google push notification without X-Goog-Resource-State", metadata: ["channel": "\(channelID)"])
             return .badRequest
         }
@@ -87,7 +87,8 @@ struct GooglePushReceiver: Sendable {
             provider: "google", channelID: channelID, resourceID: header("x-goog-resource-id"), resourceState: state,
             messageNumber: header("x-goog-message-number").flatMap { Int($0) })
         let isNew = try await recorder.record(push)
-        Counter(label: "attache_google_push_total", dimensions: [("outcome", isNew ? "published" : "duplicate")]).increment()
+        Counter(label: "attache_google_push_notifications_total", dimensions: [("outcome", isNew ? "published" : "duplicate")])
+            .increment()
         logger.debug(
             "Google push notification",
             metadata: [

@@ -101,7 +101,7 @@ struct MonitoringCycle: Service {
             let started = ContinuousClock.now
             do {
                 let verdict = try await analyser.analyse(session.call)
-                Timer(label: "attache_monitoring_analysis_seconds", dimensions: [("analyser", analyser.name)])
+                Timer(label: "attache_monitoring_analysis_duration_seconds", dimensions: [("analyser", analyser.name)])
                     .recordInterval(since: started)
                 judged.append((verdict, session))
                 if judged.count == Self.storedAtOnce { try await storeJudged() }

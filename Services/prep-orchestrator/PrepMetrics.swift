@@ -6,7 +6,7 @@ import Store
 /// The workflow's own figures, beside the engine's steps by outcome and their durations.
 enum PrepMetrics {
     static func generation(_ elapsed: Duration, generator: String) {
-        Timer(label: "attache_prep_materials_generation_seconds", dimensions: [("generator", generator)])
+        Timer(label: "attache_prep_materials_generation_duration_seconds", dimensions: [("generator", generator)])
             .recordNanoseconds(Int64(elapsed.components.seconds) * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
     }
 

@@ -60,6 +60,7 @@ struct TurnRecorder: Sendable {
             turn = CallTurn(role: .participant, speaker: "participant", text: text, at: Date())
         case let .said(text, interrupted, latency):
             guard !text.isEmpty else { return }
+            if let latency { Self.export(latency) }
             turn = CallTurn(role: .agent, speaker: agentName, text: text, at: Date(), interrupted: interrupted, latency: latency)
         }
         do {
@@ -74,6 +75,22 @@ struct TurnRecorder: Sendable {
             }
         } catch {
             logger.error("could not store a call turn", metadata: ["session_id": "\(session)", "error": "\(error)"])
+        }
+    }
+
+    /// Each stage the reply reached, for `attache_voice_reply_stage_seconds{stage}`: the same
+    /// figures as the turn's stored latency, measured from the end of the participant's speech.
+    static func export(_ latency: TurnLatency) {
+        let stages: [(String, Double?)] = [
+            ("stt_final", latency.sttFinal), ("llm_start", latency.llmStart), ("llm_first_token", latency.llmFirstToken),
+            ("first_sentence", latency.firstSentence), ("tts_first_audio", latency.ttsFirstAudio),
+            ("first_audio_out", latency.firstAudioOut), ("llm_done", latency.llmDone),
+        ]
+        for case let (stage, milliseconds?) in stages {
+            // A stage stamped before the speech's end (a draft begun at a pause) kept the listener
+            // waiting for nothing: it counts as 0, as a histogram's observations cannot be negative.
+            Timer(label: "attache_voice_reply_stage_seconds", dimensions: [("stage", stage)])
+                .recordNanoseconds(Int64(max(0, milliseconds) * 1_000_000))
         }
     }
 

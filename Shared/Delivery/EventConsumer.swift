@@ -183,7 +183,10 @@ public struct EventConsumer: Service {
         for (index, (message, header)) in run.enumerated() where !outcome.failed.contains(index) {
             message.ack()
             count(header.type, outcome: "handled")
-            Timer(label: "attache_handler_duration_seconds", dimensions: [("type", header.type.description)]).record(
+            Timer(
+                label: "attache_handler_duration_seconds",
+                dimensions: [("service", queues.service), ("type", header.type.description)]
+            ).record(
                 duration: elapsed)
         }
         for index in outcome.failed.sorted() { await process(run[index].0) }
@@ -214,7 +217,9 @@ public struct EventConsumer: Service {
         for (message, _) in batch {
             message.ack()
             count(type, outcome: "handled")
-            Timer(label: "attache_handler_duration_seconds", dimensions: [("type", type.description)]).record(duration: elapsed)
+            Timer(
+                label: "attache_handler_duration_seconds", dimensions: [("service", queues.service), ("type", type.description)]
+            ).record(duration: elapsed)
         }
     }
 
@@ -244,8 +249,11 @@ public struct EventConsumer: Service {
                 try await handler(message.body, context)
                 message.ack()
                 count(header.type, outcome: "handled")
-                Timer(label: "attache_handler_duration_seconds", dimensions: [("type", header.type.description)])
-                    .record(duration: ContinuousClock.now - started)
+                Timer(
+                    label: "attache_handler_duration_seconds",
+                    dimensions: [("service", queues.service), ("type", header.type.description)]
+                )
+                .record(duration: ContinuousClock.now - started)
             } catch let failure as PermanentFailure {
                 await park(message, reason: failure.reason, failures: previousFailures + 1, logger: logger, type: header.type)
             } catch {

@@ -44,9 +44,10 @@ public enum OperationsRoutes {
         router.get("/metrics") { _, _ -> Response in
             var buffer: [UInt8] = []
             registry.emit(into: &buffer)
+            let text = MetricCatalog.withHelp(String(decoding: buffer, as: UTF8.self))
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+                body: .init(byteBuffer: ByteBuffer(string: text)))
         }
     }
 }
