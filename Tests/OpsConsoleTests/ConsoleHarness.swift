@@ -52,7 +52,7 @@ final class ConsoleHarness: Sendable {
             operatorToken: Self.token, databaseURL: databaseURL, broker: try TestStack.variable("ATTACHE_TEST_AMQP_URL"),
             busPrefix: prefix, sessionLifetime: .seconds(3600), pageSize: pageSize)
         let clock = clock
-        let server = ConsoleServer(configuration, pool: pool, now: { clock.now }, logger: TestStack.logger)
+        let server = ConsoleServer(configuration, pool: pool, now: { clock.now }, logger: TestStack.fakeServerLogger)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let application = server.application { continuation.yield($0) }
         task = Task { try await application.runService(gracefulShutdownSignals: []) }
