@@ -54,6 +54,8 @@ public struct ConsoleServer: Sendable {
     func router() -> Router<BasicRequestContext> {
         let router = Router()
         router.get("/healthz") { _, _ in "ok\n" }
+        // Browsers ask for it on every page; nothing to show, and a 404 would be a console error.
+        router.get("/favicon.ico") { _, _ in Response(status: .noContent) }
         router.get("/console.css") { _, _ in asset(Assets.css, type: "text/css; charset=utf-8") }
         router.get("/console.js") { _, _ in asset(Assets.javascript, type: "text/javascript; charset=utf-8") }
         router.get("/sign-in") { request, _ in
@@ -290,12 +292,14 @@ public struct ConsoleServer: Sendable {
     func page(_ html: HTML, status: HTTPResponse.Status = .ok) -> Response {
         Response(
             status: status,
+            // `same-origin`, not `no-referrer`: under `no-referrer` browsers send `Origin: null`
+            // with a form's POST, and the console could no longer tell its own forms from others.
             headers: [
                 .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
                 .contentSecurityPolicy:
                     "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self'; "
                     + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-                .xContentTypeOptions: "nosniff", HTTPField.Name("Referrer-Policy")!: "no-referrer",
+                .xContentTypeOptions: "nosniff", HTTPField.Name("Referrer-Policy")!: "same-origin",
             ],
             body: .init(byteBuffer: ByteBuffer(string: html.text)))
     }
