@@ -274,3 +274,43 @@ struct ConsolePageTests {
         }
     }
 }
+
+@Suite("attache-ops calls and workflows lists, on the queries the console shares")
+struct SharedQueryCommandTests {
+    func attacheOps(_ arguments: String, database: String) async throws -> (status: Int32, output: String) {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("ops-\(UUID()).out").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let status = try await ChildProcess.shell(
+            "ATTACHE_DATABASE_URL='\(database)' '\(try ServiceBinaries.path("attache-ops"))' \(arguments) > '\(output)' 2>&1")
+        return (status, try String(contentsOfFile: output, encoding: .utf8))
+    }
+
+    @Test("calls list filters by verdict and workflows list by state, as before the console")
+    func lists() async throws {
+        try await TestDatabase.with { url in
+            try await using(try await ConsoleHarness(databaseURL: url, pageSize: 50), tearDown: { try await $0.tearDown() }) {
+                console in
+                let seed = Seed(console.pool)
+                let meeting = try await seed.meeting(title: "Pricing call", owner: "alex@example.com", start: Seed.t0)
+                let session = UUID()
+                try await seed.call(of: meeting, status: "fail", summary: "the agent did not know the price", session: session)
+                try await seed.call(of: meeting, status: "pass", summary: "all answered")
+                try await seed.workflow(of: meeting, title: "Pricing call", state: "waiting_for_owner")
+
+                let calls = try await attacheOps("calls list --status fail", database: url)
+                #expect(calls.status == 0, "\(calls.output)")
+                #expect(
+                    calls.output.hasPrefix("\(session.uuidString.lowercased())  2026-05-28T20:26:40Z  fail  -"), "\(calls.output)"
+                )
+                #expect(calls.output.contains("    the agent did not know the price") && !calls.output.contains("all answered"))
+                let workflows = try await attacheOps("workflows list --state waiting_for_owner", database: url)
+                #expect(
+                    workflows.output.contains(
+                        "waiting_for_owner  external  “Pricing call” at 2026-05-28T22:26:40Z  steps 0/0  v1"))
+                #expect(
+                    try await attacheOps("workflows list --state failed", database: url).output
+                        == "no workflows in state failed\n")
+            }
+        }
+    }
+}
