@@ -227,9 +227,20 @@ let package = Package(
             path: "Services/monitoring-worker", swiftSettings: swiftSettings),
 
         // Operator and benchmark tools.
+        // The operators' web console (`attache-ops serve`) and the queries the CLI shares with it:
+        // a library, so that tests drive it in process with a clock of their own.
+        .target(
+            name: "OpsConsole",
+            dependencies: [
+                "Shared", "Delivery", "Bus", "Runtime", "Store", "CallAnalysis",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tools/attache-ops/Console", swiftSettings: swiftSettings),
         .executableTarget(
-            name: "AttacheOps", dependencies: ["Shared", "Delivery", "Bus", "Runtime", "Store", "CallAnalysis"],
-            path: "Tools/attache-ops", swiftSettings: swiftSettings),
+            name: "AttacheOps", dependencies: ["Shared", "Delivery", "Bus", "Runtime", "Store", "CallAnalysis", "OpsConsole"],
+            path: "Tools/attache-ops", exclude: ["Console"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "BenchBus", dependencies: ["Bus", .product(name: "Logging", package: "swift-log")],
             path: "Tools/bench-bus", swiftSettings: swiftSettings),
@@ -372,6 +383,14 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings),
+        // The operators' console over real HTTP, on the services' real schemas (their migrations).
+        .testTarget(
+            name: "OpsConsoleTests",
+            dependencies: [
+                "OpsConsole", "CalendarMonitor", "Classifier", "PrepOrchestrator", "BotGateway", "RealtimeWorker",
+                "MonitoringWorker", "Bus", "Delivery", "Shared", "Store", "HTTPClient", "TestSupport",
             ],
             swiftSettings: swiftSettings),
         .testTarget(

@@ -51,5 +51,11 @@ enum GatewaySchema {
         TwilioStatusReceiver.receiptsMigration,
         BotLifecycle.migration,
         ArtifactsCollector.migration,
+        Migration(
+            "0108_status_history_by_bot",
+            """
+            -- A bot's statuses in order, for `attache-ops bots show` and the console's meeting story.
+            CREATE INDEX bot_status_history_by_bot ON {schema}.bot_status_history (bot_id, changed_at);
+            """),
     ]
 }

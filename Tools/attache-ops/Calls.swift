@@ -1,5 +1,6 @@
 import CallAnalysis
 import Foundation
+import OpsConsole
 import Shared
 import Store
 
@@ -8,23 +9,15 @@ struct Calls {
     let pool: PostgresPool
 
     func list(status: String?, limit: Int) async throws {
-        let rows = try await pool.withConnection { db in
-            try db.query(
-                """
-                SELECT session_id, meeting_id, status, intent_types, confidence, summary, received_at, diagnostic_status
-                FROM monitoring.results WHERE $1::text IS NULL OR status = $1
-                ORDER BY received_at DESC LIMIT $2
-                """, [status, limit])
-        }
-        if rows.isEmpty { print("no calls") }
-        for row in rows {
-            let intents = try row.string("intent_types").trimmingCharacters(in: CharacterSet(charactersIn: "{}"))
-            let confidence = try row.optionalString("confidence").flatMap(Double.init).map { String(format: " %.2f", $0) } ?? ""
+        let calls = try await OpsQueries(pool: pool).calls(status: status, limit: limit)
+        if calls.isEmpty { print("no calls") }
+        for call in calls {
+            let confidence = call.confidence.map { String(format: " %.2f", $0) } ?? ""
             print(
-                "\(try row.string("session_id"))  \(try row.date("received_at").formatted(.iso8601))  "
-                    + "\(try row.string("status"))  \(intents.isEmpty ? "-" : intents)\(confidence)"
-                    + (try row.string("diagnostic_status") == "done" ? "  (diagnosed)" : ""))
-            if let summary = try row.optionalString("summary") { print("    \(summary)") }
+                "\(call.sessionID.uuidString.lowercased())  \(call.receivedAt.formatted(.iso8601))  "
+                    + "\(call.status)  \(call.intents.isEmpty ? "-" : call.intents.joined(separator: ","))\(confidence)"
+                    + (call.diagnosed ? "  (diagnosed)" : ""))
+            if let summary = call.summary { print("    \(summary)") }
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import OpsConsole
 import Store
 
 /// `attache-ops workflows list|show`: prep-orchestrator's workflows, read from its schema.
@@ -6,23 +7,13 @@ struct Workflows {
     let pool: PostgresPool
 
     func list(state: String?, limit: Int) async throws {
-        let rows = try await pool.withConnection { db in
-            try db.query(
-                """
-                SELECT w.id, w.meeting->>'title' AS title, w.meeting_type, w.state, w.meeting->>'start' AS start,
-                    w.definition_version,
-                    (SELECT count(*) FROM prep.steps s WHERE s.workflow_id = w.id AND s.state IN ('done', 'skipped')) AS finished,
-                    (SELECT count(*) FROM prep.steps s WHERE s.workflow_id = w.id) AS steps
-                FROM prep.workflows w WHERE $1::text IS NULL OR w.state = $1
-                ORDER BY w.updated_at DESC LIMIT $2
-                """, [state, limit])
-        }
-        if rows.isEmpty { print(state.map { "no workflows in state \($0)" } ?? "no workflows") }
-        for row in rows {
+        let workflows = try await OpsQueries(pool: pool).workflows(state: state, limit: limit)
+        if workflows.isEmpty { print(state.map { "no workflows in state \($0)" } ?? "no workflows") }
+        for workflow in workflows {
             print(
-                "\(try row.string("id"))  \(try row.string("state"))  \(try row.string("meeting_type"))  "
-                    + "“\(try row.string("title"))” at \(try row.string("start"))  "
-                    + "steps \(try row.int("finished"))/\(try row.int("steps"))  v\(try row.int("definition_version"))")
+                "\(workflow.id.uuidString.lowercased())  \(workflow.state)  \(workflow.meetingType)  "
+                    + "“\(workflow.title)” at \(workflow.start)  "
+                    + "steps \(workflow.finishedSteps)/\(workflow.steps)  v\(workflow.definitionVersion)")
         }
     }
 

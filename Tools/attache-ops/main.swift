@@ -1,6 +1,7 @@
 import Bus
 import Delivery
 import Foundation
+import OpsConsole
 import Runtime
 import Shared
 import Store
@@ -19,6 +20,7 @@ import Store
 ///                                                  call sessions and their verdicts (pass, fail, …)
 ///   attache-ops calls show SESSION                 turns with latency, intents, verdict, diagnosis
 ///   attache-ops calls reanalyse SESSION            judge the session again in the next cycle
+///   attache-ops serve                              the operators' web console (see README, "Console")
 ///
 /// Reads ATTACHE_AMQP_URL, ATTACHE_BUS_PREFIX and ATTACHE_DATABASE_URL like the services.
 let usage = """
@@ -32,6 +34,7 @@ let usage = """
            attache-ops calls list [--status pass|fail|partial|skipped|error|pending] [--limit N]
            attache-ops calls show SESSION_ID
            attache-ops calls reanalyse SESSION_ID
+           attache-ops serve      (ATTACHE_OPS_TOKEN required; ATTACHE_OPS_HTTP_PORT, default 8090)
     """
 
 let services = ["calendar-monitor", "classifier", "prep-orchestrator", "bot-gateway", "realtime-worker", "monitoring-worker"]
@@ -47,6 +50,12 @@ func option(_ name: String, in arguments: [String]) -> String? {
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.first == "serve" {
+    // Configuration, logging and exit statuses as the services have them (78 for a bad setting).
+    await ServiceMain.run(ConsoleConfiguration.self) { configuration, logger in
+        try await ConsoleServer.serve(configuration, logger: logger)
+    }
+}
 let environment = Environment()
 let broker: AMQPConfiguration
 do {

@@ -71,5 +71,12 @@ package enum MeetingsSchema {
             -- The events the last read of the calendar could not read (a SkipReport); NULL until one.
             ALTER TABLE {schema}.connections ADD COLUMN last_skipped jsonb;
             """),
+        Migration(
+            "0111_meetings_by_start",
+            """
+            -- The operators' console lists meetings by start time across every calendar, a page
+            -- at a time from the last row shown (attache-ops serve).
+            CREATE INDEX meetings_by_start ON {schema}.meetings (start_at, id);
+            """),
     ]
 }

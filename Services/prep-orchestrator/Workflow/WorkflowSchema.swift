@@ -223,5 +223,11 @@ enum WorkflowSchema {
                 notified_at timestamptz);
             CREATE INDEX call_reviews_to_notify ON {schema}.call_reviews (workflow_id) WHERE notified_at IS NULL;
             """),
+        Migration(
+            "0110_notifications_by_workflow",
+            """
+            -- A workflow's messages, for `attache-ops workflows show` and the console's meeting story.
+            CREATE INDEX notifications_by_workflow ON {schema}.notifications (workflow_id, created_at);
+            """),
     ]
 }
