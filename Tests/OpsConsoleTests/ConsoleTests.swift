@@ -73,9 +73,11 @@ struct ConsoleAccessTests {
         try await withConsole { console in
             let (session, csrf) = try await console.signIn()
             let (_, otherCSRF) = try await console.signIn()
+            // One character changed (a token that starts with "0" would stay the same under "0").
+            let tampered = (csrf.first == "0" ? "1" : "0") + csrf.dropFirst()
             try await console.park("classifier", id: "m-1", reason: "boom")
             let attempts: [([(String, String)], [(name: String, value: String)])] = [
-                ([], []), ([("csrf", "")], []), ([("csrf", "0" + csrf.dropFirst())], []), ([("csrf", otherCSRF)], []),
+                ([], []), ([("csrf", "")], []), ([("csrf", tampered)], []), ([("csrf", otherCSRF)], []),
                 ([("csrf", csrf)], [("Origin", "https://evil.example")]),
                 ([("csrf", csrf)], [("Sec-Fetch-Site", "cross-site")]),
             ]
