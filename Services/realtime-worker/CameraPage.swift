@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Runtime
 
 /// The page the meeting bot shows as its camera (Recall.ai's Output Media loads a URL like this
 /// one and films it at 1280×720). It hears the meeting through getUserMedia, which in the bot's
@@ -33,8 +34,8 @@ struct CameraPage: Sendable {
             "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
         ].joined(separator: "; ")
         let html = Self.template.replacingOccurrences(of: "{{nonce}}", with: nonce)
-            .replacingOccurrences(of: "{{agent}}", with: Self.escaped(agentName))
-            .replacingOccurrences(of: "{{company}}", with: Self.escaped(company))
+            .replacingOccurrences(of: "{{agent}}", with: HTMLEscaping.escape(agentName))
+            .replacingOccurrences(of: "{{company}}", with: HTMLEscaping.escape(company))
             .replacingOccurrences(of: "{{worklet}}", with: Self.workletPath)
             .replacingOccurrences(of: "{{livekit}}", with: loadsLiveKit ? Self.liveKitSDK : "")
             .replacingOccurrences(of: "{{script}}", with: CameraPageScript.source)
@@ -46,12 +47,6 @@ struct CameraPage: Sendable {
                 HTTPField.Name("Referrer-Policy")!: "no-referrer", .xContentTypeOptions: "nosniff",
             ],
             body: .init(byteBuffer: ByteBuffer(string: html)))
-    }
-
-    static func escaped(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-            .replacingOccurrences(of: "'", with: "&#39;")
     }
 
     private static let template = #"""

@@ -165,7 +165,7 @@ struct ConsolePageTests {
             ]
             var cursor = page.startIndex
             for text in expected {
-                let found = page.range(of: HTML.escape(text), range: cursor..<page.endIndex)
+                let found = page.range(of: HTMLEscaping.escape(text), range: cursor..<page.endIndex)
                 #expect(found != nil, "“\(text)” after what came before, in\n\(page)")
                 if let found { cursor = found.upperBound }
             }

@@ -1,29 +1,11 @@
 import Foundation
+import Runtime
 
 /// A file of a meeting's materials.
 struct MaterialFile: Sendable, Equatable {
     var name: String
     var contentType: String
     var body: String
-}
-
-/// Text from outside (titles, answers, context) made safe for HTML.
-enum HTML {
-    static func escape(_ text: String) -> String {
-        var escaped = ""
-        escaped.reserveCapacity(text.count)
-        for character in text {
-            switch character {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&#39;"
-            default: escaped.append(character)
-            }
-        }
-        return escaped
-    }
 }
 
 /// Renders materials as the three files the owner receives.
@@ -62,7 +44,7 @@ enum MaterialsRendering {
     }
 
     static func agendaHTML(_ materials: Materials) -> String {
-        let e = HTML.escape
+        let e = HTMLEscaping.escape
         var html = """
             <!doctype html>
             <html lang="en">

@@ -1,5 +1,6 @@
 import Foundation
 import Mail
+import Runtime
 
 /// An e-mail to the owner over SMTP: plain text and HTML (escaped as the materials are), the
 /// delivery's id as its Message-ID, and a `List-Unsubscribe` link (one click, RFC 8058) that
@@ -40,7 +41,7 @@ struct EmailChannel: OwnerChannel {
     }
 
     static func html(_ message: OwnerMessage) -> String {
-        let e = HTML.escape
+        let e = HTMLEscaping.escape
         var body = "<p><strong>\(e(message.headline))</strong></p>\n"
         if !message.lines.isEmpty { body += "<p>" + message.lines.map(e).joined(separator: "<br>\n") + "</p>\n" }
         if !message.links.isEmpty {

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Hummingbird
 import ObjectStore
+import Runtime
 import Store
 
 /// The unsubscribe link in each e-mail: `{publicURL}/unsubscribe/email?tenant=…&address=…&signature=…`,
@@ -40,7 +41,7 @@ struct EmailUnsubscribe: Sendable {
             guard let (address, _) = verified(request) else { return Self.page(.forbidden, Self.forged) }
             return Self.page(
                 .ok,
-                "<p>Stop e-mails from Attaché to \(HTML.escape(address))? Slack and the prep page still work.</p>"
+                "<p>Stop e-mails from Attaché to \(HTMLEscaping.escape(address))? Slack and the prep page still work.</p>"
                     + "<form method=\"post\"><button type=\"submit\">Unsubscribe</button></form>")
         }
         router.post(RouterPath(Self.path)) { request, _ -> Response in
@@ -52,7 +53,7 @@ struct EmailUnsubscribe: Sendable {
                     ON CONFLICT DO NOTHING
                     """, [tenant, address, Self.reason])
             }
-            return Self.page(.ok, "<p>Done: Attaché will not e-mail \(HTML.escape(address)) again.</p>")
+            return Self.page(.ok, "<p>Done: Attaché will not e-mail \(HTMLEscaping.escape(address)) again.</p>")
         }
     }
 

@@ -1,10 +1,11 @@
 import Foundation
+import Runtime
 
 /// The prep page's HTML: plain, accessible forms that work without JavaScript. Everything from
 /// outside (titles, context, answers) is escaped.
 enum PrepPageHTML {
     static func form(_ page: PrepPage.Page, saved: Bool) -> String {
-        let e = HTML.escape
+        let e = HTMLEscaping.escape
         let workflow = page.workflow
         var body = """
             <h1>Prepare “\(e(workflow.meeting.title))”</h1>
@@ -55,7 +56,7 @@ enum PrepPageHTML {
     static func refusal(_ refusal: PrepPage.Refusal) -> String {
         document(
             title: "Preparation link",
-            body: "<h1>This link does not open a preparation</h1>\n<p>\(HTML.escape(refusal.explanation))</p>\n")
+            body: "<h1>This link does not open a preparation</h1>\n<p>\(HTMLEscaping.escape(refusal.explanation))</p>\n")
     }
 
     private static func document(title: String, body: String) -> String {
@@ -63,7 +64,7 @@ enum PrepPageHTML {
         <!doctype html>
         <html lang="en">
         <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>\(HTML.escape(title)) · Attaché</title>
+        <title>\(HTMLEscaping.escape(title)) · Attaché</title>
         <style>body{font-family:sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;line-height:1.5}textarea{width:100%}</style>
         </head>
         <body>

@@ -1,4 +1,5 @@
 import Foundation
+import Runtime
 
 /// Markup whose interpolated strings are escaped: a value from the database can only ever be
 /// text on the page. Only other `HTML` values go in as markup.
@@ -14,27 +15,11 @@ public struct HTML: Sendable, ExpressibleByStringInterpolation, CustomStringConv
         var text = ""
         public init(literalCapacity: Int, interpolationCount: Int) { text.reserveCapacity(literalCapacity * 2) }
         public mutating func appendLiteral(_ literal: String) { text += literal }
-        public mutating func appendInterpolation(_ value: String) { text += HTML.escape(value) }
-        public mutating func appendInterpolation(_ value: String?) { text += HTML.escape(value ?? "") }
+        public mutating func appendInterpolation(_ value: String) { text += HTMLEscaping.escape(value) }
+        public mutating func appendInterpolation(_ value: String?) { text += HTMLEscaping.escape(value ?? "") }
         public mutating func appendInterpolation(_ value: Int) { text += String(value) }
         public mutating func appendInterpolation(_ value: HTML) { text += value.text }
         public mutating func appendInterpolation(_ values: [HTML]) { for value in values { text += value.text } }
-    }
-
-    public static func escape(_ value: String) -> String {
-        var escaped = ""
-        escaped.reserveCapacity(value.utf8.count)
-        for character in value.unicodeScalars {
-            switch character {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&#39;"
-            default: escaped.unicodeScalars.append(character)
-            }
-        }
-        return escaped
     }
 }
 
