@@ -24,6 +24,7 @@ let package = Package(
         .executable(name: "bench-prep", targets: ["BenchPrep"]),
         .executable(name: "bench-gateway", targets: ["BenchGateway"]),
         .executable(name: "bench-monitoring", targets: ["BenchMonitoring"]),
+        .executable(name: "bench-console", targets: ["BenchConsole"]),
         .executable(name: "chaos", targets: ["Chaos"]),
     ],
     dependencies: [
@@ -288,6 +289,10 @@ let package = Package(
                 "CallAnalysis", "Shared", "Bus", "Delivery", "Store", .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tools/bench-monitoring", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "BenchConsole",
+            dependencies: ["Store", "HTTPClient", .product(name: "Logging", package: "swift-log")],
+            path: "Tools/bench-console", swiftSettings: swiftSettings),
         .executableTarget(
             name: "BenchCalendar",
             dependencies: [

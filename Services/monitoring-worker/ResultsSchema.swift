@@ -63,5 +63,11 @@ enum ResultsSchema {
             ALTER TABLE {schema}.results ADD COLUMN exported_at timestamptz;
             CREATE INDEX results_to_export ON {schema}.results (analysed_at) WHERE exported_at IS NULL;
             """),
+        Migration(
+            "0105_results_by_arrival",
+            """
+            -- The operators' console lists calls latest first, a page at a time (attache-ops serve).
+            CREATE INDEX results_by_arrival ON {schema}.results (received_at DESC, session_id);
+            """),
     ]
 }

@@ -229,5 +229,14 @@ enum WorkflowSchema {
             -- A workflow's messages, for `attache-ops workflows show` and the console's meeting story.
             CREATE INDEX notifications_by_workflow ON {schema}.notifications (workflow_id, created_at);
             """),
+        Migration(
+            "0111_console_lists",
+            """
+            -- The operators' console lists workflows latest first, all or in one state, a page at a
+            -- time, each with its steps counted (attache-ops serve).
+            CREATE INDEX workflows_by_update ON {schema}.workflows (updated_at DESC, id);
+            CREATE INDEX workflows_by_state ON {schema}.workflows (state, updated_at DESC, id);
+            CREATE INDEX steps_by_workflow ON {schema}.steps (workflow_id);
+            """),
     ]
 }

@@ -303,17 +303,23 @@ public struct OpsQueries: Sendable {
         public var steps: Int
     }
 
-    /// Workflows in `state` (all if nil), the last changed first.
+    /// Workflows in `state` (all if nil), the last changed first. Steps are counted for the page's
+    /// rows only: counted beside the OFFSET, every skipped row would be counted too.
     public func workflows(state: String?, limit: Int, offset: Int = 0) async throws -> [WorkflowSummary] {
         try await read { db in
             try db.query(
                 """
                 SELECT w.id, w.meeting_id, w.meeting->>'title' AS title, w.meeting_type, w.state, w.meeting->>'start' AS start,
-                    w.definition_version,
-                    (SELECT count(*) FROM prep.steps s WHERE s.workflow_id = w.id AND s.state IN ('done', 'skipped')) AS finished,
-                    (SELECT count(*) FROM prep.steps s WHERE s.workflow_id = w.id) AS steps
-                FROM prep.workflows w WHERE $1::text IS NULL OR w.state = $1
-                ORDER BY w.updated_at DESC, w.id LIMIT $2 OFFSET $3
+                    w.definition_version, s.finished, s.steps
+                FROM (
+                    SELECT id, meeting_id, meeting, meeting_type, state, definition_version, updated_at FROM prep.workflows
+                    WHERE $1::text IS NULL OR state = $1 ORDER BY updated_at DESC, id LIMIT $2 OFFSET $3
+                ) w
+                CROSS JOIN LATERAL (
+                    SELECT count(*) FILTER (WHERE state IN ('done', 'skipped')) AS finished, count(*) AS steps
+                    FROM prep.steps WHERE workflow_id = w.id
+                ) s
+                ORDER BY w.updated_at DESC, w.id
                 """, [state, limit, offset]
             ).map { row in
                 WorkflowSummary(
