@@ -16,7 +16,7 @@ struct Volumes {
         SELECT md5('c' || i)::uuid, 'tenant-a', 'owner' || i || '@example.com', 'google', 'primary-' || i, '{}',
             'sync-token-' || i, $1::timestamptz, $1::timestamptz,
             CASE WHEN i % 20 = 0 THEN 'Google answered 503' END, CASE WHEN i % 20 = 0 THEN 2 ELSE 0 END
-        FROM generate_series(1, 200) AS i
+        FROM generate_series(1, $2 / 5) AS i
         """,
         """
         INSERT INTO calendar.meetings (id, tenant_id, source, external_id, item_id, title, description, start_at, end_at,

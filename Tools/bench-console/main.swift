@@ -12,7 +12,7 @@ import Store
 /// CONSOLE_URL with ATTACHE_OPS_TOKEN from the environment. Writes MEETINGS meetings (default
 /// 10 000), each with its whole life as the services record it (classification, workflow and
 /// steps, notification, bot and statuses, a call of TURNS_PER_CALL turns (default 10, so
-/// 100 000 turns) and its verdict), then signs in and asks for each page of the console as an
+/// 100 000 turns) and its verdict), and a calendar connection for every fifth meeting, then signs in and asks for each page of the console as an
 /// operator would, 30 times after 3 unmeasured.
 ///
 /// Prints per page `console.<page>.p50_ms` and `.p95_ms` (the time to the whole answer, over
@@ -63,6 +63,7 @@ let pages: [(name: String, path: @Sendable (Int) -> String)] = [
     ("calls_by_status", { _ in "/calls?status=fail" }),
     ("calls_page_50", { _ in "/calls?page=50" }),
     ("connections", { _ in "/connections" }),
+    ("connections_page_20", { _ in "/connections?page=20" }),
     ("parked", { _ in "/parked" }),
     ("system", { _ in "/system" }),
 ]

@@ -78,5 +78,11 @@ package enum MeetingsSchema {
             -- at a time from the last row shown (attache-ops serve).
             CREATE INDEX meetings_by_start ON {schema}.meetings (start_at, id);
             """),
+        Migration(
+            "0112_connections_by_owner",
+            """
+            -- The operators' console lists calendar connections by owner, a page at a time.
+            CREATE INDEX connections_by_owner ON {schema}.connections (owner, kind, name);
+            """),
     ]
 }
