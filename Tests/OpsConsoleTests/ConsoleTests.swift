@@ -1,9 +1,13 @@
+import Bus
+import Delivery
 import Foundation
 import Runtime
+import Shared
 import Store
 import TestSupport
 import Testing
 
+@testable import CalendarMonitor
 @testable import OpsConsole
 
 @Suite("Operators' console: signing in and CSRF")
@@ -273,6 +277,82 @@ struct ConsolePageTests {
             let everything = try await console.get("/calls", session: session).text
             #expect(everything.contains("the agent did not know the price") && everything.contains("all questions answered"))
             #expect(try await console.get("/connections", session: session).status == 200)
+        }
+    }
+}
+
+@Suite("Operators' console: sync now")
+struct ConsoleSyncNowTests {
+    @Test(
+        "sync now is refused without a session or CSRF token; with them it asks calendar-monitor, whose handler brings the sync forward"
+    )
+    func syncNow() async throws {
+        try await withConsole { console in
+            let seed = Seed(console.pool)
+            let active = try await seed.connection(owner: "alex@example.com", name: "Team")
+            let stopped = try await seed.connection(owner: "sam@example.com", name: "Sam's", status: "needs_reauth")
+            let (session, csrf) = try await console.signIn()
+            let (activePath, stoppedPath) = (
+                "/connections/\(active.uuidString.lowercased())/sync", "/connections/\(stopped.uuidString.lowercased())/sync"
+            )
+            let page = try await console.get("/connections", session: session).text
+            #expect(page.contains("action=\"\(activePath)\""))
+            #expect(!page.contains(stoppedPath), "no button for a calendar that cannot sync")
+
+            // Declared up front, so that anything a refused request published would wait here.
+            let queue = console.queues("calendar-monitor").workQueue
+            let prefix = console.prefix
+            try await AdminChannel.run(console.broker) { channel in
+                defer { channel.close() }
+                try channel.declare(ServiceQueues.subscriptionsTopology(prefix: prefix))
+            }
+            #expect(try await console.post(activePath, [("csrf", csrf)]).status == 403, "no session")
+            for fields in [[], [("csrf", "")], [("csrf", (csrf.first == "0" ? "1" : "0") + csrf.dropFirst())]] {
+                #expect(try await console.post(activePath, fields, session: session).status == 403, "\(fields)")
+            }
+            #expect(
+                try await console.post(
+                    activePath, [("csrf", csrf)], session: session, headers: [("Origin", "https://evil.example")]
+                ).status == 403)
+            #expect(try await console.post(stoppedPath, [("csrf", csrf)], session: session).status == 409)
+            #expect(
+                try await console.post(
+                    "/connections/\(UUID().uuidString.lowercased())/sync", [("csrf", csrf)], session: session
+                ).status == 404)
+            #expect(try await console.depth(queue) == 0, "nothing published by a refused request")
+
+            let accepted = try await console.post(activePath, [("csrf", csrf)], session: session)
+            #expect(accepted.status == 303)
+            let location = try #require(accepted.headers["location"])
+            #expect(location == "/connections?requested=\(active.uuidString.lowercased())")
+            #expect(
+                try await console.get(location, session: session).text.contains(
+                    "Sync requested for Team (alex@example.com)"))
+            try await eventually("the request in calendar-monitor's queue") { try await console.depth(queue) == 1 }
+
+            // What calendar-monitor receives, handled by its handler, makes the connection due now.
+            let body = try await AdminChannel.run(console.broker) { channel -> [UInt8]? in
+                defer { channel.close() }
+                guard let message = try channel.get(queue: queue) else { return nil }
+                try channel.ack(message)
+                return message.body
+            }
+            let envelope = try MessageCoding.decode(Envelope<CalendarSyncRequested>.self, from: try #require(body))
+            #expect(envelope.payload == CalendarSyncRequested(connectionID: active, requestedBy: "console"))
+            #expect(envelope.tenantID == "tenant-a")
+            let outbox = try Outbox(schema: MeetingsSchema.name)
+            let wakeup = WakeSignal()
+            _ = wakeup.takePending()
+            try await CalendarSyncRequestHandler(wakeup: wakeup).requested(
+                envelope,
+                try HandlerContext(
+                    messageID: envelope.id, messageType: envelope.type, pool: console.pool, outbox: outbox,
+                    logger: TestStack.logger))
+            let due = try await console.pool.withConnection { db in
+                try db.query("SELECT id FROM calendar.connections WHERE next_sync_at <= now()").map { try $0.uuid("id") }
+            }
+            #expect(due == [active])
+            #expect(wakeup.takePending())
         }
     }
 }

@@ -6,6 +6,7 @@ import Hummingbird
 import Logging
 import Runtime
 import ServiceLifecycle
+import Shared
 import Store
 
 /// `attache-ops serve`: the operators' web console. Reads every service's tables (never writes
@@ -113,7 +114,28 @@ public struct ConsoleServer: Sendable {
                 return page(
                     Pages.connections(
                         Array(rows.prefix(configuration.pageSize)), page: pageNumber,
-                        hasMore: rows.count > configuration.pageSize, session: session))
+                        hasMore: rows.count > configuration.pageSize,
+                        requested: FormFields(request.uri.query)["requested"].flatMap(UUID.init(uuidString:)),
+                        session: session))
+            }
+        }
+        router.post("/connections/:id/sync") { request, context in
+            try await action(request) { session, _ in
+                guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)),
+                    let connection = try await queries.connection(id)
+                else {
+                    return page(Pages.message("Not found", "No such calendar connection.", session: session), status: .notFound)
+                }
+                guard connection.status == "active" else {
+                    return page(
+                        Pages.message(
+                            "Not synced",
+                            "\(connection.summary) is \(connection.status), not active: its owner must connect it again.",
+                            session: session), status: .conflict)
+                }
+                try await requestSync(of: id, tenantID: connection.tenantID)
+                logger.notice("calendar sync requested", metadata: ["connection": "\(id.uuidString.lowercased())"])
+                return redirect("/connections?requested=\(id.uuidString.lowercased())")
             }
         }
         router.get("/parked") { request, _ in
@@ -250,6 +272,26 @@ public struct ConsoleServer: Sendable {
             return self.page(Pages.meetings(page.meetings, next: page.next?.text, form: form, error: nil, session: session))
         } catch let error as FieldError {
             return page(Pages.meetings([], next: nil, form: form, error: error, session: session), status: .badRequest)
+        }
+    }
+
+    /// Asks calendar-monitor, over the bus, to sync a connection now: the console writes no
+    /// service's tables, so the service that owns the row changes it. The subscriptions are
+    /// declared first, as every publisher declares them, so that the request waits in
+    /// calendar-monitor's queue even if no replica has started yet.
+    func requestSync(of connectionID: UUID, tenantID: String) async throws {
+        let envelope = Envelope(
+            tenantID: tenantID, correlationID: UUID(),
+            payload: CalendarSyncRequested(connectionID: connectionID, requestedBy: "console"))
+        let message = OutgoingMessage(
+            exchange: ServiceQueues.eventsExchange(prefix: configuration.common.busPrefix),
+            routingKey: envelope.type.routingKey, body: Array(try MessageCoding.encode(envelope)),
+            messageID: envelope.id.uuidString.lowercased(), type: envelope.type.description)
+        let topology = ServiceQueues.subscriptionsTopology(prefix: configuration.common.busPrefix)
+        try await AdminChannel.run(configuration.common.broker) { channel in
+            defer { channel.close() }
+            try channel.declare(topology)
+            try channel.publish(message)
         }
     }
 

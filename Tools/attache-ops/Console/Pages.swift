@@ -179,20 +179,32 @@ enum Pages {
     }
 
     static func connections(
-        _ rows: [OpsQueries.ConnectionSummary], page: Int, hasMore: Bool, session: OperatorSession
+        _ rows: [OpsQueries.ConnectionSummary], page: Int, hasMore: Bool, requested: UUID?, session: OperatorSession
     ) -> HTML {
+        let notice: HTML =
+            requested.map { id -> HTML in
+                let which = rows.first { $0.id == id }.map { " for \($0.name) (\($0.owner))" } ?? ""
+                return "<p class=\"notice\" role=\"status\">Sync requested\(which): calendar-monitor syncs it next.</p>"
+            } ?? ""
         let body: [HTML] = rows.map { connection in
-            """
-            <tr><td>\(connection.owner)</td><td>\(connection.kind)</td><td>\(connection.name)</td><td>\(connection.status)</td>\
-            <td>\(connection.lastSuccessAt?.consoleText ?? "never")</td><td>\(connection.nextSyncAt.consoleText)</td>\
-            <td>\(connection.hasCursor ? "kept" : "none")</td>\
-            <td>\(connection.lastError.map { "\($0) (\(connection.consecutiveFailures) in a row)" } ?? "")</td></tr>
-            """
+            let sync: HTML =
+                connection.status == "active"
+                ? """
+                <form method="post" action="/connections/\(connection.id.uuidString.lowercased())/sync">\(csrfField(session))\
+                <button type="submit" aria-label="Sync \(connection.name) (\(connection.owner)) now">Sync now</button></form>
+                """
+                : ""
+            return """
+                <tr><td>\(connection.owner)</td><td>\(connection.kind)</td><td>\(connection.name)</td><td>\(connection.status)</td>\
+                <td>\(connection.lastSuccessAt?.consoleText ?? "never")</td><td>\(connection.nextSyncAt.consoleText)</td>\
+                <td>\(connection.hasCursor ? "kept" : "none")</td>\
+                <td>\(connection.lastError.map { "\($0) (\(connection.consecutiveFailures) in a row)" } ?? "")</td><td>\(sync)</td></tr>
+                """
         }
         return layout(
             "Calendar connections", section: "/connections", session: session, refresh: 30,
             """
-            \(table(["Owner", "Kind", "Name", "Status", "Last sync (UTC)", "Next sync", "Cursor", "Error"], body, empty: "No calendars connected."))
+            \(notice)\(table(["Owner", "Kind", "Name", "Status", "Last sync (UTC)", "Next sync", "Cursor", "Error", ""], body, empty: "No calendars connected."))
             \(pager("/connections", [], page: page, hasMore: hasMore))
             """)
     }
