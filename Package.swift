@@ -232,7 +232,7 @@ let package = Package(
         .target(
             name: "OpsConsole",
             dependencies: [
-                "Shared", "Delivery", "Bus", "Runtime", "Store", "CallAnalysis",
+                "Shared", "Delivery", "Bus", "Runtime", "Store", "CallAnalysis", "HTTPClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -391,6 +391,7 @@ let package = Package(
             dependencies: [
                 "OpsConsole", "CalendarMonitor", "Classifier", "PrepOrchestrator", "BotGateway", "RealtimeWorker",
                 "MonitoringWorker", "Bus", "Delivery", "Shared", "Store", "HTTPClient", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(

@@ -33,6 +33,9 @@ enum Assets {
         .tag { font-size: .8rem; background: #eceff3; border-radius: 3px; padding: 0 4px; }
         .error { color: #a50e0e; font-weight: 600; }
         .notice { color: #0d652d; font-weight: 600; }
+        td.good { color: #0d652d; }
+        td.bad { color: #a50e0e; font-weight: 600; }
+        .hint { color: #4a5360; font-size: .9rem; }
         .pager { display: flex; gap: 16px; margin-top: 12px; }
         .facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; overflow-wrap: anywhere; }
         .facts dt { font-weight: 600; }

@@ -1,6 +1,7 @@
 import Bus
 import Delivery
 import Foundation
+import HTTPClient
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -18,6 +19,7 @@ public struct ConsoleServer: Sendable {
     let configuration: ConsoleConfiguration
     let queries: OpsQueries
     let sessions: SessionStore
+    let system: SystemInspector
     let logger: Logger
 
     public init(
@@ -27,6 +29,9 @@ public struct ConsoleServer: Sendable {
         self.configuration = configuration
         queries = OpsQueries(pool: pool)
         sessions = SessionStore(lifetime: configuration.sessionLifetime, now: now)
+        system = SystemInspector(
+            broker: configuration.common.broker, prefix: configuration.common.busPrefix,
+            serviceURLs: configuration.serviceURLs, http: HTTPClient(retry: .none, logger: logger))
         self.logger = logger
     }
 
@@ -140,8 +145,11 @@ public struct ConsoleServer: Sendable {
         }
         router.get("/parked") { request, _ in
             try await view(request) { session in
-                let depths = await queueDepths()
-                return page(Pages.parkedIndex(depths.map { ($0.service, $0.parked) }, session: session))
+                let states = await SystemInspector.inspect(
+                    OpsQueries.services.map { queues($0).deadLetterQueue }, broker: configuration.common.broker)
+                return page(
+                    Pages.parkedIndex(
+                        OpsQueries.services.map { ($0, states[queues($0).deadLetterQueue] ?? .unknown) }, session: session))
             }
         }
         router.get("/parked/:service") { request, context in
@@ -149,8 +157,13 @@ public struct ConsoleServer: Sendable {
                 guard let service = knownService(context.parameters.get("service")) else {
                     return page(Pages.message("Not found", "No such service.", session: session), status: .notFound)
                 }
-                let parked = try await DeadLetters.list(
-                    queues(service), broker: configuration.common.broker, limit: configuration.pageSize)
+                // A service that never ran on this bus prefix has no dead-letter queue, so nothing
+                // parked: the page says so (reading a missing queue is an error to the broker).
+                let parked: [ParkedMessage]? =
+                    try await hasDeadLetterQueue(service)
+                    ? try await DeadLetters.list(
+                        queues(service), broker: configuration.common.broker, limit: configuration.pageSize)
+                    : nil
                 return page(
                     Pages.parked(
                         service: service, messages: parked, replayed: FormFields(request.uri.query)["replayed"],
@@ -162,8 +175,11 @@ public struct ConsoleServer: Sendable {
                 guard let service = knownService(context.parameters.get("service")) else {
                     return page(Pages.message("Not found", "No such service.", session: session), status: .notFound)
                 }
-                let count = try await DeadLetters.replay(
-                    queues(service), broker: configuration.common.broker, messageID: form["id"])
+                let count =
+                    try await hasDeadLetterQueue(service)
+                    ? try await DeadLetters.replay(
+                        queues(service), broker: configuration.common.broker, messageID: form["id"])
+                    : 0
                 logger.notice(
                     "replayed parked messages",
                     metadata: ["service": "\(service)", "count": "\(count)", "message_id": "\(form["id"] ?? "all")"])
@@ -171,7 +187,12 @@ public struct ConsoleServer: Sendable {
             }
         }
         router.get("/system") { request, _ in
-            try await view(request) { session in page(Pages.system(await queueDepths(), session: session)) }
+            try await view(request) { session in
+                page(
+                    Pages.system(
+                        await system.status(of: OpsQueries.services), probing: !configuration.serviceURLs.urls.isEmpty,
+                        session: session))
+            }
         }
         return router
     }
@@ -295,6 +316,16 @@ public struct ConsoleServer: Sendable {
         }
     }
 
+    /// Whether the broker has `service`'s dead-letter queue; throws when the broker did not answer.
+    func hasDeadLetterQueue(_ service: String) async throws -> Bool {
+        let name = queues(service).deadLetterQueue
+        switch await SystemInspector.inspect([name], broker: configuration.common.broker)[name] {
+        case .counts?: return true
+        case .missing?: return false
+        case .unknown?, nil: throw BrokerUnreachable()
+        }
+    }
+
     func knownService(_ name: String?) -> String? {
         guard let name, OpsQueries.services.contains(name) else { return nil }
         return name
@@ -302,31 +333,6 @@ public struct ConsoleServer: Sendable {
 
     func queues(_ service: String) -> ServiceQueues {
         ServiceQueues(prefix: configuration.common.busPrefix, service: service)
-    }
-
-    /// Each service's waiting and parked messages; nil where the broker did not answer. A
-    /// channel of its own per service: asking for a queue that does not exist closes the channel.
-    func queueDepths() async -> [(service: String, work: Int?, parked: Int?)] {
-        let broker = configuration.common.broker
-        let all = OpsQueries.services.map { queues($0) }
-        let counts = await withTaskGroup(of: (Int, Int?, Int?).self) { group in
-            for (index, queues) in all.enumerated() {
-                group.addTask {
-                    let counts = try? await AdminChannel.run(broker) { channel in
-                        defer { channel.close() }
-                        return (
-                            try channel.messageCount(queue: queues.workQueue),
-                            try channel.messageCount(queue: queues.deadLetterQueue)
-                        )
-                    }
-                    return (index, counts?.0, counts?.1)
-                }
-            }
-            var counts: [Int: (Int?, Int?)] = [:]
-            for await (index, work, parked) in group { counts[index] = (work, parked) }
-            return counts
-        }
-        return all.enumerated().map { index, queues in (queues.service, counts[index]?.0 ?? nil, counts[index]?.1 ?? nil) }
     }
 
     // MARK: Responses
@@ -361,4 +367,9 @@ public struct ConsoleServer: Sendable {
             status: .ok, headers: [.contentType: type, .cacheControl: "max-age=300", .xContentTypeOptions: "nosniff"],
             body: .init(byteBuffer: ByteBuffer(string: text)))
     }
+}
+
+/// The broker did not answer a question about a queue; the page's 500 sends the operator to the log.
+struct BrokerUnreachable: Error, CustomStringConvertible {
+    var description: String { "the broker did not answer (ATTACHE_AMQP_URL)" }
 }
