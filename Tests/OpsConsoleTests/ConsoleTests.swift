@@ -61,6 +61,51 @@ struct ConsoleAccessTests {
         }
     }
 
+    @Test(
+        "after 10 wrong tokens within a minute an address gets 429 with Retry-After, even with the right token, until the minute has passed"
+    )
+    func signInThrottled() async throws {
+        try await withConsole { console in
+            for attempt in 1...10 {
+                #expect(try await console.post("/sign-in", [("token", "guess-\(attempt)")]).status == 401, "\(attempt)")
+                console.clock.advance(by: 1)
+            }
+            // The first failure was 10 s ago: the address may try again 50 s from now.
+            let refused = try await console.post("/sign-in", [("token", ConsoleHarness.token)])
+            #expect(refused.status == 429)
+            #expect(refused.headers["retry-after"] == "50")
+            #expect(refused.headers["set-cookie"] == nil, "not even the right token gets through")
+            #expect(refused.text.contains("Too many wrong tokens from your address: try again in 50 seconds."))
+            console.clock.advance(by: 49)
+            let still = try await console.post("/sign-in", [("token", ConsoleHarness.token)])
+            #expect(still.status == 429)
+            #expect(still.headers["retry-after"] == "1")
+
+            // A minute after the first failure, nine failures remain in the window: below the limit.
+            console.clock.advance(by: 1)
+            let accepted = try await console.post("/sign-in", [("token", ConsoleHarness.token)])
+            #expect(accepted.status == 303)
+            #expect(accepted.headers["set-cookie"] != nil)
+            // Signing in forgets the failures: the next wrong token is only wrong.
+            #expect(try await console.post("/sign-in", [("token", "guess")]).status == 401)
+        }
+    }
+
+    @Test("the sign-in throttle counts each address on its own and forgets failures older than its window")
+    func throttleByAddress() {
+        let clock = TestClock()
+        let throttle = SignInThrottle(limit: 3, window: 60, now: { clock.now })
+        for _ in 0..<2 { throttle.failed("192.0.2.1") }
+        #expect(throttle.retryAfter("192.0.2.1") == nil, "two failures: below the limit")
+        throttle.failed("192.0.2.1")
+        #expect(throttle.retryAfter("192.0.2.1") == 60)
+        #expect(throttle.retryAfter("192.0.2.2") == nil, "another address is not slowed")
+        clock.advance(by: 59.5)
+        #expect(throttle.retryAfter("192.0.2.1") == 1, "whole seconds, rounded up")
+        clock.advance(by: 0.5)
+        #expect(throttle.retryAfter("192.0.2.1") == nil)
+    }
+
     @Test("signing out ends the session and clears the cookie")
     func signOut() async throws {
         try await withConsole { console in

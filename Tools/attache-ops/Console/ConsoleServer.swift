@@ -19,6 +19,7 @@ public struct ConsoleServer: Sendable {
     let configuration: ConsoleConfiguration
     let queries: OpsQueries
     let sessions: SessionStore
+    let throttle: SignInThrottle
     let system: SystemInspector
     let logger: Logger
 
@@ -29,6 +30,7 @@ public struct ConsoleServer: Sendable {
         self.configuration = configuration
         queries = OpsQueries(pool: pool)
         sessions = SessionStore(lifetime: configuration.sessionLifetime, now: now)
+        throttle = SignInThrottle(now: now)
         system = SystemInspector(
             broker: configuration.common.broker, prefix: configuration.common.busPrefix,
             serviceURLs: configuration.serviceURLs, http: HTTPClient(retry: .none, logger: logger))
@@ -57,8 +59,8 @@ public struct ConsoleServer: Sendable {
 
     // MARK: Routes
 
-    func router() -> Router<BasicRequestContext> {
-        let router = Router()
+    func router() -> Router<ConsoleRequestContext> {
+        let router = Router(context: ConsoleRequestContext.self)
         router.get("/healthz") { _, _ in "ok\n" }
         // Browsers ask for it on every page; nothing to show, and a 404 would be a console error.
         router.get("/favicon.ico") { _, _ in Response(status: .noContent) }
@@ -67,7 +69,7 @@ public struct ConsoleServer: Sendable {
         router.get("/sign-in") { request, _ in
             sessions.session(sessionID(request)) == nil ? page(Pages.signIn(error: nil)) : redirect("/meetings")
         }
-        router.post("/sign-in") { request, _ in try await signIn(request) }
+        router.post("/sign-in") { request, context in try await signIn(request, from: context.clientAddress) }
         router.post("/sign-out") { request, _ in
             try await action(request) { session, _ in
                 sessions.end(session.id)
@@ -199,13 +201,23 @@ public struct ConsoleServer: Sendable {
 
     // MARK: Signing in, sessions and CSRF
 
-    func signIn(_ request: Request) async throws -> Response {
+    func signIn(_ request: Request, from address: String) async throws -> Response {
         guard sameOrigin(request) else { return forbidden("cross-site sign-in refused") }
+        if let seconds = throttle.retryAfter(address) {
+            logger.notice("sign-in refused: too many wrong tokens", metadata: ["client": "\(address)"])
+            var response = page(
+                Pages.signIn(error: "Too many wrong tokens from your address: try again in \(seconds) seconds."),
+                status: .tooManyRequests)
+            response.headers[.retryAfter] = String(seconds)
+            return response
+        }
         let form = FormFields(String(buffer: try await request.body.collect(upTo: 16 * 1024)))
         guard let token = form["token"], constantTimeEquals(token, configuration.operatorToken) else {
-            logger.notice("sign-in refused: wrong operator token")
+            throttle.failed(address)
+            logger.notice("sign-in refused: wrong operator token", metadata: ["client": "\(address)"])
             return page(Pages.signIn(error: "That is not the operator token."), status: .unauthorized)
         }
+        throttle.succeeded(address)
         let session = sessions.create()
         logger.info("operator signed in")
         var response = redirect("/meetings")
