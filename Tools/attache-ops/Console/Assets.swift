@@ -48,6 +48,10 @@ enum Assets {
         @media (max-width: 600px) {
             main { padding: 8px; }
             .timeline .service { min-width: 0; display: block; }
+            /* Squeezed to a phone's width, a wide table breaks every word into letters: it keeps
+               a readable width instead and scrolls sideways in its own box. */
+            .scroll table { min-width: 40rem; }
+            th, td { overflow-wrap: break-word; }
         }
         """
 
