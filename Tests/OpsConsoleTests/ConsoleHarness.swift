@@ -28,6 +28,7 @@ final class ConsoleHarness: Sendable {
     static let token = "operator-token-0123456789abcdef-for-tests"
 
     let pool: PostgresPool
+    let databaseURL: String
     let broker: AMQPConfiguration
     let prefix: String
     let clock = TestClock()
@@ -37,6 +38,7 @@ final class ConsoleHarness: Sendable {
 
     init(databaseURL: String, pageSize: Int, serviceURLs: String = "") async throws {
         pool = PostgresPool(url: databaseURL, size: 2)
+        self.databaseURL = databaseURL
         let schemas: [(String, [Migration])] = [
             (MeetingsSchema.name, MeetingsSchema.migrations), (ClassificationsSchema.name, ClassificationsSchema.migrations),
             (WorkflowSchema.name, WorkflowSchema.migrations), (GatewaySchema.name, GatewaySchema.migrations),
