@@ -233,7 +233,7 @@ let package = Package(
         .target(
             name: "OpsConsole",
             dependencies: [
-                "Shared", "Delivery", "Bus", "Runtime", "Store", "CallAnalysis",
+                "Shared", "Delivery", "Bus", "Runtime", "Store", "CallAnalysis", "HTTPClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -396,6 +396,7 @@ let package = Package(
             dependencies: [
                 "OpsConsole", "CalendarMonitor", "Classifier", "PrepOrchestrator", "BotGateway", "RealtimeWorker",
                 "MonitoringWorker", "Bus", "Delivery", "Shared", "Store", "HTTPClient", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(

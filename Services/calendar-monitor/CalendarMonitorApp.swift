@@ -29,6 +29,7 @@ package enum CalendarMonitorApp {
             let wakeup = WakeSignal()
             var routes = EventRoutes()
             CalendarPushHandler(wakeup: wakeup).register(in: &routes)
+            CalendarSyncRequestHandler(wakeup: wakeup).register(in: &routes)
             var providers: [ProviderKind: any CalendarProvider] = [
                 .ics: ICSProvider(http: pacedClient()), .caldav: CalDAVProvider(http: pacedClient()),
             ]

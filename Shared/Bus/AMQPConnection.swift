@@ -124,6 +124,16 @@ final class AMQPConnection {
         try checkReply("deleting queue \(name)")
     }
 
+    /// The messages waiting in `queue` and the consumers on it (a passive declare: a missing
+    /// queue is refused with 404 and closes the channel).
+    func counts(queue: String) throws(BusError) -> (messages: Int, consumers: Int) {
+        let reply = withBytes(queue) { names in
+            amqp_queue_declare(state, Self.channel, names[0], 1, 0, 0, 0, amqp_empty_table)?.pointee
+        }
+        try checkReply("inspecting queue \(queue)")
+        return (Int(reply?.message_count ?? 0), Int(reply?.consumer_count ?? 0))
+    }
+
     func messageCount(queue: String) throws(BusError) -> Int {
         let count = withBytes(queue) { names in
             amqp_queue_declare(state, Self.channel, names[0], 1, 0, 0, 0, amqp_empty_table)?.pointee.message_count

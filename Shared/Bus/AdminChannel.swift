@@ -18,6 +18,10 @@ public final class AdminChannel {
     public func declare(_ topology: Topology) throws(BusError) { try connection.declare(topology) }
     public func deleteQueue(_ name: String) throws(BusError) { try connection.deleteQueue(name) }
     public func messageCount(queue: String) throws(BusError) -> Int { try connection.messageCount(queue: queue) }
+    /// Messages waiting and consumers attached: how the console sees a service's replicas.
+    public func counts(queue: String) throws(BusError) -> (messages: Int, consumers: Int) {
+        try connection.counts(queue: queue)
+    }
 
     /// The next message of `queue`, unacknowledged: settle it with `ack`/`requeue`, or close
     /// the channel to give every unsettled message back to the queue.

@@ -52,3 +52,22 @@ public struct CalendarReauthorisationNeeded: EventPayload {
         self.reason = reason
     }
 }
+
+/// An operator asked, from the console, for a calendar connection to be synced now instead of
+/// at its next scheduled time. Carries no calendar data: calendar-monitor brings the sync forward.
+public struct CalendarSyncRequested: EventPayload {
+    public static let messageType = MessageType("calendar.sync.requested", version: 1)
+    public var connectionID: UUID
+    /// Who asked, for the log: "console" for an operator signed in to `attache-ops serve`.
+    public var requestedBy: String
+
+    enum CodingKeys: String, CodingKey {
+        case connectionID = "connection_id"
+        case requestedBy = "requested_by"
+    }
+
+    public init(connectionID: UUID, requestedBy: String) {
+        self.connectionID = connectionID
+        self.requestedBy = requestedBy
+    }
+}

@@ -6,7 +6,7 @@
 /// consumer checks at start that its handlers match its line here.
 public enum Subscriptions {
     public static let byService: [String: [MessageType]] = [
-        "calendar-monitor": [CalendarPushReceived.messageType],
+        "calendar-monitor": [CalendarPushReceived.messageType, CalendarSyncRequested.messageType],
         "classifier": [MeetingUpserted.messageType, MeetingCancelled.messageType],
         "prep-orchestrator": [
             MeetingClassified.messageType, ClassificationCancelled.messageType, BotStatusChanged.messageType,

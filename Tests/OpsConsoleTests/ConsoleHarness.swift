@@ -28,6 +28,7 @@ final class ConsoleHarness: Sendable {
     static let token = "operator-token-0123456789abcdef-for-tests"
 
     let pool: PostgresPool
+    let databaseURL: String
     let broker: AMQPConfiguration
     let prefix: String
     let clock = TestClock()
@@ -35,8 +36,9 @@ final class ConsoleHarness: Sendable {
     let http = HTTPClient(retry: .none, logger: TestStack.logger)
     private let task: Task<Void, any Error>
 
-    init(databaseURL: String, pageSize: Int) async throws {
+    init(databaseURL: String, pageSize: Int, serviceURLs: String = "") async throws {
         pool = PostgresPool(url: databaseURL, size: 2)
+        self.databaseURL = databaseURL
         let schemas: [(String, [Migration])] = [
             (MeetingsSchema.name, MeetingsSchema.migrations), (ClassificationsSchema.name, ClassificationsSchema.migrations),
             (WorkflowSchema.name, WorkflowSchema.migrations), (GatewaySchema.name, GatewaySchema.migrations),
@@ -50,7 +52,7 @@ final class ConsoleHarness: Sendable {
         prefix = TestStack.uniqueName("ops")
         let configuration = try ConsoleConfiguration(
             operatorToken: Self.token, databaseURL: databaseURL, broker: try TestStack.variable("ATTACHE_TEST_AMQP_URL"),
-            busPrefix: prefix, sessionLifetime: .seconds(3600), pageSize: pageSize)
+            busPrefix: prefix, sessionLifetime: .seconds(3600), pageSize: pageSize, serviceURLs: serviceURLs)
         let clock = clock
         let server = ConsoleServer(configuration, pool: pool, now: { clock.now }, logger: TestStack.fakeServerLogger)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
@@ -121,6 +123,15 @@ final class ConsoleHarness: Sendable {
         }
     }
 
+    /// Every consumer's queues on this console's prefix, as a service declares them at start.
+    func declareSubscriptions() async throws {
+        let prefix = prefix
+        try await AdminChannel.run(broker) { channel in
+            defer { channel.close() }
+            try channel.declare(ServiceQueues.subscriptionsTopology(prefix: prefix))
+        }
+    }
+
     func depth(_ queue: String) async throws -> Int {
         try await AdminChannel.run(broker) { channel in
             defer { channel.close() }
@@ -150,9 +161,12 @@ struct HarnessError: Error, CustomStringConvertible {
     var description: String { what }
 }
 
-func withConsole<T>(pageSize: Int = 50, _ body: (ConsoleHarness) async throws -> T) async throws -> T {
+func withConsole<T>(
+    pageSize: Int = 50, serviceURLs: String = "", _ body: (ConsoleHarness) async throws -> T
+) async throws -> T {
     try await TestDatabase.with { url in
         try await using(
-            try await ConsoleHarness(databaseURL: url, pageSize: pageSize), tearDown: { try await $0.tearDown() }, body)
+            try await ConsoleHarness(databaseURL: url, pageSize: pageSize, serviceURLs: serviceURLs),
+            tearDown: { try await $0.tearDown() }, body)
     }
 }

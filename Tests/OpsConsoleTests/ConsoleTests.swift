@@ -1,9 +1,13 @@
+import Bus
+import Delivery
 import Foundation
 import Runtime
+import Shared
 import Store
 import TestSupport
 import Testing
 
+@testable import CalendarMonitor
 @testable import OpsConsole
 
 @Suite("Operators' console: signing in and CSRF")
@@ -55,6 +59,51 @@ struct ConsoleAccessTests {
             console.clock.advance(by: 2)
             #expect(try await console.get("/meetings", session: session).status == 303, "expired after its lifetime")
         }
+    }
+
+    @Test(
+        "after 10 wrong tokens within a minute an address gets 429 with Retry-After, even with the right token, until the minute has passed"
+    )
+    func signInThrottled() async throws {
+        try await withConsole { console in
+            for attempt in 1...10 {
+                #expect(try await console.post("/sign-in", [("token", "guess-\(attempt)")]).status == 401, "\(attempt)")
+                console.clock.advance(by: 1)
+            }
+            // The first failure was 10 s ago: the address may try again 50 s from now.
+            let refused = try await console.post("/sign-in", [("token", ConsoleHarness.token)])
+            #expect(refused.status == 429)
+            #expect(refused.headers["retry-after"] == "50")
+            #expect(refused.headers["set-cookie"] == nil, "not even the right token gets through")
+            #expect(refused.text.contains("Too many wrong tokens from your address: try again in 50 seconds."))
+            console.clock.advance(by: 49)
+            let still = try await console.post("/sign-in", [("token", ConsoleHarness.token)])
+            #expect(still.status == 429)
+            #expect(still.headers["retry-after"] == "1")
+
+            // A minute after the first failure, nine failures remain in the window: below the limit.
+            console.clock.advance(by: 1)
+            let accepted = try await console.post("/sign-in", [("token", ConsoleHarness.token)])
+            #expect(accepted.status == 303)
+            #expect(accepted.headers["set-cookie"] != nil)
+            // Signing in forgets the failures: the next wrong token is only wrong.
+            #expect(try await console.post("/sign-in", [("token", "guess")]).status == 401)
+        }
+    }
+
+    @Test("the sign-in throttle counts each address on its own and forgets failures older than its window")
+    func throttleByAddress() {
+        let clock = TestClock()
+        let throttle = SignInThrottle(limit: 3, window: 60, now: { clock.now })
+        for _ in 0..<2 { throttle.failed("192.0.2.1") }
+        #expect(throttle.retryAfter("192.0.2.1") == nil, "two failures: below the limit")
+        throttle.failed("192.0.2.1")
+        #expect(throttle.retryAfter("192.0.2.1") == 60)
+        #expect(throttle.retryAfter("192.0.2.2") == nil, "another address is not slowed")
+        clock.advance(by: 59.5)
+        #expect(throttle.retryAfter("192.0.2.1") == 1, "whole seconds, rounded up")
+        clock.advance(by: 0.5)
+        #expect(throttle.retryAfter("192.0.2.1") == nil)
     }
 
     @Test("signing out ends the session and clears the cookie")
@@ -248,7 +297,8 @@ struct ConsolePageTests {
                 return work == 3 && parked == 0
             }
             let system = try await console.get("/system", session: session).text
-            #expect(system.contains("<td>prep-orchestrator</td><td>3</td><td>0</td>"))
+            #expect(system.contains("<td>prep-orchestrator</td><td>0</td>"))
+            #expect(system.contains("</td><td>3</td><td>0</td></tr>"), "three waiting, none parked")
             #expect(try await console.get("/parked/no-such-service", session: session).status == 404)
         }
     }
@@ -273,6 +323,82 @@ struct ConsolePageTests {
             let everything = try await console.get("/calls", session: session).text
             #expect(everything.contains("the agent did not know the price") && everything.contains("all questions answered"))
             #expect(try await console.get("/connections", session: session).status == 200)
+        }
+    }
+}
+
+@Suite("Operators' console: sync now")
+struct ConsoleSyncNowTests {
+    @Test(
+        "sync now is refused without a session or CSRF token; with them it asks calendar-monitor, whose handler brings the sync forward"
+    )
+    func syncNow() async throws {
+        try await withConsole { console in
+            let seed = Seed(console.pool)
+            let active = try await seed.connection(owner: "alex@example.com", name: "Team")
+            let stopped = try await seed.connection(owner: "sam@example.com", name: "Sam's", status: "needs_reauth")
+            let (session, csrf) = try await console.signIn()
+            let (activePath, stoppedPath) = (
+                "/connections/\(active.uuidString.lowercased())/sync", "/connections/\(stopped.uuidString.lowercased())/sync"
+            )
+            let page = try await console.get("/connections", session: session).text
+            #expect(page.contains("action=\"\(activePath)\""))
+            #expect(!page.contains(stoppedPath), "no button for a calendar that cannot sync")
+
+            // Declared up front, so that anything a refused request published would wait here.
+            let queue = console.queues("calendar-monitor").workQueue
+            let prefix = console.prefix
+            try await AdminChannel.run(console.broker) { channel in
+                defer { channel.close() }
+                try channel.declare(ServiceQueues.subscriptionsTopology(prefix: prefix))
+            }
+            #expect(try await console.post(activePath, [("csrf", csrf)]).status == 403, "no session")
+            for fields in [[], [("csrf", "")], [("csrf", (csrf.first == "0" ? "1" : "0") + csrf.dropFirst())]] {
+                #expect(try await console.post(activePath, fields, session: session).status == 403, "\(fields)")
+            }
+            #expect(
+                try await console.post(
+                    activePath, [("csrf", csrf)], session: session, headers: [("Origin", "https://evil.example")]
+                ).status == 403)
+            #expect(try await console.post(stoppedPath, [("csrf", csrf)], session: session).status == 409)
+            #expect(
+                try await console.post(
+                    "/connections/\(UUID().uuidString.lowercased())/sync", [("csrf", csrf)], session: session
+                ).status == 404)
+            #expect(try await console.depth(queue) == 0, "nothing published by a refused request")
+
+            let accepted = try await console.post(activePath, [("csrf", csrf)], session: session)
+            #expect(accepted.status == 303)
+            let location = try #require(accepted.headers["location"])
+            #expect(location == "/connections?requested=\(active.uuidString.lowercased())")
+            #expect(
+                try await console.get(location, session: session).text.contains(
+                    "Sync requested for Team (alex@example.com)"))
+            try await eventually("the request in calendar-monitor's queue") { try await console.depth(queue) == 1 }
+
+            // What calendar-monitor receives, handled by its handler, makes the connection due now.
+            let body = try await AdminChannel.run(console.broker) { channel -> [UInt8]? in
+                defer { channel.close() }
+                guard let message = try channel.get(queue: queue) else { return nil }
+                try channel.ack(message)
+                return message.body
+            }
+            let envelope = try MessageCoding.decode(Envelope<CalendarSyncRequested>.self, from: try #require(body))
+            #expect(envelope.payload == CalendarSyncRequested(connectionID: active, requestedBy: "console"))
+            #expect(envelope.tenantID == "tenant-a")
+            let outbox = try Outbox(schema: MeetingsSchema.name)
+            let wakeup = WakeSignal()
+            _ = wakeup.takePending()
+            try await CalendarSyncRequestHandler(wakeup: wakeup).requested(
+                envelope,
+                try HandlerContext(
+                    messageID: envelope.id, messageType: envelope.type, pool: console.pool, outbox: outbox,
+                    logger: TestStack.logger))
+            let due = try await console.pool.withConnection { db in
+                try db.query("SELECT id FROM calendar.connections WHERE next_sync_at <= now()").map { try $0.uuid("id") }
+            }
+            #expect(due == [active])
+            #expect(wakeup.takePending())
         }
     }
 }

@@ -114,4 +114,17 @@ struct Seed {
                 ])
         }
     }
+
+    /// A calendar connection as calendar-monitor keeps it, due an hour after `t0` (far off).
+    func connection(owner: String, name: String, status: String = "active") async throws -> UUID {
+        let id = UUID()
+        _ = try await pool.withConnection { db in
+            try db.execute(
+                """
+                INSERT INTO calendar.connections (id, tenant_id, owner, kind, name, settings, status, next_sync_at)
+                VALUES ($1, 'tenant-a', $2, 'ics', $3, '{}', $4, now() + interval '1 hour')
+                """, [id, owner, name, status])
+        }
+        return id
+    }
 }

@@ -220,6 +220,14 @@ struct WireFormatTests {
             fixture: "calendar.reauthorisation.needed.v1")
     }
 
+    @Test("calendar.sync.requested.v1 matches its golden file both ways") func calendarSyncRequested() throws {
+        try check(
+            Self.envelope(
+                CalendarSyncRequested(connectionID: Self.workflowID, requestedBy: "console"),
+                id: "00000000-0000-4000-8000-000000000015"),
+            fixture: "calendar.sync.requested.v1")
+    }
+
     @Test("slack.action.received.v1 matches its golden file both ways") func slackActionReceived() throws {
         try check(
             Self.envelope(

@@ -34,7 +34,8 @@ let usage = """
            attache-ops calls list [--status pass|fail|partial|skipped|error|pending] [--limit N]
            attache-ops calls show SESSION_ID
            attache-ops calls reanalyse SESSION_ID
-           attache-ops serve      (ATTACHE_OPS_TOKEN required; ATTACHE_OPS_HTTP_PORT, default 8090)
+           attache-ops serve      (ATTACHE_OPS_TOKEN required; ATTACHE_OPS_HTTP_PORT, default 8090;
+                                   ATTACHE_OPS_SERVICE_URLS optional, service=URL,… for readiness)
     """
 
 let services = ["calendar-monitor", "classifier", "prep-orchestrator", "bot-gateway", "realtime-worker", "monitoring-worker"]

@@ -33,6 +33,9 @@ enum Assets {
         .tag { font-size: .8rem; background: #eceff3; border-radius: 3px; padding: 0 4px; }
         .error { color: #a50e0e; font-weight: 600; }
         .notice { color: #0d652d; font-weight: 600; }
+        td.good { color: #0d652d; }
+        td.bad { color: #a50e0e; font-weight: 600; }
+        .hint { color: #4a5360; font-size: .9rem; }
         .pager { display: flex; gap: 16px; margin-top: 12px; }
         .facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; overflow-wrap: anywhere; }
         .facts dt { font-weight: 600; }
@@ -45,6 +48,10 @@ enum Assets {
         @media (max-width: 600px) {
             main { padding: 8px; }
             .timeline .service { min-width: 0; display: block; }
+            /* Squeezed to a phone's width, a wide table breaks every word into letters: it keeps
+               a readable width instead and scrolls sideways in its own box. */
+            .scroll table { min-width: 40rem; }
+            th, td { overflow-wrap: break-word; }
         }
         """
 

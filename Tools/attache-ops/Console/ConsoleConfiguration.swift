@@ -20,6 +20,9 @@ public struct ConsoleConfiguration: ServiceConfiguration {
     public var sessionLifetime: Duration
     /// Rows on one page of a list.
     public var pageSize: Int
+    /// Where the system page asks each service's `/readyz` (`ATTACHE_OPS_SERVICE_URLS`); a
+    /// service left out is judged by whether anything consumes its queue.
+    var serviceURLs: ServiceURLs
 
     public init(_ environment: Environment) throws(ConfigurationError) {
         common = try CommonConfiguration(for: Self.self, environment)
@@ -43,18 +46,20 @@ public struct ConsoleConfiguration: ServiceConfiguration {
         sessionLifetime = .seconds(
             60 * (try environment.integer("ATTACHE_OPS_SESSION_MINUTES", default: 480, in: 5...(7 * 24 * 60))))
         pageSize = try environment.integer("ATTACHE_OPS_PAGE_SIZE", default: 50, in: 5...500)
+        serviceURLs = try ServiceURLs(
+            parsing: environment.optionalString(ServiceURLs.setting), services: OpsQueries.services)
     }
 
     /// For tests: the settings given, the rest as the environment would default them.
     public init(
         operatorToken: String, databaseURL: String, broker: String, busPrefix: String, secureCookies: Bool = false,
-        sessionLifetime: Duration = .seconds(8 * 3600), pageSize: Int = 50
+        sessionLifetime: Duration = .seconds(8 * 3600), pageSize: Int = 50, serviceURLs: String = ""
     ) throws(ConfigurationError) {
         try self.init(
             Environment([
                 "ATTACHE_OPS_TOKEN": operatorToken, "ATTACHE_DATABASE_URL": databaseURL, "ATTACHE_AMQP_URL": broker,
                 "ATTACHE_BUS_PREFIX": busPrefix, "ATTACHE_OPS_HTTP_PORT": "0",
-                "ATTACHE_OPS_SECURE_COOKIES": secureCookies ? "true" : "false",
+                "ATTACHE_OPS_SECURE_COOKIES": secureCookies ? "true" : "false", ServiceURLs.setting: serviceURLs,
             ]))
         self.sessionLifetime = sessionLifetime
         self.pageSize = pageSize

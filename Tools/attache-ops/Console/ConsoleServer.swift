@@ -1,11 +1,13 @@
 import Bus
 import Delivery
 import Foundation
+import HTTPClient
 import HTTPTypes
 import Hummingbird
 import Logging
 import Runtime
 import ServiceLifecycle
+import Shared
 import Store
 
 /// `attache-ops serve`: the operators' web console. Reads every service's tables (never writes
@@ -17,6 +19,8 @@ public struct ConsoleServer: Sendable {
     let configuration: ConsoleConfiguration
     let queries: OpsQueries
     let sessions: SessionStore
+    let throttle: SignInThrottle
+    let system: SystemInspector
     let logger: Logger
 
     public init(
@@ -26,6 +30,10 @@ public struct ConsoleServer: Sendable {
         self.configuration = configuration
         queries = OpsQueries(pool: pool)
         sessions = SessionStore(lifetime: configuration.sessionLifetime, now: now)
+        throttle = SignInThrottle(now: now)
+        system = SystemInspector(
+            broker: configuration.common.broker, prefix: configuration.common.busPrefix,
+            serviceURLs: configuration.serviceURLs, http: HTTPClient(retry: .none, logger: logger))
         self.logger = logger
     }
 
@@ -51,8 +59,8 @@ public struct ConsoleServer: Sendable {
 
     // MARK: Routes
 
-    func router() -> Router<BasicRequestContext> {
-        let router = Router()
+    func router() -> Router<ConsoleRequestContext> {
+        let router = Router(context: ConsoleRequestContext.self)
         router.get("/healthz") { _, _ in "ok\n" }
         // Browsers ask for it on every page; nothing to show, and a 404 would be a console error.
         router.get("/favicon.ico") { _, _ in Response(status: .noContent) }
@@ -61,7 +69,7 @@ public struct ConsoleServer: Sendable {
         router.get("/sign-in") { request, _ in
             sessions.session(sessionID(request)) == nil ? page(Pages.signIn(error: nil)) : redirect("/meetings")
         }
-        router.post("/sign-in") { request, _ in try await signIn(request) }
+        router.post("/sign-in") { request, context in try await signIn(request, from: context.clientAddress) }
         router.post("/sign-out") { request, _ in
             try await action(request) { session, _ in
                 sessions.end(session.id)
@@ -113,13 +121,37 @@ public struct ConsoleServer: Sendable {
                 return page(
                     Pages.connections(
                         Array(rows.prefix(configuration.pageSize)), page: pageNumber,
-                        hasMore: rows.count > configuration.pageSize, session: session))
+                        hasMore: rows.count > configuration.pageSize,
+                        requested: FormFields(request.uri.query)["requested"].flatMap(UUID.init(uuidString:)),
+                        session: session))
+            }
+        }
+        router.post("/connections/:id/sync") { request, context in
+            try await action(request) { session, _ in
+                guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)),
+                    let connection = try await queries.connection(id)
+                else {
+                    return page(Pages.message("Not found", "No such calendar connection.", session: session), status: .notFound)
+                }
+                guard connection.status == "active" else {
+                    return page(
+                        Pages.message(
+                            "Not synced",
+                            "\(connection.summary) is \(connection.status), not active: its owner must connect it again.",
+                            session: session), status: .conflict)
+                }
+                try await requestSync(of: id, tenantID: connection.tenantID)
+                logger.notice("calendar sync requested", metadata: ["connection": "\(id.uuidString.lowercased())"])
+                return redirect("/connections?requested=\(id.uuidString.lowercased())")
             }
         }
         router.get("/parked") { request, _ in
             try await view(request) { session in
-                let depths = await queueDepths()
-                return page(Pages.parkedIndex(depths.map { ($0.service, $0.parked) }, session: session))
+                let states = await SystemInspector.inspect(
+                    OpsQueries.services.map { queues($0).deadLetterQueue }, broker: configuration.common.broker)
+                return page(
+                    Pages.parkedIndex(
+                        OpsQueries.services.map { ($0, states[queues($0).deadLetterQueue] ?? .unknown) }, session: session))
             }
         }
         router.get("/parked/:service") { request, context in
@@ -127,8 +159,13 @@ public struct ConsoleServer: Sendable {
                 guard let service = knownService(context.parameters.get("service")) else {
                     return page(Pages.message("Not found", "No such service.", session: session), status: .notFound)
                 }
-                let parked = try await DeadLetters.list(
-                    queues(service), broker: configuration.common.broker, limit: configuration.pageSize)
+                // A service that never ran on this bus prefix has no dead-letter queue, so nothing
+                // parked: the page says so (reading a missing queue is an error to the broker).
+                let parked: [ParkedMessage]? =
+                    try await hasDeadLetterQueue(service)
+                    ? try await DeadLetters.list(
+                        queues(service), broker: configuration.common.broker, limit: configuration.pageSize)
+                    : nil
                 return page(
                     Pages.parked(
                         service: service, messages: parked, replayed: FormFields(request.uri.query)["replayed"],
@@ -140,8 +177,11 @@ public struct ConsoleServer: Sendable {
                 guard let service = knownService(context.parameters.get("service")) else {
                     return page(Pages.message("Not found", "No such service.", session: session), status: .notFound)
                 }
-                let count = try await DeadLetters.replay(
-                    queues(service), broker: configuration.common.broker, messageID: form["id"])
+                let count =
+                    try await hasDeadLetterQueue(service)
+                    ? try await DeadLetters.replay(
+                        queues(service), broker: configuration.common.broker, messageID: form["id"])
+                    : 0
                 logger.notice(
                     "replayed parked messages",
                     metadata: ["service": "\(service)", "count": "\(count)", "message_id": "\(form["id"] ?? "all")"])
@@ -149,20 +189,35 @@ public struct ConsoleServer: Sendable {
             }
         }
         router.get("/system") { request, _ in
-            try await view(request) { session in page(Pages.system(await queueDepths(), session: session)) }
+            try await view(request) { session in
+                page(
+                    Pages.system(
+                        await system.status(of: OpsQueries.services), probing: !configuration.serviceURLs.urls.isEmpty,
+                        session: session))
+            }
         }
         return router
     }
 
     // MARK: Signing in, sessions and CSRF
 
-    func signIn(_ request: Request) async throws -> Response {
+    func signIn(_ request: Request, from address: String) async throws -> Response {
         guard sameOrigin(request) else { return forbidden("cross-site sign-in refused") }
+        if let seconds = throttle.retryAfter(address) {
+            logger.notice("sign-in refused: too many wrong tokens", metadata: ["client": "\(address)"])
+            var response = page(
+                Pages.signIn(error: "Too many wrong tokens from your address: try again in \(seconds) seconds."),
+                status: .tooManyRequests)
+            response.headers[.retryAfter] = String(seconds)
+            return response
+        }
         let form = FormFields(String(buffer: try await request.body.collect(upTo: 16 * 1024)))
         guard let token = form["token"], constantTimeEquals(token, configuration.operatorToken) else {
-            logger.notice("sign-in refused: wrong operator token")
+            throttle.failed(address)
+            logger.notice("sign-in refused: wrong operator token", metadata: ["client": "\(address)"])
             return page(Pages.signIn(error: "That is not the operator token."), status: .unauthorized)
         }
+        throttle.succeeded(address)
         let session = sessions.create()
         logger.info("operator signed in")
         var response = redirect("/meetings")
@@ -253,6 +308,36 @@ public struct ConsoleServer: Sendable {
         }
     }
 
+    /// Asks calendar-monitor, over the bus, to sync a connection now: the console writes no
+    /// service's tables, so the service that owns the row changes it. The subscriptions are
+    /// declared first, as every publisher declares them, so that the request waits in
+    /// calendar-monitor's queue even if no replica has started yet.
+    func requestSync(of connectionID: UUID, tenantID: String) async throws {
+        let envelope = Envelope(
+            tenantID: tenantID, correlationID: UUID(),
+            payload: CalendarSyncRequested(connectionID: connectionID, requestedBy: "console"))
+        let message = OutgoingMessage(
+            exchange: ServiceQueues.eventsExchange(prefix: configuration.common.busPrefix),
+            routingKey: envelope.type.routingKey, body: Array(try MessageCoding.encode(envelope)),
+            messageID: envelope.id.uuidString.lowercased(), type: envelope.type.description)
+        let topology = ServiceQueues.subscriptionsTopology(prefix: configuration.common.busPrefix)
+        try await AdminChannel.run(configuration.common.broker) { channel in
+            defer { channel.close() }
+            try channel.declare(topology)
+            try channel.publish(message)
+        }
+    }
+
+    /// Whether the broker has `service`'s dead-letter queue; throws when the broker did not answer.
+    func hasDeadLetterQueue(_ service: String) async throws -> Bool {
+        let name = queues(service).deadLetterQueue
+        switch await SystemInspector.inspect([name], broker: configuration.common.broker)[name] {
+        case .counts?: return true
+        case .missing?: return false
+        case .unknown?, nil: throw BrokerUnreachable()
+        }
+    }
+
     func knownService(_ name: String?) -> String? {
         guard let name, OpsQueries.services.contains(name) else { return nil }
         return name
@@ -260,31 +345,6 @@ public struct ConsoleServer: Sendable {
 
     func queues(_ service: String) -> ServiceQueues {
         ServiceQueues(prefix: configuration.common.busPrefix, service: service)
-    }
-
-    /// Each service's waiting and parked messages; nil where the broker did not answer. A
-    /// channel of its own per service: asking for a queue that does not exist closes the channel.
-    func queueDepths() async -> [(service: String, work: Int?, parked: Int?)] {
-        let broker = configuration.common.broker
-        let all = OpsQueries.services.map { queues($0) }
-        let counts = await withTaskGroup(of: (Int, Int?, Int?).self) { group in
-            for (index, queues) in all.enumerated() {
-                group.addTask {
-                    let counts = try? await AdminChannel.run(broker) { channel in
-                        defer { channel.close() }
-                        return (
-                            try channel.messageCount(queue: queues.workQueue),
-                            try channel.messageCount(queue: queues.deadLetterQueue)
-                        )
-                    }
-                    return (index, counts?.0, counts?.1)
-                }
-            }
-            var counts: [Int: (Int?, Int?)] = [:]
-            for await (index, work, parked) in group { counts[index] = (work, parked) }
-            return counts
-        }
-        return all.enumerated().map { index, queues in (queues.service, counts[index]?.0 ?? nil, counts[index]?.1 ?? nil) }
     }
 
     // MARK: Responses
@@ -319,4 +379,9 @@ public struct ConsoleServer: Sendable {
             status: .ok, headers: [.contentType: type, .cacheControl: "max-age=300", .xContentTypeOptions: "nosniff"],
             body: .init(byteBuffer: ByteBuffer(string: text)))
     }
+}
+
+/// The broker did not answer a question about a queue; the page's 500 sends the operator to the log.
+struct BrokerUnreachable: Error, CustomStringConvertible {
+    var description: String { "the broker did not answer (ATTACHE_AMQP_URL)" }
 }

@@ -179,31 +179,50 @@ enum Pages {
     }
 
     static func connections(
-        _ rows: [OpsQueries.ConnectionSummary], page: Int, hasMore: Bool, session: OperatorSession
+        _ rows: [OpsQueries.ConnectionSummary], page: Int, hasMore: Bool, requested: UUID?, session: OperatorSession
     ) -> HTML {
+        let notice: HTML =
+            requested.map { id -> HTML in
+                let which = rows.first { $0.id == id }.map { " for \($0.name) (\($0.owner))" } ?? ""
+                return "<p class=\"notice\" role=\"status\">Sync requested\(which): calendar-monitor syncs it next.</p>"
+            } ?? ""
         let body: [HTML] = rows.map { connection in
-            """
-            <tr><td>\(connection.owner)</td><td>\(connection.kind)</td><td>\(connection.name)</td><td>\(connection.status)</td>\
-            <td>\(connection.lastSuccessAt?.consoleText ?? "never")</td><td>\(connection.nextSyncAt.consoleText)</td>\
-            <td>\(connection.hasCursor ? "kept" : "none")</td>\
-            <td>\(connection.lastError.map { "\($0) (\(connection.consecutiveFailures) in a row)" } ?? "")</td></tr>
-            """
+            let sync: HTML =
+                connection.status == "active"
+                ? """
+                <form method="post" action="/connections/\(connection.id.uuidString.lowercased())/sync">\(csrfField(session))\
+                <button type="submit" aria-label="Sync \(connection.name) (\(connection.owner)) now">Sync now</button></form>
+                """
+                : ""
+            return """
+                <tr><td>\(connection.owner)</td><td>\(connection.kind)</td><td>\(connection.name)</td><td>\(connection.status)</td>\
+                <td>\(connection.lastSuccessAt?.consoleText ?? "never")</td><td>\(connection.nextSyncAt.consoleText)</td>\
+                <td>\(connection.hasCursor ? "kept" : "none")</td>\
+                <td>\(connection.lastError.map { "\($0) (\(connection.consecutiveFailures) in a row)" } ?? "")</td><td>\(sync)</td></tr>
+                """
         }
         return layout(
             "Calendar connections", section: "/connections", session: session, refresh: 30,
             """
-            \(table(["Owner", "Kind", "Name", "Status", "Last sync (UTC)", "Next sync", "Cursor", "Error"], body, empty: "No calendars connected."))
+            \(notice)\(table(["Owner", "Kind", "Name", "Status", "Last sync (UTC)", "Next sync", "Cursor", "Error", ""], body, empty: "No calendars connected."))
             \(pager("/connections", [], page: page, hasMore: hasMore))
             """)
     }
 
     // MARK: Parked messages and the system
 
-    static func parkedIndex(_ counts: [(service: String, parked: Int?)], session: OperatorSession) -> HTML {
-        let body: [HTML] = counts.map { entry in
+    static func describe(_ state: QueueState) -> String {
+        switch state {
+        case .counts(let messages, _): String(messages)
+        case .missing: "0 (no queue yet)"
+        case .unknown: "unknown (broker unreachable)"
+        }
+    }
+
+    static func parkedIndex(_ states: [(service: String, parked: QueueState)], session: OperatorSession) -> HTML {
+        let body: [HTML] = states.map { entry in
             """
-            <tr><td><a href="/parked/\(entry.service)">\(entry.service)</a></td>\
-            <td>\(entry.parked.map { String($0) } ?? "unknown (broker unreachable)")</td></tr>
+            <tr><td><a href="/parked/\(entry.service)">\(entry.service)</a></td><td>\(describe(entry.parked))</td></tr>
             """
         }
         return layout(
@@ -211,10 +230,19 @@ enum Pages {
             table(["Service", "Parked"], body, empty: ""))
     }
 
+    /// `messages` is nil when the service has no dead-letter queue on this bus prefix yet.
     static func parked(
-        service: String, messages: [ParkedMessage], replayed: String?, session: OperatorSession
+        service: String, messages: [ParkedMessage]?, replayed: String?, session: OperatorSession
     ) -> HTML {
         let notice: HTML = replayed.map { "<p class=\"notice\" role=\"status\">Replayed \($0) message(s).</p>" } ?? ""
+        guard let messages else {
+            return layout(
+                "Parked messages: \(service)", section: "/parked", session: session,
+                """
+                \(notice)<p>No parked messages: \(service) has no queues on this bus yet (it has not started, or \
+                its queues were deleted).</p>
+                """)
+        }
         let body: [HTML] = messages.map { message -> HTML in
             let replayOne: HTML =
                 message.messageID.map { id -> HTML in
@@ -243,18 +271,40 @@ enum Pages {
             """)
     }
 
-    static func system(_ depths: [(service: String, work: Int?, parked: Int?)], session: OperatorSession) -> HTML {
-        let body: [HTML] = depths.map { entry in
-            """
-            <tr><td>\(entry.service)</td><td>\(entry.work.map { String($0) } ?? "unknown")</td>\
-            <td>\(entry.parked.map { String($0) } ?? "unknown")</td></tr>
-            """
+    static func describe(_ readiness: ServiceReadiness) -> (text: String, good: Bool) {
+        switch readiness {
+        case .ready: ("ready", true)
+        case .notReady(let why): (why.hasPrefix("not ready") ? why : "not ready: \(why)", false)
+        case .unreachable(let why): ("unreachable: \(why)", false)
+        case .consuming: ("consuming (no /readyz address)", true)
+        case .notConsuming: ("no consumers (no /readyz address)", false)
+        case .unknown: ("unknown (broker unreachable)", false)
         }
+    }
+
+    /// `probing`: whether ATTACHE_OPS_SERVICE_URLS names any service, for the page's note.
+    static func system(_ services: [ServiceStatus], probing: Bool, session: OperatorSession) -> HTML {
+        let body: [HTML] = services.map { entry in
+            let readiness = describe(entry.readiness)
+            let replicas = entry.work.consumers.map(String.init) ?? "unknown"
+            return """
+                <tr><td>\(entry.service)</td><td>\(replicas)</td>\
+                <td class="\(readiness.good ? "good" : "bad")">\(readiness.text)</td>\
+                <td>\(entry.work.messages.map(String.init) ?? "unknown")</td>\
+                <td>\(entry.parked.messages.map(String.init) ?? "unknown")</td></tr>
+                """
+        }
+        let note: HTML =
+            probing
+            ? "Readiness is each listed service's own <code>/readyz</code> (through ATTACHE_OPS_SERVICE_URLS, so one replica's answer); the others are judged by their consumers."
+            : "Readiness is judged by consumers: set ATTACHE_OPS_SERVICE_URLS to ask each service's <code>/readyz</code>."
         return layout(
             "System", section: "/system", session: session, refresh: 5,
             """
-            <h2>Queues</h2>
-            \(table(["Service", "Waiting work", "Parked"], body, empty: ""))
+            <h2>Services</h2>
+            \(table(["Service", "Replicas (consumers)", "Readiness", "Waiting work", "Parked"], body, empty: ""))
+            <p class="hint">Replicas are the consumers on the service's work queue: each replica runs \
+            ATTACHE_CONSUMERS of them (1 unless set). \(note)</p>
             """)
     }
 

@@ -389,6 +389,15 @@ public struct OpsQueries: Sendable {
         public var consecutiveFailures: Int
     }
 
+    /// One connection's tenant and status: what "sync now" needs to address its request.
+    public func connection(_ id: UUID) async throws -> (tenantID: String, status: String, summary: String)? {
+        try await read { db in
+            try db.queryOne("SELECT tenant_id, status, owner, name FROM calendar.connections WHERE id = $1", [id]).map {
+                (try $0.string("tenant_id"), try $0.string("status"), "\(try $0.string("name")) (\(try $0.string("owner")))")
+            }
+        }
+    }
+
     public func connections(limit: Int, offset: Int = 0) async throws -> [ConnectionSummary] {
         try await read { db in
             try db.query(
