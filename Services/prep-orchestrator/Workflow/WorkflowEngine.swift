@@ -6,6 +6,7 @@ import ServiceLifecycle
 import Shared
 import Store
 import Synchronization
+import Telemetry
 
 /// A step claimed by this replica: `attempt` is the claim, and only the holder of the latest
 /// claim may complete the step.
@@ -279,7 +280,11 @@ struct WorkflowEngine: Service {
                     running += 1
                     group.addTask {
                         let started = ContinuousClock.now
-                        let result = await Result(catching: { try await steps.run(step, of: workflow) })
+                        let result = await Result(catching: {
+                            try await Telemetry.withSpan("step \(step.name.rawValue)", continuing: workflow.traceparent) {
+                                try await steps.run(step, of: workflow)
+                            }
+                        })
                         events.put(.ran(Ran(step: step, workflow: workflow, result: result, started: started)))
                     }
                 }
