@@ -99,6 +99,13 @@ struct TracingEndToEndTests {
         }
         #expect(!createdWhileHandling.isEmpty, "events created while handling name the handling span as their parent")
 
+        // A prep workflow's steps run in the meeting's trace, and the events a step's completion
+        // publishes hang under that step's span.
+        let steps = Dictionary(inTrace.filter { $0.name.hasPrefix("step ") }.map { ($0.spanID, $0) }) { first, _ in first }
+        #expect(steps.values.allSatisfy { $0.service == "prep-orchestrator" })
+        let joinRequest = try #require(inTrace.first { $0.name == "create bot.join.requested" }, "the bot's join request")
+        #expect(joinRequest.parentSpanID.flatMap { steps[$0] }?.name == "step request_bot_join")
+
         // Database spans: statements only, in the handlers' spans.
         let database = inTrace.filter { $0.attributes["db.system"] == "postgresql" }
         #expect(!database.isEmpty)

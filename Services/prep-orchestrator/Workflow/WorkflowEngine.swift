@@ -254,6 +254,8 @@ struct WorkflowEngine: Service {
         var workflow: WorkflowRecord
         var result: Result<StepCompletion, any Error>
         var started: ContinuousClock.Instant
+        /// The step's span, when tracing.
+        var trace: TraceContext? = nil
     }
 
     private enum Event: Sendable {
@@ -280,12 +282,17 @@ struct WorkflowEngine: Service {
                     running += 1
                     group.addTask {
                         let started = ContinuousClock.now
-                        let result = await Result(catching: {
+                        // When tracing, the step's span: the events its completion publishes name it as their parent.
+                        let outcome = await Result(catching: {
                             try await Telemetry.withSpan("step \(step.name.rawValue)", continuing: workflow.traceparent) {
-                                try await steps.run(step, of: workflow)
+                                (try await steps.run(step, of: workflow), TraceContext.current)
                             }
                         })
-                        events.put(.ran(Ran(step: step, workflow: workflow, result: result, started: started)))
+                        events.put(
+                            .ran(
+                                Ran(
+                                    step: step, workflow: workflow, result: outcome.map(\.0), started: started,
+                                    trace: try? outcome.get().1)))
                     }
                 }
                 claimed = []
@@ -363,7 +370,7 @@ struct WorkflowEngine: Service {
             do {
                 let completion = try ran.result.get()
                 var effects = StepEffects(workflow: ran.workflow, outbox: outbox)
-                try completion.effects(&effects)
+                try TraceContext.$current.withValue(ran.trace) { try completion.effects(&effects) }
                 completed.append((ran, completion, effects))
             } catch {
                 await fail(ran, error: error)
