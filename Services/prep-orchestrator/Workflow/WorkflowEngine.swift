@@ -113,7 +113,7 @@ struct StepEffects: Sendable {
         }
         try writes.execute(on: db)
         let now = Date()
-        let (claim, wait) = schedules.values.partitioned { lease != nil && !$0.waiting && $0.due <= now }
+        let (claim, wait) = schedules.values.separated { lease != nil && !$0.waiting && $0.due <= now }
         if !wait.isEmpty {
             try db.execute(
                 """
@@ -180,7 +180,9 @@ extension ClaimedStep {
 }
 
 extension Sequence {
-    fileprivate func partitioned(_ first: (Element) -> Bool) -> ([Element], [Element]) {
+    /// Not `partitioned`: swift-algorithms (in the package graph) has a public `partitioned(by:)`
+    /// that returns the two sides the other way round, and a trailing closure call picked it.
+    fileprivate func separated(_ first: (Element) -> Bool) -> (matching: [Element], rest: [Element]) {
         var (yes, no): ([Element], [Element]) = ([], [])
         for element in self {
             if first(element) { yes.append(element) } else { no.append(element) }
