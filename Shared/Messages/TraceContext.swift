@@ -21,9 +21,9 @@ public struct TraceContext: Sendable, Equatable {
     /// review loop) and however it learnt the correlation. The parent is the current span if it
     /// is in that trace, else a new hop.
     public static func story(_ correlationID: UUID) -> TraceContext {
-        let traceID = lowercaseHex(correlationID)
         // W3C forbids the all-zero trace id.
-        guard traceID != String(repeating: "0", count: 32) else { return newRoot() }
+        guard correlationID != zeroID else { return newRoot() }
+        let traceID = lowercaseHex(correlationID)
         if let current, current.traceID == traceID { return current }
         return TraceContext(traceID: traceID, spanID: randomHex(bytes: 8), sampled: true)
     }
@@ -78,6 +78,7 @@ public struct TraceContext: Sendable, Equatable {
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
+    private static let zeroID = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
 
     private static func lowercaseHex(_ id: UUID) -> String {
         let bytes = id.uuid
