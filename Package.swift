@@ -37,6 +37,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.1"),
         .package(url: "https://github.com/jpsim/Yams", "5.0.0"..<"7.0.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.1.0"),
+        // OTLP over HTTP only: the gRPC exporter would add grpc-swift and minutes to every build.
+        .package(url: "https://github.com/swift-otel/swift-otel", from: "1.6.0", traits: ["OTLPHTTP"]),
     ],
     targets: [
         // Thin C interop: typed shims over variadic and macro-only C APIs.
@@ -61,15 +64,27 @@ let package = Package(
         .target(name: "Shared", path: "Shared/Messages", exclude: ["README.md"], swiftSettings: swiftSettings),
 
         // Building blocks.
+        // Spans: whether they are exported, and the envelope's traceparent to and from the tracer.
+        .target(
+            name: "Telemetry", dependencies: ["Shared", .product(name: "Tracing", package: "swift-distributed-tracing")],
+            path: "Shared/Telemetry", exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(name: "Resilience", path: "Shared/Resilience", exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "Bus", dependencies: ["CRabbitMQ", "Resilience", .product(name: "Logging", package: "swift-log")],
             path: "Shared/Bus", exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
-            name: "Store", dependencies: ["CLibPQ", "Resilience", .product(name: "Logging", package: "swift-log")],
+            name: "Store",
+            dependencies: [
+                "CLibPQ", "Resilience", "Telemetry", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ],
             path: "Shared/Store", exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
-            name: "HTTPClient", dependencies: ["CCurl", "Resilience", .product(name: "Logging", package: "swift-log")],
+            name: "HTTPClient",
+            dependencies: [
+                "CCurl", "Resilience", "Telemetry", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ],
             path: "Shared/HTTPClient", exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "ObjectStore", dependencies: ["HTTPClient", .product(name: "Crypto", package: "swift-crypto")],
@@ -114,20 +129,23 @@ let package = Package(
         .target(
             name: "Runtime",
             dependencies: [
-                "Bus", "Store", "Delivery", "Shared",
+                "Bus", "Store", "Delivery", "Shared", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "OTel", package: "swift-otel"),
             ],
             path: "Shared/Runtime", exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "Delivery",
             dependencies: [
-                "Bus", "Store", "Shared", "Resilience",
+                "Bus", "Store", "Shared", "Resilience", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -191,7 +209,7 @@ let package = Package(
             name: "PrepOrchestrator",
             dependencies: [
                 "Shared", "Delivery", "Runtime", "Store", "Resilience", "HTTPClient", "LanguageModel", "ObjectStore", "Slack",
-                "Twilio", "Mail",
+                "Twilio", "Mail", "Telemetry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
@@ -345,7 +363,8 @@ let package = Package(
             name: "InfrastructureTests",
             dependencies: [
                 "Bus", "Store", "HTTPClient", "Delivery", "Runtime", "Shared", "Resilience", "TestSupport", "LanguageModel",
-                "ObjectStore", "Slack", "Mail", "Recall", "CallAccess",
+                "ObjectStore", "Slack", "Mail", "Recall", "CallAccess", "Telemetry",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

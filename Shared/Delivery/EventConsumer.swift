@@ -6,6 +6,8 @@ import ServiceLifecycle
 import Shared
 import Store
 import Synchronization
+import Telemetry
+import Tracing
 
 /// Consumes a service's work queue and runs the matching handler for each message, one at a
 /// time in queue order. Messages of a type with a batch handler that arrived together (up to
@@ -157,9 +159,19 @@ public struct EventConsumer: Service {
                         let context = HandlerContext(
                             messageID: header.id, messageType: header.type, previousFailures: 0, pool: pool, outbox: outbox,
                             logger: logger, revisions: revisions, inbox: inbox, shared: shared)
+                        let span =
+                            Telemetry.isTracing
+                            ? MessageTracing.startProcessing(message, header: header, queue: queues.workQueue) : nil
+                        defer { span?.end() }
                         do {
-                            try await handler(message.body, context)
+                            if let span {
+                                try await MessageTracing.within(span) { try await handler(message.body, context) }
+                            } else {
+                                try await handler(message.body, context)
+                            }
                         } catch {
+                            // Handled again by itself: that span says how it ended.
+                            MessageTracing.failed(span, error)
                             failed.insert(index)
                         }
                     }
@@ -204,8 +216,20 @@ public struct EventConsumer: Service {
             messageType: type, messageIDs: distinct.map(\.1.id), pool: pool, outbox: outbox, logger: logger,
             revisions: revisions, inbox: inbox)
         let started = ContinuousClock.now
+        let span =
+            Telemetry.isTracing ? MessageTracing.startProcessing(batch: distinct, type: type, queue: queues.workQueue) : nil
         do {
-            try await handler(distinct.map(\.0.body), context)
+            if let span {
+                defer { span.end() }
+                do {
+                    try await MessageTracing.within(span) { try await handler(distinct.map(\.0.body), context) }
+                } catch {
+                    MessageTracing.failed(span, error)
+                    throw error
+                }
+            } else {
+                try await handler(distinct.map(\.0.body), context)
+            }
         } catch {
             logger.warning(
                 "batch handler failed; handling its messages one by one",
@@ -224,11 +248,21 @@ public struct EventConsumer: Service {
     }
 
     func process(_ message: InboundMessage) async {
+        guard Telemetry.isTracing else { return await handle(message, span: nil) }
+        let span = MessageTracing.startProcessing(
+            message, header: try? MessageCoding.decode(EnvelopeHeader.self, from: message.body), queue: queues.workQueue)
+        defer { span.end() }
+        await MessageTracing.within(span) { await handle(message, span: span) }
+    }
+
+    /// `span`: the message's span when tracing, to mark failed when the message is retried or parked.
+    private func handle(_ message: InboundMessage, span: (any Span)?) async {
         let previousFailures = Int(message.headers[DeliveryHeader.attempts]?.intValue ?? 0)
         let header: EnvelopeHeader
         do {
             header = try MessageCoding.decode(EnvelopeHeader.self, from: message.body)
         } catch {
+            MessageTracing.failed(span, error)
             return await park(message, reason: "malformed envelope: \(DecodingProblem(error))", failures: previousFailures)
         }
         var logger = logger
@@ -236,6 +270,7 @@ public struct EventConsumer: Service {
         logger[metadataKey: "message_type"] = "\(header.type)"
         logger[metadataKey: "correlation_id"] = "\(header.correlationID)"
         guard let handler = routes.handlers[header.type] else {
+            span?.setStatus(SpanStatus(code: .error, message: "no handler for \(header.type)"))
             return await park(
                 message, reason: "\(queues.service) has no handler for \(header.type)", failures: previousFailures,
                 logger: logger)
@@ -255,6 +290,7 @@ public struct EventConsumer: Service {
                 )
                 .record(duration: ContinuousClock.now - started)
             } catch let failure as PermanentFailure {
+                MessageTracing.failed(span, failure)
                 await park(message, reason: failure.reason, failures: previousFailures + 1, logger: logger, type: header.type)
             } catch {
                 if await isOutage(error) {
@@ -262,6 +298,7 @@ public struct EventConsumer: Service {
                     // Shutting down mid-outage: the message goes back to the queue as it came.
                     return message.reject(requeue: true)
                 }
+                MessageTracing.failed(span, error)
                 let failures = previousFailures + 1
                 if failures >= maxAttempts {
                     await park(

@@ -1,6 +1,7 @@
 import Foundation
 import Shared
 import Store
+import Telemetry
 
 /// Events written in the same transaction as the state change they describe, then published
 /// by `OutboxRelay`: an event goes out if and only if its transaction commits.
@@ -15,6 +16,7 @@ public final class Outbox: Sendable {
 
     /// Records `envelope` for publication when the surrounding transaction commits.
     public func append<P: EventPayload>(_ envelope: Envelope<P>, on connection: PostgresConnection) throws {
+        let envelope = Self.traced(envelope)
         try connection.execute(
             "INSERT INTO \(schema).outbox (message_id, message_type, routing_key, body) VALUES ($1, $2, $3, $4)",
             [
@@ -25,6 +27,7 @@ public final class Outbox: Sendable {
 
     /// Records `envelope` among writes that commit together (see `BatchedWrites`).
     public func append<P: EventPayload>(_ envelope: Envelope<P>, to writes: inout BatchedWrites) throws {
+        let envelope = Self.traced(envelope)
         writes.add(
             """
             INSERT INTO \(schema).outbox (message_id, message_type, routing_key, body)
@@ -45,6 +48,19 @@ public final class Outbox: Sendable {
         let result = try await pool.transaction(priority: priority, body)
         committed()
         return result
+    }
+
+    /// When tracing, the envelope as it goes out: its `traceparent` names the `create` span
+    /// recorded for it, the message's creation context that its consumers link to.
+    static func traced<P: EventPayload>(_ envelope: Envelope<P>) -> Envelope<P> {
+        guard Telemetry.isTracing,
+            let creation = MessageTracing.created(
+                messageID: envelope.id.uuidString.lowercased(), routingKey: envelope.type.routingKey,
+                traceparent: envelope.traceparent, correlationID: envelope.correlationID.uuidString.lowercased())
+        else { return envelope }
+        var traced = envelope
+        traced.traceparent = creation
+        return traced
     }
 
     /// Tells the relay that new rows may be waiting.

@@ -4,6 +4,8 @@ import Metrics
 import ServiceLifecycle
 import Shared
 import Store
+import Telemetry
+import Tracing
 
 /// Publishes committed outbox rows in order, with publisher confirms, and deletes them once
 /// confirmed. Rows are claimed `FOR UPDATE SKIP LOCKED` inside a transaction that stays open
@@ -80,7 +82,17 @@ public struct OutboxRelay: Service {
                         body: Array(try row.string("body").utf8), messageID: try row.string("message_id"),
                         type: try row.string("message_type"))
                 }
-                try await publisher.publish(messages)
+                let spans = Telemetry.isTracing ? messages.map(MessageTracing.startSending) : []
+                do {
+                    try await publisher.publish(messages)
+                    for span in spans { span.end() }
+                } catch {
+                    for span in spans {
+                        MessageTracing.failed(span, error)
+                        span.end()
+                    }
+                    throw error
+                }
                 let positions = "{" + (try rows.map { try $0.string("position") }).joined(separator: ",") + "}"
                 try await session.run { connection in
                     try connection.execute("DELETE FROM \(schema).outbox WHERE position = ANY($1::bigint[])", [positions])

@@ -2,6 +2,8 @@ import CCurl
 import Foundation
 import Logging
 import Resilience
+import Telemetry
+import Tracing
 
 /// Outbound HTTP over libcurl. Each transfer blocks, so it runs on a serial dispatch queue of
 /// its own (`Curl.perform`), off the threads Swift's concurrency runs on. Retries wait
@@ -26,13 +28,15 @@ public final class HTTPClient: Sendable {
     /// Sends `request`, retrying transient failures per the policy, and returns the final
     /// response whatever its status.
     public func send(_ request: OutboundRequest) async throws -> OutboundResponse {
-        try await withRetries(request, attempt: { await perform(request) }, head: { ($0.status, $0.retryAfter()) })
+        try await withRetries(request, attempt: { await perform($0) }, head: { ($0.status, $0.retryAfter()) })
     }
 
     /// Runs `attempt` until it gives a response the policy does not retry or fails in a way it
-    /// does not retry. `discard` releases a response that is retried.
+    /// does not retry. `discard` releases a response that is retried. When tracing, each attempt
+    /// is a CLIENT span, and the request it sends carries that span's `traceparent`.
     func withRetries<Response: Sendable>(
-        _ request: OutboundRequest, attempt makeAttempt: () async throws -> Result<Response, HTTPClientError>,
+        _ request: OutboundRequest,
+        attempt makeAttempt: (OutboundRequest) async throws -> Result<Response, HTTPClientError>,
         head: (Response) -> (status: Int, retryAfter: Duration?), discard: (Response) -> Void = { _ in }
     ) async throws -> Response {
         let backoff = Backoff(initial: retry.initialDelay, maximum: retry.maximumDelay)
@@ -40,7 +44,12 @@ public final class HTTPClient: Sendable {
         while true {
             try await rateLimit?.acquire()
             let started = ContinuousClock.now
-            let outcome = try await makeAttempt()
+            let outcome: Result<Response, HTTPClientError>
+            if Telemetry.isTracing {
+                outcome = try await traced(request, resend: attempt - 1, makeAttempt, status: { head($0).status })
+            } else {
+                outcome = try await makeAttempt(request)
+            }
             let elapsed = ContinuousClock.now - started
             let delay: Duration
             switch outcome {
@@ -71,6 +80,50 @@ public final class HTTPClient: Sendable {
             }
             try await Task.sleep(for: delay)
             attempt += 1
+        }
+    }
+
+    /// One attempt in a CLIENT span. Only the URL's scheme, host and port are recorded: paths and
+    /// queries carry tokens (webhook secrets, signed links).
+    private func traced<Response: Sendable>(
+        _ request: OutboundRequest, resend: Int,
+        _ makeAttempt: (OutboundRequest) async throws -> Result<Response, HTTPClientError>,
+        status: (Response) -> Int
+    ) async throws -> Result<Response, HTTPClientError> {
+        let components = URLComponents(string: request.url)
+        let span = startSpan(request.method, ofKind: .client)
+        defer { span.end() }
+        span.updateAttributes { attributes in
+            attributes[SemanticAttributes.httpRequestMethod] = request.method
+            attributes[SemanticAttributes.urlFull] = redactedURL(request.url)
+            attributes[SemanticAttributes.serverAddress] = components?.host
+            attributes[SemanticAttributes.serverPort] = components?.port
+            if resend > 0 { attributes["http.request.resend_count"] = resend }
+        }
+        var request = request
+        var headers: [String: String] = [:]
+        InstrumentationSystem.instrument.inject(span.context, into: &headers, using: DictionaryInjector())
+        request.headers.removeAll { headers[$0.name.lowercased()] != nil }
+        request.headers += headers.map { (name: $0.key, value: $0.value) }
+        do {
+            let outcome = try await makeAttempt(request)
+            switch outcome {
+            case .success(let response):
+                let code = status(response)
+                span.attributes[SemanticAttributes.httpResponseStatusCode] = code
+                if code >= 400 {
+                    span.attributes[SemanticAttributes.errorType] = String(code)
+                    span.setStatus(SpanStatus(code: .error))
+                }
+            case .failure(let error):
+                span.attributes[SemanticAttributes.errorType] = "\(error.kind)"
+                span.setStatus(SpanStatus(code: .error))
+            }
+            return outcome
+        } catch {
+            span.attributes[SemanticAttributes.errorType] = "\(type(of: error))"
+            span.setStatus(SpanStatus(code: .error))
+            throw error
         }
     }
 

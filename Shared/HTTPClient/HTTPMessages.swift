@@ -55,6 +55,16 @@ public enum HTTPClientError: Error, CustomStringConvertible {
     case timedOut(url: String, after: Duration)
     case unexpectedStatus(url: String, status: Int, body: String)
 
+    /// The failure's kind, for span attributes (`error.type`).
+    public var kind: String {
+        switch self {
+        case .invalidURL: "invalid_url"
+        case .transport(_, let code, _): "curl_\(code)"
+        case .timedOut: "timeout"
+        case .unexpectedStatus(_, let status, _): String(status)
+        }
+    }
+
     public var description: String {
         switch self {
         case .invalidURL(let url): "\(url) is not a valid http(s) URL"

@@ -42,7 +42,7 @@ extension HTTPClient {
     /// nothing is retried: a failure mid-body ends `body` with the error.
     public func stream(_ request: OutboundRequest) async throws -> StreamingResponse {
         try await withRetries(
-            request, attempt: { try await startStream(request) },
+            request, attempt: { try await startStream($0) },
             head: { ($0.status, Self.retryAfter($0.headers["retry-after"])) },
             discard: { $0.cancel() })
     }

@@ -65,7 +65,7 @@ public struct Envelope<Payload: EventPayload>: Codable, Sendable, Equatable {
 
     public init(
         id: UUID = UUID(), occurredAt: Date = Date(), tenantID: String, correlationID: UUID, causationID: UUID? = nil,
-        traceparent: String = TraceContext.newRoot().traceparent, payload: Payload
+        traceparent: String? = nil, payload: Payload
     ) {
         self.id = id
         self.type = Payload.messageType
@@ -73,15 +73,16 @@ public struct Envelope<Payload: EventPayload>: Codable, Sendable, Equatable {
         self.tenantID = tenantID
         self.correlationID = correlationID
         self.causationID = causationID
-        self.traceparent = traceparent
+        self.traceparent = traceparent ?? TraceContext.story(correlationID).traceparent
         self.payload = payload
     }
 
-    /// A new event caused by `cause`: same tenant, same correlation, same trace, a new span.
+    /// A new event caused by `cause`: same tenant, same correlation, same trace; its parent is the
+    /// span handling `cause` when traces are exported, else a new hop.
     public init<Cause>(_ payload: Payload, causedBy cause: Envelope<Cause>, occurredAt: Date = Date()) {
         self.init(
             occurredAt: occurredAt, tenantID: cause.tenantID, correlationID: cause.correlationID, causationID: cause.id,
-            traceparent: TraceContext(parsing: cause.traceparent)?.child().traceparent ?? TraceContext.newRoot().traceparent,
+            traceparent: (TraceContext.continuing(cause.traceparent) ?? TraceContext.story(cause.correlationID)).traceparent,
             payload: payload)
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// W3C Trace Context (https://www.w3.org/TR/trace-context/): `00-<trace id>-<parent id>-<flags>`.
 public struct TraceContext: Sendable, Equatable {
     public var traceID: String
@@ -6,6 +8,33 @@ public struct TraceContext: Sendable, Equatable {
 
     public static func newRoot() -> TraceContext {
         TraceContext(traceID: randomHex(bytes: 16), spanID: randomHex(bytes: 8), sampled: true)
+    }
+
+    /// The span the current task is in, when traces are exported: set by whatever starts spans
+    /// (the event consumer, per handled message). Events created under it name it as their parent,
+    /// so that the exported tree stays connected from one service to the next. Nil when tracing is
+    /// off, which leaves every event to the rules below at the cost of one task-local read.
+    @TaskLocal public static var current: TraceContext?
+
+    /// The trace of the story `correlationID` follows: its id is the correlation id's bytes, so
+    /// that every event of one meeting is in one trace whichever service starts it (a webhook, a
+    /// review loop) and however it learnt the correlation. The parent is the current span if it
+    /// is in that trace, else a new hop.
+    public static func story(_ correlationID: UUID) -> TraceContext {
+        // W3C forbids the all-zero trace id.
+        guard correlationID != zeroID else { return newRoot() }
+        let traceID = lowercaseHex(correlationID)
+        if let current, current.traceID == traceID { return current }
+        return TraceContext(traceID: traceID, spanID: randomHex(bytes: 8), sampled: true)
+    }
+
+    /// The context for an event that continues `traceparent`'s trace: the current span if it is in
+    /// that trace; under a span of another trace (a batch's), the cause's own context, whose span
+    /// is exported; without a span, one hop further. Nil if `traceparent` is unreadable.
+    public static func continuing(_ traceparent: String) -> TraceContext? {
+        guard let cause = TraceContext(parsing: traceparent) else { return nil }
+        guard let current else { return cause.child() }
+        return current.traceID == cause.traceID ? current : cause
     }
 
     public init(traceID: String, spanID: String, sampled: Bool) {
@@ -49,4 +78,18 @@ public struct TraceContext: Sendable, Equatable {
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
+    private static let zeroID = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+
+    private static func lowercaseHex(_ id: UUID) -> String {
+        let bytes = id.uuid
+        return withUnsafeBytes(of: bytes) { raw in
+            var hex: [UInt8] = []
+            hex.reserveCapacity(32)
+            for byte in raw {
+                hex.append(hexDigits[Int(byte >> 4)])
+                hex.append(hexDigits[Int(byte & 0xF)])
+            }
+            return String(decoding: hex, as: UTF8.self)
+        }
+    }
 }

@@ -22,6 +22,8 @@ public struct CommonConfiguration: Sendable {
     public var maxAttempts: Int
     public var retryDelays: [Duration]
     public var shutdownTimeout: Duration
+    /// Span export, from the standard OTEL_* variables: off unless they ask for it.
+    public var tracing: TracingConfiguration
 
     init(service: String, defaultHTTPPort: Int, environment env: Environment) throws(ConfigurationError) {
         self.service = service
@@ -57,5 +59,6 @@ public struct CommonConfiguration: Sendable {
         retryDelays = try env.milliseconds(
             "ATTACHE_RETRY_DELAYS_MS", default: [.seconds(1), .seconds(5), .seconds(30), .seconds(120)])
         shutdownTimeout = try env.seconds("ATTACHE_SHUTDOWN_TIMEOUT_SECONDS", default: 25, in: 1...600)
+        tracing = try TracingConfiguration(service: service, environment: env)
     }
 }

@@ -29,7 +29,7 @@ extension CommonConfiguration {
 }
 
 /// The entry point every service's `main.swift` calls. Reads the configuration once, installs
-/// logging at its level and metrics, and turns startup failures into a message and an exit
+/// logging at its level, metrics and (when OTEL_* asks for it) the trace exporter, and turns startup failures into a message and an exit
 /// status: 78 (EX_CONFIG) for configuration an operator must fix, 1 for anything else.
 public enum ServiceMain {
     public static func run<C: ServiceConfiguration>(
@@ -47,6 +47,12 @@ public enum ServiceMain {
         LoggingSystem.bootstrap { LogfmtLogHandler(label: $0, level: level) }
         _ = MetricsBootstrap.registry
         let logger = Logger(label: service)
+        do {
+            try TracingBootstrap.bootstrap(configuration.common.tracing, logger: logger)
+        } catch {
+            FileHandle.standardError.write(Data("\(service): configuration error: OTEL_* tracing: \(error)\n".utf8))
+            exit(78)
+        }
         do {
             try await body(configuration, logger)
             exit(0)

@@ -8,6 +8,7 @@ import Prometheus
 import Resilience
 import ServiceLifecycle
 import Store
+import Telemetry
 
 /// What every service is made of: a database pool with its schema migrated, a confirming
 /// publisher, an outbox and its relay, consumers for its queue, and an HTTP server for
@@ -79,6 +80,7 @@ public struct ServiceRuntime: Sendable {
         http: (Router<BasicRequestContext>) -> Void
     ) async throws {
         let router = Router()
+        if Telemetry.isTracing { router.add(middleware: RequestTracingMiddleware()) }
         OperationsRoutes.add(to: router, readiness: readiness, registry: registry)
         http(router)
         let server = Application(
@@ -92,7 +94,10 @@ public struct ServiceRuntime: Sendable {
         // Started in order and shut down in reverse: first readiness turns false, then the
         // consumer stops taking work, then the service's own loops stop, then the relay
         // publishes what they committed, and the HTTP server goes last.
-        let ordered: [any Service] = [server, relay] + services + consumers + [ReadinessOnShutdown(readiness: readiness)]
+        // The trace exporter, when there is one, first: it stops last and flushes everyone's spans.
+        let ordered: [any Service] =
+            (TracingBootstrap.service.map { [$0] } ?? []) + [server, relay] + services + consumers
+            + [ReadinessOnShutdown(readiness: readiness)]
         var groupConfiguration = ServiceGroupConfiguration(
             services: ordered.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout

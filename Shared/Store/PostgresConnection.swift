@@ -1,5 +1,7 @@
 import CLibPQ
 import Foundation
+import Telemetry
+import Tracing
 
 /// One libpq connection. libpq blocks, so each connection is confined to the serial queue of
 /// its pool slot and never touched from Swift's cooperative threads; it is deliberately not
@@ -12,8 +14,12 @@ public final class PostgresConnection {
     /// dropped by a server restart without the client hearing of it.
     private(set) var lastUsed = ContinuousClock.now
 
+    /// The database's name, for spans (`db.namespace`).
+    private let database: String
+
     init(url: String) {
         self.url = url
+        database = URLComponents(string: url)?.path.split(separator: "/").first.map(String.init) ?? ""
     }
 
     deinit {
@@ -87,6 +93,40 @@ public final class PostgresConnection {
     }
 
     private func run<T>(
+        _ sql: String, _ parameters: [any PostgresBindable], read: (OpaquePointer) -> T
+    ) throws(PostgresError) -> T {
+        // The statement only, never its parameters: they may be anyone's data.
+        let span = Telemetry.isTracing ? startSpan(sql) : nil
+        defer { span?.end() }
+        do {
+            return try runUntraced(sql, parameters, read: read)
+        } catch {
+            // Not the error's text: a constraint's detail quotes the row's values.
+            if let span {
+                span.setStatus(SpanStatus(code: .error))
+                span.attributes[SemanticAttributes.errorType] = error.kind
+            }
+            throw error
+        }
+    }
+
+    /// A CLIENT span for one statement, in the caller's span (the pool carries it to this thread).
+    private func startSpan(_ sql: String) -> any Span {
+        let operation = sql.prefix(while: { !$0.isWhitespace && $0 != ";" }).uppercased()
+        let span = Tracing.startSpan(
+            database.isEmpty ? operation : "\(operation) \(database)", context: ServiceContext.current ?? .topLevel,
+            ofKind: .client)
+        span.updateAttributes { attributes in
+            attributes[SemanticAttributes.dbSystem] = SemanticAttributes.postgresql
+            attributes[SemanticAttributes.dbSystemName] = SemanticAttributes.postgresql
+            attributes[SemanticAttributes.dbOperationName] = operation
+            attributes[SemanticAttributes.dbQueryText] = sql
+            if !database.isEmpty { attributes[SemanticAttributes.dbNamespace] = database }
+        }
+        return span
+    }
+
+    private func runUntraced<T>(
         _ sql: String, _ parameters: [any PostgresBindable], read: (OpaquePointer) -> T
     ) throws(PostgresError) -> T {
         try ensureConnected()

@@ -27,6 +27,21 @@ public enum PostgresError: Error, CustomStringConvertible {
 }
 
 extension PostgresError {
+    /// What went wrong, without any text from the server: the SQLSTATE of a failed statement, or
+    /// the case's name. For span attributes.
+    public var kind: String {
+        switch self {
+        case .cannotConnect: "cannot_connect"
+        case .queryFailed(let sqlState, _, _, _): sqlState
+        case .connectionLost: "connection_lost"
+        case .unexpectedResult: "unexpected_result"
+        case .missingColumn: "missing_column"
+        case .unexpectedNull: "unexpected_null"
+        case .cannotDecode: "cannot_decode"
+        case .invalidIdentifier: "invalid_identifier"
+        }
+    }
+
     /// Whether the failure is the connection's rather than the statement's: the server is
     /// unreachable, went away, or is not accepting work (shutting down, starting up, SQLSTATE
     /// class 08 and 57P0x).

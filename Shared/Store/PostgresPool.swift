@@ -1,6 +1,7 @@
 import Dispatch
 import Logging
 import Synchronization
+import Telemetry
 
 /// A fixed set of connections, each confined to its own serial dispatch queue so that blocking
 /// libpq calls never run on Swift's cooperative thread pool. Work is a synchronous closure that
@@ -42,8 +43,13 @@ public final class PostgresPool: Sendable {
         }
 
         func run<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
-            try await withCheckedThrowingContinuation { continuation in
-                queue.async { continuation.resume(with: Result { try self.runHere(body) }) }
+            // When tracing, the caller's span goes along to the connection's thread, so that its
+            // statements' spans, and events created there, hang under it.
+            let carried = CarriedContext.current
+            return try await withCheckedThrowingContinuation { continuation in
+                queue.async {
+                    continuation.resume(with: Result { try CarriedContext.restoring(carried) { try self.runHere(body) } })
+                }
             }
         }
 

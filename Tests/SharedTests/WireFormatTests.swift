@@ -324,6 +324,43 @@ struct WireFormatTests {
         #expect(effectTrace?.spanID != causeTrace?.spanID)
     }
 
+    @Test("an event started without a cause is in its correlation's trace, so one meeting is one trace")
+    func storyTrace() throws {
+        let first = Envelope(tenantID: "acme", correlationID: Self.correlationID, payload: Self.cancelled)
+        let second = Envelope(tenantID: "acme", correlationID: Self.correlationID, payload: Self.cancelled)
+        let other = Envelope(tenantID: "acme", correlationID: Self.causationID, payload: Self.cancelled)
+        let firstTrace = try #require(TraceContext(parsing: first.traceparent))
+        #expect(firstTrace.traceID == "11111111222243338444555555555555")
+        #expect(TraceContext(parsing: second.traceparent)?.traceID == firstTrace.traceID)
+        #expect(TraceContext(parsing: second.traceparent)?.spanID != firstTrace.spanID)
+        #expect(TraceContext(parsing: other.traceparent)?.traceID != firstTrace.traceID)
+        let zero = Envelope(
+            tenantID: "acme", correlationID: UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)), payload: Self.cancelled
+        )
+        #expect(TraceContext(parsing: zero.traceparent) != nil, "the all-zero trace id is not valid W3C: a random one instead")
+    }
+
+    @Test("an event created in a span of its cause's trace names that span as its parent; in another trace's, its cause's")
+    func currentSpanIsTheParent() throws {
+        let cause = Self.envelope(Self.cancelled, id: "00000000-0000-4000-8000-00000000000c")
+        let causeTrace = try #require(TraceContext(parsing: cause.traceparent))
+        let handling = TraceContext(traceID: causeTrace.traceID, spanID: "1234567890abcdef", sampled: true)
+        let inSpan = TraceContext.$current.withValue(handling) { Envelope(Self.cancelled, causedBy: cause) }
+        #expect(inSpan.traceparent == handling.traceparent)
+        let unrelated = TraceContext.newRoot()
+        let elsewhere = TraceContext.$current.withValue(unrelated) { Envelope(Self.cancelled, causedBy: cause) }
+        #expect(elsewhere.traceparent == cause.traceparent, "the cause's own span, which is exported, is the parent")
+        // A story's first event, created in a span of that story's trace, hangs under it too.
+        let story = TraceContext.story(Self.correlationID)
+        let storySpan = TraceContext(traceID: story.traceID, spanID: "fedcba0987654321", sampled: true)
+        let started = TraceContext.$current.withValue(storySpan) {
+            Envelope(tenantID: "acme", correlationID: Self.correlationID, payload: Self.cancelled)
+        }
+        #expect(started.traceparent == storySpan.traceparent)
+    }
+
+    static let cancelled = ClassificationCancelled(meetingID: meetingID, meetingRevision: 1, reason: "x")
+
     @Test("traceparent headers follow W3C Trace Context")
     func traceparent() {
         #expect(TraceContext(parsing: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")?.sampled == true)

@@ -17,6 +17,12 @@ struct ConfigurationTests {
     static let cameraKey = Data(repeating: 7, count: 32).base64EncodedString()
     static let cases: [Case] = [
         Case(service: "classifier", environment: ["ATTACHE_PREFETCH": "lots"], named: ["ATTACHE_PREFETCH", "lots"]),
+        Case(
+            service: "classifier", environment: ["OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"],
+            named: ["OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"]),
+        Case(
+            service: "monitoring-worker", environment: ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "collector:4318"],
+            named: ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]),
         Case(service: "monitoring-worker", environment: ["ATTACHE_AMQP_URL": "http://broker:5672/"], named: ["ATTACHE_AMQP_URL"]),
         Case(
             service: "realtime-worker", environment: ["ATTACHE_DATABASE_URL": "mysql://db/attache"],

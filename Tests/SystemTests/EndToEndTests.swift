@@ -28,8 +28,12 @@ struct EndToEndTests {
     }
 
     /// Starts the six services on the test's own database, bus prefix and calendar folder, follows
-    /// the meeting through them, then stops them as an orchestrator would (SIGTERM).
-    func runEverything(databaseURL: String, prefix: String, folder: URL) async throws {
+    /// the meeting through them, then stops them as an orchestrator would (SIGTERM). `extra`
+    /// variables go to every service; `andThen` checks more while they still run.
+    func runEverything(
+        databaseURL: String, prefix: String, folder: URL, extra: [String: String] = [:],
+        andThen: (PostgresPool) async throws -> Void = { _ in }
+    ) async throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let start = Date().addingTimeInterval(120 + 3)  // the bot joins 2 minutes early: 3 s from now
         try calendar(start: start).write(to: folder.appendingPathComponent("team.ics"), atomically: true, encoding: .utf8)
@@ -53,7 +57,7 @@ struct EndToEndTests {
         var processes: [String: ChildProcess] = [:]
         for service in ServiceBinaries.all {
             ports[service] = try freePort()
-            var environment = common.merging(specific[service] ?? [:]) { $1 }
+            var environment = common.merging(specific[service] ?? [:]) { $1 }.merging(extra) { $1 }
             environment["ATTACHE_HTTP_PORT"] = String(ports[service]!)
             processes[service] = try ServiceBinaries.start(service, environment: environment)
         }
@@ -86,6 +90,7 @@ struct EndToEndTests {
             let monitoringMetrics = try await http.send(
                 OutboundRequest(url: "http://127.0.0.1:\(ports["monitoring-worker"]!)/metrics"))
             #expect(monitoringMetrics.text.contains(#"attache_unrouted_events_total{routing_key="monitoring.result"}"#))
+            try await andThen(pool)
         } catch {
             Issue.record("\(error)\n\(logs())")
         }

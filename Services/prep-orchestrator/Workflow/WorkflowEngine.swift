@@ -6,6 +6,7 @@ import ServiceLifecycle
 import Shared
 import Store
 import Synchronization
+import Telemetry
 
 /// A step claimed by this replica: `attempt` is the claim, and only the holder of the latest
 /// claim may complete the step.
@@ -112,7 +113,7 @@ struct StepEffects: Sendable {
         }
         try writes.execute(on: db)
         let now = Date()
-        let (claim, wait) = schedules.values.partitioned { lease != nil && !$0.waiting && $0.due <= now }
+        let (claim, wait) = schedules.values.separated { lease != nil && !$0.waiting && $0.due <= now }
         if !wait.isEmpty {
             try db.execute(
                 """
@@ -179,7 +180,9 @@ extension ClaimedStep {
 }
 
 extension Sequence {
-    fileprivate func partitioned(_ first: (Element) -> Bool) -> ([Element], [Element]) {
+    /// Not `partitioned`: swift-algorithms (in the package graph) has a public `partitioned(by:)`
+    /// that returns the two sides the other way round, and a trailing closure call picked it.
+    fileprivate func separated(_ first: (Element) -> Bool) -> (matching: [Element], rest: [Element]) {
         var (yes, no): ([Element], [Element]) = ([], [])
         for element in self {
             if first(element) { yes.append(element) } else { no.append(element) }
@@ -253,6 +256,8 @@ struct WorkflowEngine: Service {
         var workflow: WorkflowRecord
         var result: Result<StepCompletion, any Error>
         var started: ContinuousClock.Instant
+        /// The step's span, when tracing.
+        var trace: TraceContext? = nil
     }
 
     private enum Event: Sendable {
@@ -279,8 +284,17 @@ struct WorkflowEngine: Service {
                     running += 1
                     group.addTask {
                         let started = ContinuousClock.now
-                        let result = await Result(catching: { try await steps.run(step, of: workflow) })
-                        events.put(.ran(Ran(step: step, workflow: workflow, result: result, started: started)))
+                        // When tracing, the step's span: the events its completion publishes name it as their parent.
+                        let outcome = await Result(catching: {
+                            try await Telemetry.withSpan("step \(step.name.rawValue)", continuing: workflow.traceparent) {
+                                (try await steps.run(step, of: workflow), TraceContext.current)
+                            }
+                        })
+                        events.put(
+                            .ran(
+                                Ran(
+                                    step: step, workflow: workflow, result: outcome.map(\.0), started: started,
+                                    trace: try? outcome.get().1)))
                     }
                 }
                 claimed = []
@@ -358,7 +372,7 @@ struct WorkflowEngine: Service {
             do {
                 let completion = try ran.result.get()
                 var effects = StepEffects(workflow: ran.workflow, outbox: outbox)
-                try completion.effects(&effects)
+                try TraceContext.$current.withValue(ran.trace) { try completion.effects(&effects) }
                 completed.append((ran, completion, effects))
             } catch {
                 await fail(ran, error: error)

@@ -58,7 +58,7 @@ struct WorkflowRecord: Sendable {
 
     /// An event of this workflow: its tenant, correlation and a child of its trace.
     func envelope<P: EventPayload>(_ payload: P) -> Envelope<P> {
-        let trace = TraceContext(parsing: traceparent)?.child() ?? .newRoot()
+        let trace = TraceContext.continuing(traceparent) ?? .story(correlationID)
         return Envelope(tenantID: tenantID, correlationID: correlationID, traceparent: trace.traceparent, payload: payload)
     }
 }
