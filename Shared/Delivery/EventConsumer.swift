@@ -164,15 +164,9 @@ public struct EventConsumer: Service {
                             ? MessageTracing.startProcessing(message, header: header, queue: queues.workQueue) : nil
                         defer { span?.end() }
                         do {
-                            if let span {
-                                try await MessageTracing.within(span) { try await handler(message.body, context) }
-                            } else {
-                                try await handler(message.body, context)
-                            }
+                            try await MessageTracing.within(span) { try await handler(message.body, context) }
                         } catch {
-                            // Handled again by itself: that span says how it ended.
-                            MessageTracing.failed(span, error)
-                            failed.insert(index)
+                            failed.insert(index)  // handled again by itself, in a span of its own
                         }
                     }
                     _ = try await session.run { try $0.execute("COMMIT") }
@@ -219,17 +213,8 @@ public struct EventConsumer: Service {
         let span =
             Telemetry.isTracing ? MessageTracing.startProcessing(batch: distinct, type: type, queue: queues.workQueue) : nil
         do {
-            if let span {
-                defer { span.end() }
-                do {
-                    try await MessageTracing.within(span) { try await handler(distinct.map(\.0.body), context) }
-                } catch {
-                    MessageTracing.failed(span, error)
-                    throw error
-                }
-            } else {
-                try await handler(distinct.map(\.0.body), context)
-            }
+            defer { span?.end() }  // before the messages are handled again one by one, in spans of their own
+            try await MessageTracing.within(span) { try await handler(distinct.map(\.0.body), context) }
         } catch {
             logger.warning(
                 "batch handler failed; handling its messages one by one",
@@ -248,19 +233,19 @@ public struct EventConsumer: Service {
     }
 
     func process(_ message: InboundMessage) async {
-        guard Telemetry.isTracing else { return await handle(message, span: nil) }
-        let span = MessageTracing.startProcessing(
-            message, header: try? MessageCoding.decode(EnvelopeHeader.self, from: message.body), queue: queues.workQueue)
+        let header = Result { try MessageCoding.decode(EnvelopeHeader.self, from: message.body) }
+        guard Telemetry.isTracing else { return await handle(message, header, span: nil) }
+        let span = MessageTracing.startProcessing(message, header: try? header.get(), queue: queues.workQueue)
         defer { span.end() }
-        await MessageTracing.within(span) { await handle(message, span: span) }
+        await MessageTracing.within(span) { await handle(message, header, span: span) }
     }
 
     /// `span`: the message's span when tracing, to mark failed when the message is retried or parked.
-    private func handle(_ message: InboundMessage, span: (any Span)?) async {
+    private func handle(_ message: InboundMessage, _ decoded: Result<EnvelopeHeader, any Error>, span: (any Span)?) async {
         let previousFailures = Int(message.headers[DeliveryHeader.attempts]?.intValue ?? 0)
         let header: EnvelopeHeader
         do {
-            header = try MessageCoding.decode(EnvelopeHeader.self, from: message.body)
+            header = try decoded.get()
         } catch {
             MessageTracing.failed(span, error)
             return await park(message, reason: "malformed envelope: \(DecodingProblem(error))", failures: previousFailures)

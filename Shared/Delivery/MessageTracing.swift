@@ -70,13 +70,19 @@ enum MessageTracing {
         return span
     }
 
-    /// Runs `body` in `span`: spans started inside are its children, and events created inside
-    /// name it as their parent.
+    /// Runs `body` in `span` (just runs it without one): spans started inside are its children,
+    /// events created inside name it as their parent, and an error it throws marks the span failed.
     static func within<T>(
-        _ span: any Span, isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> T
+        _ span: (any Span)?, isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> T
     ) async rethrows -> T {
-        try await ServiceContext.withValue(span.context) {
-            try await Telemetry.withCurrent(span, body)
+        guard let span else { return try await body() }
+        do {
+            return try await ServiceContext.withValue(span.context) {
+                try await Telemetry.withCurrent(span, body)
+            }
+        } catch {
+            failed(span, error)
+            throw error
         }
     }
 
