@@ -46,7 +46,7 @@ struct OpenAIChatModelTests {
     /// The fake holds its answer open, so only the client leaving ends it; the limit only keeps
     /// a broken client from hanging the suite.
     static func clientLeft(_ fake: FakeChatCompletions) async throws -> FakeChatCompletions.StreamEnd {
-        try await eventually("the fake to see the client go", within: .seconds(30)) { !fake.streamEnds.isEmpty }
+        try await eventually("the fake to see the client go") { !fake.streamEnds.isEmpty }
         let end = try #require(fake.streamEnds.first)
         #expect(!end.completed, "the client read the whole answer")
         return end
@@ -57,7 +57,7 @@ struct OpenAIChatModelTests {
         let answer = "The budget review comes first, then the hiring plan."
         let fake = try await FakeChatCompletions(tokens: FakeChatCompletions.tokens(of: answer))
         defer { fake.stop() }
-        let received = try await within(.seconds(30), "the answer") { await Self.consume(Self.model(fake).stream(Self.question)) }
+        let received = try await within(hangLimit, "the answer") { await Self.consume(Self.model(fake).stream(Self.question)) }
         #expect(received.error == nil)
         #expect(received.deltas == FakeChatCompletions.tokens(of: answer))
         #expect(received.deltas.joined() == answer)
@@ -68,7 +68,7 @@ struct OpenAIChatModelTests {
         #expect(sent.temperature == 0.2)
         #expect(sent.messages?.map(\.role) == ["system", "user"])
         #expect(sent.messages?.last?.content == "What comes first?")
-        try await eventually("the fake to finish its stream", within: .seconds(30)) { !fake.streamEnds.isEmpty }
+        try await eventually("the fake to finish its stream") { !fake.streamEnds.isEmpty }
         #expect(fake.streamEnds.first?.completed == true)
     }
 
@@ -79,7 +79,7 @@ struct OpenAIChatModelTests {
         let second = Gate()
         let fake = try await FakeChatCompletions(tokens: ["Hello", " there"], hold: .init(beforeToken: 1, gate: second))
         defer { fake.stop() }
-        let deltas = try await within(.seconds(30), "the first delta, then the rest") {
+        let deltas = try await within(hangLimit, "the first delta, then the rest") {
             var deltas: [String] = []
             for try await delta in Self.model(fake).stream(Self.question) {
                 deltas.append(delta)
@@ -143,7 +143,7 @@ struct OpenAIChatModelTests {
         defer { fake.stop() }
         // Long enough for the fake's handler to be running when the client gives up, however
         // loaded the machine: a fake that starts after the client left cannot see it leave.
-        let received = try await within(.seconds(60), "the timeout") {
+        let received = try await within(hangLimit, "the timeout") {
             await Self.consume(Self.model(fake, firstToken: .seconds(2)).stream(Self.question))
         }
         #expect(received.deltas.isEmpty, "the role chunk is not a token")
@@ -157,7 +157,7 @@ struct OpenAIChatModelTests {
         // The second token never comes: the gap outlasts any idle timeout.
         let fake = try await FakeChatCompletions(tokens: ["Hello", " and", " then"], hold: .init(beforeToken: 1, gate: Gate()))
         defer { fake.stop() }
-        let received = try await within(.seconds(60), "the timeout") {
+        let received = try await within(hangLimit, "the timeout") {
             await Self.consume(Self.model(fake, idle: .milliseconds(150)).stream(Self.question))
         }
         #expect(received.deltas == ["Hello"])
@@ -177,10 +177,10 @@ struct OpenAIChatModelTests {
             defer { ended.increment() }
             for try await _ in model.stream(Self.question) { deltas.increment() }
         }
-        try await eventually("three deltas", within: .seconds(30)) { deltas.value >= 3 }
+        try await eventually("three deltas") { deltas.value >= 3 }
         consumer.cancel()
         // Waiting for a token that the fake holds back: only the cancellation can end it.
-        try await eventually("the consumer to stop", within: .seconds(30)) { ended.value == 1 }
+        try await eventually("the consumer to stop") { ended.value == 1 }
         let end = try await Self.clientLeft(fake)
         #expect(end.tokensSent == 3)
         #expect(deltas.value == 3)
@@ -192,7 +192,7 @@ struct OpenAIChatModelTests {
         defer { fake.stop() }
         // No token deadline that the test could reach: only dropping the stream can end the exchange.
         let model = Self.model(fake, firstToken: .seconds(3600), idle: .seconds(3600))
-        try await within(.seconds(30), "two deltas") {
+        try await within(hangLimit, "two deltas") {
             var count = 0
             for try await _ in model.stream(Self.question) {
                 count += 1

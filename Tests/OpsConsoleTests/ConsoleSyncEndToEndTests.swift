@@ -57,7 +57,7 @@ struct ConsoleSyncEndToEndTests {
 
     func exercise(_ console: ConsoleHarness, file: URL) async throws {
         // The first sync at start finds the empty calendar; the next poll is 15 minutes away.
-        try await eventually("the first sync", within: .seconds(60)) {
+        try await eventually("the first sync") {
             (try? await console.pool.withConnection { db in
                 try db.queryOne("SELECT 1 FROM calendar.connections WHERE last_success_at IS NOT NULL") != nil
             }) == true
@@ -72,7 +72,7 @@ struct ConsoleSyncEndToEndTests {
         let response = try await console.post(
             "/connections/\(id.uuidString.lowercased())/sync", [("csrf", csrf)], session: session)
         #expect(response.status == 303)
-        try await eventually("the meeting added after the first sync", within: .seconds(60)) {
+        try await eventually("the meeting added after the first sync") {
             (try? await console.pool.withConnection { db in
                 try db.query("SELECT title FROM calendar.meetings").map { try $0.string("title") }
             }) == ["Added after the first sync"]

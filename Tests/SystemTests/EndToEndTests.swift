@@ -69,7 +69,7 @@ struct EndToEndTests {
         let http = HTTPClient(retry: .none, logger: TestStack.logger)
         do {
             for (service, port) in ports {
-                try await eventually("\(service) ready", within: .seconds(60)) {
+                try await eventually("\(service) ready") {
                     (try? await http.send(OutboundRequest(url: "http://127.0.0.1:\(port)/readyz")))?.status == 200
                 }
             }

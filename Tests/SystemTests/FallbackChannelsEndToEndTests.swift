@@ -63,7 +63,7 @@ struct FallbackChannelsEndToEndTests {
                 do {
                     try await ready(ports.values)
                     try await SystemBus.publish(Self.classified(owner: owner.address), prefix: prefix)
-                    try await eventually("the prep request texted", within: .seconds(30)) { !twilio.sent.isEmpty }
+                    try await eventually("the prep request texted") { !twilio.sent.isEmpty }
                     // prep-orchestrator dies at once, wherever it was, and comes back.
                     processes.kill("prep-orchestrator")
                     processes.replace("prep-orchestrator", with: try start("prep-orchestrator"))
@@ -95,7 +95,7 @@ struct FallbackChannelsEndToEndTests {
     func ready(_ ports: some Sequence<Int>) async throws {
         let http = HTTPClient(retry: .none, logger: TestStack.logger)
         for port in ports {
-            try await eventually("ready", within: .seconds(60)) {
+            try await eventually("ready") {
                 (try? await http.send(OutboundRequest(url: "http://127.0.0.1:\(port)/readyz")))?.status == 200
             }
         }

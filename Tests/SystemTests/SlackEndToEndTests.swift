@@ -61,12 +61,12 @@ struct SlackEndToEndTests {
     func converse(fake: FakeSlack, owner: String, ports: [String: Int], prefix: String) async throws {
         let http = HTTPClient(retry: .none, logger: TestStack.logger)
         for port in ports.values {
-            try await eventually("ready", within: .seconds(60)) {
+            try await eventually("ready") {
                 (try? await http.send(OutboundRequest(url: "http://127.0.0.1:\(port)/readyz")))?.status == 200
             }
         }
         try await classify(prefix: prefix)
-        try await eventually("the prep request in the owner's DM", within: .seconds(30)) {
+        try await eventually("the prep request in the owner's DM") {
             fake.directMessage(with: owner).map { !fake.messages(in: $0).isEmpty } == true
         }
         let dm = try #require(fake.directMessage(with: owner))
@@ -99,14 +99,14 @@ struct SlackEndToEndTests {
             "/webhooks/slack/interactivity", "payload=" + click.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!,
             contentType: "application/x-www-form-urlencoded")
         for (index, answer) in ["Announce the Q1 reorg", "skip", "Two hires start in January"].enumerated() {
-            try await eventually("question \(index + 1) asked", within: .seconds(30)) {
+            try await eventually("question \(index + 1) asked") {
                 said().last?.hasPrefix("Question \(index + 1) of 3") == true
             }
             let event =
                 #"{"type":"event_callback","event_id":"EvE2E\#(index)","event":{"type":"message","channel_type":"im","user":"\#(owner)","channel":"\#(dm)","text":"\#(answer)","ts":"2.\#(index)"}}"#
             try await send("/webhooks/slack/events", event, contentType: "application/json")
         }
-        try await eventually("the materials in the DM", within: .seconds(30)) {
+        try await eventually("the materials in the DM") {
             said().last?.hasPrefix("Your materials for ") == true
         }
         #expect(said().contains("Great! Generating your materials…"))

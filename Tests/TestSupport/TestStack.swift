@@ -110,6 +110,12 @@ public struct TimedOut: Error, CustomStringConvertible {
     public var description: String { "timed out waiting for \(what)" }
 }
 
+/// How long a test waits for what must happen before it calls the code broken. A passing test
+/// never waits this long, so the limit is generous: while the whole suite starts at once on two
+/// busy cores, the few task hops between a client closing its socket and a local fake noticing
+/// were measured at 20 s.
+public let hangLimit: Duration = .seconds(180)
+
 /// Runs `operation`, failing with `TimedOut` if it takes longer than `limit`: a broken
 /// implementation fails the test instead of hanging the suite.
 public func within<T: Sendable>(
@@ -128,7 +134,7 @@ public func within<T: Sendable>(
 
 /// Polls `condition` until it holds or `limit` passes.
 public func eventually(
-    _ what: String, within limit: Duration = .seconds(60), _ condition: @escaping @Sendable () async throws -> Bool
+    _ what: String, within limit: Duration = hangLimit, _ condition: @escaping @Sendable () async throws -> Bool
 ) async throws {
     try await within(limit, what) {
         while try await !condition() { try await Task.sleep(for: .milliseconds(50)) }
@@ -137,7 +143,7 @@ public func eventually(
 
 extension AsyncStream where Element == InboundMessage {
     /// The next `count` messages, acknowledged unless told otherwise.
-    public func take(_ count: Int, ack: Bool = true, within limit: Duration = .seconds(60)) async throws -> [InboundMessage] {
+    public func take(_ count: Int, ack: Bool = true, within limit: Duration = hangLimit) async throws -> [InboundMessage] {
         try await within(limit, "\(count) messages") {
             var received: [InboundMessage] = []
             for await message in self {
@@ -175,7 +181,7 @@ public final class MessageCollector: Sendable {
     public var messages: [InboundMessage] { received.messages.withLock { $0 } }
 
     /// Waits until at least `count` messages have arrived and returns all of them.
-    public func wait(for count: Int, within limit: Duration = .seconds(60)) async throws -> [InboundMessage] {
+    public func wait(for count: Int, within limit: Duration = hangLimit) async throws -> [InboundMessage] {
         try await eventually("\(count) messages", within: limit) { self.messages.count >= count }
         return messages
     }
@@ -185,7 +191,7 @@ extension Publisher {
     /// Publishes, retrying while the broker refuses: a quorum queue declared a moment ago, or on
     /// a broker that has just started, may nack until its leader is elected. Callers in the
     /// product (the outbox relay) retry the same way.
-    public func publishEventually(_ messages: [OutgoingMessage], within limit: Duration = .seconds(60)) async throws {
+    public func publishEventually(_ messages: [OutgoingMessage], within limit: Duration = hangLimit) async throws {
         try await within(limit, "a confirmed publish") {
             while true {
                 do { return try await self.publish(messages) } catch { try await Task.sleep(for: .milliseconds(200)) }

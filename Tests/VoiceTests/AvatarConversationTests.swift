@@ -88,7 +88,7 @@ struct AvatarConversationTests {
         }
         let call = try await withConversation(try await OfflineConversation(avatar: avatar)) { call in
             let sink = call.sink
-            try await eventually("a rotation", within: .seconds(30)) { sink.avatarRooms.count >= 2 }
+            try await eventually("a rotation") { sink.avatarRooms.count >= 2 }
             return call
         }
 

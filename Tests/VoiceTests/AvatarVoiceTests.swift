@@ -44,13 +44,13 @@ struct AvatarVoiceTests {
         let saying = Task { await voice.say(sentences, clock: nil) }
         _ = await sentences.send("Hello.")
         sentences.finish()
-        try await eventually("the avatar speaking", within: .seconds(30)) { await session.isSpeaking }
+        try await eventually("the avatar speaking") { await session.isSpeaking }
         // One word is reckoned at 400 ms; the avatar is still at it well after (a slow machine
         // only makes it later).
         try await Task.sleep(for: .milliseconds(700))
         saying.cancel()
         let heard = await voice.cut()
-        try await saying.value(within: .seconds(30), "the reply to end")
+        try await saying.value(within: hangLimit, "the reply to end")
 
         #expect(await session.interruptions == 1)
         #expect(heard.wasCut && heard.text == "Hello.")

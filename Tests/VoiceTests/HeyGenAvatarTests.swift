@@ -51,9 +51,9 @@ struct HeyGenAvatarTests {
         defer { fake.stop() }
         let session = try await Self.avatar(fake).open()
         let speaking = Task { try await session.speak("A long answer that the participant cuts short.") }
-        try await eventually("the task", within: .seconds(30)) { fake.tasks.count == 1 }
+        try await eventually("the task") { fake.tasks.count == 1 }
         try await session.interrupt()
-        _ = try await speaking.value(within: .seconds(30), "the sentence to end")
+        _ = try await speaking.value(within: hangLimit, "the sentence to end")
         let room = await session.room
         #expect(fake.calls(.interrupt).map(\.sessionID) == [room.sessionID])
         let task = try #require(fake.calls(.task).first)
@@ -109,7 +109,7 @@ struct HeyGenAvatarTests {
         let first = await session.room
         try await session.speak("Before the rotation.")
         let announced = try #require(await rotations.next())
-        try await eventually("the old session stopped", within: .seconds(30)) {
+        try await eventually("the old session stopped") {
             fake.calls(.stop).contains { $0.sessionID == first.sessionID }
         }
 
@@ -149,7 +149,7 @@ struct HeyGenAvatarTests {
         var rotations = session.rotations.makeAsyncIterator()
         let first = await session.room
         let speaking = Task { try await session.speak("A sentence that is still being said when the rotation comes.") }
-        try await eventually("the sentence at HeyGen", within: .seconds(30)) { fake.tasks.count == 1 }
+        try await eventually("the sentence at HeyGen") { fake.tasks.count == 1 }
         fake.releaseNewSessions()
         let announced = try #require(await rotations.next())
         #expect(announced.sessionID != first.sessionID)
@@ -161,8 +161,8 @@ struct HeyGenAvatarTests {
         #expect(!fake.calls(.stop).contains { $0.sessionID == first.sessionID }, "the old session was stopped mid-sentence")
 
         fake.finishSpeaking()
-        _ = try await speaking.value(within: .seconds(30), "the sentence to end")
-        try await eventually("the old session stopped", within: .seconds(30)) {
+        _ = try await speaking.value(within: hangLimit, "the sentence to end")
+        try await eventually("the old session stopped") {
             fake.calls(.stop).contains { $0.sessionID == first.sessionID }
         }
         let task = try #require(fake.calls(.task).first)
@@ -170,9 +170,9 @@ struct HeyGenAvatarTests {
         #expect(task.sessionID == first.sessionID)
         #expect(oldStopped.receivedAt >= task.answeredAt)
         let next = Task { try await session.speak("The next one.") }
-        try await eventually("the next sentence at HeyGen", within: .seconds(30)) { fake.tasks.count == 2 }
+        try await eventually("the next sentence at HeyGen") { fake.tasks.count == 2 }
         fake.finishSpeaking()
-        _ = try await next.value(within: .seconds(30), "the next sentence to end")
+        _ = try await next.value(within: hangLimit, "the next sentence to end")
         #expect(fake.tasks.last?.sessionID != first.sessionID)
         await session.close()
     }
@@ -189,7 +189,7 @@ struct HeyGenAvatarTests {
         var rotations = session.rotations.makeAsyncIterator()
         let first = await session.room
         // The account's one session is the call's own: the rotation is refused, and tried again.
-        try await eventually("the rotation refused twice", within: .seconds(30)) { fake.refusals.filter { $0 == 400 }.count >= 2 }
+        try await eventually("the rotation refused twice") { fake.refusals.filter { $0 == 400 }.count >= 2 }
         try await session.speak("Still here.")
         #expect(fake.sessions.count == 1 && fake.tasks.map(\.sessionID) == [first.sessionID], "the old session goes on")
         #expect(await session.room == first)
@@ -269,12 +269,12 @@ struct HeyGenAvatarTests {
         let interval = Duration.milliseconds(200)
         let session = try await Self.avatar(fake) { $0.keepAliveInterval = interval }.open()
         let speaking = Task { try await session.speak("Speaking for longer than the keep-alive interval.") }
-        try await eventually("the sentence at HeyGen", within: .seconds(30)) { fake.tasks.count == 1 }
+        try await eventually("the sentence at HeyGen") { fake.tasks.count == 1 }
         // At least three intervals of speech; a slow machine only makes it longer.
         try await Task.sleep(for: interval * 3)
         fake.finishSpeaking()
-        _ = try await speaking.value(within: .seconds(30), "the sentence to end")
-        try await eventually("two keep-alives", within: .seconds(30)) { fake.calls(.keepAlive).count >= 2 }
+        _ = try await speaking.value(within: hangLimit, "the sentence to end")
+        try await eventually("two keep-alives") { fake.calls(.keepAlive).count >= 2 }
 
         let task = try #require(fake.calls(.task).first)
         let keepAlives = fake.calls(.keepAlive)

@@ -101,7 +101,7 @@ struct PipelinePartsTests {
             }
             channel.finish()
         }
-        try await eventually("the channel full", within: .seconds(30)) { sent.value >= 2 }
+        try await eventually("the channel full") { sent.value >= 2 }
         // Held, not slow: however long the producer is given, it gets no further until an
         // element is taken (a slow machine can only hide a leak, never fail a correct channel).
         for _ in 0..<10 { await Task.yield() }
@@ -110,7 +110,7 @@ struct PipelinePartsTests {
         var received: [Int] = []
         var elements = channel.makeAsyncIterator()
         received.append(try #require(await elements.next()))
-        try await eventually("the sender let go", within: .seconds(30)) { sent.value >= 3 }
+        try await eventually("the sender let go") { sent.value >= 3 }
         while let value = await elements.next() { received.append(value) }
         await producer.value
         #expect(received == [0, 1, 2, 3, 4])
