@@ -184,6 +184,52 @@ struct StoreTests {
         #expect(order.all == ["urgent", "normal"])
     }
 
+    @Test("a statement is prepared once per connection; one whose table changed under it is prepared again and answers")
+    func preparedStatements() async throws {
+        try await withSchema("prepared") { pool, schema in
+            let select = "SELECT * FROM \(schema).t ORDER BY a"
+            let rows = try await pool.withConnection { db in
+                try db.execute("CREATE SCHEMA \(schema)")
+                try db.execute("CREATE TABLE \(schema).t (a int)")
+                try db.execute("INSERT INTO \(schema).t VALUES ($1)", [1])
+                _ = try db.query(select)
+                let rows = try db.query(select)
+                let copies = try db.queryOne(
+                    "SELECT count(*) AS n FROM pg_prepared_statements WHERE statement = $1", [select])!.int("n")
+                #expect(copies == 1, "the second run reuses the first's statement")
+                // A migration while the service runs: the prepared `SELECT *` has a new shape.
+                try db.execute("ALTER TABLE \(schema).t ADD COLUMN b int DEFAULT 7")
+                let widened = try #require(try db.queryOne(select))
+                #expect(try widened.int("b") == 7, "outside a transaction the statement answers at once")
+                return rows
+            }
+            #expect(try rows.map { try $0.int("a") } == [1])
+
+            try await pool.withConnection { try $0.execute("ALTER TABLE \(schema).t ADD COLUMN c int DEFAULT 8") }
+            // Inside a transaction the failure has aborted it; the transaction run again succeeds.
+            await #expect(throws: PostgresError.self) { try await pool.transaction { try $0.queryOne(select) } }
+            let row = try #require(try await pool.transaction { try $0.queryOne(select) })
+            #expect(try row.int("c") == 8)
+        }
+    }
+
+    @Test("past the bound on prepared statements, new statements still run, unprepared")
+    func preparedBound() async throws {
+        try await withSchema("bound") { pool, _ in
+            let extra = 40
+            let sums = try await pool.withConnection { db in
+                try (0..<(PostgresConnection.mostPrepared + extra)).map { k in
+                    try db.queryOne("SELECT $1::int + \(k) AS n", [1])!.int("n")
+                }
+            }
+            #expect(sums == Array(1...(PostgresConnection.mostPrepared + extra)))
+            let prepared = try await pool.withConnection {
+                try $0.queryOne("SELECT count(*) AS n FROM pg_prepared_statements")!.int("n")
+            }
+            #expect(prepared == PostgresConnection.mostPrepared)
+        }
+    }
+
     @Test("a connection whose server went away while it sat idle is replaced before it is lent")
     func idleConnectionChecked() async throws {
         let admin = PostgresPool(url: try TestStack.databaseURL(), size: 1)
