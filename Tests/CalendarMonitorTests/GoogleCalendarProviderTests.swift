@@ -520,6 +520,30 @@ struct GoogleCalendarProviderTests {
         #expect(GoogleCalendarProvider.rfc3339(utc) == "2026-12-10T10:00:00Z")
     }
 
+    @Test("times with an offset, read by arithmetic, agree with Foundation across two centuries, leap days and offsets")
+    func timesAgainstFoundation() throws {
+        // A fixed spread of instants from 1901 to 2099, each written at offsets east and west
+        // (fixed ones: a zone's offsets before 1970 may have seconds, which RFC 3339 has not).
+        let zones = [0, 19_800, -12_600, 50_400, -28_800].map { TimeZone(secondsFromGMT: $0)! }
+        for step in 0..<400 {
+            let instant = Date(timeIntervalSince1970: -2_170_000_000 + Double(step) * 15_569_999)
+            for zone in zones {
+                let text = instant.formatted(Date.ISO8601FormatStyle(timeZoneSeparator: .colon, timeZone: zone))
+                #expect(GoogleTimes.rfc3339(text, defaultZone: .gmt) == instant, "\(text)")
+            }
+        }
+        let leapDay = Date(timeIntervalSince1970: 1_709_164_800)  // 2024-02-29T00:00:00Z
+        #expect(GoogleTimes.rfc3339("2024-02-29t00:00:00z", defaultZone: .gmt) == leapDay)
+        #expect(GoogleTimes.rfc3339("  2024-02-29T00:00:00Z\t", defaultZone: .gmt) == leapDay, "spaces around")
+        #expect(GoogleTimes.rfc3339("2023-02-29T00:00:00Z", defaultZone: .gmt) == nil, "not a leap year")
+        #expect(GoogleTimes.rfc3339("2100-02-29T00:00:00Z", defaultZone: .gmt) == nil, "a century, not a leap year")
+        #expect(GoogleTimes.rfc3339("2024-02-29T00:00:00.125Z", defaultZone: .gmt) == leapDay.addingTimeInterval(0.125))
+        #expect(GoogleTimes.rfc3339("2024-02-29T00:00:00.Z", defaultZone: .gmt) == nil, "a point without digits")
+        #expect(GoogleTimes.rfc3339("2024-02-29T00:00:00+01", defaultZone: .gmt) == nil, "a short offset")
+        #expect(GoogleTimes.rfc3339("2024-02-29T00:00:00Zz", defaultZone: .gmt) == nil)
+        #expect(GoogleTimes.rfc3339("2024-02-29T24:00:00Z", defaultZone: .gmt) == nil)
+    }
+
     @Test("cursors round-trip and anything else reads as no cursor")
     func cursors() {
         let cursor = GoogleCalendarProvider.Cursor(

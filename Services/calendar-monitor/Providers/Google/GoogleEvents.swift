@@ -72,12 +72,12 @@ struct GoogleEvent: Decodable, Sendable {
     func calendarEvent(calendarZone: TimeZone) -> CalendarEvent? {
         guard let start, let begins = GoogleTimes.date(start, defaultZone: calendarZone) else { return nil }
         let isAllDay = start.dateTime == nil
-        let zone = start.timeZone.flatMap(TimeZone.init(identifier:)) ?? calendarZone
+        func zone() -> TimeZone { start.timeZone.flatMap(TimeZone.init(identifier:)) ?? calendarZone }
         let ends: Date
-        if let end, let parsed = GoogleTimes.date(end, defaultZone: zone) {
+        if let end, let parsed = GoogleTimes.date(end, defaultZone: zone()) {
             ends = parsed
         } else if isAllDay {
-            ends = GoogleTimes.addingDays(1, to: begins, in: zone)
+            ends = GoogleTimes.addingDays(1, to: begins, in: zone())
         } else {
             ends = begins
         }
@@ -87,7 +87,7 @@ struct GoogleEvent: Decodable, Sendable {
             case "tentative": .tentative
             default: .confirmed
             }
-        let location = location.flatMap { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? nil : $0 }
+        let location = location.flatMap { $0.contains { !$0.isWhitespace } ? $0 : nil }
         return CalendarEvent(
             uid: id, recurrenceID: nil, sequence: sequence ?? 0, title: summary ?? "", description: description ?? "",
             location: location, start: begins, end: max(ends, begins), isAllDay: isAllDay, status: eventStatus,
@@ -126,82 +126,84 @@ struct GoogleEvent: Decodable, Sendable {
     }
 
     private static func nonEmpty(_ text: String?) -> String? {
-        guard let text = text?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+        guard let text = text?.trimmedOfWhitespace, !text.isEmpty else { return nil }
         return text
     }
 }
 
-/// Google's date and time values.
+/// Google's date and time values. Read from their UTF-8 bytes, and a time with an offset by
+/// arithmetic: these ran for every event of every sync, and Foundation's trimming, `Character`
+/// arrays and calendars were a quarter of calendar-monitor's CPU.
 enum GoogleTimes {
     /// `dateTime` (RFC 3339; without an offset, wall-clock time in `timeZone` or `defaultZone`),
-    /// or `date` (midnight starting that day in `timeZone` or `defaultZone`).
-    static func date(_ time: GoogleEvent.Time, defaultZone: TimeZone) -> Date? {
-        let zone = time.timeZone.flatMap(TimeZone.init(identifier:)) ?? defaultZone
-        if let dateTime = time.dateTime { return rfc3339(dateTime, defaultZone: zone) }
-        if let date = time.date { return day(date, in: zone) }
+    /// or `date` (midnight starting that day in `timeZone` or `defaultZone`). The zone is looked
+    /// up only when needed: Google writes an offset in every `dateTime` it returns.
+    static func date(_ time: GoogleEvent.Time, defaultZone: @autoclosure () -> TimeZone) -> Date? {
+        func zone() -> TimeZone { time.timeZone.flatMap(TimeZone.init(identifier:)) ?? defaultZone() }
+        if let dateTime = time.dateTime { return rfc3339(dateTime, defaultZone: zone()) }
+        if let date = time.date { return day(date, in: zone()) }
         return nil
     }
 
     /// `2026-12-10T10:00:00+01:00`, `2026-12-10T09:00:00Z`, `2026-12-10T09:00:00.250Z`, or
     /// `2026-12-10T10:00:00` (read in `defaultZone`).
-    static func rfc3339(_ text: String, defaultZone: TimeZone) -> Date? {
-        let characters = Array(text.trimmingCharacters(in: .whitespaces))
-        guard characters.count >= 19, characters[4] == "-", characters[7] == "-", "Tt ".contains(characters[10]),
-            characters[13] == ":", characters[16] == ":",
-            let year = number(characters, 0..<4), let month = number(characters, 5..<7), let day = number(characters, 8..<10),
-            let hour = number(characters, 11..<13), let minute = number(characters, 14..<16),
-            let second = number(characters, 17..<19),
-            (1...12).contains(month), (1...31).contains(day), (0...23).contains(hour), (0...59).contains(minute),
-            (0...60).contains(second)
+    static func rfc3339(_ text: String, defaultZone: @autoclosure () -> TimeZone) -> Date? {
+        let bytes = Array(text.utf8).trimmedOfSpaces
+        guard bytes.count >= 19, bytes[4] == .hyphen, bytes[7] == .hyphen, [.upperT, .lowerT, .space].contains(bytes[10]),
+            bytes[13] == .colon, bytes[16] == .colon,
+            let year = number(bytes, 0..<4), let month = number(bytes, 5..<7), let day = number(bytes, 8..<10),
+            let hour = number(bytes, 11..<13), let minute = number(bytes, 14..<16), let second = number(bytes, 17..<19),
+            (1...12).contains(month), (1...daysIn(month, of: year)).contains(day), (0...23).contains(hour),
+            (0...59).contains(minute), (0...60).contains(second)
         else { return nil }
         var index = 19
         var fraction = 0.0
-        if index < characters.count, characters[index] == "." {
-            var digits = ""
+        if index < bytes.count, bytes[index] == .period {
+            var scale = 0.1
             index += 1
-            while index < characters.count, characters[index].isASCII, characters[index].isNumber {
-                digits.append(characters[index])
+            let digits = index
+            while index < bytes.count, let digit = bytes[index].digit {
+                fraction += Double(digit) * scale
+                scale /= 10
                 index += 1
             }
-            guard !digits.isEmpty else { return nil }
-            fraction = Double("0." + digits) ?? 0
+            guard index > digits else { return nil }
         }
-        var zone = defaultZone
-        if index < characters.count {
-            let designator = characters[index]
-            if designator == "Z" || designator == "z", index + 1 == characters.count {
-                zone = .gmt
-            } else if designator == "+" || designator == "-", characters.count - index == 6, characters[index + 3] == ":",
-                let hours = number(characters, (index + 1)..<(index + 3)),
-                let minutes = number(characters, (index + 4)..<(index + 6)), hours <= 23, minutes <= 59
-            {
-                let offset = (hours * 3600 + minutes * 60) * (designator == "-" ? -1 : 1)
-                guard let fixed = TimeZone(secondsFromGMT: offset) else { return nil }
-                zone = fixed
-            } else {
-                return nil
-            }
+        guard index < bytes.count else {
+            // No offset: wall-clock time in the zone.
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = defaultZone()
+            let components = DateComponents(
+                year: year, month: month, day: day, hour: hour, minute: minute, second: min(second, 59))
+            return calendar.date(from: components)?.addingTimeInterval(fraction)
         }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = zone
-        let components = DateComponents(year: year, month: month, day: day, hour: hour, minute: minute, second: min(second, 59))
-        guard let date = calendar.date(from: components), calendar.component(.day, from: date) == day else { return nil }
-        return date.addingTimeInterval(fraction)
+        let designator = bytes[index]
+        let offset: Int
+        if designator == .upperZ || designator == .lowerZ, index + 1 == bytes.count {
+            offset = 0
+        } else if designator == .plus || designator == .hyphen, bytes.count - index == 6, bytes[index + 3] == .colon,
+            let hours = number(bytes, (index + 1)..<(index + 3)), let minutes = number(bytes, (index + 4)..<(index + 6)),
+            hours <= 23, minutes <= 59
+        {
+            offset = (hours * 3600 + minutes * 60) * (designator == .hyphen ? -1 : 1)
+        } else {
+            return nil
+        }
+        let days = daysSinceEpoch(year: year, month: month, day: day)
+        let seconds = days * 86_400 + hour * 3600 + minute * 60 + min(second, 59) - offset
+        return Date(timeIntervalSince1970: Double(seconds) + fraction)
     }
 
     /// `2026-12-10`: the start of that day in `zone`.
     static func day(_ text: String, in zone: TimeZone) -> Date? {
-        let characters = Array(text.trimmingCharacters(in: .whitespaces))
-        guard characters.count == 10, characters[4] == "-", characters[7] == "-",
-            let year = number(characters, 0..<4), let month = number(characters, 5..<7), let day = number(characters, 8..<10),
-            (1...12).contains(month), (1...31).contains(day)
+        let bytes = Array(text.utf8).trimmedOfSpaces
+        guard bytes.count == 10, bytes[4] == .hyphen, bytes[7] == .hyphen,
+            let year = number(bytes, 0..<4), let month = number(bytes, 5..<7), let day = number(bytes, 8..<10),
+            (1...12).contains(month), (1...daysIn(month, of: year)).contains(day)
         else { return nil }
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = zone
-        guard let date = calendar.date(from: DateComponents(year: year, month: month, day: day)),
-            calendar.component(.day, from: date) == day
-        else { return nil }
-        return calendar.startOfDay(for: date)
+        return calendar.date(from: DateComponents(year: year, month: month, day: day)).map(calendar.startOfDay(for:))
     }
 
     static func addingDays(_ days: Int, to date: Date, in zone: TimeZone) -> Date {
@@ -210,10 +212,66 @@ enum GoogleTimes {
         return calendar.date(byAdding: .day, value: days, to: date) ?? date.addingTimeInterval(Double(days) * 86_400)
     }
 
-    private static func number(_ characters: [Character], _ range: Range<Int>) -> Int? {
-        guard range.upperBound <= characters.count else { return nil }
-        let slice = characters[range]
-        guard slice.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
-        return Int(String(slice))
+    private static func number(_ bytes: [UInt8], _ range: Range<Int>) -> Int? {
+        guard range.upperBound <= bytes.count else { return nil }
+        var value = 0
+        for byte in bytes[range] {
+            guard let digit = byte.digit else { return nil }
+            value = value * 10 + digit
+        }
+        return value
+    }
+
+    private static func daysIn(_ month: Int, of year: Int) -> Int {
+        switch month {
+        case 2: year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    /// Days from 1970-01-01 to a date of the proleptic Gregorian calendar (Howard Hinnant's
+    /// days_from_civil).
+    static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int {
+        let year = month <= 2 ? year - 1 : year
+        let era = (year >= 0 ? year : year - 399) / 400
+        let yearOfEra = year - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+}
+
+extension String {
+    /// Without leading and trailing white space; itself when it has none, as nearly every name
+    /// and address, without Foundation's bridging.
+    fileprivate var trimmedOfWhitespace: String {
+        guard let first = firstIndex(where: { !$0.isWhitespace }), let last = lastIndex(where: { !$0.isWhitespace }) else {
+            return ""
+        }
+        return first == startIndex && index(after: last) == endIndex ? self : String(self[first...last])
+    }
+}
+
+extension UInt8 {
+    fileprivate static let hyphen = UInt8(ascii: "-")
+    fileprivate static let colon = UInt8(ascii: ":")
+    fileprivate static let period = UInt8(ascii: ".")
+    fileprivate static let plus = UInt8(ascii: "+")
+    fileprivate static let space = UInt8(ascii: " ")
+    fileprivate static let upperT = UInt8(ascii: "T")
+    fileprivate static let lowerT = UInt8(ascii: "t")
+    fileprivate static let upperZ = UInt8(ascii: "Z")
+    fileprivate static let lowerZ = UInt8(ascii: "z")
+
+    fileprivate var digit: Int? { (0x30...0x39).contains(self) ? Int(self - 0x30) : nil }
+}
+
+extension Array where Element == UInt8 {
+    /// Without leading and trailing spaces and tabs; itself, uncopied, when it has none.
+    fileprivate var trimmedOfSpaces: [UInt8] {
+        let isText = { (byte: UInt8) in byte != .space && byte != 0x09 }
+        guard let first = firstIndex(where: isText), let last = lastIndex(where: isText) else { return [] }
+        return first == startIndex && last == endIndex - 1 ? self : Array(self[first...last])
     }
 }
