@@ -44,12 +44,14 @@ struct RecallWebhook: Sendable {
     /// Reads a webhook's body. Read by hand rather than with `JSONDecoder`: at thousands of
     /// webhooks a second, Codable was the gateway's largest cost. Fields it does not use are
     /// not looked at; those it uses must have their type (null counts as absent).
-    init(parsing body: [UInt8]) throws {
-        let root: JSONTree
-        do { root = try JSONTree(parsing: body) } catch { throw RecallWebhookError(problem: "\(error)") }
-        let fields = Fields(root, path: "")
+    init(parsing body: [UInt8]) throws(RecallWebhookError) {
+        do { try self.init(reading: body) } catch { throw RecallWebhookError(problem: "\(error)") }
+    }
+
+    private init(reading body: [UInt8]) throws {
+        let fields = JSONFields(try JSONTree(parsing: body))
         event = try fields.required("event", \.string, "a string")
-        guard let data = try fields.object("data") else { throw RecallWebhookError(problem: "missing field data") }
+        guard let data = try fields.object("data") else { throw JSONFieldError(problem: "missing field data") }
         var payload = Payload()
         if let detail = try data.object("data") {
             payload.data = Detail(
@@ -58,7 +60,7 @@ struct RecallWebhook: Sendable {
                 updatedAt: try detail.optional("updated_at", \.string, "a string"),
                 words: try detail.optional("words", \.array, "an array").map { words in
                     try words.enumerated().map { index, word -> Word in
-                        let word = Fields(word, path: detail.path + "words[\(index)].")
+                        let word = JSONFields(word, path: detail.path + "words[\(index)].")
                         return Word(
                             text: try word.required("text", \.string, "a string"),
                             absoluteStart: try word.object("start_timestamp")?.optional("absolute", \.string, "a string"))
@@ -123,30 +125,4 @@ struct RecallWebhook: Sendable {
 struct RecallWebhookError: Error, CustomStringConvertible {
     var problem: String
     var description: String { problem }
-}
-
-/// An object's members, with the path to it for errors.
-private struct Fields {
-    let members: [String: JSONTree]
-    let path: String
-
-    init(_ tree: JSONTree, path: String) {
-        if case .object(let members) = tree { self.members = members } else { self.members = [:] }
-        self.path = path
-    }
-
-    func optional<T>(_ key: String, _ read: (JSONTree) -> T?, _ kind: String) throws(RecallWebhookError) -> T? {
-        guard let value = members[key], !value.isNull else { return nil }
-        guard let typed = read(value) else { throw RecallWebhookError(problem: "field \(path)\(key) is not \(kind)") }
-        return typed
-    }
-
-    func required<T>(_ key: String, _ read: (JSONTree) -> T?, _ kind: String) throws(RecallWebhookError) -> T {
-        guard let typed = try optional(key, read, kind) else { throw RecallWebhookError(problem: "missing field \(path)\(key)") }
-        return typed
-    }
-
-    func object(_ key: String) throws(RecallWebhookError) -> Fields? {
-        try optional(key, { if case .object = $0 { Fields($0, path: path + key + ".") } else { nil } }, "an object")
-    }
 }

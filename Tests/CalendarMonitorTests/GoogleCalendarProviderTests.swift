@@ -2,6 +2,7 @@ import Foundation
 import HTTPClient
 import ICalendar
 import Logging
+import Shared
 import Synchronization
 import TestSupport
 import Testing
@@ -542,6 +543,35 @@ struct GoogleCalendarProviderTests {
         #expect(GoogleTimes.rfc3339("2024-02-29T00:00:00+01", defaultZone: .gmt) == nil, "a short offset")
         #expect(GoogleTimes.rfc3339("2024-02-29T00:00:00Zz", defaultZone: .gmt) == nil)
         #expect(GoogleTimes.rfc3339("2024-02-29T24:00:00Z", defaultZone: .gmt) == nil)
+    }
+
+    @Test("an events page is read field by field; a field of the wrong type is an error that names it")
+    func eventsPages() throws {
+        let page = #"""
+            {"kind": "calendar#events", "timeZone": "Europe/Paris", "nextSyncToken": "s1", "items": [
+              {"id": "e1", "summary": "Budget", "sequence": 2, "start": {"dateTime": "2026-12-10T10:00:00+01:00"},
+               "attendees": [{"email": "ada@example.com", "optional": true, "responseStatus": "accepted"}],
+               "conferenceData": {"entryPoints": [{"entryPointType": "video", "uri": "https://meet.google.com/abc"}]},
+               "reminders": {"useDefault": true}},
+              {"id": "e2", "status": "cancelled"}]}
+            """#
+        let read = try EventsPage(parsing: Array(page.utf8))
+        #expect(read.timeZone == "Europe/Paris")
+        #expect(read.nextSyncToken == "s1")
+        #expect(read.nextPageToken == nil)
+        let first = try #require(read.items?.first)
+        #expect(first.summary == "Budget")
+        #expect(first.sequence == 2)
+        #expect(first.start?.dateTime == "2026-12-10T10:00:00+01:00")
+        #expect(first.attendees?.first?.optional == true)
+        #expect(first.conferenceData?.entryPoints?.first?.uri == "https://meet.google.com/abc")
+        #expect(read.items?.last?.status == "cancelled")
+
+        let wrong = page.replacingOccurrences(of: #""optional": true"#, with: #""optional": "yes""#)
+        #expect(throws: JSONFieldError(problem: "field items[0].attendees[0].optional is not a boolean")) {
+            try EventsPage(parsing: Array(wrong.utf8))
+        }
+        #expect(throws: JSONTreeError.self) { try EventsPage(parsing: Array(#"{"items": [}"#.utf8)) }
     }
 
     @Test("cursors round-trip and anything else reads as no cursor")

@@ -76,4 +76,25 @@ struct JSONTreeTests {
         #expect(tree["missing"] == nil)
         #expect(tree["a"]?.array?.first?.isNull == true)
     }
+
+    @Test("fields read as JSONDecoder would: null is absent, a wrong type is an error naming the field's path")
+    func fields() throws {
+        let body = #"""
+            {"id": "e1", "n": 3, "half": 2.5, "big": 1e300, "flag": true, "none": null,
+             "who": {"name": 7}, "people": [{"email": "a@example.com"}, 5]}
+            """#
+        let fields = JSONFields(try JSONTree(parsing: Array(body.utf8)))
+        #expect(try fields.string("id") == "e1")
+        #expect(try fields.int("n") == 3)
+        #expect(try fields.bool("flag") == true)
+        #expect(try fields.string("none") == nil)
+        #expect(try fields.string("missing") == nil)
+        #expect(throws: JSONFieldError(problem: "missing field missing")) { try fields.required("missing", \.string, "a string") }
+        #expect(throws: JSONFieldError(problem: "field half is not a whole number")) { try fields.int("half") }
+        #expect(throws: JSONFieldError(problem: "field big is not a whole number")) { try fields.int("big") }
+        #expect(throws: JSONFieldError(problem: "field n is not a string")) { try fields.string("n") }
+        #expect(throws: JSONFieldError(problem: "field who.name is not a string")) { try fields.object("who")?.string("name") }
+        #expect(throws: JSONFieldError(problem: "field people[1] is not an object")) { try fields.objects("people") }
+        #expect(throws: JSONFieldError(problem: "field id is not an array")) { try fields.objects("id") }
+    }
 }

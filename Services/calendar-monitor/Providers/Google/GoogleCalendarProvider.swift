@@ -140,9 +140,9 @@ package struct GoogleCalendarProvider: CalendarProvider {
             }
             let page: EventsPage
             do {
-                page = try response.decode(EventsPage.self)
+                page = try EventsPage(parsing: response.body)
             } catch {
-                throw CalendarSyncError.failed("Google sent an events page that does not decode: \(DecodingProblem(error))")
+                throw CalendarSyncError.failed("Google sent an events page that does not decode: \(error)")
             }
             events += page.items ?? []
             timeZone = page.timeZone ?? timeZone
