@@ -58,4 +58,37 @@ struct SyncSchedulerTests {
             }
         }
     }
+
+    @Test("a sync asked for while one runs does not run beside it, and runs once more when the first ends")
+    func requestWhileSyncing() async throws {
+        try await TestDatabase.with(schema: MeetingsSchema.name, migrations: MeetingsSchema.migrations) { pool in
+            let store = ConnectionStore(pool: pool, outbox: try Outbox(schema: MeetingsSchema.name), vault: nil)
+            let id = try await store.ensure(
+                tenantID: "acme", owner: "alex@example.com", kind: .ics, name: "Work",
+                settings: ConnectionSettings(location: "https://calendar.example.com/work.ics"))
+            func claim() async throws -> [ClaimedConnection] { try await store.claimDue(limit: 10, lease: .seconds(300)) }
+            func succeed(_ claimed: ClaimedConnection) async throws {
+                try await store.recordSuccess(
+                    try claimed.connection.get(), cursor: nil, credentials: nil, settings: nil, skipped: nil,
+                    nextSyncIn: .seconds(900))
+            }
+
+            let running = try #require(try await claim().first)
+            #expect(running.id == id)
+            // Sync now from the console, while the sync runs.
+            #expect(try await pool.transaction { try ConnectionStore.requestSync(connectionID: id, tenantID: "acme", on: $0) })
+            #expect(try await claim().isEmpty, "the running sync keeps its claim: no second sync beside it")
+
+            try await succeed(running)
+            let again = try #require(try await claim().first, "the request was kept for when the sync ended")
+            #expect(again.id == id)
+
+            // Without a request, the end of a sync schedules the next one an interval away.
+            try await succeed(again)
+            #expect(try await claim().isEmpty)
+            #expect(
+                try await pool.transaction { try ConnectionStore.requestSync(connectionID: id, tenantID: "other", on: $0) }
+                    == false, "another tenant's request reaches nothing")
+        }
+    }
 }

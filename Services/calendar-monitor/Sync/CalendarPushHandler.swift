@@ -14,13 +14,7 @@ struct CalendarPushHandler: Sendable {
         let push = envelope.payload
         // "sync" only confirms that a new channel is open: nothing changed yet.
         guard push.resourceState != "sync" else { return }
-        let found = try await context.once { db in
-            try db.execute(
-                """
-                UPDATE calendar.connections SET next_sync_at = now()
-                WHERE settings->>'channelID' = $1 AND status = 'active'
-                """, [push.channelID]) > 0
-        }
+        let found = try await context.once { db in try ConnectionStore.requestSync(channelID: push.channelID, on: db) }
         if found == false {
             context.logger.notice(
                 "push notification for a channel no connection watches", metadata: ["channel": "\(push.channelID)"])

@@ -3,7 +3,8 @@ import Foundation
 import Logging
 import Shared
 
-/// An operator's "sync now" (from the console) makes that connection due now. A connection that
+/// An operator's "sync now" (from the console) makes that connection due now, or, while it
+/// syncs, right after that sync (`ConnectionStore.recordSuccess`). A connection that
 /// is gone, of another tenant or stopped (`needs_reauth`) is left alone: the request is logged
 /// and acknowledged, since syncing it again would not help and there is nothing to retry.
 struct CalendarSyncRequestHandler: Sendable {
@@ -17,11 +18,7 @@ struct CalendarSyncRequestHandler: Sendable {
         let request = envelope.payload
         let tenant = envelope.tenantID
         let found = try await context.once { db in
-            try db.execute(
-                """
-                UPDATE calendar.connections SET next_sync_at = now()
-                WHERE id = $1 AND tenant_id = $2 AND status = 'active'
-                """, [request.connectionID, tenant]) > 0
+            try ConnectionStore.requestSync(connectionID: request.connectionID, tenantID: tenant, on: db)
         }
         let metadata: [String: Logger.MetadataValue] = [
             "connection": "\(request.connectionID.uuidString.lowercased())", "requested_by": "\(request.requestedBy)",

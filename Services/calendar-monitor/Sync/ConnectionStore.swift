@@ -15,17 +15,18 @@ package struct ConnectionStore: Sendable {
         self.vault = vault
     }
 
-    /// Claims up to `limit` connections whose sync is due. A claim pushes `next_sync_at` past
-    /// `lease`, so another replica does not take the same connection meanwhile; the outcome
-    /// then sets the real next time.
+    /// Claims up to `limit` connections whose sync is due and that no replica is syncing. A claim
+    /// holds for `lease` (a replica that dies mid-sync gives the connection up then) or until the
+    /// outcome is recorded, which sets the next time.
     func claimDue(limit: Int, lease: Duration) async throws -> [ClaimedConnection] {
         let vault = vault
         let rows = try await pool.transaction { db in
             try db.query(
                 """
-                UPDATE calendar.connections SET next_sync_at = now() + make_interval(secs => $2), last_attempt_at = now()
+                UPDATE calendar.connections SET claimed_until = now() + make_interval(secs => $2), last_attempt_at = now()
                 WHERE id IN (
-                    SELECT id FROM calendar.connections WHERE status = 'active' AND next_sync_at <= now()
+                    SELECT id FROM calendar.connections
+                    WHERE status = 'active' AND next_sync_at <= now() AND (claimed_until IS NULL OR claimed_until <= now())
                     ORDER BY next_sync_at LIMIT $1 FOR UPDATE SKIP LOCKED)
                 RETURNING *
                 """, [limit, lease.secondsValue])
@@ -38,8 +39,24 @@ package struct ConnectionStore: Sendable {
         }
     }
 
+    /// Makes a connection of the tenant due now (an operator's sync now); false when it has no
+    /// active connection of that id.
+    static func requestSync(connectionID: UUID, tenantID: String, on db: PostgresConnection) throws -> Bool {
+        try db.execute(
+            "UPDATE calendar.connections SET next_sync_at = now() WHERE id = $1 AND tenant_id = $2 AND status = 'active'",
+            [connectionID, tenantID]) > 0
+    }
+
+    /// Makes the connection that watches a push channel due now; false when none does.
+    static func requestSync(channelID: String, on db: PostgresConnection) throws -> Bool {
+        try db.execute(
+            "UPDATE calendar.connections SET next_sync_at = now() WHERE settings->>'channelID' = $1 AND status = 'active'",
+            [channelID]) > 0
+    }
+
     /// Records a successful sync. `skipped` replaces the last report of unreadable events; nil
-    /// keeps it (the sync did not read the calendar's events).
+    /// keeps it (the sync did not read the calendar's events). A sync asked for while this one
+    /// ran (`next_sync_at` moved past the claim) stays due; otherwise the next is `nextSyncIn` away.
     func recordSuccess(
         _ connection: CalendarConnection, cursor: String?, credentials: ConnectionCredentials?,
         settings: ConnectionSettings?, skipped: SkipReport?, nextSyncIn: Duration
@@ -52,8 +69,10 @@ package struct ConnectionStore: Sendable {
                 """
                 UPDATE calendar.connections SET cursor = $2, sealed_credentials = COALESCE($3, sealed_credentials),
                     settings = COALESCE($4, settings), last_skipped = COALESCE($5, last_skipped),
-                    next_sync_at = now() + make_interval(secs => $6),
-                    last_success_at = now(), last_error = NULL, consecutive_failures = 0, updated_at = now()
+                    next_sync_at = CASE WHEN next_sync_at > last_attempt_at THEN next_sync_at
+                                        ELSE now() + make_interval(secs => $6) END,
+                    claimed_until = NULL, last_success_at = now(), last_error = NULL, consecutive_failures = 0,
+                    updated_at = now()
                 WHERE id = $1
                 """, [connection.id, cursor, sealed, settings, skipped, nextSyncIn.secondsValue])
         }
@@ -66,7 +85,7 @@ package struct ConnectionStore: Sendable {
             try db.queryOne(
                 """
                 UPDATE calendar.connections SET last_error = $2, consecutive_failures = consecutive_failures + 1,
-                    next_sync_at = now() + make_interval(secs => $3), updated_at = now()
+                    next_sync_at = now() + make_interval(secs => $3), claimed_until = NULL, updated_at = now()
                 WHERE id = $1 RETURNING consecutive_failures
                 """, [id, error, retryIn.secondsValue])?.int("consecutive_failures") ?? 0
         }
@@ -78,7 +97,8 @@ package struct ConnectionStore: Sendable {
         try await outbox.transaction(pool) { db in
             let changed = try db.execute(
                 """
-                UPDATE calendar.connections SET status = 'needs_reauth', last_error = $2, updated_at = now()
+                UPDATE calendar.connections SET status = 'needs_reauth', last_error = $2, claimed_until = NULL,
+                    updated_at = now()
                 WHERE id = $1 AND status <> 'needs_reauth'
                 """, [connection.id, reason])
             guard changed == 1 else { return }

@@ -84,5 +84,13 @@ package enum MeetingsSchema {
             -- The operators' console lists calendar connections by owner, a page at a time.
             CREATE INDEX connections_by_owner ON {schema}.connections (owner, kind, name);
             """),
+        Migration(
+            "0113_connection_claims",
+            """
+            -- A replica's claim on a connection it is syncing, apart from next_sync_at: a sync asked
+            -- for meanwhile (a push, sync now) then waits for the running one instead of running
+            -- beside it, and is not lost when the running one schedules the next.
+            ALTER TABLE {schema}.connections ADD COLUMN claimed_until timestamptz;
+            """),
     ]
 }
