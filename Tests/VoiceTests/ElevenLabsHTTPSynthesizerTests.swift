@@ -14,9 +14,13 @@ struct ElevenLabsHTTPSynthesizerTests {
     ) -> ElevenLabsHTTPSynthesizer {
         var configuration = ElevenLabsSynthesizer.Configuration(apiKey: key ?? fake.configuration.apiKey, voiceID: "voice-1")
         configuration.baseURL = fake.baseURL
-        return ElevenLabsHTTPSynthesizer(
+        var synthesizer = ElevenLabsHTTPSynthesizer(
             configuration: configuration, optimizeStreamingLatency: optimizeStreamingLatency,
             logger: logs?.logger ?? TestStack.logger)
+        // These tests read what arrives, not how fast: the 30 s a sentence is allowed in service
+        // ran out while the whole suite started at once on two busy cores.
+        synthesizer.requestTimeout = hangLimit
+        return synthesizer
     }
 
     static func chunks(
