@@ -57,7 +57,7 @@ struct OpenAIChatModelTests {
         let answer = "The budget review comes first, then the hiring plan."
         let fake = try await FakeChatCompletions(tokens: FakeChatCompletions.tokens(of: answer))
         defer { fake.stop() }
-        let received = try await within(hangLimit, "the answer") { await Self.consume(Self.model(fake).stream(Self.question)) }
+        let received = try await within("the answer") { await Self.consume(Self.model(fake).stream(Self.question)) }
         #expect(received.error == nil)
         #expect(received.deltas == FakeChatCompletions.tokens(of: answer))
         #expect(received.deltas.joined() == answer)
@@ -79,7 +79,7 @@ struct OpenAIChatModelTests {
         let second = Gate()
         let fake = try await FakeChatCompletions(tokens: ["Hello", " there"], hold: .init(beforeToken: 1, gate: second))
         defer { fake.stop() }
-        let deltas = try await within(hangLimit, "the first delta, then the rest") {
+        let deltas = try await within("the first delta, then the rest") {
             var deltas: [String] = []
             for try await delta in Self.model(fake).stream(Self.question) {
                 deltas.append(delta)
@@ -143,7 +143,7 @@ struct OpenAIChatModelTests {
         defer { fake.stop() }
         // Long enough for the fake's handler to be running when the client gives up, however
         // loaded the machine: a fake that starts after the client left cannot see it leave.
-        let received = try await within(hangLimit, "the timeout") {
+        let received = try await within("the timeout") {
             await Self.consume(Self.model(fake, firstToken: .seconds(2)).stream(Self.question))
         }
         #expect(received.deltas.isEmpty, "the role chunk is not a token")
@@ -157,7 +157,7 @@ struct OpenAIChatModelTests {
         // The second token never comes: the gap outlasts any idle timeout.
         let fake = try await FakeChatCompletions(tokens: ["Hello", " and", " then"], hold: .init(beforeToken: 1, gate: Gate()))
         defer { fake.stop() }
-        let received = try await within(hangLimit, "the timeout") {
+        let received = try await within("the timeout") {
             await Self.consume(Self.model(fake, idle: .milliseconds(150)).stream(Self.question))
         }
         #expect(received.deltas == ["Hello"])
@@ -192,7 +192,7 @@ struct OpenAIChatModelTests {
         defer { fake.stop() }
         // No token deadline that the test could reach: only dropping the stream can end the exchange.
         let model = Self.model(fake, firstToken: .seconds(3600), idle: .seconds(3600))
-        try await within(hangLimit, "two deltas") {
+        try await within("two deltas") {
             var count = 0
             for try await _ in model.stream(Self.question) {
                 count += 1

@@ -109,7 +109,7 @@ struct ServiceRuntimeTests {
             let running = Task { try await group.run() }
             try await eventually("the runtime ready") { await runtime.readiness.failing().isEmpty }
             await group.triggerGracefulShutdown()
-            try await within(hangLimit, "the runtime to stop") { try await running.value }
+            try await within("the runtime to stop") { try await running.value }
 
             // Published by the relay after the loop stopped, and not consumed: the consumer had stopped first.
             let queue = runtime.queues.workQueue

@@ -6,15 +6,15 @@ import Synchronization
 // cancel it, and throw `TimedOut`; the task is left to end when it can.
 
 extension Task where Success: Sendable, Failure == any Error {
-    /// The task's value, or `TimedOut` after `limit`, the task then cancelled.
-    public func value(within limit: Duration, _ what: String) async throws -> Success {
+    /// The task's value, or `TimedOut` after `limit` (by default `hangLimit`), the task then cancelled.
+    public func value(within limit: Duration = hangLimit, _ what: String) async throws -> Success {
         try await firstOf(result: { await self.result }, limit: limit, what: what, cancel: { self.cancel() }).get()
     }
 }
 
 extension Task where Success: Sendable, Failure == Never {
-    /// The task's value, or `TimedOut` after `limit`, the task then cancelled.
-    public func value(within limit: Duration, _ what: String) async throws -> Success {
+    /// The task's value, or `TimedOut` after `limit` (by default `hangLimit`), the task then cancelled.
+    public func value(within limit: Duration = hangLimit, _ what: String) async throws -> Success {
         try await firstOf(result: { .success(await self.value) }, limit: limit, what: what, cancel: { self.cancel() }).get()
     }
 }

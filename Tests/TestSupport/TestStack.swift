@@ -132,6 +132,11 @@ public func within<T: Sendable>(
     }
 }
 
+/// `within(hangLimit, what, operation)`: for what must happen, however long a busy machine takes.
+public func within<T: Sendable>(_ what: String, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await within(hangLimit, what, operation)
+}
+
 /// Polls `condition` until it holds or `limit` passes.
 public func eventually(
     _ what: String, within limit: Duration = hangLimit, _ condition: @escaping @Sendable () async throws -> Bool

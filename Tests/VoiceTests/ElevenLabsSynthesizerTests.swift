@@ -32,7 +32,7 @@ struct ElevenLabsSynthesizerTests {
             for try await _ in synthesizer.synthesize(text) { gotFirst.yield() }
         }
         do {
-            try await within(hangLimit, "the first chunk") {
+            try await within("the first chunk") {
                 var signals = firstChunk.makeAsyncIterator()
                 _ = await signals.next()
             }
@@ -49,7 +49,7 @@ struct ElevenLabsSynthesizerTests {
     static func chunks(of text: String, from synthesizer: some TextToSpeech, openingAfterFirst rest: Gate) async throws
         -> [SpeechChunk]
     {
-        try await within(hangLimit, "the first chunk, then the rest") {
+        try await within("the first chunk, then the rest") {
             var chunks: [SpeechChunk] = []
             for try await chunk in synthesizer.synthesize(text) {
                 #expect(rest.isOpen == !chunks.isEmpty, "a chunk arrived that the fake had not yet sent")

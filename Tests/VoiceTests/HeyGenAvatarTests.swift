@@ -53,7 +53,7 @@ struct HeyGenAvatarTests {
         let speaking = Task { try await session.speak("A long answer that the participant cuts short.") }
         try await eventually("the task") { fake.tasks.count == 1 }
         try await session.interrupt()
-        _ = try await speaking.value(within: hangLimit, "the sentence to end")
+        _ = try await speaking.value("the sentence to end")
         let room = await session.room
         #expect(fake.calls(.interrupt).map(\.sessionID) == [room.sessionID])
         let task = try #require(fake.calls(.task).first)
@@ -161,7 +161,7 @@ struct HeyGenAvatarTests {
         #expect(!fake.calls(.stop).contains { $0.sessionID == first.sessionID }, "the old session was stopped mid-sentence")
 
         fake.finishSpeaking()
-        _ = try await speaking.value(within: hangLimit, "the sentence to end")
+        _ = try await speaking.value("the sentence to end")
         try await eventually("the old session stopped") {
             fake.calls(.stop).contains { $0.sessionID == first.sessionID }
         }
@@ -172,7 +172,7 @@ struct HeyGenAvatarTests {
         let next = Task { try await session.speak("The next one.") }
         try await eventually("the next sentence at HeyGen") { fake.tasks.count == 2 }
         fake.finishSpeaking()
-        _ = try await next.value(within: hangLimit, "the next sentence to end")
+        _ = try await next.value("the next sentence to end")
         #expect(fake.tasks.last?.sessionID != first.sessionID)
         await session.close()
     }
@@ -273,7 +273,7 @@ struct HeyGenAvatarTests {
         // At least three intervals of speech; a slow machine only makes it longer.
         try await Task.sleep(for: interval * 3)
         fake.finishSpeaking()
-        _ = try await speaking.value(within: hangLimit, "the sentence to end")
+        _ = try await speaking.value("the sentence to end")
         try await eventually("two keep-alives") { fake.calls(.keepAlive).count >= 2 }
 
         let task = try #require(fake.calls(.task).first)

@@ -60,7 +60,7 @@ struct PreemptiveGenerationTests {
 
         /// Silence in real time until `condition` holds: the pause is measured on the clock.
         func pause(until what: String, _ condition: @escaping @Sendable () async -> Bool) async throws {
-            try await within(hangLimit, what) {
+            try await within(what) {
                 while await !condition() { await conversation.participant.listen(for: .milliseconds(20)) }
             }
         }
