@@ -73,7 +73,7 @@ struct RecallWebhook: Sendable {
                 id: try bot.required("id", \.string, "a string"),
                 metadata: try bot.object("metadata").map { metadata in
                     var values: [String: String] = [:]
-                    for key in metadata.members.keys { values[key] = try metadata.required(key, \.string, "a string") }
+                    for key in metadata.members.names { values[key] = try metadata.required(key, \.string, "a string") }
                     return values
                 })
         }

@@ -14,7 +14,7 @@ struct CompactJSONEncoder: Sendable {
     let date: @Sendable (Date) -> String
 
     func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        guard let node = try Node.encoded(value, by: self, path: .root) else {
+        guard let node = try Node.encoded(value, by: self, parent: nil, key: nil) else {
             throw EncodingError.invalidValue(
                 value, .init(codingPath: [], debugDescription: "Top-level \(T.self) did not encode any values."))
         }
@@ -40,14 +40,18 @@ private enum Node {
     /// A value whose encoder may still be written to (`superEncoder`): read when written out.
     case deferred(ValueEncoder)
 
-    static func encoded<T: Encodable>(_ value: T, by owner: CompactJSONEncoder, path: CodingPathLink) throws -> Node? {
+    /// `value` written at `key` of `parent`'s value; the encoder for it is made only for a
+    /// value that is not one of the special types.
+    static func encoded<T: Encodable>(
+        _ value: T, by owner: CompactJSONEncoder, parent: ValueEncoder?, key: (any CodingKey)?
+    ) throws -> Node? {
         // The special types Foundation's encoder writes its own way.
         if T.self == Date.self { return .string(owner.date(value as! Date)) }
         // Not special to Foundation, but its `uuidString` formats through sprintf.
         if T.self == UUID.self { return .string(uppercaseText(of: value as! UUID)) }
         if T.self == URL.self { return .string((value as! URL).absoluteString) }
         if T.self == Data.self { return .string((value as! Data).base64EncodedString()) }
-        let encoder = ValueEncoder(owner: owner, path: path)
+        let encoder = ValueEncoder(owner: owner, parent: parent, key: key)
         try value.encode(to: encoder)
         return encoder.node
     }
@@ -72,10 +76,12 @@ private enum Node {
         }
     }
 
-    static func floating<F: BinaryFloatingPoint & LosslessStringConvertible>(_ value: F, path: CodingPathLink) throws -> Node {
+    static func floating<F: BinaryFloatingPoint & LosslessStringConvertible>(
+        _ value: F, path: @autoclosure () -> [any CodingKey]
+    ) throws -> Node {
         guard value.isFinite else {
             throw EncodingError.invalidValue(
-                value, .init(codingPath: path.keys, debugDescription: "Unable to encode \(F.self).\(value) directly in JSON."))
+                value, .init(codingPath: path(), debugDescription: "Unable to encode \(F.self).\(value) directly in JSON."))
         }
         let text = value.description
         return .number(text.hasSuffix(".0") ? String(text.dropLast(2)) : text)
@@ -156,32 +162,6 @@ private final class ArrayBox {
     var items: [Node] = []
 }
 
-/// Where a value sits, kept as links to its parent so that no array of keys is built for
-/// values that encode without error (the path is only read for an error's context).
-private final class CodingPathLink: Sendable {
-    static let root = CodingPathLink(parent: nil, key: nil)
-    let parent: CodingPathLink?
-    let key: (any CodingKey)?
-
-    init(parent: CodingPathLink?, key: (any CodingKey)?) {
-        self.parent = parent
-        self.key = key
-    }
-
-    func appending(_ key: any CodingKey) -> CodingPathLink { CodingPathLink(parent: self, key: key) }
-    func appending(index: Int) -> CodingPathLink { appending(IndexKey(intValue: index)) }
-
-    var keys: [any CodingKey] {
-        var keys: [any CodingKey] = []
-        var link: CodingPathLink? = self
-        while let current = link, let key = current.key {
-            keys.append(key)
-            link = current.parent
-        }
-        return keys.reversed()
-    }
-}
-
 private struct IndexKey: CodingKey {
     var stringValue: String { "Index \(intValue ?? 0)" }
     var intValue: Int?
@@ -189,18 +169,34 @@ private struct IndexKey: CodingKey {
     init?(stringValue: String) { nil }
 }
 
-/// The encoder one value is given; what it was asked to write ends up in `node`.
+/// The encoder one value is given; what it was asked to write ends up in `node`. It is also
+/// the value's place in the document, as a link to its parent: no array of keys is built for
+/// values that encode without error (the path is only read for an error's context).
 private final class ValueEncoder: Encoder {
     let owner: CompactJSONEncoder
-    let path: CodingPathLink
+    let parent: ValueEncoder?
+    let key: (any CodingKey)?
     var node: Node?
 
-    init(owner: CompactJSONEncoder, path: CodingPathLink) {
+    init(owner: CompactJSONEncoder, parent: ValueEncoder?, key: (any CodingKey)?) {
         self.owner = owner
-        self.path = path
+        self.parent = parent
+        self.key = key
     }
 
-    var codingPath: [any CodingKey] { path.keys }
+    var codingPath: [any CodingKey] {
+        var keys: [any CodingKey] = []
+        var link: ValueEncoder? = self
+        while let current = link, let key = current.key {
+            keys.append(key)
+            link = current.parent
+        }
+        return keys.reversed()
+    }
+
+    /// The place of a nested container at `key`.
+    func link(_ key: any CodingKey) -> ValueEncoder { ValueEncoder(owner: owner, parent: self, key: key) }
+
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
@@ -211,7 +207,7 @@ private final class ValueEncoder: Encoder {
             box = ObjectBox()
             node = .object(box)
         }
-        return KeyedEncodingContainer(KeyedContainer<Key>(owner: owner, path: path, box: box))
+        return KeyedEncodingContainer(KeyedContainer<Key>(encoder: self, box: box))
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
@@ -222,18 +218,18 @@ private final class ValueEncoder: Encoder {
             box = ArrayBox()
             node = .array(box)
         }
-        return UnkeyedContainer(owner: owner, path: path, box: box)
+        return UnkeyedContainer(encoder: self, box: box)
     }
 
     func singleValueContainer() -> any SingleValueEncodingContainer { SingleValueContainer(encoder: self) }
 }
 
 private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
-    let owner: CompactJSONEncoder
-    let path: CodingPathLink
+    /// Where the container is; it writes into `box`.
+    let encoder: ValueEncoder
     let box: ObjectBox
 
-    var codingPath: [any CodingKey] { path.keys }
+    var codingPath: [any CodingKey] { encoder.codingPath }
 
     private func add(_ node: Node, _ key: Key) { box.members.append((key.stringValue, node)) }
 
@@ -241,10 +237,10 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func encode(_ value: Bool, forKey key: Key) throws { add(.bool(value), key) }
     mutating func encode(_ value: String, forKey key: Key) throws { add(.string(value), key) }
     mutating func encode(_ value: Double, forKey key: Key) throws {
-        add(try .floating(value, path: path.appending(key)), key)
+        add(try .floating(value, path: codingPath + [key]), key)
     }
     mutating func encode(_ value: Float, forKey key: Key) throws {
-        add(try .floating(value, path: path.appending(key)), key)
+        add(try .floating(value, path: codingPath + [key]), key)
     }
     mutating func encode(_ value: Int, forKey key: Key) throws { add(.integer(Int64(value)), key) }
     mutating func encode(_ value: Int8, forKey key: Key) throws { add(.integer(Int64(value)), key) }
@@ -259,7 +255,7 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
         // Foundation writes a value that encoded nothing as an empty object.
-        add(try Node.encoded(value, by: owner, path: path.appending(key)) ?? .object(ObjectBox()), key)
+        add(try Node.encoded(value, by: encoder.owner, parent: encoder, key: key) ?? .object(ObjectBox()), key)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(
@@ -267,43 +263,43 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     ) -> KeyedEncodingContainer<NestedKey> {
         let nested = ObjectBox()
         add(.object(nested), key)
-        return KeyedEncodingContainer(KeyedContainer<NestedKey>(owner: owner, path: path.appending(key), box: nested))
+        return KeyedEncodingContainer(KeyedContainer<NestedKey>(encoder: encoder.link(key), box: nested))
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
         let nested = ArrayBox()
         add(.array(nested), key)
-        return UnkeyedContainer(owner: owner, path: path.appending(key), box: nested)
+        return UnkeyedContainer(encoder: encoder.link(key), box: nested)
     }
 
     mutating func superEncoder() -> any Encoder { superEncoder(named: SuperKey.super) }
     mutating func superEncoder(forKey key: Key) -> any Encoder { superEncoder(named: key) }
 
     private func superEncoder(named key: some CodingKey) -> any Encoder {
-        let encoder = ValueEncoder(owner: owner, path: path.appending(key))
-        box.members.append((key.stringValue, .deferred(encoder)))
-        return encoder
+        let superEncoder = encoder.link(key)
+        box.members.append((key.stringValue, .deferred(superEncoder)))
+        return superEncoder
     }
 }
 
 private enum SuperKey: String, CodingKey { case `super` }
 
 private struct UnkeyedContainer: UnkeyedEncodingContainer {
-    let owner: CompactJSONEncoder
-    let path: CodingPathLink
+    /// Where the container is; it writes into `box`.
+    let encoder: ValueEncoder
     let box: ArrayBox
 
-    var codingPath: [any CodingKey] { path.keys }
+    var codingPath: [any CodingKey] { encoder.codingPath }
     var count: Int { box.items.count }
 
     private func add(_ node: Node) { box.items.append(node) }
-    private var next: CodingPathLink { path.appending(index: box.items.count) }
+    private var nextKey: IndexKey { IndexKey(intValue: box.items.count) }
 
     mutating func encodeNil() throws { add(.null) }
     mutating func encode(_ value: Bool) throws { add(.bool(value)) }
     mutating func encode(_ value: String) throws { add(.string(value)) }
-    mutating func encode(_ value: Double) throws { add(try .floating(value, path: next)) }
-    mutating func encode(_ value: Float) throws { add(try .floating(value, path: next)) }
+    mutating func encode(_ value: Double) throws { add(try .floating(value, path: codingPath + [nextKey])) }
+    mutating func encode(_ value: Float) throws { add(try .floating(value, path: codingPath + [nextKey])) }
     mutating func encode(_ value: Int) throws { add(.integer(Int64(value))) }
     mutating func encode(_ value: Int8) throws { add(.integer(Int64(value))) }
     mutating func encode(_ value: Int16) throws { add(.integer(Int64(value))) }
@@ -316,42 +312,42 @@ private struct UnkeyedContainer: UnkeyedEncodingContainer {
     mutating func encode(_ value: UInt64) throws { add(.unsigned(value)) }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
-        add(try Node.encoded(value, by: owner, path: next) ?? .object(ObjectBox()))
+        add(try Node.encoded(value, by: encoder.owner, parent: encoder, key: nextKey) ?? .object(ObjectBox()))
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
         let nested = ObjectBox()
-        let link = next
+        let link = encoder.link(nextKey)
         add(.object(nested))
-        return KeyedEncodingContainer(KeyedContainer<NestedKey>(owner: owner, path: link, box: nested))
+        return KeyedEncodingContainer(KeyedContainer<NestedKey>(encoder: link, box: nested))
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
         let nested = ArrayBox()
-        let link = next
+        let link = encoder.link(nextKey)
         add(.array(nested))
-        return UnkeyedContainer(owner: owner, path: link, box: nested)
+        return UnkeyedContainer(encoder: link, box: nested)
     }
 
     mutating func superEncoder() -> any Encoder {
-        let encoder = ValueEncoder(owner: owner, path: next)
-        add(.deferred(encoder))
-        return encoder
+        let superEncoder = encoder.link(nextKey)
+        add(.deferred(superEncoder))
+        return superEncoder
     }
 }
 
 private struct SingleValueContainer: SingleValueEncodingContainer {
     let encoder: ValueEncoder
 
-    var codingPath: [any CodingKey] { encoder.path.keys }
+    var codingPath: [any CodingKey] { encoder.codingPath }
 
     private func set(_ node: Node) { encoder.node = node }
 
     mutating func encodeNil() throws { set(.null) }
     mutating func encode(_ value: Bool) throws { set(.bool(value)) }
     mutating func encode(_ value: String) throws { set(.string(value)) }
-    mutating func encode(_ value: Double) throws { set(try .floating(value, path: encoder.path)) }
-    mutating func encode(_ value: Float) throws { set(try .floating(value, path: encoder.path)) }
+    mutating func encode(_ value: Double) throws { set(try .floating(value, path: encoder.codingPath)) }
+    mutating func encode(_ value: Float) throws { set(try .floating(value, path: encoder.codingPath)) }
     mutating func encode(_ value: Int) throws { set(.integer(Int64(value))) }
     mutating func encode(_ value: Int8) throws { set(.integer(Int64(value))) }
     mutating func encode(_ value: Int16) throws { set(.integer(Int64(value))) }
@@ -364,6 +360,7 @@ private struct SingleValueContainer: SingleValueEncodingContainer {
     mutating func encode(_ value: UInt64) throws { set(.unsigned(value)) }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
-        set(try Node.encoded(value, by: encoder.owner, path: encoder.path) ?? .object(ObjectBox()))
+        // The value takes this encoder's place: its own encoder is a sibling, not a child.
+        set(try Node.encoded(value, by: encoder.owner, parent: encoder.parent, key: encoder.key) ?? .object(ObjectBox()))
     }
 }

@@ -2,13 +2,13 @@
 /// type: a field that is there must have its type (null counts as absent), and an error names
 /// the field's path. For hot paths that read a document through `JSONTree`.
 public struct JSONFields: Sendable {
-    public let members: [String: JSONTree]
+    public let members: JSONObject
     /// The path to this object, ending in a dot when not the root: `items[3].start.`.
     public let path: String
 
     /// The members of `tree` if it is an object, else none.
     public init(_ tree: JSONTree, path: String = "") {
-        if case .object(let members) = tree { self.members = members } else { self.members = [:] }
+        if case .object(let object) = tree { members = object } else { members = [:] }
         self.path = path
     }
 

@@ -219,6 +219,34 @@ struct ClassifierMatchingTests {
         // The second occurrence counts when the first is inside a word.
         #expect(KeywordMatcher.contains(keyword: "rca", in: "rcarbon rca"))
     }
+
+    @Test("the ASCII search answers as Foundation's search does, on every labelled meeting and shipped keyword")
+    func asciiSearchAgreesWithFoundation() throws {
+        let rules = try ClassificationRules.load(fileAt: TestStack.shippedRulesPath)
+        let keywords =
+            rules.meetingTypes.flatMap(\.keywords) + ["rca", "1:1", "c++", "q3", "x", "prep_", "_prep", "review  meeting"]
+        let crafted = [
+            "rcarbon rca", "\tLeading and trailing\r\n ", "line\r\nbreaks\u{0B}and\u{0C}feeds", "", " ", "RCA", "1:15 1:1",
+            "Q3_QBR prep_ notes", "(c++)", "Review\n\n  MEETING", "x",
+        ]
+        let texts = try loadLabelledMeetings().map { $0.title + "\n" + $0.description } + crafted
+        var compared = 0
+        for raw in texts where raw.utf8.allSatisfy({ $0 < 0x80 }) {
+            let text = KeywordMatcher.generalNormalized(raw)
+            #expect(KeywordMatcher.asciiNormalized(raw) == text, "\(raw.debugDescription)")
+            for keyword in keywords {
+                let needle = KeywordMatcher.generalNormalized(keyword)
+                let ascii = try #require(KeywordMatcher.asciiContains(needle, in: text))
+                #expect(ascii == KeywordMatcher.generalContains(needle, in: text), "\(keyword) in \(text.debugDescription)")
+                compared += 1
+            }
+        }
+        #expect(compared > 5_000)
+        // Anything else goes to Foundation's search.
+        #expect(KeywordMatcher.asciiNormalized("Café sync") == nil)
+        #expect(KeywordMatcher.asciiContains("qbr", in: "Revue trimestrielle — QBR") == nil)
+        #expect(KeywordMatcher.contains(keyword: "QBR", in: "Revue trimestrielle — qbr"))
+    }
 }
 
 // MARK: - Title outranks description

@@ -8,7 +8,7 @@ struct JSONTreeTests {
     static func reference(_ text: String) throws -> JSONTree {
         func convert(_ value: Any) -> JSONTree {
             switch value {
-            case let object as [String: Any]: .object(object.mapValues(convert))
+            case let object as [String: Any]: .object(JSONObject(members: object.map { ($0.key, convert($0.value)) }))
             case let array as [Any]: .array(array.map(convert))
             case let string as String: .string(string)
             // Foundation reads true and false as NSNumbers of C type `char`.
@@ -29,6 +29,7 @@ struct JSONTreeTests {
             " \n\t{ \"spaced\" : [ 1 , { } ] } \r\n",
             #"{"words": [{"text": "Budget", "start_timestamp": {"relative": 12.5, "absolute": "2026-12-10T10:00:12.500Z"}}]}"#,
             #""just a string""#,
+            "[12345678901234567, -42, 999999999999999, -999999999999999, 1000000000000000, 0.1, -0.0]",
         ])
     func agreesWithFoundation(_ text: String) throws {
         #expect(try JSONTree(parsing: Array(text.utf8)) == Self.reference(text))
@@ -64,6 +65,15 @@ struct JSONTreeTests {
         let limit = JSONTree.maximumDepth
         let allowed = String(repeating: "[", count: limit) + String(repeating: "]", count: limit)
         _ = try JSONTree(parsing: Array(allowed.utf8))
+    }
+
+    @Test("a name given twice has its last value, and objects are equal whatever their members' order")
+    func repeatedNames() throws {
+        let tree = try JSONTree(parsing: Array(#"{"a": 1, "b": true, "a": 2}"#.utf8))
+        #expect(tree["a"]?.number == 2)
+        #expect(tree == .object(["b": .bool(true), "a": .number(2)]))
+        #expect(tree != .object(["a": .number(1), "b": .bool(true)]))
+        if case .object(let object) = tree { #expect(object.names == ["a", "b"]) }
     }
 
     @Test("gives fields by name and type")

