@@ -42,8 +42,8 @@ extension ClassificationRules {
     /// keywords are in the title, types whose keywords appear only in the description are
     /// set aside. The description decides only when the title matches no keywords at all.
     public func classify(_ meeting: MeetingFacts, now: Date) -> Classification {
-        let titleText = KeywordMatcher.normalized(meeting.title)
-        let searchableText = KeywordMatcher.normalized(meeting.title + "\n" + meeting.description)
+        let titleText = SearchText(meeting.title)
+        let searchableText = SearchText(meeting.title + "\n" + meeting.description)
 
         var matches: [(type: MeetingTypeRule, keywords: [String], onlyInDescription: Bool)] = []
         for type in meetingTypes where !type.isDefault {
@@ -118,11 +118,11 @@ extension ClassificationRules {
 extension MeetingTypeRule {
     /// The keywords found, or nil when the type does not match. A type without keywords
     /// matches on its attendee conditions alone (and then returns an empty list).
-    func matchedKeywords(in normalizedText: String, attendeeCount count: Int) -> [String]? {
+    func matchedKeywords(in text: SearchText, attendeeCount count: Int) -> [String]? {
         if let requiredAttendeesMin, count < requiredAttendeesMin { return nil }
         if let range = attendeeCount, !range.contains(count) { return nil }
         if keywords.isEmpty { return [] }
-        let found = keywords.filter { KeywordMatcher.contains(keyword: $0, in: normalizedText) }
+        let found = keywords.filter { KeywordMatcher.contains(keyword: $0, in: text) }
         return found.isEmpty ? nil : found
     }
 
@@ -142,12 +142,27 @@ extension MeetingTypeRule {
     }
 }
 
+/// Text made ready for keyword search once, for all the keywords searched in it.
+struct SearchText {
+    /// With runs of whitespace collapsed (`KeywordMatcher.normalized`).
+    let text: String
+    /// Whether the text's bytes can be searched directly: every character outside ASCII is
+    /// one a keyword search steps over (see `KeywordMatcher.isOpaque`).
+    let isByteSearchable: Bool
+
+    init(_ raw: String) {
+        text = KeywordMatcher.normalized(raw)
+        isByteSearchable = text.unicodeScalars.allSatisfy { $0.isASCII || KeywordMatcher.isOpaque($0) }
+    }
+}
+
 /// Case-insensitive keyword search on word boundaries, so "rca" does not fire inside
 /// "rcarbon" and "1:1" does not fire inside "11:15", while "QBR" still fires in "Q3 QBR prep".
 ///
-/// Text and keywords that are all ASCII (most titles) are searched byte by byte: the same
-/// answers as Foundation's case-insensitive search, which for ASCII folds only A–Z, at a
-/// tenth of the cost, since Foundation bridges the whole text for every keyword.
+/// An ASCII keyword in text whose other characters are dashes, quotes, symbols or emoji (most
+/// titles and descriptions) is searched byte by byte: the answers of Foundation's
+/// case-insensitive search, which for ASCII folds only A–Z, at a fraction of the cost, since
+/// Foundation bridges the whole text for every keyword. Anything else goes to Foundation.
 enum KeywordMatcher {
     /// Collapses runs of whitespace (including line breaks) to one space, so a keyword
     /// written "quarterly business review" also matches text wrapped across lines.
@@ -155,9 +170,29 @@ enum KeywordMatcher {
         asciiNormalized(text) ?? generalNormalized(text)
     }
 
-    static func contains(keyword: String, in normalizedText: String) -> Bool {
+    static func contains(keyword: String, in text: SearchText) -> Bool {
         let needle = normalized(keyword)
-        return asciiContains(needle, in: normalizedText) ?? generalContains(needle, in: normalizedText)
+        if text.isByteSearchable, let found = byteContains(needle, in: text.text) { return found }
+        return generalContains(needle, in: text.text)
+    }
+
+    static func contains(keyword: String, in normalizedText: String) -> Bool {
+        contains(keyword: keyword, in: SearchText(normalizedText))
+    }
+
+    /// A character outside ASCII that neither a keyword match nor a word boundary can involve:
+    /// not a letter or number, its own case fold (unlike the Kelvin sign or "ß", which fold to
+    /// ASCII letters), and not a mark, format character or emoji modifier, which would join
+    /// the ASCII character before it into one character ("e" and a combining accent).
+    static func isOpaque(_ scalar: Unicode.Scalar) -> Bool {
+        let properties = scalar.properties
+        switch properties.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark, .format, .control, .surrogate, .privateUse, .unassigned:
+            return false
+        default:
+            return !properties.isAlphabetic && properties.numericType == nil && !properties.changesWhenCaseFolded
+                && !properties.isGraphemeExtend && !properties.isEmojiModifier && !properties.isWhitespace
+        }
     }
 
     // MARK: Any text
@@ -192,7 +227,7 @@ enum KeywordMatcher {
         character.isLetter || character.isNumber || character == "_"
     }
 
-    // MARK: ASCII
+    // MARK: Bytes
 
     /// `normalized` for ASCII text (nil for any other): `Character.isWhitespace` is, in ASCII,
     /// tab through carriage return and space. Text with nothing to collapse is returned as is.
@@ -223,12 +258,13 @@ enum KeywordMatcher {
         } ?? nil
     }
 
-    /// `contains` for an ASCII needle in ASCII text; nil when either is not ASCII (or not
-    /// contiguous), for the general search to answer.
-    static func asciiContains(_ needle: String, in text: String) -> Bool? {
+    /// `generalContains` for an ASCII needle in byte-searchable text; nil when the needle is
+    /// not ASCII. Bytes of the text's other characters are never equal to the needle's and
+    /// are not word characters, as the characters they encode are not.
+    static func byteContains(_ needle: String, in text: String) -> Bool? {
         needle.utf8.withContiguousStorageIfAvailable { needle -> Bool? in
             text.utf8.withContiguousStorageIfAvailable { text -> Bool? in
-                guard !needle.contains(where: { $0 >= 0x80 }), !text.contains(where: { $0 >= 0x80 }) else { return nil }
+                guard !needle.contains(where: { $0 >= 0x80 }) else { return nil }
                 guard let first = needle.first, let last = needle.last, needle.count <= text.count else { return false }
                 let needsLeadingBoundary = isASCIIWordCharacter(first)
                 let needsTrailingBoundary = isASCIIWordCharacter(last)
