@@ -4,17 +4,26 @@ public struct PostgresArray: PostgresBindable {
     public let postgresText: String?
 
     public init(_ elements: [any PostgresBindable]) {
-        var text: [UInt8] = [UInt8(ascii: "{")]
-        for (index, element) in elements.enumerated() {
+        let values = elements.map(\.postgresText)
+        var text: [UInt8] = []
+        text.reserveCapacity(values.reduce(2) { $0 + ($1?.utf8.count ?? 4) + 3 })
+        text.append(UInt8(ascii: "{"))
+        for (index, value) in values.enumerated() {
             if index > 0 { text.append(UInt8(ascii: ",")) }
-            guard let value = element.postgresText else {
+            guard var value else {
                 text += "NULL".utf8
                 continue
             }
             text.append(UInt8(ascii: "\""))
-            for byte in value.utf8 {
-                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { text.append(UInt8(ascii: "\\")) }
-                text.append(byte)
+            // Bodies of messages go through here: runs without a quote or backslash are copied whole.
+            value.withUTF8 { bytes in
+                var runStart = 0
+                for (offset, byte) in bytes.enumerated() where byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                    text.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<offset]))
+                    text.append(UInt8(ascii: "\\"))
+                    runStart = offset
+                }
+                text.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
             }
             text.append(UInt8(ascii: "\""))
         }

@@ -119,6 +119,7 @@ struct StoreTests {
                 (UUID(), nil, Date(timeIntervalSince1970: 1_795_000_000.000_001), -2, false),
                 (UUID(), "", Date(timeIntervalSince1970: 0), 3, true),
                 (UUID(), "émoji 🗓 and a\nnewline", Date(timeIntervalSince1970: 4_102_444_800.5), 4, false),
+                (UUID(), #""leading quote, doubled "" and \\ and trailing \"#, Date(timeIntervalSince1970: 1), 5, true),
             ]
             let statements = try await pool.transaction { db in
                 try db.execute("CREATE SCHEMA \(schema)")
