@@ -108,9 +108,14 @@ case "bus":
     try await publishing.value
     await consumer.close()
     await publisher.close()
+    // The other services' queues hold a copy of every event and nobody consumes them here: left,
+    // they would pile up in the broker run after run. The classifier's own queue is its to keep.
+    let classifierQueues = ServiceQueues(prefix: prefix, service: "classifier")
+    let leftovers = ServiceQueues.subscriptionsTopology(prefix: prefix).queues.map(\.name)
+        .filter { $0 != classifierQueues.workQueue && $0 != classifierQueues.deadLetterQueue }
     try await AdminChannel.run(broker) { channel in
         defer { channel.close() }
-        try channel.deleteQueue(watch)
+        for queue in [watch] + leftovers { try channel.deleteQueue(queue) }
     }
     FileHandle.standardError.write(
         Data("\(count) meetings classified through the bus in \(String(format: "%.3f", elapsed)) s\n".utf8))
