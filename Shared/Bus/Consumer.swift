@@ -138,6 +138,8 @@ private struct ConsumerLoop {
     private var consumerTag: String
     /// Settlements taken from the consumer, being sent; kept empty between takes.
     private var settlements: Consumer.Settlements = []
+    /// Delivery tags of this connection not settled yet, oldest first.
+    private var unsettled: [UInt64] = []
     private var lastSettlementSent: ContinuousClock.Instant?
 
     init(
@@ -194,6 +196,7 @@ private struct ConsumerLoop {
             try connection.startConsuming(queue: consumer.queue, consumerTag: consumerTag)
             self.connection = connection
             generation += 1
+            unsettled.removeAll()
             cancelSent = false
             if failedAttempts > 0 {
                 logger.info("consumer reconnected", metadata: ["queue": "\(consumer.queue)"])
@@ -227,6 +230,7 @@ private struct ConsumerLoop {
                 }
                 switch try connection.pollDelivery(generation: generation, acknowledger: consumer) {
                 case .message(let message):
+                    unsettled.append(message.deliveryTag)
                     output.yield(message)
                 case .frame(.consumerCancelled):
                     if cancelSent {
@@ -250,19 +254,33 @@ private struct ConsumerLoop {
         }
     }
 
-    /// Sends the settlements of this connection, each as its own frame (basic.ack or
-    /// basic.nack of one delivery tag). Several go out corked, in as few TCP segments as fit.
+    /// Sends the settlements of this connection. Acks of the oldest unsettled deliveries go
+    /// as one basic.ack with `multiple`: one frame, and for a quorum queue one log entry,
+    /// where an ack per delivery costs the broker one of each. The others go one frame each,
+    /// corked, in as few TCP segments as fit.
     private mutating func apply(_ settlements: Consumer.Settlements, on connection: AMQPConnection) {
-        guard !settlements.isEmpty else { return }
         let generation = generation
+        let current = settlements.filter { $0.generation == generation }
+        guard !current.isEmpty else { return }
+        var acked = Set<UInt64>()
+        for settlement in current { if case .ack = settlement.outcome { acked.insert(settlement.tag) } }
+        var covered = 0
+        while covered < unsettled.count, acked.contains(unsettled[covered]) { covered += 1 }
+        // Tags grow with every delivery, so the acks up to this tag are exactly the covered ones.
+        let ackedUpTo = covered > 1 ? unsettled[covered - 1] : nil
+        let settled = Set(current.map(\.tag))
+        unsettled.removeAll { settled.contains($0) }
         func send() throws(BusError) {
-            for settlement in settlements where settlement.generation == generation {
+            if let ackedUpTo { try connection.settle(deliveryTag: ackedUpTo, multiple: true, outcome: .ack) }
+            for settlement in current {
+                if let ackedUpTo, settlement.tag <= ackedUpTo, case .ack = settlement.outcome { continue }
                 try connection.settle(deliveryTag: settlement.tag, outcome: settlement.outcome)
             }
         }
         do {
             // The connection is dropped (closed politely) only after the socket is uncorked.
-            if settlements.count > 1 { try connection.coalescingWrites(send) } else { try send() }
+            let frames = ackedUpTo == nil ? current.count : 1 + current.count - covered
+            if frames > 1 { try connection.coalescingWrites(send) } else { try send() }
             lastSettlementSent = .now
         } catch {
             logger.warning("consumer could not acknowledge; the broker will redeliver", metadata: ["error": "\(error)"])
