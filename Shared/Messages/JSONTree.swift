@@ -37,7 +37,7 @@ public enum JSONTree: Sendable, Equatable {
 /// for the few dozen members of a webhook or a calendar event that costs less than hashing
 /// every name into a dictionary, which took a third of reading a page of events.
 public struct JSONObject: Sendable, Equatable, ExpressibleByDictionaryLiteral {
-    public private(set) var members: [(name: String, value: JSONTree)]
+    public let members: [(name: String, value: JSONTree)]
 
     public init(members: [(name: String, value: JSONTree)]) { self.members = members }
 
